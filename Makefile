@@ -1,0 +1,58 @@
+# 阳光村务 — task runner. Targets are named for what they produce; the default runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test serve build validate bench lint format system-deps install clean
+.DEFAULT_GOAL := test
+
+# Python packages, into .venv, re-installed when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+
+# What the browser tests need from Debian: Chromium and a CJK font for Chinese text.
+system-deps:
+	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk fontconfig >/dev/null; \
+	fi
+
+# axe-core for the accessibility checks, from the npm registry, pinned in package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
+test: install system-deps node_modules/.installed
+	$(BIN)/ruff check scripts tests
+	$(BIN)/ruff format --check scripts tests
+	$(BIN)/pytest -q
+
+validate: install
+	$(BIN)/sunshine validate
+
+build: install
+	$(BIN)/sunshine build
+
+serve: install
+	$(BIN)/sunshine serve
+
+bench: install
+	$(BIN)/python -m sunshine.bench
+
+lint: install
+	$(BIN)/ruff check scripts tests
+
+format: install
+	$(BIN)/ruff format scripts tests
+	$(BIN)/ruff check --fix scripts tests
+
+clean:
+	rm -rf build bench-data

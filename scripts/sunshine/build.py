@@ -1,0 +1,59 @@
+"""`sunshine build`: validate, then build each output. Invalid data publishes nothing."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable
+
+import click
+
+from .problems import BuildError
+from .project import Project
+
+STAGES = ("database", "history", "site")
+
+
+def build_command(project: Project, *, datasette_url: str, only: Iterable[str] = ()) -> int:
+    from .report import render
+    from .validate import validate_project
+
+    stages = [s for s in STAGES if not only or s in only]
+    started = time.perf_counter()
+    report = validate_project(project)
+    if not report.valid:
+        click.echo(render(report, "text"), err=True, nl=False)
+        click.echo("数据未通过校验，本次没有发布任何内容，上一次的构建保持不变。", err=True)
+        return 1
+    try:
+        for stage in stages:
+            t0 = time.perf_counter()
+            summary = run_stage(project, stage, datasette_url=datasette_url)
+            click.echo(f"✓ {summary}（{time.perf_counter() - t0:.1f} 秒）")
+    except BuildError as exc:
+        click.echo(f"构建失败：{exc}\n上一次的构建保持不变。", err=True)
+        return 1
+    except KeyboardInterrupt:
+        click.echo("构建被中断，上一次的构建保持不变。", err=True)
+        return 130
+    click.echo(f"构建完成，共 {time.perf_counter() - started:.1f} 秒。", file=sys.stdout)
+    return 0
+
+
+def run_stage(project: Project, stage: str, *, datasette_url: str) -> str:
+    """Run one stage; return a one-line Chinese summary of what it wrote."""
+    out = project.build_dir
+    out.mkdir(parents=True, exist_ok=True)
+    if stage == "database":
+        from .database import build_database
+
+        return build_database(project, out / "sunshine.db")
+    if stage == "history":
+        from .history import build_history
+
+        return build_history(project, out / "history.db")
+    if stage == "site":
+        from .site import build_site
+
+        return build_site(project, out / "site", datasette_url=datasette_url)
+    raise ValueError(stage)

@@ -1,0 +1,122 @@
+"""The `sunshine` command: a thin layer over the library, one command per pipeline stage."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .project import Project, ProjectNotFound
+
+DEFAULT_DATASETTE_URL = "http://127.0.0.1:8001"
+
+
+def _project() -> Project:
+    try:
+        return Project.find()
+    except ProjectNotFound as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sunshine")
+def cli() -> None:
+    """阳光村务：校验、发布三务公开与群众诉求数据。"""
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="输出格式：中文文本、JSON，或 GitHub 注释。",
+)
+@click.option("--max-bytes", type=int, default=None, help="单个 CSV 文件的大小上限（字节）。")
+def validate(fmt: str, max_bytes: int | None) -> None:
+    """校验 data/ 下的全部表格。退出码：0 通过，1 有错误，2 用法错误。"""
+    from .report import render
+    from .validate import validate_project
+
+    project = _project()
+    kwargs = {"max_bytes": max_bytes} if max_bytes else {}
+    report = validate_project(project, **kwargs)
+    click.echo(render(report, fmt), nl=False)
+    sys.exit(0 if report.valid else 1)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def fix(files: tuple[Path, ...]) -> None:
+    """安全地修复 CSV：编码转为 UTF-8、全角数字、常见日期格式、首尾空格。原文件保留为 .orig.csv。"""
+    from .fix import fix_command
+
+    sys.exit(fix_command(_project(), list(files)))
+
+
+@cli.command()
+@click.option(
+    "--datasette-url",
+    envvar="SUNSHINE_DATASETTE_URL",
+    default=DEFAULT_DATASETTE_URL,
+    show_default=True,
+    help="网站中数据链接指向的 Datasette 地址。",
+)
+@click.option("--only", type=click.Choice(["database", "site", "history"]), multiple=True, help="只构建其中几项。")
+def build(datasette_url: str, only: tuple[str, ...]) -> None:
+    """先校验，再构建 build/sunshine.db、build/history.db 和 build/site/。数据有错时什么也不发布。"""
+    from .build import build_command
+
+    sys.exit(build_command(_project(), datasette_url=datasette_url, only=only))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, help="网站端口。")
+@click.option("--datasette-port", default=8001, show_default=True, help="Datasette 端口。")
+def serve(host: str, port: int, datasette_port: int) -> None:
+    """构建并在本机提供网站（8000）和 Datasette（8001）。"""
+    from .serve import serve_command
+
+    sys.exit(serve_command(_project(), host=host, port=port, datasette_port=datasette_port))
+
+
+@cli.command()
+@click.option("--base", default="origin/main", show_default=True, help="与哪个 git 版本比较。")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
+@click.option("--datasette-url", envvar="SUNSHINE_DATASETTE_URL", default=DEFAULT_DATASETTE_URL)
+def diff(base: str, fmt: str, datasette_url: str) -> None:
+    """按主键列出每张表新增、删除和修改的行；已公开记录的修改列在最前面。"""
+    from .diff import diff_command
+
+    sys.exit(diff_command(_project(), base=base, fmt=fmt, datasette_url=datasette_url))
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="写入 CSV 的目录。")
+@click.option("--villages", default=3, show_default=True)
+@click.option("--grids-per-village", default=3, show_default=True)
+@click.option("--staff-per-grid", default=5, show_default=True)
+@click.option("--disclosures", default=160, show_default=True)
+@click.option("--petitions", default=600, show_default=True)
+@click.option("--seed", default=20240501, show_default=True)
+def generate(out: Path, **sizes: int) -> None:
+    """生成结构一致的虚构示例数据（任意规模，用于演示和性能测试）。"""
+    from .generate import generate_command
+
+    sys.exit(generate_command(out, **sizes))
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="只检查 metadata.json 是否与表结构一致，不写入。")
+def metadata(check: bool) -> None:
+    """由表结构生成 Datasette 的 metadata.json。"""
+    from .metadata import metadata_command
+
+    sys.exit(metadata_command(_project(), check=check))
+
+
+def main() -> None:  # pragma: no cover
+    cli()

@@ -1,0 +1,121 @@
+"""Locate the repository and read the data package descriptor and its Table Schemas."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+DESCRIPTOR = "datapackage.json"
+
+
+class ProjectNotFound(Exception):
+    """No datapackage.json in this directory or any parent."""
+
+
+@dataclass
+class Table:
+    """One resource of the package: its CSV path and its Table Schema."""
+
+    name: str
+    title: str
+    description: str
+    path: str  # repository-relative, e.g. "data/petitions.csv"
+    schema: dict[str, Any]
+
+    @property
+    def fields(self) -> list[dict[str, Any]]:
+        return self.schema["fields"]
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f["name"] for f in self.fields]
+
+    def field(self, name: str) -> dict[str, Any]:
+        for f in self.fields:
+            if f["name"] == name:
+                return f
+        raise KeyError(name)
+
+    @property
+    def primary_key(self) -> list[str]:
+        pk = self.schema.get("primaryKey", [])
+        return [pk] if isinstance(pk, str) else list(pk)
+
+    @property
+    def foreign_keys(self) -> list[dict[str, Any]]:
+        """Foreign keys normalised to {"fields": [..], "resource": name, "reference_fields": [..]}."""
+        out = []
+        for fk in self.schema.get("foreignKeys", []):
+            fields = fk["fields"]
+            ref = fk["reference"]
+            ref_fields = ref["fields"]
+            out.append(
+                {
+                    "fields": [fields] if isinstance(fields, str) else list(fields),
+                    "resource": ref.get("resource", self.name),
+                    "reference_fields": [ref_fields] if isinstance(ref_fields, str) else list(ref_fields),
+                }
+            )
+        return out
+
+    @property
+    def rules(self) -> list[dict[str, Any]]:
+        """Cross-field rules beyond Table Schema (x-rules)."""
+        return self.schema.get("x-rules", [])
+
+
+@dataclass
+class Project:
+    """A repository holding datapackage.json, schemas/, data/ and content/."""
+
+    root: Path
+    descriptor: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def find(cls, start: Path | str | None = None) -> Project:
+        here = Path(start or Path.cwd()).resolve()
+        for candidate in (here, *here.parents):
+            if (candidate / DESCRIPTOR).is_file():
+                return cls.load(candidate)
+        raise ProjectNotFound(f"在 {here} 及其上级目录中找不到 {DESCRIPTOR}。请在数据仓库的根目录运行。")
+
+    @classmethod
+    def load(cls, root: Path | str) -> Project:
+        root = Path(root).resolve()
+        descriptor = json.loads((root / DESCRIPTOR).read_text(encoding="utf-8"))
+        return cls(root=root, descriptor=descriptor)
+
+    @cached_property
+    def tables(self) -> dict[str, Table]:
+        out: dict[str, Table] = {}
+        for res in self.descriptor["resources"]:
+            schema = res["schema"]
+            if isinstance(schema, str):
+                schema = json.loads((self.root / schema).read_text(encoding="utf-8"))
+            out[res["name"]] = Table(
+                name=res["name"],
+                title=res.get("title", res["name"]),
+                description=res.get("description", ""),
+                path=res["path"],
+                schema=schema,
+            )
+        return out
+
+    @property
+    def title(self) -> str:
+        return self.descriptor.get("title", "")
+
+    @property
+    def license(self) -> dict[str, Any]:
+        return (self.descriptor.get("licenses") or [{}])[0]
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "build"
