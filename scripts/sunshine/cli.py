@@ -64,7 +64,9 @@ def fix(files: tuple[Path, ...]) -> None:
     show_default=True,
     help="网站中数据链接指向的 Datasette 地址。",
 )
-@click.option("--only", type=click.Choice(["database", "site", "history"]), multiple=True, help="只构建其中几项。")
+@click.option(
+    "--only", type=click.Choice(["database", "site", "history"]), multiple=True, help="只构建其中几项。"
+)
 def build(datasette_url: str, only: tuple[str, ...]) -> None:
     """先校验，再构建 build/sunshine.db、build/history.db 和 build/site/。数据有错时什么也不发布。"""
     from .build import build_command
@@ -119,4 +121,8 @@ def metadata(check: bool) -> None:
 
 
 def main() -> None:  # pragma: no cover
+    cli()
+
+
+if __name__ == "__main__":  # pragma: no cover
     cli()
