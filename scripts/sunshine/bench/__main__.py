@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=ROOT / "bench-data")
     args = parser.parse_args(argv)
     project = prepare(args.data, args.petitions)
-    rows = sum(1 for _ in open(project.root / "data" / "petitions.csv", encoding="utf-8")) - 1
+    with open(project.root / "data" / "petitions.csv", "rb") as f:
+        rows = sum(1 for _ in f) - 1
     print(f"data: {project.root} ({rows:,} petitions)")
     for part in args.only.split(","):
         print(f"\n== {part} ==", flush=True)
