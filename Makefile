@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test serve build validate bench lint format system-deps install clean
+.PHONY: test serve build validate bench lint format fonts browser sqlite-cli install clean
 .DEFAULT_GOAL := test
 
 # Python packages, into .venv, re-installed when pyproject.toml changes.
@@ -17,20 +17,28 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# What the browser tests need from Debian: Chromium and a CJK font for Chinese text.
-system-deps:
-	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+# From Debian's packages, when missing: a CJK font (charts are drawn with Chinese labels)
+# and, for the browser tests, Chromium.
+APT_INSTALL = SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk fontconfig >/dev/null; \
-	fi
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends
+
+fonts:
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { $(APT_INSTALL) fonts-noto-cjk fontconfig >/dev/null; }
+
+browser:
+	@command -v chromium >/dev/null || { $(APT_INSTALL) chromium >/dev/null; }
+
+# The reference tool the benchmarks compare against.
+sqlite-cli:
+	@command -v sqlite3 >/dev/null || { $(APT_INSTALL) sqlite3 >/dev/null; }
 
 # axe-core for the accessibility checks, from the npm registry, pinned in package-lock.json.
 node_modules/.installed: package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	touch $@
 
-test: install system-deps node_modules/.installed
+test: install fonts browser node_modules/.installed
 	$(BIN)/ruff check scripts tests
 	$(BIN)/ruff format --check scripts tests
 	$(BIN)/pytest -q
@@ -38,13 +46,13 @@ test: install system-deps node_modules/.installed
 validate: install
 	$(BIN)/sunshine validate
 
-build: install
+build: install fonts
 	$(BIN)/sunshine build
 
-serve: install
+serve: install fonts
 	$(BIN)/sunshine serve
 
-bench: install
+bench: install fonts sqlite-cli
 	$(BIN)/python -m sunshine.bench
 
 lint: install
