@@ -37,10 +37,10 @@ def cli() -> None:
 @click.option("--max-bytes", type=int, default=None, help="单个 CSV 文件的大小上限（字节）。")
 def validate(fmt: str, max_bytes: int | None) -> None:
     """校验 data/ 下的全部表格。退出码：0 通过，1 有错误，2 用法错误。"""
+    project = _project()
     from .report import render
     from .validate import validate_project
 
-    project = _project()
     kwargs = {"max_bytes": max_bytes} if max_bytes else {}
     report = validate_project(project, **kwargs)
     click.echo(render(report, fmt), nl=False)

@@ -1,0 +1,41 @@
+"""Every command explains itself, and the README tells a new user about each one."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from sunshine.cli import cli
+
+from .conftest import ROOT
+
+COMMANDS = sorted(cli.commands)
+
+
+def test_the_cli_has_the_commands_the_readme_promises():
+    assert COMMANDS == ["build", "diff", "fix", "generate", "metadata", "serve", "validate"]
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_each_command_has_chinese_help(name):
+    result = CliRunner().invoke(cli, [name, "--help"])
+    assert result.exit_code == 0, result.output
+    help_text = cli.commands[name].help or ""
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in help_text), f"{name} has no Chinese help"
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_each_command_is_documented_in_the_readme(name):
+    assert f"sunshine {name}" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_a_command_outside_a_data_repository_is_a_usage_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["validate"])
+    assert result.exit_code == 2
+    assert "找不到 datapackage.json" in result.output
