@@ -1,0 +1,120 @@
+"""Read the data repository's git history: refs, commits and the CSVs as they were at a commit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class NotARepository(Exception):
+    """The project directory is not inside a git work tree, or git is missing."""
+
+
+class UnreadableCSV(Exception):
+    """A CSV could not be decoded as UTF-8; the message is Chinese and names the file."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    hash: str
+    committed_at: str  # ISO 8601 with offset, as git prints it (%cI)
+    subject: str
+
+    @property
+    def short(self) -> str:
+        return self.hash[:7]
+
+    @property
+    def date(self) -> str:
+        return self.committed_at[:10]
+
+
+@dataclass(frozen=True)
+class GitRepo:
+    """A git work tree. Paths given to its methods are relative to `cwd` (the project root)."""
+
+    cwd: Path
+    toplevel: Path
+
+    @classmethod
+    def find(cls, directory: Path) -> GitRepo:
+        if shutil.which("git") is None:
+            raise NotARepository("找不到 git 命令，请先安装 git。")
+        proc = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+        )
+        if proc.returncode != 0:
+            raise NotARepository(f"{directory} 不是 git 仓库，无法读取修改历史。")
+        return cls(cwd=Path(directory), toplevel=Path(proc.stdout.strip()))
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        proc = subprocess.run(["git", "-c", "core.quotepath=off", *args], cwd=self.cwd, capture_output=True)
+        if check and proc.returncode != 0:
+            detail = proc.stderr.decode("utf-8", "replace").strip()
+            raise NotARepository(f"git {' '.join(args)} 失败：{detail}")
+        return proc
+
+    def text(self, *args: str) -> str:
+        return self.run(*args).stdout.decode("utf-8", "replace")
+
+    def resolve(self, ref: str) -> str | None:
+        """The commit hash `ref` names, or None when there is no such commit."""
+        proc = self.run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+    def has_commits(self) -> bool:
+        return self.resolve("HEAD") is not None
+
+    def is_shallow(self) -> bool:
+        return self.text("rev-parse", "--is-shallow-repository").strip() == "true"
+
+    def show(self, ref: str, path: str) -> bytes | None:
+        """The file at `path` as of `ref`, or None when it did not exist there."""
+        proc = self.run("show", f"{ref}:./{path}", check=False)
+        return proc.stdout if proc.returncode == 0 else None
+
+    def commits(self, *paths: str, ref: str = "HEAD") -> list[Commit]:
+        """Commits reachable from `ref` (touching `paths`, if given), oldest first."""
+        fmt = "%H%x1f%cI%x1f%s%x1e"
+        out = self.text("log", "--reverse", f"--format={fmt}", ref, "--", *paths)
+        commits = []
+        for record in out.split("\x1e"):
+            record = record.strip("\n")
+            if record:
+                hash_, at, subject = record.split("\x1f")
+                commits.append(Commit(hash_, at, subject))
+        return commits
+
+    def first_parent(self, commit: str) -> str | None:
+        return self.resolve(f"{commit}^")
+
+    def relative_to_toplevel(self, path: str) -> str:
+        return (self.cwd.resolve() / path).relative_to(self.toplevel.resolve()).as_posix()
+
+
+def decode_csv(data: bytes, path: str) -> str:
+    """UTF-8 text of a CSV (a byte order mark is dropped); a clear Chinese error otherwise."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise UnreadableCSV(
+            f"{path} 第 {line} 行不是 UTF-8 编码（可能是 GBK，打开后会显示乱码），无法比较。"
+            f"请在 Excel 或 WPS 中另存为“CSV UTF-8（逗号分隔）”，或运行 sunshine fix {path}。"
+        ) from exc
+
+
+def read_rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows of CSV text; cells beyond the header are dropped, missing cells are ""."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h for h in (reader.fieldnames or []) if h is not None]
+    rows = [{k: (v if v is not None else "") for k, v in row.items() if k is not None} for row in reader]
+    return header, rows

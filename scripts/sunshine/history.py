@@ -1,0 +1,701 @@
+"""`build/history.db`: every version of every row of data/, with the commit, date and message that made it.
+
+git-history records the versions (one namespace per table). On top of it this module keeps what
+git-history does not: commit messages, rows deleted by a commit, and a `changes` table that reads
+as a list of corrections (old → new per field), flagged when a published record was altered.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import closing, redirect_stdout
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlite_utils
+
+from .gitrepo import Commit, GitRepo, NotARepository, read_rows
+from .problems import BuildError
+from .project import Project, Table
+from .validation.personal import mask_text
+
+# Any change to an existing row of these tables alters a record the public has already seen.
+MODIFIED_FLAGGED = ("disclosures",)
+# Removing a row of these tables takes a published record away.
+REMOVED_FLAGGED = ("disclosures", "petitions")
+# Fields naming what a row is about, for lists of changes; the first present is used.
+LABEL_FIELDS = ("title", "name", "summary", "category")
+ADDED, MODIFIED, REMOVED = "新增", "修改", "删除"
+RECENT_LIMIT = 200
+
+OWN_TABLES = ("commit_info", "removals", "scanned_commits", "changes", "history_info")
+
+
+class _Empty(Exception):
+    """Nothing to historicise; the message says why."""
+
+
+# ---------------------------------------------------------------- build
+
+
+def build_history(project: Project, target: Path) -> str:
+    """Bring build/history.db up to date with the commits of data/; return a one-line Chinese summary.
+
+    The previous database is copied, updated, checked and swapped in, so an interrupted build
+    leaves the last good one. Commits already recorded are not processed again.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".history-", suffix=".db", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        if target.exists():
+            shutil.copyfile(target, tmp)
+            if not _intact(tmp):
+                tmp.write_bytes(b"")
+        summary = _update(project, tmp)
+        if not _intact(tmp):
+            raise BuildError("修改历史数据库完整性检查未通过，未替换上一次的 history.db。")
+        tmp.chmod(0o644)
+        os.replace(tmp, target)
+        return summary
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _intact(path: Path) -> bool:
+    try:
+        with closing(sqlite3.connect(path)) as conn:
+            return conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+    except sqlite3.DatabaseError:
+        return False
+
+
+def _update(project: Project, path: Path) -> str:
+    try:
+        repo = GitRepo.find(project.root)
+        if not repo.has_commits():
+            raise _Empty("仓库还没有任何提交，没有可以记录的修改历史。")
+        paths = [t.path for t in project.tables.values()]
+        if not repo.commits(*paths):
+            raise _Empty("还没有任何提交修改过 data/ 下的表格，没有可以记录的修改历史。")
+    except (NotARepository, _Empty) as exc:
+        _write_info(path, coverage=str(exc), shallow=False, first=None, head=None)
+        _derive(project, path)
+        return f"修改历史：{exc}"
+
+    _forget_rewritten_history(repo, path)
+    before = _recorded_commits(path)
+    for table in project.tables.values():
+        _record_table(repo, table, path)
+    _record_commit_info(repo, path)
+    processed = len(_recorded_commits(path) - before)
+
+    shallow = repo.is_shallow()
+    all_commits = repo.commits()
+    first = all_commits[0]
+    coverage = _coverage_text(shallow, first)
+    _write_info(path, coverage=coverage, shallow=shallow, first=first, head=all_commits[-1])
+    counts = _derive(project, path)
+    summary = (
+        f"修改历史 history.db：本次处理 {processed} 个新提交，共记录 {counts['versions']} 个行版本、"
+        f"{counts[REMOVED]} 次删除；已公开记录被修改 {counts['flagged_modified']} 处、被删除 {counts['flagged_removed']} 行"
+    )
+    return f"{summary}。{coverage}" if shallow else summary
+
+
+def _coverage_text(shallow: bool, first: Commit) -> str:
+    if shallow:
+        return (
+            f"注意：这是浅克隆，只能看到从提交 {first.short}（{first.date}）开始的历史，"
+            "更早的修改没有记录，该提交中的行都显示为“新增”。"
+        )
+    return f"历史完整：从第一个提交 {first.short}（{first.date}）开始。"
+
+
+def _recorded_commits(path: Path) -> set[str]:
+    db = sqlite_utils.Database(path)
+    try:
+        if not db["commits"].exists():
+            return set()
+        return {r[0] for r in db.execute("select distinct hash from commits").fetchall()}
+    finally:
+        db.close()
+
+
+def _forget_rewritten_history(repo: GitRepo, path: Path) -> None:
+    """Start over when recorded commits are no longer in HEAD's history (rewritten or another repository)."""
+    recorded = _recorded_commits(path)
+    if recorded and not recorded <= {c.hash for c in repo.commits()}:
+        path.write_bytes(b"")
+
+
+def _record_table(repo: GitRepo, table: Table, path: Path) -> None:
+    from git_history.cli import file as git_history_file
+
+    if not (repo.cwd / table.path).exists() or not repo.commits(table.path):
+        return  # git-history reads the file's history only while the file exists
+    args = [
+        str(path),
+        str(repo.toplevel / repo.relative_to_toplevel(table.path)),
+        "--repo",
+        str(repo.toplevel),
+        "--branch",
+        "HEAD",
+        "--namespace",
+        table.name,
+        "--import",
+        "sunshine.history",
+        "--convert",
+        f"sunshine.history.convert(content, {table.name!r})",
+        "--ignore-duplicate-ids",
+        "--silent",
+    ]
+    for key in table.primary_key:
+        args += ["--id", key]
+    _CONVERTING[table.name] = table
+    try:
+        with redirect_stdout(open(os.devnull, "w")):  # noqa: SIM115 - closed with the process
+            git_history_file.main(args=args, standalone_mode=False)
+    except click.ClickException as exc:
+        raise BuildError(f"无法读取 {table.path} 的修改历史：{exc.format_message()}") from exc
+    _record_removals(repo, table, path)
+
+
+# The tables git-history is reading, for `convert` (it names the table it is called for).
+_CONVERTING: dict[str, Table] = {}
+
+
+def convert(content: bytes, table_name: str) -> list[dict[str, str]]:
+    """git-history's --convert: rows of one version of a CSV, masked, keyed by the Table Schema."""
+    return _version_rows(content, _CONVERTING[table_name])
+
+
+def _version_rows(content: bytes, table: Table) -> list[dict[str, str]]:
+    """Rows of one committed version of a CSV, personal data masked; rows without a key are left out."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        text = content.decode("utf-8", "replace")
+    _, rows = read_rows(text)
+    return [mask_row(table, row) for row in rows if all(row.get(k) for k in table.primary_key)]
+
+
+def _key(table: Table, row: dict[str, Any]) -> str:
+    return " / ".join(str(row.get(k) or "") for k in table.primary_key)
+
+
+def _record_removals(repo: GitRepo, table: Table, path: Path) -> None:
+    """Rows present before a commit and absent after it; git-history records additions and changes only."""
+    db = sqlite_utils.Database(path)
+    try:
+        scanned = db["scanned_commits"]
+        seen = (
+            {r["hash"] for r in scanned.rows_where("namespace = ?", [table.name])}
+            if scanned.exists()
+            else set()
+        )
+        previous_hash, previous_rows = None, None
+        for commit in repo.commits(table.path):
+            if commit.hash in seen:
+                continue
+            parent = repo.first_parent(commit.hash)
+            if parent is None:
+                before: dict[str, dict] = {}
+            elif parent == previous_hash and previous_rows is not None:
+                before = previous_rows
+            else:
+                before = _rows_at(repo, table, parent)
+            after = _rows_at(repo, table, commit.hash)
+            db["removals"].insert_all(
+                (
+                    {
+                        "namespace": table.name,
+                        "record_id": key,
+                        "commit_hash": commit.hash,
+                        "row": json.dumps(row, ensure_ascii=False),
+                    }
+                    for key, row in before.items()
+                    if key not in after
+                ),
+                pk=("namespace", "record_id", "commit_hash"),
+                replace=True,
+            )
+            scanned.insert(
+                {"namespace": table.name, "hash": commit.hash}, pk=("namespace", "hash"), replace=True
+            )
+            previous_hash, previous_rows = commit.hash, after
+    finally:
+        db.close()
+
+
+def _rows_at(repo: GitRepo, table: Table, ref: str) -> dict[str, dict[str, str]]:
+    data = repo.show(ref, table.path)
+    if data is None:
+        return {}
+    return {_key(table, row): row for row in _version_rows(data, table)}
+
+
+def _record_commit_info(repo: GitRepo, path: Path) -> None:
+    db = sqlite_utils.Database(path)
+    try:
+        db["commit_info"].insert_all(
+            (
+                {
+                    "hash": c.hash,
+                    "seq": seq,
+                    "short": c.short,
+                    "committed_at": c.committed_at,
+                    "message": c.subject,
+                }
+                for seq, c in enumerate(repo.commits())
+            ),
+            pk="hash",
+            replace=True,
+        )
+    finally:
+        db.close()
+
+
+def _write_info(
+    path: Path, *, coverage: str, shallow: bool, first: Commit | None, head: Commit | None
+) -> None:
+    db = sqlite_utils.Database(path)
+    try:
+        db["history_info"].insert_all(
+            [
+                {"key": "coverage", "value": coverage},
+                {"key": "shallow", "value": "1" if shallow else "0"},
+                {"key": "first_commit", "value": first.hash if first else ""},
+                {"key": "first_commit_at", "value": first.committed_at if first else ""},
+                {"key": "head_commit", "value": head.hash if head else ""},
+                {"key": "head_commit_at", "value": head.committed_at if head else ""},
+            ],
+            pk="key",
+            replace=True,
+        )
+    finally:
+        db.close()
+
+
+# ---------------------------------------------------------------- personal data and Markdown
+
+# Phone columns hold published office and work numbers, not personal data.
+_PUBLIC_SUFFIXES = ("_phone",)
+
+
+def mask_value(field: str, value: str, *, limit: int = 100_000) -> str:
+    """A cell as it may be published: 身份证号 and mobile numbers masked the way the validator shows them."""
+    return mask_text(value, phones_allowed=field.endswith(_PUBLIC_SUFFIXES), limit=limit) if value else value
+
+
+def free_text_fields(table: Table) -> set[str]:
+    """Text fields a person types freely; codes, dates, enums and numbers cannot hold personal data."""
+    return {
+        f["name"]
+        for f in table.fields
+        if f.get("type", "string") == "string" and not {"pattern", "enum"} & set(f.get("constraints", {}))
+    }
+
+
+def mask_row(table: Table, row: dict[str, str]) -> dict[str, str]:
+    """Free-text cells masked; cells of columns the schema does not know are treated as free text."""
+    known = set(table.field_names) - free_text_fields(table)
+    return {k: v if k in known else mask_value(k, v) for k, v in row.items()}
+
+
+_MARKDOWN_ENTITIES = {ch: f"&#{ord(ch)};" for ch in "\\`*_{}[]()<>#|~"}
+
+
+def escape_markdown(value: object) -> str:
+    """Data text made inert in Markdown and HTML: no links, markup, tags or table breaks; one line."""
+    text = str(value if value is not None else "").replace("&", "&amp;")
+    text = "".join(_MARKDOWN_ENTITIES.get(ch, ch) for ch in text)
+    return " ".join(text.split())
+
+
+md = escape_markdown
+
+
+# ---------------------------------------------------------------- derived, readable tables
+
+
+def _field_titles(table: Table) -> dict[str, str]:
+    return {f["name"]: f.get("title", f["name"]) for f in table.fields}
+
+
+def _label(row: dict[str, Any]) -> str:
+    for name in LABEL_FIELDS:
+        if row.get(name):
+            return str(row[name])
+    return ""
+
+
+def _shown(value: Any) -> str:
+    return "（空）" if value in (None, "") else str(value)
+
+
+def _versions(
+    db: sqlite_utils.Database, table: Table
+) -> Iterator[tuple[str, int, str, dict[str, Any], dict[str, Any]]]:
+    """(record id, version, commit hash, state before, state after) for every version git-history recorded."""
+    ns = table.name
+    if not db[f"{ns}_version"].exists():
+        return
+    changed: dict[int, set[str]] = {}
+    for vid, column in db.execute(
+        f"select c.item_version, col.name from [{ns}_changed] c join columns col on col.id = c.column"
+    ):
+        changed.setdefault(vid, set()).add(column)
+    state: dict[int, dict[str, Any]] = {}
+    rows = db.query(
+        f"select v.*, commits.hash as _hash from [{ns}_version] v "
+        f"join commits on commits.id = v._commit order by v._item, v._version"
+    )
+    for row in rows:
+        before = state.get(row["_item"], {})
+        after = dict(before)
+        for column in changed.get(row["_id"], ()):
+            after[column] = row.get(column)
+        state[row["_item"]] = after
+        yield _key(table, after), row["_version"], row["_hash"], before, after
+
+
+def _derive(project: Project, path: Path) -> dict[str, int]:
+    """(Re)write `changes`: one row per added, modified or removed record per commit."""
+    db = sqlite_utils.Database(path)
+    try:
+        commits = {r["hash"]: r for r in db["commit_info"].rows} if db["commit_info"].exists() else {}
+        events: list[dict[str, Any]] = []
+        grid_village: dict[str, str] = {}
+        counts = {"versions": 0, REMOVED: 0, "flagged_modified": 0, "flagged_removed": 0}
+        for table in project.tables.values():
+            titles = _field_titles(table)
+            for record_id, version, commit_hash, before, after in _versions(db, table):
+                counts["versions"] += 1
+                kind = ADDED if version == 1 else MODIFIED
+                fields = [
+                    {"field": f, "title": titles.get(f, f), "old": before.get(f), "new": after.get(f)}
+                    for f in _ordered(table, after)
+                    if kind == MODIFIED and before.get(f) != after.get(f)
+                ]
+                events.append(_event(table, record_id, kind, version, commit_hash, after, fields))
+                if table.name == "grids" and after.get("grid_id"):
+                    grid_village[after["grid_id"]] = after.get("village_code") or ""
+            if db["removals"].exists():
+                for r in db["removals"].rows_where("namespace = ?", [table.name]):
+                    row = json.loads(r["row"])
+                    counts[REMOVED] += 1
+                    events.append(_event(table, r["record_id"], REMOVED, None, r["commit_hash"], row, []))
+        for e in events:
+            info = commits.get(e["commit_hash"], {})
+            e.update(
+                seq=info.get("seq"),
+                commit_short=e["commit_hash"][:7],
+                committed_at=info.get("committed_at", ""),
+                commit_date=(info.get("committed_at") or "")[:10],
+                commit_message=info.get("message", ""),
+            )
+            if not e["village_code"] and e.pop("_grid", None):
+                e["village_code"] = grid_village.get(e["_grid_id"], "")
+            e.pop("_grid", None)
+            e.pop("_grid_id", None)
+            counts["flagged_modified"] += e["after_publication"] and e["kind"] == MODIFIED
+            counts["flagged_removed"] += e["after_publication"] and e["kind"] == REMOVED
+        order = list(project.tables)
+        events.sort(
+            key=lambda e: (
+                e["seq"] if e["seq"] is not None else -1,
+                order.index(e["table_name"]),
+                e["record_id"],
+            )
+        )
+        db["changes"].drop(ignore=True)
+        db["changes"].create(CHANGES_COLUMNS_TYPES, pk="id")
+        db["changes"].insert_all(({"id": i, **e} for i, e in enumerate(events, 1)), batch_size=1000)
+        db["changes"].create_index(["table_name", "record_id"], if_not_exists=True)
+        db["changes"].create_index(["village_code"], if_not_exists=True)
+        db["changes"].create_index(["after_publication"], if_not_exists=True)
+        return counts
+    finally:
+        db.close()
+
+
+def _ordered(table: Table, row: dict[str, Any]) -> list[str]:
+    names = table.field_names
+    return names + sorted(k for k in row if k not in names and not k.startswith("_"))
+
+
+def _event(
+    table: Table, record_id: str, kind: str, version: int | None, commit_hash: str, row: dict, fields: list
+) -> dict[str, Any]:
+    flagged = (kind == MODIFIED and table.name in MODIFIED_FLAGGED) or (
+        kind == REMOVED and table.name in REMOVED_FLAGGED
+    )
+    summary = "；".join(f"{f['title']}：{_shown(f['old'])} → {_shown(f['new'])}" for f in fields)
+    return {
+        "table_name": table.name,
+        "table_title": table.title,
+        "record_id": record_id,
+        "label": _label(row),
+        "village_code": row.get("village_code") or "",
+        "_grid": "village_code" not in row and bool(row.get("grid_id")),
+        "_grid_id": row.get("grid_id") or "",
+        "kind": kind,
+        "version": version,
+        "commit_hash": commit_hash,
+        "summary": summary or _label(row),
+        "fields": json.dumps(fields, ensure_ascii=False),
+        "after_publication": int(flagged),
+    }
+
+
+# Columns of `changes`, with the Chinese descriptions shown to readers.
+CHANGES_COLUMNS = {
+    "id": "变更序号",
+    "seq": "提交在仓库历史中的顺序（从 0 开始）",
+    "table_name": "表名（英文）",
+    "table_title": "表",
+    "record_id": "记录编号（主键）",
+    "label": "记录标题或名称",
+    "village_code": "所属村（社区）代码",
+    "kind": "变化：新增、修改或删除",
+    "version": "该记录的第几个版本（删除时为空）",
+    "commit_hash": "提交编号",
+    "commit_short": "提交编号（前 7 位）",
+    "committed_at": "提交时间",
+    "commit_date": "提交日期",
+    "commit_message": "提交说明",
+    "summary": "修改内容：字段 原值 → 新值；新增和删除时为记录标题",
+    "fields": "修改的字段（JSON：field, title, old, new）",
+    "after_publication": "1 表示已公开的记录在公开后被修改或删除",
+}
+CHANGES_COLUMNS_TYPES = {
+    name: (int if name in ("id", "seq", "version", "after_publication") else str) for name in CHANGES_COLUMNS
+}
+
+
+# ---------------------------------------------------------------- Datasette canned queries
+
+_LIST = (
+    "select commit_date, table_title, record_id, label, kind, summary, commit_message, commit_short, "
+    "village_code, table_name from changes"
+)
+HISTORY_QUERIES: dict[str, dict[str, Any]] = {
+    "modified_after_publication": {
+        "title": "发布后被修改的记录",
+        "description": (
+            "已经公开的三务公开事项在公开之后又被改动的每一处：哪张表、哪条记录、哪个字段从什么改成什么（summary），"
+            "在哪一天由哪次提交改动（commit_message 为提交说明）。最新的在前。"
+        ),
+        "sql": f"{_LIST} where after_publication = 1 and kind = '修改' order by seq desc, id desc",
+    },
+    "deleted_records": {
+        "title": "被删除的记录",
+        "description": (
+            "从数据中删除的每一行：删除前的标题或名称、删除它的提交和提交说明。"
+            "删除已公开的三务公开事项或群众诉求时 after_publication 为 1。最新的在前。"
+        ),
+        "sql": (
+            "select commit_date, table_title, record_id, label, after_publication, commit_message, commit_short, "
+            "village_code, table_name from changes where kind = '删除' order by seq desc, id desc"
+        ),
+    },
+    "village_corrections": {
+        "title": "本村（社区）数据的更正记录",
+        "description": "某个村（社区）在各张表中被修改或删除的记录，每一处都有原值、新值、日期和提交说明。最新的在前。",
+        "sql": f"{_LIST} where village_code = :village_code and kind in ('修改', '删除') order by seq desc, id desc",
+        "params": ["village_code"],
+    },
+    "record_history": {
+        "title": "一条记录的全部版本",
+        "description": "某张表（table_name，例如 disclosures）中某条记录（record_id）从新增起的每一个版本和每一次修改。",
+        "sql": (
+            "select commit_date, kind, version, summary, fields, commit_message, commit_hash, after_publication "
+            "from changes where table_name = :table_name and record_id = :record_id order by seq, id"
+        ),
+        "params": ["table_name", "record_id"],
+    },
+    "history_coverage": {
+        "title": "修改历史覆盖的范围",
+        "description": "修改历史从哪一个提交开始。浅克隆时更早的修改看不到，这里会写明。",
+        "sql": "select key, value from history_info order by key",
+    },
+}
+
+
+def coverage(history_db: Path) -> str:
+    """The Chinese sentence saying from which commit the history starts (and what could not be seen)."""
+    if not history_db.exists():
+        return "还没有生成修改历史。"
+    with closing(sqlite3.connect(history_db)) as conn:
+        try:
+            row = conn.execute("select value from history_info where key = 'coverage'").fetchone()
+        except sqlite3.DatabaseError:
+            row = None
+    return row[0] if row else "还没有生成修改历史。"
+
+
+# ---------------------------------------------------------------- 变更记录 pages
+
+
+def row_url(datasette_url: str, table: str, record_id: str) -> str:
+    from datasette.utils import tilde_encode
+
+    key = ",".join(tilde_encode(part) for part in record_id.split(" / "))
+    return f"{datasette_url.rstrip('/')}/sunshine/{table}/{key}"
+
+
+def query_url(datasette_url: str, name: str, **params: str) -> str:
+    from urllib.parse import urlencode
+
+    url = f"{datasette_url.rstrip('/')}/history/{name}"
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def _load_changes(history_db: Path) -> list[dict[str, Any]]:
+    if not history_db.exists():
+        return []
+    with closing(sqlite3.connect(history_db)) as conn:
+        conn.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in conn.execute("select * from changes order by seq desc, id desc")]
+        except sqlite3.DatabaseError:
+            return []
+
+
+def changes_pages(project: Project, history_db: Path, datasette_url: str) -> dict[str, str]:
+    """The 变更记录 section: "changes/index.md" and "changes/<table>.md", Markdown in Chinese."""
+    events = _load_changes(history_db)
+    sample = "（示例数据）" if "示例数据" in project.title else ""
+    note = md(coverage(history_db))
+    removed_now = _currently_removed(events)
+    pages: dict[str, str] = {}
+
+    flagged = [e for e in events if e["after_publication"]]
+    lines = [
+        "# 变更记录",
+        "",
+        f"公开数据的每一次修改都有记录：改了哪条记录、哪个字段从什么改成什么、哪一天、为什么改（提交说明）。{sample}",
+        "已经公开的记录在公开后被修改或删除时，用 ⚠ 标出。",
+        "",
+        f"> {note}",
+        "",
+        "## ⚠ 已公开记录的修改和删除",
+        "",
+    ]
+    if flagged:
+        lines += _event_table(flagged[:RECENT_LIMIT], datasette_url, removed_now, with_table=True)
+        if len(flagged) > RECENT_LIMIT:
+            lines += ["", f"只列出最近 {RECENT_LIMIT} 处，共 {len(flagged)} 处，全部见下面的查询。"]
+    else:
+        lines.append("没有已公开的记录在公开后被修改或删除。")
+    lines += [
+        "",
+        "## 各表的变更",
+        "",
+        "| 表 | 新增 | 修改 | 删除 | 最近一次变更 |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    for table in project.tables.values():
+        mine = [e for e in events if e["table_name"] == table.name]
+        n = {k: sum(e["kind"] == k for e in mine) for k in (ADDED, MODIFIED, REMOVED)}
+        last = mine[0]["commit_date"] if mine else "—"
+        lines.append(
+            f"| [{md(table.title)}]({table.name}.md) | {n[ADDED]} | {n[MODIFIED]} | {n[REMOVED]} | {last} |"
+        )
+    lines += [
+        "",
+        "## 在数据库中查询",
+        "",
+        *(
+            f"- [{q['title']}]({query_url(datasette_url, name)})"
+            for name, q in HISTORY_QUERIES.items()
+            if not q.get("params")
+        ),
+        f"- [{HISTORY_QUERIES['village_corrections']['title']}]({query_url(datasette_url, 'village_corrections')})"
+        "：填写村（社区）代码；村（社区）页面上的“更正记录”链接直接打开本村的记录。",
+        "",
+    ]
+    pages["changes/index.md"] = "\n".join(lines)
+
+    for table in project.tables.values():
+        mine = [e for e in events if e["table_name"] == table.name]
+        body = [
+            f"# 变更记录：{md(table.title)}",
+            "",
+            f"{md(table.path)} 最近的变更，最新的在前。{sample}",
+            "",
+            f"> {note}",
+            "",
+        ]
+        if not mine:
+            body.append("这张表还没有变更记录。")
+        for e in mine[:RECENT_LIMIT]:
+            body += _event_block(e, datasette_url, removed_now)
+        if len(mine) > RECENT_LIMIT:
+            body += [
+                f"只列出最近 {RECENT_LIMIT} 条，共 {len(mine)} 条。每条记录的全部版本可在数据库中查询（见“一条记录的全部版本”）。",
+                "",
+            ]
+        pages[f"changes/{table.name}.md"] = "\n".join(body).rstrip("\n") + "\n"
+    return pages
+
+
+def _currently_removed(events: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """Records whose latest event is a removal (newest-first events)."""
+    latest: dict[tuple[str, str], str] = {}
+    for e in events:
+        latest.setdefault((e["table_name"], e["record_id"]), e["kind"])
+    return {k for k, kind in latest.items() if kind == REMOVED}
+
+
+def _links(e: dict[str, Any], datasette_url: str, removed_now: set[tuple[str, str]]) -> str:
+    links = []
+    if (e["table_name"], e["record_id"]) not in removed_now:
+        links.append(f"[查看这条记录]({row_url(datasette_url, e['table_name'], e['record_id'])})")
+    history = query_url(datasette_url, "record_history", table_name=e["table_name"], record_id=e["record_id"])
+    links.append(f"[全部版本]({history})")
+    return " · ".join(links)
+
+
+def _event_table(
+    events: list[dict[str, Any]], datasette_url: str, removed_now: set[tuple[str, str]], *, with_table: bool
+) -> list[str]:
+    lines = [
+        "| 日期 | 表 | 编号 | 变化 | 内容 | 提交说明 | 链接 |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for e in events:
+        lines.append(
+            f"| {e['commit_date']} | {md(e['table_title'])} | {md(e['record_id'])} | {e['kind']} | "
+            f"{md(e['summary'])} | {md(e['commit_message'])} | {_links(e, datasette_url, removed_now)} |"
+        )
+    return lines
+
+
+def _event_block(e: dict[str, Any], datasette_url: str, removed_now: set[tuple[str, str]]) -> list[str]:
+    title = f"**{e['commit_date']} · {e['kind']} · {md(e['record_id'])}**"
+    if e["label"]:
+        title += f" {md(e['label'])}"
+    lines = [title, ""]
+    if e["after_publication"]:
+        lines += ["⚠ 已公开的记录在公开后被" + ("删除" if e["kind"] == REMOVED else "修改") + "。", ""]
+    lines += [f"提交说明：{md(e['commit_message']) or '（无）'}（提交 {e['commit_short']}）", ""]
+    fields = json.loads(e["fields"] or "[]")
+    if fields:
+        lines += ["| 字段 | 原值 | 新值 |", "| --- | --- | --- |"]
+        lines += [f"| {md(f['title'])} | {md(_shown(f['old']))} | {md(_shown(f['new']))} |" for f in fields]
+        lines.append("")
+    lines += [_links(e, datasette_url, removed_now), "", "---", ""]
+    return lines
