@@ -334,7 +334,7 @@ def _field_titles(table: Table) -> dict[str, str]:
     return {f["name"]: f.get("title", f["name"]) for f in table.fields}
 
 
-def _label(row: dict[str, Any]) -> str:
+def record_label(row: dict[str, Any]) -> str:
     for name in LABEL_FIELDS:
         if row.get(name):
             return str(row[name])
@@ -447,14 +447,14 @@ def _event(
         "table_name": table.name,
         "table_title": table.title,
         "record_id": record_id,
-        "label": _label(row),
+        "label": record_label(row),
         "village_code": row.get("village_code") or "",
         "_grid": "village_code" not in row and bool(row.get("grid_id")),
         "_grid_id": row.get("grid_id") or "",
         "kind": kind,
         "version": version,
         "commit_hash": commit_hash,
-        "summary": summary or _label(row),
+        "summary": summary or record_label(row),
         "fields": json.dumps(fields, ensure_ascii=False),
         "after_publication": int(flagged),
     }
