@@ -1,0 +1,119 @@
+"""Static SVG charts drawn at build time with Vega-Lite (vl-convert), each with a text equivalent.
+
+The SVG is inlined into the page, so it needs no JavaScript and no extra request. Labels are SVG
+text in a CJK font stack: the build machine measures with Noto Sans CJK SC, and a phone without it
+draws the same characters with its own Chinese system font. Every chart is followed by a small
+table with the same figures for screen readers and for copying.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
+CONFIG = {
+    "font": FONT,
+    "background": "white",
+    "axis": {"labelFontSize": 12, "titleFontSize": 12, "labelColor": "#333", "titleColor": "#333"},
+    "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom"},
+    "view": {"stroke": None},
+}
+COLORS = {"收入": "#2e7d32", "支出": "#c62828"}
+_INNER_ARIA = re.compile(r'\s(?:role|aria-roledescription|aria-label)="[^"]*"')
+_SIZE = re.compile(r'^<svg([^>]*?) width="([\d.]+)" height="([\d.]+)"')
+
+
+def _svg(spec: dict[str, Any], label: str) -> str:
+    import vl_convert
+
+    spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "config": CONFIG, **spec}
+    svg = vl_convert.vegalite_to_svg(spec)
+    svg = _INNER_ARIA.sub("", svg)
+    svg = _SIZE.sub(
+        lambda m: (
+            f'<svg{m.group(1)} width="100%" style="max-width:{m.group(2)}px"'
+            f' role="img" aria-label="{html.escape(label)}" focusable="false"'
+        ),
+        svg,
+        count=1,
+    )
+    return svg
+
+
+def _figure(svg: str, caption: str, headers: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return (
+        f'<figure class="chart">{svg}<figcaption>{html.escape(caption)}</figcaption>'
+        f'<details class="chart-data"><summary>图表数据</summary><div class="table-wrap"><table>'
+        f"<caption>{html.escape(caption)}</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></details></figure>"
+    )
+
+
+def bar_chart(
+    rows: list[dict[str, Any]], *, label: str, value: str, caption: str, value_title: str, unit: str = ""
+) -> str:
+    """Horizontal bars, one per row: rows are {label: str, value: number}."""
+    if not rows:
+        return ""
+    height = max(60, 26 * len(rows))
+    spec = {
+        "width": 300,
+        "height": height,
+        "data": {"values": rows},
+        "mark": {"type": "bar", "color": "#1565c0"},
+        "encoding": {
+            "y": {"field": label, "type": "nominal", "sort": None, "title": None},
+            "x": {"field": value, "type": "quantitative", "title": value_title},
+        },
+    }
+    table = [
+        [r[label], f"{r[value]:,}{unit}" if isinstance(r[value], int) else f"{r[value]}{unit}"] for r in rows
+    ]
+    return _figure(_svg(spec, caption), caption, ["", value_title], table)
+
+
+def line_chart(rows: list[dict[str, Any]], *, x: str, y: str, caption: str, y_title: str) -> str:
+    """One line over time (x is a YYYY-MM month)."""
+    if not rows:
+        return ""
+    spec = {
+        "width": 300,
+        "height": 160,
+        "data": {"values": rows},
+        "mark": {"type": "line", "point": True, "color": "#1565c0"},
+        "encoding": {
+            "x": {"field": x, "type": "ordinal", "title": None, "axis": {"labelAngle": -45}},
+            "y": {"field": y, "type": "quantitative", "title": y_title},
+        },
+    }
+    table = [[r[x], f"{r[y]:,}"] for r in rows]
+    return _figure(_svg(spec, caption), caption, ["月份", y_title], table)
+
+
+def income_expenditure_chart(rows: list[dict[str, Any]], *, caption: str) -> str:
+    """Grouped bars of income and expenditure per year: rows are {year, direction, amount}."""
+    if not rows:
+        return ""
+    spec = {
+        "width": {"step": 24},
+        "height": 160,
+        "data": {"values": rows},
+        "mark": "bar",
+        "encoding": {
+            "x": {"field": "year", "type": "nominal", "title": None, "axis": {"labelAngle": 0}},
+            "xOffset": {"field": "direction"},
+            "y": {"field": "amount", "type": "quantitative", "title": "金额（元）"},
+            "color": {
+                "field": "direction",
+                "type": "nominal",
+                "title": "收支",
+                "scale": {"domain": list(COLORS), "range": list(COLORS.values())},
+            },
+        },
+    }
+    table = [[r["year"], r["direction"], f"{r['amount']:,.2f}"] for r in rows]
+    return _figure(_svg(spec, caption), caption, ["年份", "收支", "金额（元）"], table)

@@ -1,0 +1,125 @@
+"""Escaping and link helpers shared by the page modules.
+
+Every value that comes from a CSV goes through `text` (inside Markdown) or `html` (inside raw
+HTML blocks), so markup or links typed into a cell are shown as text and never run.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import json
+import re
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from datasette.utils import tilde_encode
+
+GENERATED = "<!-- 本页由 sunshine build 根据 data/ 中的数据自动生成，请勿手工编辑。 -->"
+SAMPLE_NOTE = '!!! note "示例数据"\n    本站所有人名、电话和事项均为虚构的示例数据，仅用于演示。\n'
+
+# Python-Markdown's backslash escapes, plus the table pipe and the attribute-list colon.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|:~^=])")
+_SPACE = re.compile(r"\s+")
+
+
+def one_line(value: object) -> str:
+    """The value as one line of text: a newline in a cell must not start a Markdown block."""
+    return _SPACE.sub(" ", "" if value is None else str(value)).strip()
+
+
+def html(value: object) -> str:
+    """Escape a data value for a raw HTML block."""
+    return _html.escape(one_line(value), quote=True)
+
+
+def text(value: object) -> str:
+    """Escape a data value for Markdown text: HTML first, then Markdown's special characters."""
+    return _MD_SPECIAL.sub(r"\\\1", _html.escape(one_line(value), quote=False))
+
+
+def front_matter(title: str, *, search: bool = True, description: str = "") -> str:
+    """YAML front matter for a generated page (values are quoted as JSON, a subset of YAML)."""
+
+    # MkDocs renders front-matter titles and descriptions into HTML unescaped: escape them here.
+    lines = ["---", f"title: {json.dumps(html(title), ensure_ascii=False)}"]
+    if description:
+        lines.append(f"description: {json.dumps(html(description), ensure_ascii=False)}")
+    if not search:
+        lines += ["search:", "  exclude: true"]
+    lines += ["generated: true", "---", "", GENERATED, ""]
+    return "\n".join(lines) + "\n"
+
+
+def number(value: float | int | None, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def yuan(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+def tel(phone: str) -> str:
+    """A tap-to-call link for a public phone number (digits and dashes only, checked by validation)."""
+    digits = re.sub(r"[^0-9+]", "", phone or "")
+    return f'<a class="tel" href="tel:{digits}">{html(phone)}</a>' if digits else html(phone)
+
+
+@dataclass(frozen=True)
+class Datasette:
+    """Links into the Datasette instance that serves the same data."""
+
+    base: str
+    database: str = "sunshine"
+
+    def table(self, table: str, **filters: str) -> str:
+        url = f"{self.base.rstrip('/')}/{self.database}/{table}"
+        return f"{url}?{urlencode(filters)}" if filters else url
+
+    def row(self, table: str, pk: str) -> str:
+        return f"{self.base.rstrip('/')}/{self.database}/{table}/{tilde_encode(pk)}"
+
+    def query(self, name: str, **params: str) -> str:
+        return f"{self.base.rstrip('/')}/{self.database}/{name}?{urlencode(params)}"
+
+    def history(self, name: str, **params: str) -> str:
+        return f"{self.base.rstrip('/')}/history/{name}?{urlencode(params)}"
+
+
+def link(label: str, url: str) -> str:
+    """A raw HTML link (URLs here are built by this module, never taken from the data)."""
+    return f'<a href="{_html.escape(url, quote=True)}">{label}</a>'
+
+
+def data_link(url: str, label: str = "在数据库中查看") -> str:
+    return f'<a class="data-link" href="{_html.escape(url, quote=True)}">{label}</a>'
+
+
+def table_html(headers: list[str], rows: list[list[str]], *, caption: str = "", cls: str = "") -> str:
+    """A raw HTML table; cells must already be escaped (use `html`)."""
+    head = "".join(f'<th scope="col">{h}</th>' for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    cap = f"<caption>{caption}</caption>" if caption else ""
+    klass = f' class="{cls}"' if cls else ""
+    return f'<div class="table-wrap"><table{klass}>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+def rel(from_page: str, to_path: str) -> str:
+    """Relative URL from a page (docs path, e.g. villages/x.md) to a site file, for raw HTML links.
+
+    Pages are served as directories (use_directory_urls), so villages/x.md lives at villages/x/.
+    """
+    depth = from_page.count("/") + (0 if from_page.endswith("index.md") else 1)
+    return "../" * depth + to_path
+
+
+def page_url(from_page: str, to_page: str) -> str:
+    """Relative URL between two generated Markdown pages, for raw HTML links."""
+    target = to_page[:-3]
+    target = target[: -len("index")] if target.endswith("index") else target + "/"
+    return rel(from_page, target) or "./"
