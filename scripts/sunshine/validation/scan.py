@@ -138,6 +138,7 @@ class TableScan:
     def _batch(self, df: pl.DataFrame) -> list[tuple[int, int, Problem]]:
         found: list[tuple[int, int, Problem]] = []
         names = [f["name"] for f in self.fields[: self.present]]
+        names += [f"c{i}" for i in range(self.nfields, self.ncols)]
         blank = pl.all_horizontal([pl.col(n) == "" for n in names]) if names else pl.lit(True)
         df = df.with_columns(blank.alias("__blank"))
         blank_rows = df.filter(pl.col("__blank"))[ROW]
@@ -174,24 +175,12 @@ class TableScan:
         return out
 
     def _shape(self, body: pl.DataFrame) -> list[tuple[int, int, Problem]]:
-        """Every row is short or long the same way when the header itself has too few or too many columns."""
-        out: list[tuple[int, int, Problem]] = []
-        rows = body[ROW].head(PER_BATCH)
-        if self.ncols > self.nfields:
-            extra = body.select(ROW, *[f"c{i}" for i in range(self.nfields, self.ncols)]).head(PER_BATCH)
-            for values in extra.iter_rows():
-                row = values[0]
-                for i, value in enumerate(values[1:], start=self.nfields):
-                    out.append((row, i, self._extra_problem(row, i, value)))
-        if self.ncols < self.nfields:
-            first = body.select(ROW, pl.col(self.fields[0]["name"])).head(PER_BATCH) if self.ncols else None
-            for j, row in enumerate(rows):
-                cells = [first[j, 1]] if first is not None and self.ncols == 1 else []
-                if cells and "，" in cells[0] and "," not in cells[0]:
-                    out.append((row, 0, self._fullwidth_separator(row)))
-                for pos in range(self.ncols, self.nfields):
-                    out += [(row, pos, p) for p in self._missing_problems(row, pos)]
-        return out
+        """A table saved with full-width commas has a single column: say so on each row."""
+        if self.ncols != 1 or self.nfields < 2:
+            return []
+        first = self.fields[0]["name"]
+        rows = body.filter(pl.col(first).str.contains("，") & ~pl.col(first).str.contains(",")).head(PER_BATCH)
+        return [(row, 0, self._fullwidth_separator(row)) for row in rows[ROW]]
 
     # Rows pyarrow set aside (too few or too many cells): parsed and checked in Python
 
@@ -219,7 +208,9 @@ class TableScan:
     def _python_row(self, row: int, cells: list[str]) -> list[tuple[int, int, Problem]]:
         out: list[tuple[int, int, Problem]] = []
         blank = True
-        for pos, check in enumerate(self.checks):
+        # Frictionless checks a row against the fields the header names: a field missing from the
+        # header is reported once as missing-label, a column beyond the schema is not checked.
+        for pos, check in enumerate(self.checks[: self.present]):
             value = cells[pos] if pos < len(cells) else None
             issues = check.check(value)
             if value or any(i.code == "type-error" for i in issues):
@@ -229,7 +220,9 @@ class TableScan:
                 continue
             for issue in issues:
                 out.append((row, pos, cell_problem(issue, file=self.file, row=row, field=check.field, value=value)))
-        for i in range(self.nfields, len(cells)):
+        for pos in range(self.nfields, min(self.ncols, len(cells))):
+            blank = blank and not cells[pos]
+        for i in range(self.ncols, len(cells)):
             out.append((row, i, self._extra_problem(row, i, cells[i])))
         if blank:
             return [(row, 0, self._blank_problem(row))]
