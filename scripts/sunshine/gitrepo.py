@@ -52,7 +52,7 @@ class GitRepo:
             encoding="utf-8",
         )
         if proc.returncode != 0:
-            raise NotARepository(f"{directory} 不是 git 仓库，无法读取修改历史。")
+            raise NotARepository(f"{directory} 不是 git 仓库。")
         return cls(cwd=Path(directory), toplevel=Path(proc.stdout.strip()))
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:

@@ -7,11 +7,13 @@ as a list of corrections (old → new per field), flagged when a published recor
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import sqlite3
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import closing, redirect_stdout
 from pathlib import Path
@@ -86,9 +88,10 @@ def _update(project: Project, path: Path) -> str:
         if not repo.commits(*paths):
             raise _Empty("还没有任何提交修改过 data/ 下的表格，没有可以记录的修改历史。")
     except (NotARepository, _Empty) as exc:
-        _write_info(path, coverage=str(exc), shallow=False, first=None, head=None)
+        reason = f"{exc}没有可以记录的修改历史。" if isinstance(exc, NotARepository) else str(exc)
+        _write_info(path, coverage=reason, shallow=False, first=None, head=None)
         _derive(project, path)
-        return f"修改历史：{exc}"
+        return f"修改历史：{reason}"
 
     _forget_rewritten_history(repo, path)
     before = _recorded_commits(path)
@@ -161,7 +164,8 @@ def _record_table(repo: GitRepo, table: Table, path: Path) -> None:
         args += ["--id", key]
     _CONVERTING[table.name] = table
     try:
-        with redirect_stdout(open(os.devnull, "w")):  # noqa: SIM115 - closed with the process
+        with redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # git-history's choice of GitPython backend
             git_history_file.main(args=args, standalone_mode=False)
     except click.ClickException as exc:
         raise BuildError(f"无法读取 {table.path} 的修改历史：{exc.format_message()}") from exc
