@@ -465,7 +465,11 @@ def petition_rows(rng: random.Random, villages: Sequence[Village], total: int) -
     village_spots = {"村": ["村部附近", "村内", "村道沿线"], "社区": ["社区内", "辖区内", "社区服务中心附近"]}
     handled = ("由{d}办理：", "转{d}办理。", "{d}承办：")
 
-    rnd, choice, pick = rng.random, rng.choice, bisect.bisect_right
+    rnd, pick = rng.random, bisect.bisect_right
+
+    def choice(seq: Sequence[str]) -> str:  # Random.choice, without its bookkeeping
+        return seq[int(rnd() * len(seq))]
+
     seq: dict[int, int] = {}
     for offset, count in enumerate(counts):
         if not count:
@@ -486,7 +490,8 @@ def petition_rows(rng: random.Random, villages: Sequence[Village], total: int) -
             channel = T.CHANNELS[pick(channel_cum, rnd() * channel_cum[-1])]
             ccum = category_cum[kind]
             category = T.CATEGORIES[pick(ccum, rnd() * ccum[-1])]
-            issue = choice(issues[(kind, category)])
+            pool = issues[(kind, category)]
+            issue = pool[int(rnd() * len(pool))]
             rtype = issue.request_type
             summary = (
                 choice(openings[kind][channel]) + issue.body.replace("{p}", place) + choice(issue.endings)
