@@ -74,3 +74,11 @@ def _tokenizer(lines: tuple[str, ...]) -> jieba.Tokenizer:
 def tokenizer(project: Project) -> jieba.Tokenizer:
     """A jieba tokenizer loaded with this project's user dictionary (cached)."""
     return _tokenizer(tuple(dictionary_lines(project)))
+
+
+def tokenizer_from_lines(lines: list[str] | tuple[str, ...]) -> jieba.Tokenizer:
+    """A jieba tokenizer for user dictionary lines as written by dictionary_lines (cached).
+
+    The database stores the lines it was indexed with, so a query is segmented with exactly them.
+    """
+    return _tokenizer(tuple(line for line in lines if line.strip()))
