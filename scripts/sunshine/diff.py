@@ -18,6 +18,7 @@ from .history import (
     free_text_fields,
     mask_value,
     md,
+    phone_fields,
     query_url,
     record_label,
     row_url,
@@ -166,7 +167,7 @@ def _same(old: str, new: str, *, number: bool) -> bool:
 def _shown(table: Table, name: str, value: str) -> str:
     """A cell as the diff shows it: personal numbers masked in free text, one line, not too long."""
     if not name or name not in table.field_names or name in free_text_fields(table):
-        value = mask_value(name, value, limit=SHOWN_LIMIT)
+        value = mask_value(value, phones_allowed=name in phone_fields(table), limit=SHOWN_LIMIT)
     return " ".join(value.split())
 
 

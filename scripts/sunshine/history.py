@@ -294,13 +294,15 @@ def _write_info(
 
 # ---------------------------------------------------------------- personal data and Markdown
 
-# Phone columns hold published office and work numbers, not personal data.
-_PUBLIC_SUFFIXES = ("_phone",)
 
-
-def mask_value(field: str, value: str, *, limit: int = 100_000) -> str:
+def mask_value(value: str, *, phones_allowed: bool = False, limit: int = 100_000) -> str:
     """A cell as it may be published: 身份证号 and mobile numbers masked the way the validator shows them."""
-    return mask_text(value, phones_allowed=field.endswith(_PUBLIC_SUFFIXES), limit=limit) if value else value
+    return mask_text(value, phones_allowed=phones_allowed, limit=limit) if value else value
+
+
+def phone_fields(table: Table) -> set[str]:
+    """Fields whose purpose is a published work phone (x-phone in the Table Schema)."""
+    return {f["name"] for f in table.fields if f.get("x-phone")}
 
 
 def free_text_fields(table: Table) -> set[str]:
@@ -315,7 +317,8 @@ def free_text_fields(table: Table) -> set[str]:
 def mask_row(table: Table, row: dict[str, str]) -> dict[str, str]:
     """Free-text cells masked; cells of columns the schema does not know are treated as free text."""
     known = set(table.field_names) - free_text_fields(table)
-    return {k: v if k in known else mask_value(k, v) for k, v in row.items()}
+    phones = phone_fields(table)
+    return {k: v if k in known else mask_value(v, phones_allowed=k in phones) for k, v in row.items()}
 
 
 _MARKDOWN_ENTITIES = {ch: f"&#{ord(ch)};" for ch in "\\`*_{}[]()<>#|~"}
