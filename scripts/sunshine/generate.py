@@ -115,7 +115,8 @@ class Village:
 def person(rng: random.Random) -> str:
     """A plausible, fictional Chinese name."""
     while True:
-        given = rng.choice(T.GIVEN) + (rng.choice(T.GIVEN) if rng.random() < 0.8 else "")
+        chars = T.GIVEN_MEN if rng.random() < 0.55 else T.GIVEN_WOMEN
+        given = rng.choice(chars) + (rng.choice(chars) if rng.random() < 0.8 else "")
         name = rng.choice(T.SURNAMES) + given
         if name not in T.FAMOUS and len(set(given)) == len(given):
             return name
@@ -281,9 +282,14 @@ def staff_rows(rng: random.Random, villages: Sequence[Village], per_grid: int) -
     n = 0
     for v in villages:
         roles = ROLES[v.kind]
-        # People who serve every grid of the village: one police officer, one legal adviser.
-        police = (person(rng), mobile(50_000 + v.township_index * 400 + v.local))
-        lawyer = (person(rng), f"0000-669{(v.township_index * 400 + v.local) % 10000:04d}")
+        # People who serve every grid of the village: one police officer (reached through the
+        # station's line), one legal adviser (through the law firm's), and the committee members.
+        number = (v.township_index * 400 + v.local) % 10000
+        police = (person(rng), f"0000-668{number:04d}")
+        lawyer = (person(rng), f"0000-669{number:04d}")
+        cadres = {
+            name: mobile(9999 - v.township_index * 400 - v.local * 5 - i) for i, name in enumerate(v.cadres)
+        }
         police_since = random_day(rng, *SINCE["驻村民警"])
         lawyer_since = random_day(rng, *SINCE["法律顾问"])
         for j, g in enumerate(v.grids):
@@ -294,12 +300,16 @@ def staff_rows(rng: random.Random, villages: Sequence[Village], per_grid: int) -
                     (name, phone), since = police, police_since
                 elif role == "法律顾问":
                     (name, phone), since = lawyer, lawyer_since
+                elif role == "网格指导员":
+                    name = v.cadres[j % len(v.cadres)]
+                    phone, since = cadres[name], random_day(rng, *SINCE_DEFAULT)
                 else:
-                    name = v.cadres[j % len(v.cadres)] if role == "网格指导员" else person(rng)
-                    phone = mobile(n)
+                    name, phone = person(rng), mobile(n)
                     since = random_day(rng, *SINCE.get(role, SINCE_DEFAULT))
                 party = "是" if rng.randrange(100) < T.ROLE_PARTY[role] else "否"
                 duties = rng.choice(T.ROLE_DUTIES[role])
+                if v.kind == "社区":
+                    duties = _community_text(duties)
                 yield (f"S{n:06d}", g.grid_id, name, role, party, phone, duties, day(since))
 
 
@@ -315,10 +325,22 @@ def _months() -> list[tuple[int, int]]:
     return out
 
 
-NOTICE_WORDS = (("村级", "社区"), ("村部", "社区服务中心"), ("村集体", "社区集体"), ("农田水利", "小区公共"))
+# How a residents' committee words what a village says; "农村集体" is kept as it is.
+NOTICE_WORDS = (
+    ("农村集体", "\0"),
+    ("村级", "社区"),
+    ("村部", "社区服务中心"),
+    ("村集体", "社区集体"),
+    ("农田水利", "小区公共"),
+    ("村规民约", "居民公约"),
+    ("到村", "到社区"),
+    ("村两委", "社区两委"),
+    ("农户", "居民"),
+    ("\0", "农村集体"),
+)
 
 
-def _community_notice(text: str) -> str:
+def _community_text(text: str) -> str:
     for old, new in NOTICE_WORDS:
         text = text.replace(old, new)
     return text
@@ -336,7 +358,7 @@ def disclosure_rows(rng: random.Random, villages: Sequence[Village], count: int)
         assert v.place is not None
         note: Notice = builder(rng, v.place, y, m)  # type: ignore[operator]
         if v.kind == "社区":
-            note.title, note.content = _community_notice(note.title), _community_notice(note.content)
+            note.title, note.content = _community_text(note.title), _community_text(note.content)
         notices.append((category, i, v.code, note))
     notices.sort(key=lambda x: (x[3].published, x[2], x[1]))
     refs = number_refs([(code, note.approval_ref) for _, _, code, note in notices])

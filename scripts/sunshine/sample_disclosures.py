@@ -292,7 +292,7 @@ def monthly_expense(rng: random.Random, p: Place, y: int, m: int) -> Notice:
         n = rng.randrange(2, 9)
         wage = rng.choice((1800, 2000, 2200, 2400, 2600))
         cents = n * wage * 100
-        item, detail = "保洁员工资", f"本月发放保洁员{n}名工资，每人{wage}元"
+        item, detail = "保洁员工资", f"发放保洁员{n}名工资，每人{wage}元"
     elif kind == 1:
         n = rng.randrange(3, 30)
         cents = n * _cents(rng, 150, 420)
@@ -325,12 +325,12 @@ def monthly_expense(rng: random.Random, p: Place, y: int, m: int) -> Notice:
 
 
 def subsidy_payment(rng: random.Random, p: Place, y: int, m: int) -> Notice:
-    what, per_lo, per_hi = rng.choice(
+    what, per_lo, per_hi, office = rng.choice(
         (
-            ("耕地地力保护补贴", 300, 1500),
-            ("高龄津贴", 600, 1200),
-            ("残疾人两项补贴", 800, 1600),
-            ("农机购置补贴", 3000, 12000),
+            ("耕地地力保护补贴", 300, 1500, "农补"),
+            ("高龄津贴", 600, 1200, "民"),
+            ("残疾人两项补贴", 800, 1600, "民"),
+            ("农机购置补贴", 3000, 12000, "农补"),
         )
     )
     n = max(3, int(rng.randrange(8, 120) * p.scale)) if what != "农机购置补贴" else rng.randrange(1, 6)
@@ -346,7 +346,7 @@ def subsidy_payment(rng: random.Random, p: Place, y: int, m: int) -> Notice:
         (y, m, rng.randint(5, 28)),
         cents,
         "支出",
-        f"{p.township[0]}农补〔{y}〕{rng.randint(2, 40)}号",
+        f"{p.township[0]}{office}〔{y}〕{rng.randint(2, 40)}号",
         p.committee,
     )
 
@@ -579,11 +579,12 @@ def dibao(rng: random.Random, p: Place, y: int, m: int) -> Notice:
             f"{p.township[0]}民〔{py}〕{rng.randint(5, 60)}号",
             p.committee,
         )
-    new, out = rng.randint(0, 3), rng.randint(0, 3)
+    new, out = rng.randint(1, 3), rng.randint(0, 3)
+    change = f"拟新增低保户{new}户" + (f"、退出{out}户" if out else "")
     return Notice(
         "低保",
         f"{p.short}{py}年{QUARTERS[pq - 1]}低保对象动态调整评议结果公示",
-        f"经入户调查、民主评议，{p.short}本季度拟新增低保户{new}户、退出{out}户，调整后共有低保户{n}户。"
+        f"经入户调查、民主评议，{p.short}本季度{change}，调整后共有低保户{n}户。"
         f"评议结果报镇社会事务办审核。{_objection(rng, p)}",
         f"{py}-Q{pq}",
         (y, m, rng.randint(1, 20)),

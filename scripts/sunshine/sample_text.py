@@ -69,10 +69,9 @@ SURNAMES = (
     "肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任卢姚沈钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛段雷龙黎"
     "史陶贺毛郝顾龚邵万覃武钱戴严莫孔向常汤康易乔赖文"
 )
-GIVEN = (
-    "建国明华军伟强平志海春红丽芳秀英兰玉梅桂凤霞燕敏静娟杰涛斌勇鹏辉磊超刚德福林成文荣生金永宏新庆良"
-    "兵东亮宁俊云雪慧婷琳晓佳欣怡子浩宇瑞旭晨阳思雨青松山友贵顺利安胜学茂树长禄喜翠菊花莲娥琴萍颖艳洁"
-)
+# Characters of given names, as men's and women's names are commonly written.
+GIVEN_MEN = "建国明华军伟强平志海杰涛斌勇鹏辉磊超刚德福林成文荣生金永宏新庆良兵东亮宁俊浩宇瑞旭晨阳松山友贵顺利安胜学茂树长禄喜"
+GIVEN_WOMEN = "春红丽芳秀英兰玉梅桂凤霞燕敏静娟云雪慧婷琳晓佳欣怡思雨青翠菊花莲娥琴萍颖艳洁"
 # Names of well-known people that a random draw could produce; they are drawn again.
 FAMOUS = frozenset(
     (
