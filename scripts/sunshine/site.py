@@ -269,7 +269,6 @@ def _run_mkdocs(config: Path, site_dir: Path) -> None:
         "mkdocs",
         "build",
         "--strict",
-        "--quiet",
         "-f",
         str(config),
         "-d",
@@ -279,8 +278,9 @@ def _run_mkdocs(config: Path, site_dir: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         shutil.rmtree(site_dir, ignore_errors=True)
-        lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
-        detail = "\n".join(lines[-15:])
+        lines = (done.stderr + done.stdout).splitlines()
+        problems = [line for line in lines if line.startswith(("WARNING", "ERROR", "Aborted"))]
+        detail = "\n".join((problems or lines)[-15:])
         raise BuildError(f"MkDocs 生成网站失败（--strict 模式下有警告或错误）：\n{detail}")
 
 

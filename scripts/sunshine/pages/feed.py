@@ -25,7 +25,7 @@ def pages(ctx: Context) -> Iterator[Page]:
     )
     for r in rows:
         r["village"] = names.get(r["village_code"], r["village_code"])
-    yield Page(PATH, {"items": rows, "site_url": ctx.site_url, "ds": ctx.ds.base}, render)
+    yield Page(PATH, {"items": rows, "site_url": ctx.site_url}, render)
 
 
 def _rfc822(day: str) -> str:
@@ -37,7 +37,6 @@ def _rfc822(day: str) -> str:
 
 def render(inputs: dict[str, Any]) -> str:
     site = inputs["site_url"].rstrip("/") + "/"
-    ds = m.Datasette(inputs["ds"])
     rss = ET.Element("rss", version="2.0")
     channel = ET.SubElement(rss, "channel")
     ET.SubElement(channel, "title").text = "阳光村务：最新公开事项（示例数据）"

@@ -1,0 +1,277 @@
+"""The public site: a real `mkdocs build --strict` of the sample data, then checks of what it wrote.
+
+The site is built once per session from a copy of the sample package in which a few cells carry
+markup, links and formulas, bypassing validation, to show they come out as text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from sunshine.pages import Context, all_pages
+from sunshine.pages.data import SiteData
+from sunshine.pages.md import Datasette
+from sunshine.pages.searchdict import segment, write_dictionaries
+from sunshine.problems import BuildError
+from sunshine.project import Project
+from sunshine.safety import neutralise_formula
+from sunshine.site import _write_docs, build, build_site
+
+from .conftest import ROOT, copy_package
+
+DATASETTE = "http://127.0.0.1:8001"
+SCRIPT = "<script>window.__pwned=1</script>"
+JS_LINK = "[点我](javascript:alert(1))"
+FORMULA = '=HYPERLINK("http://example.com","x")'
+
+
+def _edit(path: Path, edit) -> None:
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    edit(rows)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def inject(project: Project) -> dict[str, str]:
+    """Put markup into cells of the copy; return where it went."""
+    data = project.root / "data"
+    where: dict[str, str] = {}
+
+    def disclosures(rows):
+        latest = max(rows, key=lambda r: (r["published_on"], r["disclosure_id"]))
+        latest["title"] = f"{SCRIPT}公示"
+        latest["content"] = f"{JS_LINK} <img src=x onerror=alert(1)> 集体土地"
+        where["village"] = latest["village_code"]
+
+    def staff(rows):
+        rows[0]["duties"] = f"{SCRIPT}入户走访"
+        rows[0]["name"] = FORMULA
+        where["grid"] = rows[0]["grid_id"]
+
+    def petitions(rows):
+        latest = max(rows, key=lambda r: (r["resolved_on"], r["case_id"]))
+        latest["summary"] = f"{SCRIPT}{JS_LINK}"
+
+    _edit(data / "disclosures.csv", disclosures)
+    _edit(data / "grid_staff.csv", staff)
+    _edit(data / "petitions.csv", petitions)
+    return where
+
+
+def build_sample_site(base: Path) -> tuple[Project, Path, dict[str, str]]:
+    """Build the site once per test session (reused by the other site test modules)."""
+    root = base / "site-package"
+    marker = base / "site-package.json"
+    if marker.exists():
+        return Project.load(root), root / "build" / "site", json.loads(marker.read_text())
+    copy_package(ROOT, root)
+    for name in ("content", "mkdocs.yml"):
+        source = ROOT / name
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            import shutil
+
+            shutil.copytree(source, root / name)
+        else:
+            (root / name).write_bytes(source.read_bytes())
+    project = Project.load(root)
+    where = inject(project)
+    build_site(project, root / "build" / "site", datasette_url=DATASETTE)
+    marker.write_text(json.dumps(where))
+    return project, root / "build" / "site", where
+
+
+@pytest.fixture(scope="session")
+def sample_site(tmp_path_factory) -> tuple[Project, Path, dict[str, str]]:
+    return build_sample_site(tmp_path_factory.getbasetemp())
+
+
+def html_files(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+def test_the_build_writes_every_kind_of_page(sample_site):
+    project, site, where = sample_site
+    villages = [
+        r["village_code"] for r in csv.DictReader((project.root / "data/villages.csv").open(encoding="utf-8"))
+    ]
+    grids = [r["grid_id"] for r in csv.DictReader((project.root / "data/grids.csv").open(encoding="utf-8"))]
+    expected = ["index.html", "petitions/index.html", "villages/index.html", "catalog/index.html", "feed.xml"]
+    expected += [f"villages/{v}/index.html" for v in villages]
+    expected += [f"grids/{g}/index.html" for g in grids]
+    expected += [f"catalog/{t}/index.html" for t in project.tables]
+    missing = [p for p in expected if not (site / p).is_file()]
+    assert missing == []
+
+
+def test_generated_pages_are_marked_as_generated(sample_site):
+    project, _, _ = sample_site
+    docs = project.build_dir / ".site-work" / "docs"
+    generated = [p for p in docs.rglob("*.md") if "generated: true" in p.read_text(encoding="utf-8")]
+    hand_written = {
+        p.relative_to(project.root / "content" / "docs")
+        for p in (project.root / "content/docs").rglob("*.md")
+    }
+    assert {p.relative_to(docs) for p in generated}.isdisjoint(hand_written)
+    assert len(generated) >= 1 + 1 + 1 + 1 + len(project.tables)
+
+
+def test_no_page_loads_anything_from_another_host(sample_site):
+    _, site, _ = sample_site
+    tags = re.compile(r"<(?:script|link|img|iframe|source|video|audio|object|embed)\b[^>]*>", re.I)
+    offenders = [
+        (str(p.relative_to(site)), tag)
+        for p in html_files(site)
+        for tag in tags.findall(p.read_text(encoding="utf-8"))
+        if re.search(r'\b(?:src|href)="(?:https?:)?//', tag) and 'rel="canonical"' not in tag
+    ]
+    assert offenders == []
+    links = set()
+    for p in html_files(site):
+        links.update(re.findall(r'href="(https?://[^/"]+)', p.read_text(encoding="utf-8")))
+    canonical = "http://127.0.0.1:8000"  # site_url, in <link rel="canonical">
+    assert links <= {DATASETTE, canonical, "https://creativecommons.org"}
+
+
+def test_every_page_has_a_content_security_policy_allowing_only_its_own_scripts(sample_site):
+    _, site, _ = sample_site
+    for page in html_files(site):
+        text = page.read_text(encoding="utf-8")
+        policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)"', text)
+        assert policy, page
+        assert "default-src 'self'" in policy.group(1)
+        assert "unsafe-inline" not in policy.group(1).split("script-src")[1].split(";")[0]
+
+
+def test_markup_from_the_data_is_shown_as_text(sample_site):
+    _, site, where = sample_site
+    village = (site / "villages" / where["village"] / "index.html").read_text(encoding="utf-8")
+    grid = (site / "grids" / where["grid"] / "index.html").read_text(encoding="utf-8")
+    petitions = (site / "petitions/index.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;公示" in village
+    assert "&lt;img src=x onerror=alert(1)&gt;" in village
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;入户走访" in grid
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;[点我](javascript:alert(1))" in petitions
+    for page in html_files(site):
+        text = page.read_text(encoding="utf-8")
+        assert "<script>window.__pwned" not in text, page
+        assert 'href="javascript:' not in text, page
+        assert "<img src=x" not in text, page
+
+
+def test_the_feed_is_rss_2_with_the_latest_disclosures_escaped(sample_site):
+    project, site, _ = sample_site
+    raw = (site / "feed.xml").read_text(encoding="utf-8")
+    rss = ET.fromstring(raw)
+    assert rss.tag == "rss" and rss.get("version") == "2.0"
+    channel = rss.find("channel")
+    items = channel.findall("item")
+    rows = list(csv.DictReader((project.root / "data/disclosures.csv").open(encoding="utf-8")))
+    assert len(items) == min(50, len(rows))
+    assert items[0].findtext("title").endswith(f"{SCRIPT}公示")
+    assert "&lt;script&gt;" in raw and "<script>" not in raw
+    for item in items:
+        assert item.findtext("link").startswith("http://127.0.0.1:8000/villages/")
+        assert re.match(r"\w{3}, \d\d \w{3} \d{4}", item.findtext("pubDate"))
+
+
+def test_downloads_are_utf8_csv_excel_csv_with_formulas_neutralised_and_json(sample_site):
+    project, site, _ = sample_site
+    source = list(csv.DictReader((project.root / "data/grid_staff.csv").open(encoding="utf-8")))
+    plain = list(csv.DictReader(io.StringIO((site / "downloads/grid_staff.csv").read_text(encoding="utf-8"))))
+    assert plain == source
+    excel_bytes = (site / "downloads/grid_staff-excel.csv").read_bytes()
+    assert excel_bytes.startswith(b"\xef\xbb\xbf")
+    excel = list(csv.DictReader(io.StringIO(excel_bytes.decode("utf-8-sig"))))
+    assert excel == [{k: neutralise_formula(v) for k, v in row.items()} for row in source]
+    assert excel[0]["name"] == "'" + FORMULA
+    rows = json.loads((site / "downloads/petitions.json").read_text(encoding="utf-8"))
+    petitions = list(csv.DictReader((project.root / "data/petitions.csv").open(encoding="utf-8")))
+    assert len(rows) == len(petitions) and rows[0]["case_id"] == petitions[0]["case_id"]
+
+
+def test_catalog_pages_document_every_field_of_the_table_schema(sample_site):
+    project, site, _ = sample_site
+    for name, table in project.tables.items():
+        page = (site / "catalog" / name / "index.html").read_text(encoding="utf-8")
+        for field in table.fields:
+            assert f"<code>{field['name']}</code>" in page, (name, field["name"])
+            assert field["title"] in page
+        assert f'href="{DATASETTE}/sunshine/{name}"' in page
+        assert f'href="../../downloads/{name}-excel.csv"' in page
+        assert "CC BY 4.0" in page
+
+
+def test_search_dictionary_splits_compounds_so_their_parts_are_found(sample_site, tmp_path):
+    project, site, where = sample_site
+    main, user = write_dictionaries(project, tmp_path)
+    assert segment("保护集体土地", main, user) == ["保护", "集体", "土地"]
+    assert "低保" in segment("低保对象名单", main, user)
+    index = json.loads((site / "search/search_index.json").read_text(encoding="utf-8"))
+    village = [d for d in index["docs"] if d["location"].startswith(f"villages/{where['village']}/")]
+    assert any("\u200b集体\u200b土地" in d["text"] for d in village)
+
+
+def test_a_rebuild_renders_again_only_pages_whose_inputs_changed(sample_site, tmp_path):
+    source, _, where = sample_site
+    root = copy_package(ROOT, tmp_path / "pkg", data_from=source.root / "data")
+    project = Project.load(root)
+    docs, manifest = tmp_path / "docs", tmp_path / "manifest.json"
+
+    def generate():
+        ctx = Context(project, SiteData.load(project), Datasette(DATASETTE), "http://127.0.0.1:8000/")
+        from sunshine.site import SiteBuild
+
+        stats = SiteBuild()
+        rendered: list[str] = []
+        pages = list(all_pages(ctx))
+        for page in pages:
+            render = page.render
+            page.render = lambda inputs, r=render, p=page.path: rendered.append(p) or r(inputs)
+        _write_docs(project, pages, {}, docs, manifest, stats)
+        return rendered
+
+    first = generate()
+    assert generate() == []
+
+    def change(rows):
+        oldest = min(
+            (r for r in rows if r["village_code"] == where["village"]), key=lambda r: r["published_on"]
+        )
+        oldest["content"] += "（已更正）"
+
+    _edit(root / "data/disclosures.csv", change)
+    again = generate()
+    assert f"villages/{where['village']}.md" in again
+    assert not any(
+        p.startswith("villages/") and where["village"] not in p and p != "villages/index.md" for p in again
+    )
+    assert not any(p.startswith("grids/") for p in again)
+    assert len(again) < len(first) / 2
+
+
+def test_a_failed_build_keeps_the_last_good_site(sample_site, tmp_path):
+    source, _, _ = sample_site
+    root = copy_package(ROOT, tmp_path / "pkg", data_from=source.root / "data")
+    import shutil
+
+    shutil.copytree(ROOT / "content", root / "content")
+    (root / "mkdocs.yml").write_bytes((ROOT / "mkdocs.yml").read_bytes())
+    (root / "content/docs/broken.md").write_text("# 坏链接\n\n[不存在的页面](nowhere.md)\n", encoding="utf-8")
+    target = root / "build" / "site"
+    target.mkdir(parents=True)
+    (target / "index.html").write_text("last good site", encoding="utf-8")
+    with pytest.raises(BuildError, match="MkDocs"):
+        build(Project.load(root), target, datasette_url=DATASETTE)
+    assert (target / "index.html").read_text(encoding="utf-8") == "last good site"
+    assert sorted(p.name for p in target.parent.iterdir()) == [".site-work", "site"]
