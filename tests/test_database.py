@@ -1,0 +1,237 @@
+"""build/sunshine.db read as an outside client would: plain sqlite3, no Datasette."""
+
+from __future__ import annotations
+
+import csv
+import os
+import sqlite3
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from sunshine import database
+from sunshine.database import build_database
+from sunshine.datasette_plugins import portal
+from sunshine.problems import BuildError
+from sunshine.project import Project
+
+from .conftest import ROOT, copy_package
+from .portal_support import read_csv, sample_database, sample_project
+
+TABLES = ("villages", "grids", "grid_staff", "disclosures", "petitions")
+
+
+@pytest.fixture(scope="module")
+def db() -> sqlite3.Connection:
+    conn = sqlite3.connect(f"file:{sample_database()}?mode=ro", uri=True)
+    yield conn
+    conn.close()
+
+
+def as_csv_text(value: object, field: dict) -> str:
+    """How a database value is written in the CSV, per the Table Schema."""
+    if value is None:
+        return ""
+    if field["type"] == "boolean":
+        return (field["trueValues"] if value == 1 else field["falseValues"])[0]
+    if field["type"] == "number":
+        return str(Decimal(str(value)).normalize())
+    return str(value)
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_every_cell_reads_back_as_it_is_written_in_the_csv(db, table):
+    project = sample_project()
+    fields = project.tables[table].fields
+    rows = db.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+    expected = read_csv(project, table)
+    assert len(rows) == len(expected)
+    for row, want in zip(rows, expected, strict=True):
+        got = {f["name"]: as_csv_text(v, f) for f, v in zip(fields, row, strict=True)}
+        normalised = {
+            f["name"]: str(Decimal(want[f["name"]]).normalize())
+            if f["type"] == "number" and want[f["name"]]
+            else want[f["name"]]
+            for f in fields
+        }
+        assert got == normalised
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_columns_have_the_types_of_the_table_schema(db, table):
+    sql_type = {
+        "string": "TEXT",
+        "date": "TEXT",
+        "integer": "INTEGER",
+        "number": "REAL",
+        "boolean": "INTEGER",
+    }
+    columns = [(r[1], r[2]) for r in db.execute(f"PRAGMA table_info({table})")]
+    fields = sample_project().tables[table].fields
+    assert columns == [(f["name"], sql_type[f["type"]]) for f in fields]
+
+
+def test_primary_and_foreign_keys_follow_the_schemas(db):
+    project = sample_project()
+    for name in TABLES:
+        table = project.tables[name]
+        pk = [r[1] for r in sorted(db.execute(f"PRAGMA table_info({name})"), key=lambda r: r[5]) if r[5]]
+        assert pk == table.primary_key
+        fks = {(r[3], r[2], r[4]) for r in db.execute(f"PRAGMA foreign_key_list({name})")}
+        assert fks == {
+            (fk["fields"][0], fk["resource"], fk["reference_fields"][0]) for fk in table.foreign_keys
+        }
+
+
+def test_database_passes_integrity_and_foreign_key_checks(db):
+    assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_amounts_add_up_exactly_to_the_fen(db):
+    rows = read_csv(sample_project(), "disclosures")
+    want = sum(Decimal(r["amount_yuan"]) for r in rows if r["amount_yuan"])
+    fen = db.execute("SELECT sum(amount_fen) FROM disclosures_detail").fetchone()[0]
+    rounded = db.execute("SELECT round(sum(amount_yuan), 2) FROM disclosures").fetchone()[0]
+    assert Decimal(fen) / 100 == want
+    assert Decimal(str(rounded)) == want
+
+
+def test_petitions_view_adds_names_and_days_to_resolve(db):
+    project = sample_project()
+    villages = {r["village_code"]: r["name"] for r in read_csv(project, "villages")}
+    grids = {r["grid_id"]: r["name"] for r in read_csv(project, "grids")}
+    want = {
+        r["case_id"]: (
+            villages[r["village_code"]],
+            grids.get(r["grid_id"]),
+            (date.fromisoformat(r["resolved_on"]) - date.fromisoformat(r["received_on"])).days,
+        )
+        for r in read_csv(project, "petitions")
+    }
+    got = db.execute(
+        "SELECT case_id, village_name, grid_name, days_to_resolve FROM petitions_detail"
+    ).fetchall()
+    assert {r[0]: r[1:] for r in got} == want
+
+
+def test_filtered_columns_are_indexed(db):
+    indexed = {
+        r[2] for r in db.execute("SELECT * FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+    }
+    assert indexed == {t for t in TABLES if t in database.INDEXES}
+    plan = db.execute("EXPLAIN QUERY PLAN SELECT count(*) FROM petitions WHERE category = '土地'").fetchall()
+    assert "USING COVERING INDEX idx_petitions_category_received_on" in plan[0][3]
+
+
+def test_unchanged_inputs_rebuild_at_once_and_leave_the_file_alone(tmp_path):
+    project = Project.load(copy_package(ROOT, tmp_path / "pkg"))
+    target = project.build_dir / "sunshine.db"
+    build_database(project, target)
+    before = target.stat().st_mtime_ns
+    assert build_database(project, target).startswith("数据库没有变化")
+    assert target.stat().st_mtime_ns == before
+    with (project.root / "data" / "villages.csv").open("a", encoding="utf-8") as f:
+        f.write("000000109999,新村,村,示例镇,示例县,1,2,甲,乙,0571-88000000,0571-88000001,新村村委会\n")
+    assert build_database(project, target).startswith("数据库已写入")
+    assert sqlite3.connect(target).execute("SELECT count(*) FROM villages").fetchone()[0] == 4
+
+
+def test_a_failed_build_keeps_the_previous_database_and_leaves_no_temporary_file(tmp_path):
+    project = Project.load(copy_package(ROOT, tmp_path / "pkg"))
+    target = project.build_dir / "sunshine.db"
+    build_database(project, target)
+    good = target.read_bytes()
+    path = project.root / "data" / "petitions.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines + [lines[1]]), encoding="utf-8")  # a duplicate case_id
+    with pytest.raises(BuildError, match="写入数据库时出错"):
+        build_database(project, target)
+    assert target.read_bytes() == good
+    assert sorted(os.listdir(target.parent)) == ["sunshine.db"]
+
+
+# The search contract (sunshine.search): every word of the query must be found as a word of the text.
+SEARCH_ROWS = {
+    "P1": "村口路灯不亮，夜间出行不便。",
+    "P2": "建议召开村民代表会议讨论修路。",
+    "P3": "征地补偿款未足额发放。",
+    "P4": "夜间施工噪声扰民。",
+    "P5": "咨询低保申请条件。",
+    "P6": "灯笼挂在村口。",
+    "P7": "村委会门口的路面积水。",
+}
+SEARCHES = [
+    ("路灯", {"P1"}),
+    ("噪声", {"P4"}),
+    ("低保", {"P5"}),
+    ("村民代表会议", {"P2"}),
+    ("村民代表", {"P2"}),
+    ("会议", {"P2"}),
+    ("征地补偿款", {"P3"}),
+    ("补偿款", {"P3"}),
+    ("征地补偿", {"P3"}),
+    ("村口", {"P1", "P6"}),
+    ("村口路灯", {"P1"}),
+    ("夜间 出行", {"P1"}),
+    ("夜间，施工！", {"P4"}),
+    ("路灯的", {"P1"}),
+    ("灯", set()),  # a single character only matches where it stands as a word
+    ("自来水", set()),
+    ("路灯 噪声", set()),
+    ('"路灯', {"P1"}),
+    ("！！", set()),
+]
+
+
+@pytest.fixture(scope="module")
+def search_db(tmp_path_factory) -> sqlite3.Connection:
+    root = copy_package(
+        ROOT, tmp_path_factory.mktemp("search") / "pkg", data_from=ROOT / "tests" / "fixture" / "data"
+    )
+    path = root / "data" / "petitions.csv"
+    template = next(csv.DictReader(path.open(encoding="utf-8")))
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(template))
+        writer.writeheader()
+        for i, (key, summary) in enumerate(SEARCH_ROWS.items(), 1):
+            writer.writerow({**template, "case_id": f"2024-{i:07d}", "summary": summary, "outcome": key})
+    target = root / "build" / "sunshine.db"
+    build_database(Project.load(root), target)
+    conn = sqlite3.connect(target)
+    portal.prepare_connection(conn, "sunshine", None)
+    yield conn
+    conn.close()
+
+
+def test_codes_keep_their_leading_zeros_as_text(search_db):
+    # built from the fixture package, whose codes start with zeros
+    codes = search_db.execute("SELECT typeof(village_code), village_code FROM villages ORDER BY 2").fetchall()
+    assert codes == [("text", "000000101001"), ("text", "000000101002")]
+
+
+@pytest.mark.parametrize(("query", "expected"), SEARCHES)
+def test_chinese_search_finds_exactly_the_rows_holding_every_word(search_db, query, expected):
+    # The clause Datasette builds for ?_search= on a table with fts_table and fts_pk = rowid.
+    found = search_db.execute(
+        "SELECT outcome FROM petitions WHERE rowid IN "
+        "(SELECT rowid FROM petitions_fts WHERE petitions_fts MATCH escape_fts(:search))",
+        {"search": query},
+    ).fetchall()
+    assert {r[0] for r in found} == expected
+
+
+def test_segment_shows_the_words_a_text_is_indexed_under(search_db):
+    words = search_db.execute("SELECT segment(?)", [SEARCH_ROWS["P2"]]).fetchone()[0].split()
+    assert {"村民代表会议", "村民代表", "会议", "修路"} <= set(words)
+    assert "，" not in words
+
+
+def test_the_search_index_is_hidden_beside_a_clean_public_table(search_db):
+    columns = [r[1] for r in search_db.execute("PRAGMA table_info(petitions)")]
+    assert columns == Project.load(ROOT).tables["petitions"].field_names
+    hidden = search_db.execute(
+        "SELECT name FROM sqlite_master WHERE name LIKE 'petitions_fts%' AND type = 'table'"
+    )
+    assert "petitions_fts" in {r[0] for r in hidden}
