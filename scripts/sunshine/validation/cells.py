@@ -62,6 +62,8 @@ class FieldCheck:
         self.phones_allowed = bool(field.get("x-phone"))
         self.decimals: int | None = field.get("x-decimals")
         self.reader = frictionless_field(field).create_cell_reader()
+        pattern = self.constraints.get("pattern")
+        self.pattern = re.compile(f"^(?:{pattern})$") if pattern else None
         self._cache: dict[str | None, list[Issue]] = {}
 
     # The fix command, as a hint names it.
@@ -124,9 +126,15 @@ class FieldCheck:
                     f"应写作 {plain}。可运行 {self.fix} 自动改正。",
                     fixable=True,
                 )
-            return Issue("type-error", f"不是{unit}", f"只填阿拉伯数字{'和小数点' if unit == '数字' else ''}，例如 1200。")
+            return Issue(
+                "type-error",
+                f"不是{unit}",
+                f"只填阿拉伯数字{'和小数点' if unit == '数字' else ''}，例如 1200。",
+            )
         if self.type == "boolean":
-            yes = "、".join(self.field.get("trueValues", DEFAULT_TRUE) + self.field.get("falseValues", DEFAULT_FALSE))
+            yes = "、".join(
+                self.field.get("trueValues", DEFAULT_TRUE) + self.field.get("falseValues", DEFAULT_FALSE)
+            )
             return Issue("type-error", "不是允许的取值", f"只能填写：{yes}。")
         return Issue("type-error", f"类型不对，应为 {self.type}", "")
 
@@ -249,8 +257,11 @@ class FieldCheck:
 
     def _text_extras(self, value: str) -> list[Issue]:
         out: list[Issue] = []
-        for f in find_personal(value, phones_allowed=self.phones_allowed):
-            out.append(PERSONAL[f.kind](f.masked))
+        # A value in the field's declared code format (a village code, a grid number) is a code,
+        # even when its digits happen to look like a phone or an old ID number.
+        if not (self.pattern and self.pattern.match(value)):
+            for f in find_personal(value, phones_allowed=self.phones_allowed):
+                out.append(PERSONAL[f.kind](f.masked))
         if value.startswith(FORMULA_START):
             out.append(
                 Issue(
@@ -261,7 +272,11 @@ class FieldCheck:
             )
         if HTML.search(value):
             out.append(
-                Issue("html-content", "含有网页代码（HTML 标签或 javascript: 链接）", "请只填写纯文字，删除尖括号中的代码。")
+                Issue(
+                    "html-content",
+                    "含有网页代码（HTML 标签或 javascript: 链接）",
+                    "请只填写纯文字，删除尖括号中的代码。",
+                )
             )
         return out
 
@@ -280,8 +295,9 @@ class FieldCheck:
                 conds.append(c.str.len_chars() <= cons["maxLength"])
             if "minLength" in cons:
                 conds.append(c.str.len_chars() >= cons["minLength"])
-            digits = 15 if self.phones_allowed else 11
-            conds.append(c.str.count_matches(r"[0-9０-９]") < digits)
+            if "pattern" not in cons:
+                digits = 15 if self.phones_allowed else 11
+                conds.append(c.str.count_matches(r"[0-9０-９]") < digits)
             conds.append(~c.str.contains(r"^[=+\-@\t\r]"))
             conds.append(~c.str.contains(r"(?i)<|javascript"))
         elif self.type == "integer":

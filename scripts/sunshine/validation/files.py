@@ -45,7 +45,9 @@ def check_file(project: Project, rel: str, *, max_bytes: int) -> Problem | None:
             hint="数据文件必须直接放在 data/ 目录中。",
         )
     if not path.is_file():
-        return Problem(code="missing-file", file=rel, message="这不是一个普通文件", hint=f"请把这张表保存为 {rel}。")
+        return Problem(
+            code="missing-file", file=rel, message="这不是一个普通文件", hint=f"请把这张表保存为 {rel}。"
+        )
     size = path.stat().st_size
     if size > max_bytes:
         return Problem(

@@ -23,8 +23,9 @@ from .cells import FieldCheck, Issue
 from .collect import Collector, cell_problem
 from .rules import row_rules
 
-BLOCK = 4 << 20
+BLOCK = 1 << 20
 ROW = "__row"
+CHUNK_ROWS = 100_000
 PER_BATCH = 200  # rows of one whole-row problem looked at per batch; the collector keeps fewer
 PER_COLUMN = 2000  # suspicious cells of one column looked at one by one; beyond that only counted
 
@@ -57,6 +58,22 @@ def _reader(path: Path, ncols: int, invalid: list[tuple[int, str]]) -> pacsv.CSV
             quoted_strings_can_be_null=False,
         ),
     )
+
+
+def _chunks(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Table]:
+    """pyarrow's small batches gathered into chunks large enough for vectorised checks to pay off."""
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= CHUNK_ROWS:
+            yield pa.Table.from_batches(pending)
+            pending, rows = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
 
 
 class TableScan:
@@ -92,10 +109,8 @@ class TableScan:
         keys: list[pl.DataFrame] = []
         valid = 0
         try:
-            for batch in _reader(self.path, self.ncols, self.invalid):
-                if batch.num_rows == 0:
-                    continue
-                df = pl.from_arrow(batch)
+            for chunk in _chunks(_reader(self.path, self.ncols, self.invalid)):
+                df = pl.from_arrow(chunk)
                 assert isinstance(df, pl.DataFrame)
                 df = df.rename({f"c{i}": self.fields[i]["name"] for i in range(self.present)})
                 df = df.with_columns(self._row_numbers(valid, df.height).alias(ROW))
@@ -148,8 +163,13 @@ class TableScan:
         body = df.filter(~pl.col("__blank"))
         if body.height == 0:
             return found
-        for pos, check in enumerate(self.checks[: self.present]):
-            found += self._column(body, pos, check)
+        checks = self.checks[: self.present]
+        # All columns' vectorised tests in one pass; Python only for the columns with suspicious cells.
+        masks = body.select([(~c.clean(pl.col(c.name))).alias(f"__bad{i}") for i, c in enumerate(checks)])
+        counts = masks.sum().row(0) if checks else ()
+        for pos, check in enumerate(checks):
+            if counts[pos]:
+                found += self._column(body.filter(masks[f"__bad{pos}"]), pos, check)
         found += self._shape(body)
         for row, pos, issue, fld in row_rules(self.table, body, ROW):
             found.append((row, pos, cell_problem(issue, file=self.file, row=row, field=fld, value=None)))
@@ -158,11 +178,9 @@ class TableScan:
     def _more(self, code: str, n: int) -> None:
         self.collector.more(self.file, code, n)
 
-    def _column(self, body: pl.DataFrame, pos: int, check: FieldCheck) -> list[tuple[int, int, Problem]]:
+    def _column(self, bad_rows: pl.DataFrame, pos: int, check: FieldCheck) -> list[tuple[int, int, Problem]]:
         name = check.name
-        bad = body.filter(~check.clean(pl.col(name))).select(ROW, name)
-        if bad.height == 0:
-            return []
+        bad = bad_rows.select(ROW, name)
         seen = self.examined.get(name, 0)
         budget = max(0, PER_COLUMN - seen)
         self.examined[name] = seen + bad.height
@@ -171,7 +189,9 @@ class TableScan:
         out = []
         for row, value in bad.head(budget).iter_rows():
             for issue in check.check(value):
-                out.append((row, pos, cell_problem(issue, file=self.file, row=row, field=check.field, value=value)))
+                out.append(
+                    (row, pos, cell_problem(issue, file=self.file, row=row, field=check.field, value=value))
+                )
         return out
 
     def _shape(self, body: pl.DataFrame) -> list[tuple[int, int, Problem]]:
@@ -179,7 +199,9 @@ class TableScan:
         if self.ncols != 1 or self.nfields < 2:
             return []
         first = self.fields[0]["name"]
-        rows = body.filter(pl.col(first).str.contains("，") & ~pl.col(first).str.contains(",")).head(PER_BATCH)
+        rows = body.filter(pl.col(first).str.contains("，") & ~pl.col(first).str.contains(",")).head(
+            PER_BATCH
+        )
         return [(row, 0, self._fullwidth_separator(row)) for row in rows[ROW]]
 
     # Rows pyarrow set aside (too few or too many cells): parsed and checked in Python
@@ -219,7 +241,9 @@ class TableScan:
                 out += [(row, pos, p) for p in self._missing_problems(row, pos)]
                 continue
             for issue in issues:
-                out.append((row, pos, cell_problem(issue, file=self.file, row=row, field=check.field, value=value)))
+                out.append(
+                    (row, pos, cell_problem(issue, file=self.file, row=row, field=check.field, value=value))
+                )
         for pos in range(self.nfields, min(self.ncols, len(cells))):
             blank = blank and not cells[pos]
         for i in range(self.ncols, len(cells)):

@@ -1,0 +1,116 @@
+"""The broken-file corpus: each CSV in tests/broken/<table>/ replaces that table of the fixture package
+and must produce exactly the problems tests/broken/cases.json lists for it. Frictionless must agree on
+every problem of a kind Frictionless knows."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+from frictionless import validate as frictionless_validate
+
+from sunshine.project import Project
+from sunshine.validate import validate_project
+
+from .conftest import FIXTURE, ROOT, copy_package
+
+BROKEN = Path(__file__).resolve().parent / "broken"
+CASES = json.loads((BROKEN / "cases.json").read_text(encoding="utf-8"))
+FILES = sorted(BROKEN.glob("*/*.csv"))
+FRICTIONLESS_TYPES = {
+    "type-error",
+    "constraint-error",
+    "unique-error",
+    "primary-key",
+    "foreign-key",
+    "missing-cell",
+    "extra-cell",
+    "blank-row",
+    "incorrect-label",
+    "missing-label",
+    "extra-label",
+    "blank-label",
+    "duplicate-label",
+    "encoding-error",
+}
+# Errors about a whole row: Frictionless names no field, the report names the key column.
+ROW_ERRORS = {"primary-key", "foreign-key", "extra-cell"}
+
+
+def case_id(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+def package_with(case: Path, target: Path) -> Project:
+    root = copy_package(ROOT, target, data_from=FIXTURE / "data")
+    shutil.copy(case, root / "data" / f"{case.parent.name}.csv")
+    return Project.load(root)
+
+
+def test_every_broken_file_is_listed_and_every_listed_case_exists():
+    assert sorted(case_id(f) for f in FILES) == sorted(CASES)
+
+
+def test_the_corpus_has_at_least_forty_broken_files_and_some_that_must_pass():
+    broken = [k for k, v in CASES.items() if v["errors"]]
+    accepted = [k for k, v in CASES.items() if not v["errors"]]
+    assert len(broken) >= 40
+    assert {"petitions/ok-bom.csv", "petitions/ok-crlf.csv", "petitions/ok-multiline-cell.csv"} <= set(accepted)
+
+
+@pytest.mark.parametrize("case", FILES, ids=case_id)
+def test_broken_file_produces_exactly_the_listed_problems(case: Path, tmp_path: Path):
+    project = package_with(case, tmp_path / "pkg")
+    report = validate_project(project)
+    own = f"data/{case.parent.name}.csv"
+    found = [[p.code, p.row, p.column] + ([p.file] if p.file != own else []) for p in report.problems]
+    assert found == CASES[case_id(case)]["errors"]
+    assert report.valid == (not CASES[case_id(case)]["errors"])
+
+
+def _frictionless_errors(root: Path) -> set[tuple]:
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            report = frictionless_validate("datapackage.json")
+    finally:
+        os.chdir(cwd)
+    out = set()
+    for task in report.tasks:
+        for e in task.errors:
+            row = getattr(e, "row_number", None) or (1 if e.type.endswith("label") else None)
+            field = None if e.type in ROW_ERRORS else (getattr(e, "field_name", None) or None)
+            out.add((f"data/{task.name}.csv", e.type, row, field))
+    return out
+
+
+COMPARABLE = [f for f in FILES if "frictionless" not in CASES[case_id(f)]]
+
+
+@pytest.mark.parametrize("case", COMPARABLE, ids=case_id)
+def test_frictionless_finds_the_same_errors_of_the_kinds_it_knows(case: Path, tmp_path: Path):
+    project = package_with(case, tmp_path / "pkg")
+    ours = {
+        (p.file, p.code, p.row, None if p.code in ROW_ERRORS else p.column)
+        for p in validate_project(project).problems
+        if p.code in FRICTIONLESS_TYPES
+    }
+    assert ours == _frictionless_errors(project.root)
+
+
+def test_the_fixture_package_is_valid_for_frictionless_too(fixture_package: Project):
+    assert validate_project(fixture_package).problems == []
+    assert _frictionless_errors(fixture_package.root) == set()
+
+
+def test_cases_where_frictionless_differs_say_why():
+    for name, case in CASES.items():
+        if "frictionless" in case:
+            assert case["errors"][0][0] == "encoding-error", name
+            assert case["frictionless"].strip(), name
