@@ -85,7 +85,8 @@ class Grid:
     area: str
     households: int
     population: int
-    spots: list[str]  # places named in petition summaries
+    areas: list[str]  # where households live: 自然村, 村民小组, streets and estates
+    spots: list[str]  # places named in petition summaries: the areas and spots within them
 
 
 @dataclass
@@ -186,7 +187,8 @@ def build_grids(rng: random.Random, v: Village, per_village: int) -> None:
             g1 = groups[(2 * j) % len(groups)]
             g2 = groups[(2 * j + 1) % len(groups)]
             area = f"{hamlet}自然村，含{g1}、{g2}"
-            spots = [f"{hamlet}自然村", g1, g2, *(hamlet + s for s in rng.sample(T.VILLAGE_SPOTS, 3))]
+            areas = [f"{hamlet}自然村", g1, g2]
+            spots = [*areas, *(hamlet + s for s in rng.sample(T.VILLAGE_SPOTS, 3))]
             other = hamlets[(j + 1) % len(hamlets)]
             if other != hamlet:
                 spots.append(f"{hamlet}至{other}路段")
@@ -195,11 +197,12 @@ def build_grids(rng: random.Random, v: Village, per_village: int) -> None:
         else:
             estate = groups[j % len(groups)]
             area = f"{hamlet}沿街住户及{estate}"
-            spots = [hamlet, estate, f"{estate}周边", *(hamlet + s for s in rng.sample(T.STREET_SPOTS, 3))]
+            areas = [hamlet, estate]
+            spots = [*areas, f"{estate}周边", *(hamlet + s for s in rng.sample(T.STREET_SPOTS, 3))]
             households = rng.randrange(220, 561)
             population = int(households * rng.uniform(2.3, 3.0))
         grid_id = f"{v.code}-{j + 1:02d}"
-        v.grids.append(Grid(grid_id, name, area, households, population, spots))
+        v.grids.append(Grid(grid_id, name, area, households, population, areas, spots))
     v.place = Place(
         code=v.code,
         short=v.short,
@@ -415,6 +418,10 @@ class Issue:
     body: str
     outcomes: tuple[str, ...]
     endings: tuple[str, ...]
+    at_home: bool  # about a household or its land: placed in a hamlet, group or estate, not at a spot
+
+
+AT_HOME = ("一户", "邻", "老人", "承包地", "宅基地", "征地", "流转费", "楼上", "楼道", "养殖场")
 
 
 def prepare_issues() -> dict[tuple[str, str], list[Issue]]:
@@ -428,6 +435,7 @@ def prepare_issues() -> dict[tuple[str, str], list[Issue]]:
                     _for_kind(body, kind),
                     tuple(_for_kind(o, kind) for o in outcomes),
                     ("。",) if "请求" in body or "申请" in body else T.REQUEST_ENDINGS[rtype],
+                    any(word in body for word in AT_HOME),
                 )
                 for kinds, rtype, depts, body, outcomes in issues
                 if kind in kinds
@@ -485,6 +493,7 @@ def petition_rows(rng: random.Random, villages: Sequence[Village], total: int) -
     village_cum = _cumulative(v.population for v in villages)
     grid_cum = [_cumulative(g.households for g in v.grids) for v in villages]
     village_spots = {"村": ["村部附近", "村内", "村道沿线"], "社区": ["社区内", "辖区内", "社区服务中心附近"]}
+    village_areas = {"村": ["村内"], "社区": ["社区内", "辖区内"]}
     handled = ("由{d}办理：", "转{d}办理。", "{d}承办：")
 
     rnd, pick = rng.random, bisect.bisect_right
@@ -503,17 +512,17 @@ def petition_rows(rng: random.Random, villages: Sequence[Village], total: int) -
             vi = pick(village_cum, rnd() * village_cum[-1])
             v = villages[vi]
             kind = v.kind
-            if rnd() < 0.92:
-                gcum = grid_cum[vi]
-                g = v.grids[pick(gcum, rnd() * gcum[-1])]
-                grid_id, place = g.grid_id, choice(g.spots)
-            else:
-                grid_id, place = "", choice(village_spots[kind])
             channel = T.CHANNELS[pick(channel_cum, rnd() * channel_cum[-1])]
             ccum = category_cum[kind]
             category = T.CATEGORIES[pick(ccum, rnd() * ccum[-1])]
             pool = issues[(kind, category)]
             issue = pool[int(rnd() * len(pool))]
+            if rnd() < 0.92:
+                gcum = grid_cum[vi]
+                g = v.grids[pick(gcum, rnd() * gcum[-1])]
+                grid_id, place = g.grid_id, choice(g.areas if issue.at_home else g.spots)
+            else:
+                grid_id, place = "", choice((village_areas if issue.at_home else village_spots)[kind])
             rtype = issue.request_type
             summary = (
                 choice(openings[kind][channel]) + issue.body.replace("{p}", place) + choice(issue.endings)
