@@ -221,8 +221,9 @@ def test_a_failed_build_keeps_the_last_good_history(repo_copy, monkeypatch):
     db = repo_copy / "build" / "history.db"
     before = db.read_bytes()
 
-    def broken(project, path):
-        path.write_bytes(b"half written")
+    def broken(project, db):
+        db["changes"].drop()
+        db["half_written"].insert({"row": 1})
         raise BuildError("模拟失败")
 
     monkeypatch.setattr(history, "_update", broken)

@@ -60,15 +60,33 @@ def build_history(project: Project, target: Path) -> str:
         if target.exists():
             shutil.copyfile(target, tmp)
             if not _intact(tmp):
-                tmp.write_bytes(b"")
-        summary = _update(project, tmp)
+                tmp.write_bytes(b"")  # a damaged history is rebuilt from the whole git history
+        db = _connect(tmp)
+        try:
+            summary = _update(project, db)
+            db.conn.commit()
+        finally:
+            db.close()
         if not _intact(tmp):
             raise BuildError("修改历史数据库完整性检查未通过，未替换上一次的 history.db。")
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
         tmp.chmod(0o644)
         os.replace(tmp, target)
         return summary
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _connect(path: Path) -> sqlite_utils.Database:
+    """A connection for the private copy: no journal on disk and no fsync per statement.
+
+    Safe because the copy is checked and synced before it replaces history.db, and thrown away on failure.
+    """
+    conn = sqlite3.connect(path)
+    conn.execute("pragma synchronous = off")
+    conn.execute("pragma journal_mode = memory")
+    return sqlite_utils.Database(conn)
 
 
 def _intact(path: Path) -> bool:
@@ -79,7 +97,7 @@ def _intact(path: Path) -> bool:
         return False
 
 
-def _update(project: Project, path: Path) -> str:
+def _update(project: Project, db: sqlite_utils.Database) -> str:
     try:
         repo = GitRepo.find(project.root)
         if not repo.has_commits():
@@ -89,23 +107,23 @@ def _update(project: Project, path: Path) -> str:
             raise _Empty("还没有任何提交修改过 data/ 下的表格，没有可以记录的修改历史。")
     except (NotARepository, _Empty) as exc:
         reason = f"{exc}没有可以记录的修改历史。" if isinstance(exc, NotARepository) else str(exc)
-        _write_info(path, coverage=reason, shallow=False, first=None, head=None)
-        _derive(project, path)
+        _write_info(db, coverage=reason, shallow=False, first=None, head=None)
+        _derive(project, db)
         return f"修改历史：{reason}"
 
-    _forget_rewritten_history(repo, path)
-    before = _recorded_commits(path)
+    all_commits = repo.commits()
+    _forget_rewritten_history(db, {c.hash for c in all_commits})
+    before = _recorded_commits(db)
     for table in project.tables.values():
-        _record_table(repo, table, path)
-    _record_commit_info(repo, path)
-    processed = len(_recorded_commits(path) - before)
+        _record_table(repo, table, db)
+    _record_commit_info(db, repo.commits(*paths))
+    processed = len(_recorded_commits(db) - before)
 
     shallow = repo.is_shallow()
-    all_commits = repo.commits()
     first = all_commits[0]
     coverage = _coverage_text(shallow, first)
-    _write_info(path, coverage=coverage, shallow=shallow, first=first, head=all_commits[-1])
-    counts = _derive(project, path)
+    _write_info(db, coverage=coverage, shallow=shallow, first=first, head=all_commits[-1])
+    counts = _derive(project, db)
     summary = (
         f"修改历史 history.db：本次处理 {processed} 个新提交，共记录 {counts['versions']} 个行版本、"
         f"{counts[REMOVED]} 次删除；已公开记录被修改 {counts['flagged_modified']} 处、被删除 {counts['flagged_removed']} 行"
@@ -122,30 +140,29 @@ def _coverage_text(shallow: bool, first: Commit) -> str:
     return f"历史完整：从第一个提交 {first.short}（{first.date}）开始。"
 
 
-def _recorded_commits(path: Path) -> set[str]:
-    db = sqlite_utils.Database(path)
-    try:
-        if not db["commits"].exists():
-            return set()
-        return {r[0] for r in db.execute("select distinct hash from commits").fetchall()}
-    finally:
-        db.close()
+def _recorded_commits(db: sqlite_utils.Database) -> set[str]:
+    if not db["commits"].exists():
+        return set()
+    return {r[0] for r in db.execute("select distinct hash from commits").fetchall()}
 
 
-def _forget_rewritten_history(repo: GitRepo, path: Path) -> None:
-    """Start over when recorded commits are no longer in HEAD's history (rewritten or another repository)."""
-    recorded = _recorded_commits(path)
-    if recorded and not recorded <= {c.hash for c in repo.commits()}:
-        path.write_bytes(b"")
+def _forget_rewritten_history(db: sqlite_utils.Database, reachable: set[str]) -> None:
+    """Start over when recorded commits are no longer in HEAD's history (rewritten, or another repository)."""
+    if _recorded_commits(db) <= reachable:
+        return
+    for view in db.view_names():
+        db[view].drop()
+    for table in db.table_names():
+        db[table].drop(ignore=True)
 
 
-def _record_table(repo: GitRepo, table: Table, path: Path) -> None:
+def _record_table(repo: GitRepo, table: Table, db: sqlite_utils.Database) -> None:
     from git_history.cli import file as git_history_file
 
     if not (repo.cwd / table.path).exists() or not repo.commits(table.path):
         return  # git-history reads the file's history only while the file exists
     args = [
-        str(path),
+        "history.db",  # replaced by the open connection below
         str(repo.toplevel / repo.relative_to_toplevel(table.path)),
         "--repo",
         str(repo.toplevel),
@@ -166,10 +183,12 @@ def _record_table(repo: GitRepo, table: Table, path: Path) -> None:
     try:
         with redirect_stdout(io.StringIO()), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # git-history's choice of GitPython backend
-            git_history_file.main(args=args, standalone_mode=False)
+            with git_history_file.make_context("file", args) as ctx:
+                ctx.params["database"] = db.conn
+                ctx.invoke(git_history_file.callback, **ctx.params)
     except click.ClickException as exc:
         raise BuildError(f"无法读取 {table.path} 的修改历史：{exc.format_message()}") from exc
-    _record_removals(repo, table, path)
+    _record_removals(repo, table, db)
 
 
 # The tables git-history is reading, for `convert` (it names the table it is called for).
@@ -199,48 +218,37 @@ def _key(table: Table, row: dict[str, Any]) -> str:
     return " / ".join(str(row.get(k) or "") for k in table.primary_key)
 
 
-def _record_removals(repo: GitRepo, table: Table, path: Path) -> None:
+def _record_removals(repo: GitRepo, table: Table, db: sqlite_utils.Database) -> None:
     """Rows present before a commit and absent after it; git-history records additions and changes only."""
-    db = sqlite_utils.Database(path)
-    try:
-        scanned = db["scanned_commits"]
-        seen = (
-            {r["hash"] for r in scanned.rows_where("namespace = ?", [table.name])}
-            if scanned.exists()
-            else set()
-        )
-        previous_hash, previous_rows = None, None
-        for commit in repo.commits(table.path):
-            if commit.hash in seen:
-                continue
-            parent = repo.first_parent(commit.hash)
-            if parent is None:
-                before: dict[str, dict] = {}
-            elif parent == previous_hash and previous_rows is not None:
-                before = previous_rows
-            else:
-                before = _rows_at(repo, table, parent)
-            after = _rows_at(repo, table, commit.hash)
-            db["removals"].insert_all(
-                (
-                    {
-                        "namespace": table.name,
-                        "record_id": key,
-                        "commit_hash": commit.hash,
-                        "row": json.dumps(row, ensure_ascii=False),
-                    }
-                    for key, row in before.items()
-                    if key not in after
-                ),
-                pk=("namespace", "record_id", "commit_hash"),
-                replace=True,
-            )
-            scanned.insert(
-                {"namespace": table.name, "hash": commit.hash}, pk=("namespace", "hash"), replace=True
-            )
-            previous_hash, previous_rows = commit.hash, after
-    finally:
-        db.close()
+    scanned = db["scanned_commits"]
+    seen = (
+        {r["hash"] for r in scanned.rows_where("namespace = ?", [table.name])} if scanned.exists() else set()
+    )
+    previous_hash, previous_rows = None, None
+    for commit in repo.commits(table.path):
+        if commit.hash in seen:
+            continue
+        parent = repo.first_parent(commit.hash)
+        if parent is None:
+            before: dict[str, dict] = {}
+        elif parent == previous_hash and previous_rows is not None:
+            before = previous_rows
+        else:
+            before = _rows_at(repo, table, parent)
+        after = _rows_at(repo, table, commit.hash)
+        gone = [
+            {
+                "namespace": table.name,
+                "record_id": key,
+                "commit_hash": commit.hash,
+                "row": json.dumps(row, ensure_ascii=False),
+            }
+            for key, row in before.items()
+            if key not in after
+        ]
+        db["removals"].insert_all(gone, pk=("namespace", "record_id", "commit_hash"), replace=True)
+        scanned.insert({"namespace": table.name, "hash": commit.hash}, pk=("namespace", "hash"), replace=True)
+        previous_hash, previous_rows = commit.hash, after
 
 
 def _rows_at(repo: GitRepo, table: Table, ref: str) -> dict[str, dict[str, str]]:
@@ -250,46 +258,38 @@ def _rows_at(repo: GitRepo, table: Table, ref: str) -> dict[str, dict[str, str]]
     return {_key(table, row): row for row in _version_rows(data, table)}
 
 
-def _record_commit_info(repo: GitRepo, path: Path) -> None:
-    db = sqlite_utils.Database(path)
-    try:
-        db["commit_info"].insert_all(
-            (
-                {
-                    "hash": c.hash,
-                    "seq": seq,
-                    "short": c.short,
-                    "committed_at": c.committed_at,
-                    "message": c.subject,
-                }
-                for seq, c in enumerate(repo.commits())
-            ),
-            pk="hash",
-            replace=True,
-        )
-    finally:
-        db.close()
+def _record_commit_info(db: sqlite_utils.Database, commits: list[Commit]) -> None:
+    db["commit_info"].insert_all(
+        (
+            {
+                "hash": c.hash,
+                "seq": seq,
+                "short": c.short,
+                "committed_at": c.committed_at,
+                "message": c.subject,
+            }
+            for seq, c in enumerate(commits)
+        ),
+        pk="hash",
+        replace=True,
+    )
 
 
 def _write_info(
-    path: Path, *, coverage: str, shallow: bool, first: Commit | None, head: Commit | None
+    db: sqlite_utils.Database, *, coverage: str, shallow: bool, first: Commit | None, head: Commit | None
 ) -> None:
-    db = sqlite_utils.Database(path)
-    try:
-        db["history_info"].insert_all(
-            [
-                {"key": "coverage", "value": coverage},
-                {"key": "shallow", "value": "1" if shallow else "0"},
-                {"key": "first_commit", "value": first.hash if first else ""},
-                {"key": "first_commit_at", "value": first.committed_at if first else ""},
-                {"key": "head_commit", "value": head.hash if head else ""},
-                {"key": "head_commit_at", "value": head.committed_at if head else ""},
-            ],
-            pk="key",
-            replace=True,
-        )
-    finally:
-        db.close()
+    db["history_info"].insert_all(
+        [
+            {"key": "coverage", "value": coverage},
+            {"key": "shallow", "value": "1" if shallow else "0"},
+            {"key": "first_commit", "value": first.hash if first else ""},
+            {"key": "first_commit_at", "value": first.committed_at if first else ""},
+            {"key": "head_commit", "value": head.hash if head else ""},
+            {"key": "head_commit_at", "value": head.committed_at if head else ""},
+        ],
+        pk="key",
+        replace=True,
+    )
 
 
 # ---------------------------------------------------------------- personal data and Markdown
@@ -378,64 +378,60 @@ def _versions(
         yield _key(table, after), row["_version"], row["_hash"], before, after
 
 
-def _derive(project: Project, path: Path) -> dict[str, int]:
+def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
     """(Re)write `changes`: one row per added, modified or removed record per commit."""
-    db = sqlite_utils.Database(path)
-    try:
-        commits = {r["hash"]: r for r in db["commit_info"].rows} if db["commit_info"].exists() else {}
-        events: list[dict[str, Any]] = []
-        grid_village: dict[str, str] = {}
-        counts = {"versions": 0, REMOVED: 0, "flagged_modified": 0, "flagged_removed": 0}
-        for table in project.tables.values():
-            titles = _field_titles(table)
-            for record_id, version, commit_hash, before, after in _versions(db, table):
-                counts["versions"] += 1
-                kind = ADDED if version == 1 else MODIFIED
-                fields = [
-                    {"field": f, "title": titles.get(f, f), "old": before.get(f), "new": after.get(f)}
-                    for f in _ordered(table, after)
-                    if kind == MODIFIED and before.get(f) != after.get(f)
-                ]
-                events.append(_event(table, record_id, kind, version, commit_hash, after, fields))
-                if table.name == "grids" and after.get("grid_id"):
-                    grid_village[after["grid_id"]] = after.get("village_code") or ""
-            if db["removals"].exists():
-                for r in db["removals"].rows_where("namespace = ?", [table.name]):
-                    row = json.loads(r["row"])
-                    counts[REMOVED] += 1
-                    events.append(_event(table, r["record_id"], REMOVED, None, r["commit_hash"], row, []))
-        for e in events:
-            info = commits.get(e["commit_hash"], {})
-            e.update(
-                seq=info.get("seq"),
-                commit_short=e["commit_hash"][:7],
-                committed_at=info.get("committed_at", ""),
-                commit_date=(info.get("committed_at") or "")[:10],
-                commit_message=info.get("message", ""),
-            )
-            if not e["village_code"] and e.pop("_grid", None):
-                e["village_code"] = grid_village.get(e["_grid_id"], "")
-            e.pop("_grid", None)
-            e.pop("_grid_id", None)
-            counts["flagged_modified"] += e["after_publication"] and e["kind"] == MODIFIED
-            counts["flagged_removed"] += e["after_publication"] and e["kind"] == REMOVED
-        order = list(project.tables)
-        events.sort(
-            key=lambda e: (
-                e["seq"] if e["seq"] is not None else -1,
-                order.index(e["table_name"]),
-                e["record_id"],
-            )
+    commits = {r["hash"]: r for r in db["commit_info"].rows} if db["commit_info"].exists() else {}
+    events: list[dict[str, Any]] = []
+    grid_village: dict[str, str] = {}
+    counts = {"versions": 0, REMOVED: 0, "flagged_modified": 0, "flagged_removed": 0}
+    for table in project.tables.values():
+        titles = _field_titles(table)
+        for record_id, version, commit_hash, before, after in _versions(db, table):
+            counts["versions"] += 1
+            kind = ADDED if version == 1 else MODIFIED
+            fields = [
+                {"field": f, "title": titles.get(f, f), "old": before.get(f), "new": after.get(f)}
+                for f in _ordered(table, after)
+                if kind == MODIFIED and before.get(f) != after.get(f)
+            ]
+            events.append(_event(table, record_id, kind, version, commit_hash, after, fields))
+            if table.name == "grids" and after.get("grid_id"):
+                grid_village[after["grid_id"]] = after.get("village_code") or ""
+        if db["removals"].exists():
+            for r in db["removals"].rows_where("namespace = ?", [table.name]):
+                row = json.loads(r["row"])
+                counts[REMOVED] += 1
+                events.append(_event(table, r["record_id"], REMOVED, None, r["commit_hash"], row, []))
+    for e in events:
+        info = commits.get(e["commit_hash"], {})
+        e.update(
+            seq=info.get("seq"),
+            commit_short=e["commit_hash"][:7],
+            committed_at=info.get("committed_at", ""),
+            commit_date=(info.get("committed_at") or "")[:10],
+            commit_message=info.get("message", ""),
         )
-        db["changes"].drop(ignore=True)
-        db["changes"].create(CHANGES_COLUMNS_TYPES, pk="id")
-        db["changes"].insert_all(({"id": i, **e} for i, e in enumerate(events, 1)), batch_size=1000)
-        db["changes"].create_index(["table_name", "record_id"], if_not_exists=True)
-        db["changes"].create_index(["village_code"], if_not_exists=True)
-        db["changes"].create_index(["after_publication"], if_not_exists=True)
-        return counts
-    finally:
-        db.close()
+        if not e["village_code"] and e.pop("_grid", None):
+            e["village_code"] = grid_village.get(e["_grid_id"], "")
+        e.pop("_grid", None)
+        e.pop("_grid_id", None)
+        counts["flagged_modified"] += e["after_publication"] and e["kind"] == MODIFIED
+        counts["flagged_removed"] += e["after_publication"] and e["kind"] == REMOVED
+    order = list(project.tables)
+    events.sort(
+        key=lambda e: (
+            e["seq"] if e["seq"] is not None else -1,
+            order.index(e["table_name"]),
+            e["record_id"],
+        )
+    )
+    db["changes"].drop(ignore=True)
+    db["changes"].create(CHANGES_COLUMNS_TYPES, pk="id")
+    db["changes"].insert_all(({"id": i, **e} for i, e in enumerate(events, 1)), batch_size=1000)
+    db["changes"].create_index(["table_name", "record_id"], if_not_exists=True)
+    db["changes"].create_index(["village_code"], if_not_exists=True)
+    db["changes"].create_index(["after_publication"], if_not_exists=True)
+    return counts
 
 
 def _ordered(table: Table, row: dict[str, Any]) -> list[str]:
