@@ -286,3 +286,19 @@ def test_data_text_in_the_change_pages_cannot_become_markup_or_links(repo_copy):
         "&#60;script&#62;alert&#40;1&#41;&#60;/script&#62;的公示 |"
     ) in page
     assert "提交说明：Retitle &#60;b&#62;the&#60;/b&#62; plan" in page
+
+
+def test_each_table_has_a_view_of_its_changes_newest_first(built):
+    repo, _, _ = built
+    assert rows(repo / "build" / "history.db", "select record_id, kind from petitions_changes") == [
+        ("2024-0000002", "删除"),
+        ("2024-0000002", "新增"),
+        ("2024-0000001", "新增"),
+    ]
+
+
+def test_without_a_history_database_the_pages_say_so(tmp_path):
+    project = Project.load(make_repo(tmp_path / "repo") and tmp_path / "repo")
+    pages = changes_pages(project, tmp_path / "missing.db", DATASETTE)
+    assert "> 还没有生成修改历史。" in pages["changes/index.md"]
+    assert "没有已公开的记录在公开后被修改或删除。" in pages["changes/index.md"]

@@ -431,6 +431,12 @@ def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
     db["changes"].create_index(["table_name", "record_id"], if_not_exists=True)
     db["changes"].create_index(["village_code"], if_not_exists=True)
     db["changes"].create_index(["after_publication"], if_not_exists=True)
+    for table in project.tables.values():
+        db.create_view(
+            f"{table.name}_changes",
+            f"select * from changes where table_name = '{table.name}' order by seq desc, id desc",
+            replace=True,
+        )
     return counts
 
 
@@ -486,6 +492,32 @@ CHANGES_COLUMNS = {
 CHANGES_COLUMNS_TYPES = {
     name: (int if name in ("id", "seq", "version", "after_publication") else str) for name in CHANGES_COLUMNS
 }
+
+
+def history_tables_metadata(project: Project) -> dict[str, dict[str, Any]]:
+    """Datasette table metadata for history.db: the readable tables described, bookkeeping hidden."""
+    tables: dict[str, dict[str, Any]] = {
+        "changes": {
+            "title": "变更记录",
+            "description": "每个提交对每条记录的新增、修改和删除；修改列出字段的原值和新值。",
+            "columns": CHANGES_COLUMNS,
+            "sort_desc": "id",
+        },
+        "history_info": {
+            "title": "修改历史覆盖的范围",
+            "description": "修改历史从哪一个提交开始，是否完整。",
+        },
+        "commit_info": {"title": "提交", "description": "修改过 data/ 的每个提交：时间和提交说明。"},
+        "removals": {"title": "被删除的行", "description": "每次删除前这一行的完整内容（JSON）。"},
+    }
+    for name in ("scanned_commits", "namespaces", "columns", "commits"):
+        tables[name] = {"hidden": True}
+    for table in project.tables.values():
+        tables[f"{table.name}_changes"] = {"title": f"{table.title}的变更记录"}
+        tables[table.name] = {"title": f"{table.title}（各记录的最新版本，git-history）"}
+        tables[f"{table.name}_version"] = {"hidden": True}
+        tables[f"{table.name}_changed"] = {"hidden": True}
+    return tables
 
 
 # ---------------------------------------------------------------- Datasette canned queries
