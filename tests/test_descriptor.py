@@ -1,0 +1,54 @@
+"""datapackage.json and every Table Schema conform to the official Data Package v2.0 JSON Schemas."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from .conftest import ROOT
+
+SPECS = Path(ROOT).parent / "shared" / "specs"
+SCHEMAS = sorted((ROOT / "schemas").glob("*.schema.json"))
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def errors(profile: str, document: dict) -> list[str]:
+    validator = jsonschema.Draft7Validator(load(SPECS / profile))
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
+
+
+@pytest.fixture(autouse=True)
+def _specs_present():
+    if not (SPECS / "datapackage-2.0.json").exists():
+        pytest.fail(f"the Data Package v2.0 profiles are expected in {SPECS}")
+
+
+def test_the_package_descriptor_conforms_to_data_package_2_0():
+    assert errors("datapackage-2.0.json", load(ROOT / "datapackage.json")) == []
+
+
+def test_every_resource_conforms_to_data_resource_2_0():
+    for resource in load(ROOT / "datapackage.json")["resources"]:
+        assert errors("dataresource-2.0.json", resource) == [], resource["name"]
+
+
+@pytest.mark.parametrize("path", SCHEMAS, ids=lambda p: p.name)
+def test_table_schema_conforms_to_table_schema_2_0(path: Path):
+    assert errors("tableschema-2.0.json", load(path)) == []
+
+
+def test_every_resource_points_at_a_schema_file_that_exists():
+    paths = [r["schema"] for r in load(ROOT / "datapackage.json")["resources"]]
+    assert sorted(ROOT / p for p in paths) == SCHEMAS
+
+
+def test_the_profile_check_rejects_a_broken_schema():
+    broken = load(SCHEMAS[0])
+    broken["fields"][0]["type"] = "text"
+    assert errors("tableschema-2.0.json", broken) != []
