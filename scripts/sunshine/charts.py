@@ -47,7 +47,7 @@ def _figure(svg: str, caption: str, headers: list[str], rows: list[list[str]]) -
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
     return (
         f'<figure class="chart">{svg}<figcaption>{html.escape(caption)}</figcaption>'
-        f'<details class="chart-data"><summary>图表数据</summary><div class="table-wrap"><table>'
+        f'<details class="chart-data"><summary>图表数据</summary><div class="table-wrap" tabindex="0"><table class="data">'
         f"<caption>{html.escape(caption)}</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></details></figure>"
     )

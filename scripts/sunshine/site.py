@@ -93,8 +93,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     t0 = time.perf_counter()
     _write_downloads(project, work / "downloads", new)
     stats.html_pages = _add_csp(new)
-    index = new / "search" / "search_index.json"
-    stats.search_index_bytes = index.stat().st_size if index.exists() else 0
+    stats.search_index_bytes = _compact_search_index(new / "search" / "search_index.json")
     _swap(new, target)
     stats.timings["finish"] = time.perf_counter() - t0
     return stats
@@ -175,7 +174,7 @@ def _write_docs(
             stats.written += 1
     for path, text in changes.items():
         expected.add(path)
-        stats.written += _write_if_changed(docs / path, text.encode("utf-8"))
+        stats.written += _write_if_changed(docs / path, _mark_changes_page(path, text).encode("utf-8"))
     content = project.root / "content" / CONTENT_DOCS
     if content.is_dir():
         for source in content.rglob("*"):
@@ -190,6 +189,14 @@ def _write_docs(
                 stats.removed += 1
     manifest_path.parent.mkdir(parents=True, exist_ok=True)
     manifest_path.write_text(json.dumps(fresh, ensure_ascii=False, indent=0), encoding="utf-8")
+
+
+def _mark_changes_page(path: str, text: str) -> str:
+    """Mark a 变更记录 page as generated; keep its long per-table logs out of the search index."""
+    if text.startswith("---\n"):
+        return text
+    exclude = "" if path.endswith("index.md") else "search:\n  exclude: true\n"
+    return f"---\ngenerated: true\n{exclude}---\n\n{text}"
 
 
 # -- MkDocs ----------------------------------------------------------------------------------------
@@ -330,6 +337,15 @@ def _add_csp(site: Path) -> int:
             page.write_text(text.replace(_CHARSET, _CHARSET + "\n" + meta, 1), encoding="utf-8")
         count += 1
     return count
+
+
+def _compact_search_index(path: Path) -> int:
+    """Write the search index with Chinese as UTF-8 instead of \\u escapes (about half the size)."""
+    if not path.exists():
+        return 0
+    data = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    return path.stat().st_size
 
 
 def _swap(new: Path, target: Path) -> None:

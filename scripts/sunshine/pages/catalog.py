@@ -147,7 +147,7 @@ def render(inputs: dict[str, Any]) -> str:
             m.front_matter(inputs["title"], description=inputs["description"]),
             f"# {m.text(inputs['title'])}\n",
             f"{m.text(inputs['description'])}\n",
-            '<div class="table-wrap"><table class="facts"><caption>数据集信息</caption><tbody>'
+            '<div class="table-wrap" tabindex="0"><table class="facts"><caption>数据集信息</caption><tbody>'
             f'<tr><th scope="row">表名</th><td><code>{m.html(inputs["name"])}</code></td></tr>'
             f'<tr><th scope="row">行数</th><td>{m.number(inputs["rows"])}</td></tr>'
             f'<tr><th scope="row">最后更新</th><td>{m.html(updated)}{how}</td></tr>'

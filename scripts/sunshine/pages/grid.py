@@ -92,7 +92,7 @@ def render(inputs: dict[str, Any]) -> str:
             m.front_matter(title, description=f"{title}的网格范围和网格人员（示例数据）"),
             f"# {m.text(g['name'])}（{m.text(village_name)}）\n",
             f'<p class="sample-badge">示例数据 · {m.html(v.get("township") or "")}</p>\n',
-            f'<div class="table-wrap"><table class="facts"><caption>网格概况</caption><tbody>{body}</tbody></table></div>\n',
+            f'<div class="table-wrap" tabindex="0"><table class="facts"><caption>网格概况</caption><tbody>{body}</tbody></table></div>\n',
             f"<p>{m.data_link(ds.row('grids', g['grid_id']), '在数据库中查看本网格记录')}</p>\n",
             "## 网格人员 { data-search-exclude }\n",
             f'<ul class="staff-cards">{cards}</ul>\n',

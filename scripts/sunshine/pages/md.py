@@ -105,8 +105,9 @@ def table_html(headers: list[str], rows: list[list[str]], *, caption: str = "", 
     head = "".join(f'<th scope="col">{h}</th>' for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     cap = f"<caption>{caption}</caption>" if caption else ""
-    klass = f' class="{cls}"' if cls else ""
-    return f'<div class="table-wrap"><table{klass}>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+    # A class keeps Material from wrapping the table in a second, unfocusable scroll box.
+    klass = f' class="data {cls}"' if cls else ' class="data"'
+    return f'<div class="table-wrap" tabindex="0"><table{klass}>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def rel(from_page: str, to_path: str) -> str:

@@ -102,7 +102,7 @@ def _overview(v: dict[str, Any], ds: m.Datasette) -> str:
     ]
     body = "".join(f'<tr><th scope="row">{k}</th><td>{val}</td></tr>' for k, val in rows)
     return (
-        f'<div class="table-wrap"><table class="facts"><caption>基本情况</caption><tbody>{body}</tbody></table></div>\n\n'
+        f'<div class="table-wrap" tabindex="0"><table class="facts"><caption>基本情况</caption><tbody>{body}</tbody></table></div>\n\n'
         f"<p>{m.data_link(ds.row('villages', v['village_code']), '在数据库中查看本村（社区）记录')}</p>"
     )
 
