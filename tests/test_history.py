@@ -302,3 +302,39 @@ def test_without_a_history_database_the_pages_say_so(tmp_path):
     pages = changes_pages(project, tmp_path / "missing.db", DATASETTE)
     assert "> 还没有生成修改历史。" in pages["changes/index.md"]
     assert "没有已公开的记录在公开后被修改或删除。" in pages["changes/index.md"]
+
+
+def test_a_correction_inside_a_merged_pull_request_is_not_a_change_to_a_published_record(repo_copy):
+    d4 = D3.replace("D00000003", "D00000004").replace("2024-05-10", "2024-06-20")
+    git(repo_copy, "checkout", "-q", "-b", "june")
+    write(repo_copy, "disclosures.csv", DISCLOSURES_HEADER + D1.format(amount="1500.00") + D2 + D3 + d4)
+    commit(repo_copy, "Add the second-quarter dues", "2024-06-20T09:00:00+08:00")
+    write(
+        repo_copy,
+        "disclosures.csv",
+        DISCLOSURES_HEADER + D1.format(amount="1500.00") + D2 + D3 + d4.replace("1520.00", "1560.00"),
+    )
+    commit(repo_copy, "Correct the dues before review", "2024-06-21T09:00:00+08:00")
+    git(repo_copy, "checkout", "-q", "main")
+    git(
+        repo_copy,
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge the June disclosures",
+        "june",
+        date="2024-06-22T09:00:00+08:00",
+    )
+    db = repo_copy / "build" / "history.db"
+    build_history(Project.load(repo_copy), db)
+    assert rows(
+        db, "select record_id, kind, summary, after_publication from changes where record_id = 'D00000004'"
+    ) == [
+        ("D00000004", "新增", "2024年第一季度党费收缴情况", 0),
+        ("D00000004", "修改", "金额（元）：1520.00 → 1560.00", 0),
+    ]
+    assert rows(db, "select record_id from changes where after_publication = 1 order by id") == [
+        ("D00000001",),
+        ("2024-0000002",),
+    ]

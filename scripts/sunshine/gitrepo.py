@@ -93,6 +93,19 @@ class GitRepo:
                 commits.append(Commit(hash_, at, subject))
         return commits
 
+    def publication_positions(self) -> dict[str, int]:
+        """For each commit reachable from HEAD, the position (0 = oldest) on HEAD's first-parent line
+        of the commit that brought it in: a merge brings in the commits of its branch at once."""
+        positions: dict[str, int] = {}
+        lines = self.text("rev-list", "--first-parent", "--reverse", "--parents", "HEAD").splitlines()
+        for position, line in enumerate(lines):
+            commit, *parents = line.split()
+            positions[commit] = position
+            if len(parents) > 1:
+                for merged in self.text("rev-list", *parents[1:], f"^{parents[0]}").split():
+                    positions.setdefault(merged, position)
+        return positions
+
     def first_parent(self, commit: str) -> str | None:
         return self.resolve(f"{commit}^")
 

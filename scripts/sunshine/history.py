@@ -116,7 +116,7 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
     before = _recorded_commits(db)
     for table in project.tables.values():
         _record_table(repo, table, db)
-    _record_commit_info(db, repo.commits(*paths))
+    _record_commit_info(db, repo.commits(*paths), repo.publication_positions())
     processed = len(_recorded_commits(db) - before)
 
     shallow = repo.is_shallow()
@@ -258,12 +258,16 @@ def _rows_at(repo: GitRepo, table: Table, ref: str) -> dict[str, dict[str, str]]
     return {_key(table, row): row for row in _version_rows(data, table)}
 
 
-def _record_commit_info(db: sqlite_utils.Database, commits: list[Commit]) -> None:
+def _record_commit_info(db: sqlite_utils.Database, commits: list[Commit], positions: dict[str, int]) -> None:
+    """Commits of data/ in order, with `published_seq`: when the commit reached HEAD's first-parent line
+    (the main branch), so that corrections made inside one pull request are not flagged as corrections
+    of published records."""
     db["commit_info"].insert_all(
         (
             {
                 "hash": c.hash,
                 "seq": seq,
+                "published_seq": positions.get(c.hash, seq),
                 "short": c.short,
                 "committed_at": c.committed_at,
                 "message": c.subject,
@@ -272,6 +276,7 @@ def _record_commit_info(db: sqlite_utils.Database, commits: list[Commit]) -> Non
         ),
         pk="hash",
         replace=True,
+        alter=True,
     )
 
 
@@ -383,6 +388,7 @@ def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
     commits = {r["hash"]: r for r in db["commit_info"].rows} if db["commit_info"].exists() else {}
     events: list[dict[str, Any]] = []
     grid_village: dict[str, str] = {}
+    added_in: dict[tuple[str, str], str] = {}
     counts = {"versions": 0, REMOVED: 0, "flagged_modified": 0, "flagged_removed": 0}
     for table in project.tables.values():
         titles = _field_titles(table)
@@ -395,6 +401,8 @@ def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
                 if kind == MODIFIED and before.get(f) != after.get(f)
             ]
             events.append(_event(table, record_id, kind, version, commit_hash, after, fields))
+            if version == 1:
+                added_in[(table.name, record_id)] = commit_hash
             if table.name == "grids" and after.get("grid_id"):
                 grid_village[after["grid_id"]] = after.get("village_code") or ""
         if db["removals"].exists():
@@ -415,6 +423,10 @@ def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
             e["village_code"] = grid_village.get(e["_grid_id"], "")
         e.pop("_grid", None)
         e.pop("_grid_id", None)
+        if e["after_publication"] and not _published_before(
+            commits, added_in.get((e["table_name"], e["record_id"])), e["commit_hash"]
+        ):
+            e["after_publication"] = 0
         counts["flagged_modified"] += e["after_publication"] and e["kind"] == MODIFIED
         counts["flagged_removed"] += e["after_publication"] and e["kind"] == REMOVED
     order = list(project.tables)
@@ -438,6 +450,13 @@ def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
             replace=True,
         )
     return counts
+
+
+def _published_before(commits: dict[str, dict[str, Any]], added: str | None, changed: str) -> bool:
+    """Whether the record was on the main branch before `changed` reached it."""
+    if added is None or added not in commits or changed not in commits:
+        return True
+    return commits[added]["published_seq"] < commits[changed]["published_seq"]
 
 
 def _ordered(table: Table, row: dict[str, Any]) -> list[str]:
