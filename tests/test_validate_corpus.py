@@ -110,7 +110,10 @@ def test_the_fixture_package_is_valid_for_frictionless_too(fixture_package: Proj
 
 
 def test_cases_where_frictionless_differs_say_why():
-    for name, case in CASES.items():
-        if "frictionless" in case:
-            assert case["errors"][0][0] == "encoding-error", name
-            assert case["frictionless"].strip(), name
+    differs = {name: case["errors"][0][0] for name, case in CASES.items() if "frictionless" in case}
+    assert differs == {
+        "disclosures/amount-snan.csv": "not-a-number",
+        "grids/mixed-encoding.csv": "encoding-error",
+        "villages/gbk.csv": "encoding-error",
+        "villages/utf16.csv": "encoding-error",
+    }

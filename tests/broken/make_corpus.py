@@ -80,6 +80,7 @@ def main() -> None:
     d = "disclosures"
     edit(d, "amount-currency", 2, ",12800.50,", ',"¥12,800.50",')
     edit(d, "amount-nan", 2, ",12800.50,", ",NaN,")
+    edit(d, "amount-snan", 2, ",12800.50,", ",sNaN,")
     edit(d, "amount-infinity", 2, ",12800.50,", ",Infinity,")
     edit(d, "amount-exponent", 2, ",12800.50,", ",1.28e4,")
     edit(d, "amount-decimals", 2, ",12800.50,", ",12800.505,")

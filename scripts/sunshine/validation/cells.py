@@ -76,7 +76,11 @@ class FieldCheck:
         cached = self._cache.get(value)
         if cached is not None:
             return cached
-        issues = self._frictionless(value)
+        try:
+            issues = self._frictionless(value)
+        except ArithmeticError:
+            # Frictionless itself fails on "sNaN" (decimal.InvalidOperation): reported below as not-a-number.
+            issues = []
         if value:
             issues += self._extras(value, typed_ok=not any(i.code == "type-error" for i in issues))
         if len(self._cache) < 50_000:

@@ -1,0 +1,161 @@
+"""The pieces behind the messages: staff habits, personal numbers, encodings, dangerous text."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from sunshine import normalize
+from sunshine.validation import encoding
+from sunshine.validation.cells import FieldCheck
+from sunshine.validation.personal import find_personal, id_checksum_ok, mask_text
+
+from .conftest import ROOT
+
+ID = "110105198001011238"
+
+
+def field(table: str, name: str) -> FieldCheck:
+    schema = json.loads((ROOT / "schemas" / f"{table}.schema.json").read_text(encoding="utf-8"))
+    [spec] = [f for f in schema["fields"] if f["name"] == name]
+    return FieldCheck(spec, file=f"data/{table}.csv")
+
+
+def codes(check: FieldCheck, value: str | None) -> list[str]:
+    return [i.code for i in check.check(value)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-05-03", (date(2024, 5, 3), "")),
+        ("2024/5/3", (date(2024, 5, 3), "")),
+        ("2024年5月3日", (date(2024, 5, 3), "")),
+        ("２０２４年５月３日", (date(2024, 5, 3), "")),
+        ("45415", (date(2024, 5, 3), "Excel 日期序号")),
+        ("03/05/2024", (None, "看不出是“日/月/年”还是“月/日/年”")),
+        ("5月3日", (None, "缺少年份")),
+        ("2023/2/29", (None, "这一天不存在")),
+        ("12345", (None, "")),
+    ],
+)
+def test_dates_as_staff_type_them(text, expected):
+    assert normalize.parse_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("¥1,200.00", "1200.00"), ("￥ 1200元", "1200"), ("１２００.５", "1200.5"), ("1,20", None), ("约1200", None)],
+)
+def test_amounts_as_staff_type_them(text, expected):
+    assert normalize.parse_amount(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("NaN", ["constraint-error", "not-a-number"]),
+        ("INF", ["not-a-number"]),
+        ("sNaN", ["not-a-number"]),
+        ("1.2e3", ["number-format"]),
+        ("12.345", ["too-many-decimals"]),
+        ("¥1,200.00", ["type-error"]),
+        ("1200.5", []),
+        ("", []),
+    ],
+)
+def test_amounts_that_frictionless_would_accept_are_still_rejected(value, expected):
+    assert codes(field("disclosures", "amount_yuan"), value) == expected
+
+
+def test_hints_say_exactly_what_to_type():
+    [issue] = field("petitions", "received_on").check("45415")
+    assert issue.hint.startswith("应写作 2024-05-03")
+    [issue] = field("disclosures", "amount_yuan").check("¥1,200.00")
+    assert issue.hint == "应写作 1200.00。可运行 sunshine fix data/disclosures.csv 自动改正。"
+
+
+def test_a_header_typo_suggests_the_nearest_column():
+    from sunshine.validation.structure import header_problems
+
+    schema = json.loads((ROOT / "schemas" / "grids.schema.json").read_text(encoding="utf-8"))
+    labels = ["grid_id", "vilage_code", "网格名称", "area", "households", "population"]
+    problems = header_problems(labels, schema["fields"], "data/grids.csv")
+    assert [(p.code, p.column) for p in problems] == [("incorrect-label", "village_code"), ("incorrect-label", "name")]
+    assert problems[0].hint.startswith("是不是“village_code”？")
+    assert problems[1].hint.startswith("表头要用英文列名：“网格名称”应写作“name”")
+
+
+def test_id_checksums_follow_gb_11643():
+    assert id_checksum_ok(ID)
+    assert id_checksum_ok("11010519491231002X")
+    assert not id_checksum_ok("110105198001011239")
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        (f"身份证{ID}。", [("id", "110105********1238")]),
+        ("身份证 110105 19800101 1238", [("id", "110105********1238")]),
+        ("１１０１０５１９８００１０１１２３８", [("id", "110105********1238")]),
+        ("110105198001011239", [("id-checksum", "110105********1239")]),
+        ("旧证 110105800101123", [("id-old", "110105*****1123")]),
+        ("电话 138-1234-5678", [("mobile", "138****5678")]),
+        ("电话 13812345678 或 0571-88001001", [("mobile", "138****5678")]),
+        ("编号 2024-0000123，受理于 2024-05-03", []),
+        ("合同金额 12800000000 元", []),
+    ],
+)
+def test_personal_numbers_are_found_and_masked(text, found):
+    assert [(f.kind, f.masked) for f in find_personal(text)] == found
+
+
+def test_phone_columns_may_hold_mobiles_but_never_id_numbers():
+    check = field("grid_staff", "work_phone")
+    assert codes(check, "13800000000") == []
+    assert codes(check, ID) == ["constraint-error", "personal-id"]
+
+
+def test_masked_text_never_keeps_a_long_run_of_digits():
+    assert mask_text(f"a{ID}b13812345678c") == "a110105********1238b138****5678c"
+    assert mask_text("卡号 6222021234567890123") == "卡号 622202*********0123"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=HYPERLINK(\"http://x\")", ["formula-injection"]),
+        ("@SUM(A1)", ["formula-injection"]),
+        ("\t附件", ["whitespace", "formula-injection"]),
+        ("见<script>alert(1)</script>", ["html-content"]),
+        ("见 JavaScript:alert(1)", ["html-content"]),
+        ("名单\x00张贴", ["control-character"]),
+        ("第一期：<5 万元", []),
+    ],
+)
+def test_dangerous_text_in_string_cells(value, expected):
+    assert codes(field("disclosures", "content"), value) == expected
+
+
+def test_a_negative_amount_is_a_number_not_a_formula():
+    assert codes(field("disclosures", "amount_yuan"), "-5") == ["constraint-error"]
+
+
+@pytest.mark.parametrize(
+    ("codec", "name"),
+    [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gbk", "gb18030"), ("gb18030", "gb18030"), ("utf-16", "utf-16")],
+)
+def test_encodings_are_named_from_a_strict_decode_of_the_whole_file(tmp_path: Path, codec, name):
+    path = tmp_path / "x.csv"
+    path.write_bytes(("village_code,name\n" + "000000101001,Qingxi\n" * 5000 + "000000101002,东桥社区\n").encode(codec))
+    assert encoding.detect(path).name == name
+
+
+def test_a_utf8_file_with_one_pasted_gbk_cell_is_not_called_gbk(tmp_path: Path):
+    path = tmp_path / "x.csv"
+    path.write_bytes("name\n清溪村\n".encode() + "东桥社区\n".encode("gbk"))
+    found = encoding.detect(path)
+    assert (found.name, encoding.line_of(path, found.bad_offset)) == (None, 3)
