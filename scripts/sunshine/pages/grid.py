@@ -100,6 +100,8 @@ def render(inputs: dict[str, Any]) -> str:
             "## 村务监督电话 { data-search-exclude }\n",
             f"<p>对网格服务有意见，请拨打{m.html(village_name)}村务监督电话：{m.tel(v.get('supervision_phone') or '')}</p>\n",
             "## 诉求 { data-search-exclude }\n",
-            f"<p>本网格已办结诉求 {m.number(inputs['petitions'])} 件。{m.data_link(petitions, '查看本网格的诉求')}</p>\n",
+            f"<p>本网格已办结诉求 {m.number(inputs['petitions'])} 件。"
+            + (m.data_link(petitions, "查看本网格的诉求") if inputs["petitions"] else "")
+            + "</p>\n",
         ]
     )
