@@ -135,6 +135,18 @@ def _build(project: Project, host: str, datasette_port: int) -> bool:
     return build_command(project, datasette_url=f"http://{host}:{datasette_port}") == 0
 
 
+def metadata_file(project: Project) -> Path:
+    """The committed metadata.json, or one generated into build/ for a package without it."""
+    committed = project.root / "metadata.json"
+    if committed.exists():
+        return committed
+    from .metadata import build_metadata, render
+
+    generated = project.build_dir / "metadata.json"
+    generated.write_text(render(build_metadata(project)), encoding="utf-8")
+    return generated
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -151,7 +163,7 @@ def serve_command(project: Project, *, host: str, port: int, datasette_port: int
     inspect_file = write_inspect_file(databases, build_dir / "datasette-inspect.json")
     cmd = datasette_command(
         databases,
-        metadata=project.root / "metadata.json",
+        metadata=metadata_file(project),
         inspect_file=inspect_file,
         host=host,
         port=datasette_port,
