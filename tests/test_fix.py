@@ -152,7 +152,9 @@ def test_after_fixing_validate_treats_the_backup_as_a_warning(fixture_package, m
     fix(fixture_package, monkeypatch, "data/petitions.csv")
     report = validate_project(fixture_package)
     assert report.valid
-    assert report.flatten(("code", "file", "severity")) == [("backup-file", "data/petitions.orig.csv", "warning")]
+    assert report.flatten(("code", "file", "severity")) == [
+        ("backup-file", "data/petitions.orig.csv", "warning")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -161,7 +163,11 @@ def test_after_fixing_validate_treats_the_backup_as_a_warning(fixture_package, m
         ("5/3", {"type": "date"}, ("5/3", "缺少年份")),
         ("1,200", {"type": "integer"}, ("1200", None)),
         ("约100", {"type": "integer"}, ("约100", None)),
-        ("００００００１０１００１", {"type": "string", "constraints": {"pattern": "^[0-9]{12}$"}}, ("000000101001", None)),
+        (
+            "００００００１０１００１",
+            {"type": "string", "constraints": {"pattern": "^[0-9]{12}$"}},
+            ("000000101001", None),
+        ),
         ("１２３", {"type": "string"}, ("１２３", None)),
     ],
 )

@@ -81,7 +81,9 @@ def test_github_format_writes_escaped_annotations(fixture_package, monkeypatch):
     result = run(fixture_package, monkeypatch, "--format", "github")
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("::error file=data/disclosures.csv,line=2,title=constraint-error amount_yuan::")
+    assert lines[0].startswith(
+        "::error file=data/disclosures.csv,line=2,title=constraint-error amount_yuan::"
+    )
     assert lines[1].startswith("::error file=data/disclosures.csv,line=2,title=not-a-number amount_yuan::")
     assert lines[-1].startswith("校验未通过")
 
@@ -101,7 +103,9 @@ def test_a_missing_table_is_reported_without_a_traceback(fixture_package, monkey
     result = run(fixture_package, monkeypatch)
     assert result.exit_code == 1
     assert "Traceback" not in result.output
-    assert validate_project(fixture_package).flatten(("code", "file")) == [("missing-file", "data/grid_staff.csv")]
+    assert validate_project(fixture_package).flatten(("code", "file")) == [
+        ("missing-file", "data/grid_staff.csv")
+    ]
 
 
 def test_outside_a_package_is_a_usage_error(tmp_path, monkeypatch):
@@ -121,7 +125,9 @@ def test_a_symlinked_table_is_refused(fixture_package, tmp_path):
 
 
 def test_a_file_over_the_size_limit_is_not_read(fixture_package, monkeypatch):
-    report = validate_project(fixture_package, max_bytes=1000)  # the fixture's two largest tables are over 1 kB
+    report = validate_project(
+        fixture_package, max_bytes=1000
+    )  # the fixture's two largest tables are over 1 kB
     too_big = [p.file for p in report.problems if p.code == "file-too-large"]
     assert too_big == ["data/disclosures.csv", "data/petitions.csv"]
     assert "GitHub" in report.problems[0].hint
@@ -169,7 +175,10 @@ def test_a_gbk_file_that_starts_with_plain_ascii_is_still_caught(fixture_package
     path = fixture_package.root / "data" / "villages.csv"
     text = path.read_text(encoding="utf-8")
     header, *rows = text.splitlines()
-    padding = [rows[0].replace("清溪村", f"Village{i}").replace("000000101001", f"0000009{i:05d}") for i in range(400)]
+    padding = [
+        rows[0].replace("清溪村", f"Village{i}").replace("000000101001", f"0000009{i:05d}")
+        for i in range(400)
+    ]
     path.write_bytes(("\n".join([header, *padding, *rows]) + "\n").encode("gbk"))
     [problem] = [p for p in validate_project(fixture_package).problems if p.file == "data/villages.csv"]
     assert problem.code == "encoding-error"

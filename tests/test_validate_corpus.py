@@ -59,7 +59,9 @@ def test_the_corpus_has_at_least_forty_broken_files_and_some_that_must_pass():
     broken = [k for k, v in CASES.items() if v["errors"]]
     accepted = [k for k, v in CASES.items() if not v["errors"]]
     assert len(broken) >= 40
-    assert {"petitions/ok-bom.csv", "petitions/ok-crlf.csv", "petitions/ok-multiline-cell.csv"} <= set(accepted)
+    assert {"petitions/ok-bom.csv", "petitions/ok-crlf.csv", "petitions/ok-multiline-cell.csv"} <= set(
+        accepted
+    )
 
 
 @pytest.mark.parametrize("case", FILES, ids=case_id)

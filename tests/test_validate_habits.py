@@ -48,7 +48,13 @@ def test_dates_as_staff_type_them(text, expected):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("¥1,200.00", "1200.00"), ("￥ 1200元", "1200"), ("１２００.５", "1200.5"), ("1,20", None), ("约1200", None)],
+    [
+        ("¥1,200.00", "1200.00"),
+        ("￥ 1200元", "1200"),
+        ("１２００.５", "1200.5"),
+        ("1,20", None),
+        ("约1200", None),
+    ],
 )
 def test_amounts_as_staff_type_them(text, expected):
     assert normalize.parse_amount(text) == expected
@@ -84,7 +90,10 @@ def test_a_header_typo_suggests_the_nearest_column():
     schema = json.loads((ROOT / "schemas" / "grids.schema.json").read_text(encoding="utf-8"))
     labels = ["grid_id", "vilage_code", "网格名称", "area", "households", "population"]
     problems = header_problems(labels, schema["fields"], "data/grids.csv")
-    assert [(p.code, p.column) for p in problems] == [("incorrect-label", "village_code"), ("incorrect-label", "name")]
+    assert [(p.code, p.column) for p in problems] == [
+        ("incorrect-label", "village_code"),
+        ("incorrect-label", "name"),
+    ]
     assert problems[0].hint.startswith("是不是“village_code”？")
     assert problems[1].hint.startswith("表头要用英文列名：“网格名称”应写作“name”")
 
@@ -127,7 +136,7 @@ def test_masked_text_never_keeps_a_long_run_of_digits():
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("=HYPERLINK(\"http://x\")", ["formula-injection"]),
+        ('=HYPERLINK("http://x")', ["formula-injection"]),
         ("@SUM(A1)", ["formula-injection"]),
         ("\t附件", ["whitespace", "formula-injection"]),
         ("见<script>alert(1)</script>", ["html-content"]),
@@ -146,11 +155,19 @@ def test_a_negative_amount_is_a_number_not_a_formula():
 
 @pytest.mark.parametrize(
     ("codec", "name"),
-    [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gbk", "gb18030"), ("gb18030", "gb18030"), ("utf-16", "utf-16")],
+    [
+        ("utf-8", "utf-8"),
+        ("utf-8-sig", "utf-8-sig"),
+        ("gbk", "gb18030"),
+        ("gb18030", "gb18030"),
+        ("utf-16", "utf-16"),
+    ],
 )
 def test_encodings_are_named_from_a_strict_decode_of_the_whole_file(tmp_path: Path, codec, name):
     path = tmp_path / "x.csv"
-    path.write_bytes(("village_code,name\n" + "000000101001,Qingxi\n" * 5000 + "000000101002,东桥社区\n").encode(codec))
+    path.write_bytes(
+        ("village_code,name\n" + "000000101001,Qingxi\n" * 5000 + "000000101002,东桥社区\n").encode(codec)
+    )
     assert encoding.detect(path).name == name
 
 

@@ -121,7 +121,9 @@ def fix_table(project: Project, table: Table) -> Outcome:
             phones = bool(spec and spec.get("x-phone"))
             if note:
                 shown = mask_text(value, phones_allowed=phones)
-                out.notes.append(f"{file} 第 {number} 行 “{title}”（{name}）：{shown!r} {note}，没有自动修改，请按 YYYY-MM-DD 手工填写。")
+                out.notes.append(
+                    f"{file} 第 {number} 行 “{title}”（{name}）：{shown!r} {note}，没有自动修改，请按 YYYY-MM-DD 手工填写。"
+                )
             if new != value:
                 out.changes.append(Change(number, name, title, value, new, phones))
             new_cells.append(new)
@@ -196,6 +198,7 @@ def fix_command(project: Project, files: list[Path]) -> int:
         return 1
     others = [p for p in report.errors if p.file not in paths]
     if others:
-        click.echo(f"\n这些文件已没有错误；其他文件还有 {len(others)} 个问题，请运行 sunshine validate 查看。")
+        click.echo(
+            f"\n这些文件已没有错误；其他文件还有 {len(others)} 个问题，请运行 sunshine validate 查看。"
+        )
     return 0
-

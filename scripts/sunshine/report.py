@@ -55,7 +55,9 @@ def render_text(report: Report) -> str:
         items = list(group)
         n_err = sum(1 for p in items if p.severity == "error")
         n_warn = len(items) - n_err
-        counts = "，".join(x for x in (f"{n_err} 个错误" if n_err else "", f"{n_warn} 个提醒" if n_warn else "") if x)
+        counts = "，".join(
+            x for x in (f"{n_err} 个错误" if n_err else "", f"{n_warn} 个提醒" if n_warn else "") if x
+        )
         out.append(f"{file}（{counts}）")
         for p in items:
             mark = "✗" if p.severity == "error" else "!"

@@ -43,7 +43,10 @@ def _frictionless_slice(project: Project, rows: int) -> float:
         shutil.copy(project.root / "datapackage.json", root)
         shutil.copytree(project.root / "schemas", root / "schemas")
         shutil.copytree(project.root / "data", root / "data", ignore=shutil.ignore_patterns("petitions.csv"))
-        with open(project.root / "data" / "petitions.csv", "rb") as src, open(root / "data" / "petitions.csv", "wb") as dst:
+        with (
+            open(project.root / "data" / "petitions.csv", "rb") as src,
+            open(root / "data" / "petitions.csv", "wb") as dst,
+        ):
             for i, line in enumerate(src):
                 if i > rows:
                     break
@@ -63,8 +66,10 @@ def run(project: Project, *, frictionless_rows: int = 100_000) -> None:
 
     seconds, peak_mb, out = _timed([sys.executable, "-c", CHILD, str(project.root)], project.root)
     errors, problems = out.split()
-    print(f"sunshine validate (every check, whole package): {seconds:.1f} s, peak {peak_mb} MB, "
-          f"{errors} errors, {problems} problems")
+    print(
+        f"sunshine validate (every check, whole package): {seconds:.1f} s, peak {peak_mb} MB, "
+        f"{errors} errors, {problems} problems"
+    )
 
     sqlite = shutil.which("sqlite3")
     if sqlite:

@@ -308,8 +308,8 @@ class FieldCheck:
             conds.append(c.str.contains(r"^-?[0-9]{1,15}$"))
             conds += self._bounds(c.cast(pl.Int64, strict=False))
         elif self.type == "number":
-            places = "+" if self.decimals is None else "{1,%d}" % self.decimals
-            conds.append(c.str.contains(r"^-?[0-9]{1,15}(\.[0-9]%s)?$" % places))
+            places = "+" if self.decimals is None else "{1," + str(self.decimals) + "}"
+            conds.append(c.str.contains(r"^-?[0-9]{1,15}(\.[0-9]" + places + ")?$"))
             conds += self._bounds(c.cast(pl.Float64, strict=False))
         elif self.type == "date":
             conds.append(c.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))

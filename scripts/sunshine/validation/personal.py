@@ -20,6 +20,7 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 # Cheap test: fewer than 11 digits anywhere means none of the above can match.
 _DIGIT = re.compile(r"[0-9０-９]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ def mask_text(value: str, *, phones_allowed: bool = False, limit: int = 60) -> s
         # Any long run of digits left (an ID cut short, a bank card): keep its ends only.
         text = re.sub(r"[0-9]{11,}", lambda m: mask_digits(m.group()), text)
         value = text
+    value = _CONTROL.sub("�", value)
     if len(value) > limit:
         value = value[: limit - 1] + "…"
     return value

@@ -252,6 +252,20 @@ class TableScan:
             return [(row, 0, self._blank_problem(row))]
         if len(cells) == 1 and "，" in cells[0] and self.nfields > 1:
             out.append((row, 0, self._fullwidth_separator(row)))
+        if len(cells) < self.present and any("\n" in c and c.count(",") >= 2 for c in cells):
+            out.append(
+                (
+                    row,
+                    0,
+                    Problem(
+                        code="unclosed-quote",
+                        file=self.file,
+                        row=row,
+                        message="这一行有一个英文双引号没有配对，后面几行都被读进了同一个单元格",
+                        hint='找到这一行以英文双引号“"”开头的单元格，补上结尾的引号或删除开头的引号。',
+                    ),
+                )
+            )
         return out
 
     # Problems of whole rows
