@@ -77,5 +77,20 @@ def test_without_a_summary_file_the_summary_is_printed(repo):
     write(repo, "grids.csv", "grid_id,village_code,name,area,households,population\n")
     proc = pr_check(repo, None)
     assert proc.returncode == 1
-    assert "\n== 检查摘要\n# 数据检查结果\n\n有 ❌ 的步骤需要处理" in proc.stdout
+    assert (
+        "\n== 检查摘要\n# 数据检查结果\n\n数据没有通过校验：问题已在“Files changed”页的对应行上标出"
+        in proc.stdout
+    )
     assert "| 网格 | data/grids.csv | 0 | 2 | 0 |" in proc.stdout
+
+
+def test_a_failed_build_fails_the_check_and_says_it_is_not_the_datas_fault(repo, tmp_path):
+    (repo / "build" / "history.db").mkdir(parents=True)  # nothing can be written where the history goes
+    summary = tmp_path / "summary.md"
+    proc = pr_check(repo, summary)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stdout + proc.stderr
+    text = summary.read_text(encoding="utf-8")
+    assert "数据通过了校验，但有 ❌ 的步骤没有通过：请把本页链接发给数据管理员。" in text
+    assert "| 校验数据 | ✅ 通过 |\n| 构建数据库和网站 | ❌ 未通过 |\n" in text
+    assert "构建失败：无法写入修改历史" in text

@@ -74,6 +74,8 @@ def build_history(project: Project, target: Path) -> str:
         tmp.chmod(0o644)
         os.replace(tmp, target)
         return summary
+    except (OSError, sqlite3.Error) as exc:
+        raise BuildError(f"无法写入修改历史 {target}：{exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
 
