@@ -12,18 +12,9 @@ from decimal import Decimal, InvalidOperation
 import click
 
 from .gitrepo import GitRepo, NotARepository, UnreadableCSV, decode_csv, read_rows
-from .history import (
-    MODIFIED_FLAGGED,
-    REMOVED_FLAGGED,
-    free_text_fields,
-    mask_value,
-    md,
-    phone_fields,
-    query_url,
-    record_label,
-    row_url,
-)
+from .history import MODIFIED_FLAGGED, REMOVED_FLAGGED
 from .project import Project, Table
+from .shown import free_text_fields, mask_value, md, phone_fields, query_url, record_label, row_url
 
 ADDED, REMOVED, MODIFIED = "新增", "删除", "修改"
 SHOWN_LIMIT = 200  # characters of a cell shown
