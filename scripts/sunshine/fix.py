@@ -99,16 +99,21 @@ def fix_table(project: Project, table: Table) -> Outcome:
         out.changes.append(Change(None, None, None, f"编码 {found.label}", "UTF-8（无 BOM）"))
     text = text.removeprefix("\ufeff")
     rows = list(csv.reader(io.StringIO(text, newline="")))
+    leading = 0
+    while rows and not rows[0]:
+        leading += 1
+        out.changes.append(Change(leading, None, None, "表头前的空行", "已删除"))
+        rows.pop(0)
     if not rows:
         return out
     fields = {f["name"]: f for f in table.fields}
     header = [normalize.strip_spaces(label) for label in rows[0]]
     for label, new in zip(rows[0], header, strict=True):
         if label != new:
-            out.changes.append(Change(1, new, "表头", label, new))
+            out.changes.append(Change(leading + 1, new, "表头", label, new))
     specs = [fields.get(label) for label in header]
     kept = [header]
-    for number, cells in enumerate(rows[1:], start=2):
+    for number, cells in enumerate(rows[1:], start=leading + 2):
         if all(not normalize.strip_spaces(c) for c in cells):
             out.changes.append(Change(number, None, None, "空行", "已删除"))
             continue

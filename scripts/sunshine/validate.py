@@ -98,13 +98,15 @@ def _validate_table(
     if not found.ok:
         collector.add(_encoding_problem(rel, path, found))
         return 0
-    labels = read_header(path, "utf-8-sig")
-    if labels is None:
+    header = read_header(path, "utf-8-sig")
+    if header is None:
         collector.add(Problem(code="empty-file", file=rel, message="文件是空的", hint="至少要有表头一行。"))
         return 0
-    for p in header_problems(labels, table.fields, rel):
+    labels, header_row = header
+    for p in header_problems(labels, table.fields, rel, row=header_row):
         collector.add(p)
-    scanned = TableScan(table, path, rel, len(labels), key_fields(table, project.tables)).run(collector)
+    fields = key_fields(table, project.tables)
+    scanned = TableScan(table, path, rel, len(labels), fields, header_row=header_row).run(collector)
     loaded[table.name] = scanned.keys
     check_keys(table, rel, scanned.keys, collector)
     check_foreign_keys(table, rel, scanned.keys, loaded, project.tables, collector)

@@ -39,7 +39,7 @@ class Scanned:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _reader(path: Path, ncols: int, invalid: list[tuple[int, str]]) -> pacsv.CSVStreamingReader:
+def _reader(path: Path, ncols: int, invalid: list[tuple[int, str]], *, skip: int) -> pacsv.CSVStreamingReader:
     names = [f"c{i}" for i in range(ncols)]
 
     def handler(row: Any) -> str:
@@ -48,7 +48,9 @@ def _reader(path: Path, ncols: int, invalid: list[tuple[int, str]]) -> pacsv.CSV
 
     return pacsv.open_csv(
         path,
-        read_options=pacsv.ReadOptions(use_threads=False, column_names=names, skip_rows=1, block_size=BLOCK),
+        read_options=pacsv.ReadOptions(
+            use_threads=False, column_names=names, skip_rows=skip, block_size=BLOCK
+        ),
         parse_options=pacsv.ParseOptions(
             newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=handler
         ),
@@ -77,7 +79,10 @@ def _chunks(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Table]:
 
 
 class TableScan:
-    def __init__(self, table: Table, path: Path, file: str, ncols: int, key_fields: list[str]) -> None:
+    def __init__(
+        self, table: Table, path: Path, file: str, ncols: int, key_fields: list[str], *, header_row: int = 1
+    ) -> None:
+        self.first_row = header_row + 1
         self.table = table
         self.path = path
         self.file = file
@@ -96,11 +101,12 @@ class TableScan:
     def _row_numbers(self, start: int, n: int) -> pl.Series:
         """Spreadsheet rows of valid records start..start+n-1, skipping the rows pyarrow set aside."""
         k = pl.Series("k", range(start, start + n), dtype=pl.Int64)
+        first = self.first_row
         if not self.invalid:
-            return k + 2
+            return k + first
         nums = sorted(number for number, _ in self.invalid)
-        adjusted = pl.Series([num - i - 2 for i, num in enumerate(nums)], dtype=pl.Int64)
-        return k + 2 + adjusted.search_sorted(k, side="right").cast(pl.Int64)
+        adjusted = pl.Series([num - i - first for i, num in enumerate(nums)], dtype=pl.Int64)
+        return k + first + adjusted.search_sorted(k, side="right").cast(pl.Int64)
 
     # The scan
 
@@ -109,7 +115,7 @@ class TableScan:
         keys: list[pl.DataFrame] = []
         valid = 0
         try:
-            for chunk in _chunks(_reader(self.path, self.ncols, self.invalid)):
+            for chunk in _chunks(_reader(self.path, self.ncols, self.invalid, skip=self.first_row - 1)):
                 df = pl.from_arrow(chunk)
                 assert isinstance(df, pl.DataFrame)
                 df = df.rename({f"c{i}": self.fields[i]["name"] for i in range(self.present)})

@@ -9,15 +9,19 @@ from typing import Any
 
 from ..normalize import halfwidth, strip_spaces
 from ..problems import Problem
+from .personal import mask_text
 
 
-def read_header(path: Path, encoding: str) -> list[str] | None:
-    """The first record of the file, or None when the file holds no record at all."""
+def read_header(path: Path, encoding: str) -> tuple[list[str], int] | None:
+    """The header and its row: the first record that is not an empty line, as Frictionless finds it.
+
+    None when the file holds no such record.
+    """
     with open(path, encoding=encoding, newline="") as f:
-        try:
-            return next(csv.reader(f))
-        except StopIteration:
-            return None
+        for row, record in enumerate(csv.reader(f), start=1):
+            if record:
+                return record, row
+    return None
 
 
 def _suggest(label: str, field: dict[str, Any], fields: list[dict[str, Any]]) -> str:
@@ -37,16 +41,19 @@ def _suggest(label: str, field: dict[str, Any], fields: list[dict[str, Any]]) ->
     return f"这一列应为“{field['name']}”（{field.get('title', '')}）。"
 
 
-def header_problems(labels: list[str], fields: list[dict[str, Any]], file: str) -> list[Problem]:
+def header_problems(
+    labels: list[str], fields: list[dict[str, Any]], file: str, *, row: int = 1
+) -> list[Problem]:
     """incorrect-label, blank-label, duplicate-label, extra-label, missing-label: Frictionless's rules."""
     out: list[Problem] = []
+    labels = [mask_text(label) for label in labels]
     order = "、".join(f["name"] for f in fields)
     if len(labels) == 1 and "，" in labels[0] and len(fields) > 1:
         out.append(
             Problem(
                 code="fullwidth-separator",
                 file=file,
-                row=1,
+                row=row,
                 message="表头用中文逗号“，”分隔，整行被当成了一列",
                 hint="列与列之间要用英文逗号“,”。请在 Excel 或 WPS 中用“另存为 → CSV UTF-8（逗号分隔）”保存，不要手工输入逗号。",
             )
@@ -56,7 +63,7 @@ def header_problems(labels: list[str], fields: list[dict[str, Any]], file: str) 
             Problem(
                 code="extra-label",
                 file=file,
-                row=1,
+                row=row,
                 message=f"多出第 {number} 列“{label}”，表结构中没有这一列",
                 hint=f"删除这一列。表头应依次为：{order}。",
                 value=label,
@@ -67,7 +74,7 @@ def header_problems(labels: list[str], fields: list[dict[str, Any]], file: str) 
             Problem(
                 code="missing-label",
                 file=file,
-                row=1,
+                row=row,
                 column=field["name"],
                 column_title=field.get("title"),
                 message=f"缺少第 {number} 列“{field['name']}”（{field.get('title', '')}）",
@@ -75,7 +82,7 @@ def header_problems(labels: list[str], fields: list[dict[str, Any]], file: str) 
             )
         )
     for number, (field, label) in enumerate(zip(fields, labels, strict=False), start=1):
-        where = {"file": file, "row": 1, "column": field["name"], "column_title": field.get("title")}
+        where = {"file": file, "row": row, "column": field["name"], "column_title": field.get("title")}
         if not label:
             out.append(
                 Problem(
