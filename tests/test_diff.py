@@ -203,12 +203,12 @@ def test_personal_numbers_are_masked_and_data_cannot_inject_markdown(repo):
     _, markdown, _ = diff("--base", "HEAD", "--format", "markdown")
     assert "110105199003071234" not in text + markdown
     assert (
-        "      诉求摘要：村东路灯损坏，夜间出行不便。 → 村民(身份证号110105********1234)反映[路灯](javascript:alert(1))<script>x</script>\n"
+        "      诉求摘要：村东路灯损坏，夜间出行不便。 → 村民（身份证号110105********1234）反映[路灯](javascript:alert(1))<script>x</script>\n"
         in text
     )
     assert "<script>" not in markdown and "](javascript" not in markdown
     assert (
-        "| 诉求摘要 | 村东路灯损坏，夜间出行不便。 | 村民&#40;身份证号110105&#42;&#42;&#42;&#42;&#42;&#42;&#42;&#42;1234&#41;反映"
+        "| 诉求摘要 | 村东路灯损坏，夜间出行不便。 | 村民（身份证号110105&#42;&#42;&#42;&#42;&#42;&#42;&#42;&#42;1234）反映"
         "&#91;路灯&#93;&#40;javascript:alert&#40;1&#41;&#41;&#60;script&#62;x&#60;/script&#62; |"
     ) in markdown
 

@@ -213,7 +213,7 @@ def test_personal_numbers_committed_by_mistake_are_masked_in_the_history(repo_co
     build_history(Project.load(repo_copy), db)
     assert b"13812345678" not in db.read_bytes()
     assert rows(db, "select summary from changes where commit_message = 'Add the caller''s number'") == [
-        ("诉求摘要：村东路灯损坏，夜间出行不便。 → 村民(电话138****5678)反映路灯损坏。",)
+        ("诉求摘要：村东路灯损坏，夜间出行不便。 → 村民（电话138****5678）反映路灯损坏。",)
     ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from .normalize import halfwidth
 from .project import Table
 from .validation.personal import mask_text
 
@@ -15,9 +16,22 @@ from .validation.personal import mask_text
 LABEL_FIELDS = ("title", "name", "summary", "category")
 
 
-def mask_value(value: str, *, phones_allowed: bool = False, limit: int = 100_000) -> str:
-    """A cell as it may be published: 身份证号 and mobile numbers masked the way the validator shows them."""
-    return mask_text(value, phones_allowed=phones_allowed, limit=limit) if value else value
+def mask_value(value: str, *, phones_allowed: bool = False, limit: int | None = None) -> str:
+    """A cell as it may be published: 身份证号 and mobile numbers masked the way the validator shows them.
+
+    The validator reads the cell in half-width form; characters it did not mask are kept as typed
+    (a full-width comma stays full-width), so masking never shows up as a change of its own.
+    """
+    if not value:
+        return value
+    masked = mask_text(value, phones_allowed=phones_allowed, limit=len(value) + 1)
+    if masked != value:
+        plain = halfwidth(value)
+        if len(masked) == len(plain) == len(value):
+            masked = "".join(m if m != h else o for o, h, m in zip(value, plain, masked, strict=True))
+    if limit is not None and len(masked) > limit:
+        masked = masked[: limit - 1] + "…"
+    return masked
 
 
 def phone_fields(table: Table) -> set[str]:
