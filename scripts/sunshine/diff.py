@@ -222,7 +222,7 @@ def render_markdown(c: Comparison, datasette_url: str) -> str:
             "这些记录已经公开，请审核人员逐条核对，并在说明中写明修改原因。",
             "",
         ]
-        for t, ch in c.published:
+        for t, ch in c.published[:MARKDOWN_ROWS]:
             link = f"[{md(ch.key)}]({_link(datasette_url, t.table, ch)})"
             if ch.kind == REMOVED:
                 what = f"：{md(ch.label)}" if ch.label else ""
@@ -232,6 +232,11 @@ def render_markdown(c: Comparison, datasette_url: str) -> str:
                 )
             history = query_url(datasette_url, "record_history", table_name=t.table.name, record_id=ch.key)
             lines.append(f"- {md(t.table.title)} {link} 被{ch.kind}{what}（[修改历史]({history})）")
+        if len(c.published) > MARKDOWN_ROWS:
+            lines += [
+                "",
+                f"还有 {len(c.published) - MARKDOWN_ROWS} 处没有列出，请在本地运行 `sunshine diff` 查看全部。",
+            ]
     lines += ["", "| 表 | 文件 | 新增 | 删除 | 修改 |", "| --- | --- | ---: | ---: | ---: |"]
     for t in c.tables:
         counts = (
