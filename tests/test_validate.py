@@ -196,3 +196,19 @@ def test_personal_numbers_never_appear_in_full_in_any_format(fixture_package, mo
     assert "13812345678" not in result.output
     assert "110105********1238" in result.output
     assert "138****5678" in result.output
+
+
+def test_a_file_where_every_row_is_broken_is_checked_in_bounded_time_and_memory(fixture_package, monkeypatch):
+    from sunshine.validation import scan
+
+    monkeypatch.setattr(scan, "INVALID_TEXT", 2)
+    path = fixture_package.root / "data" / "grids.csv"
+    header, *rows = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([header, *(r + ",多余" for r in rows)]) + "\n", encoding="utf-8")
+    report = validate_project(fixture_package)
+    assert report.flatten(("code", "row", "severity")) == [
+        ("extra-cell", 2, "error"),
+        ("extra-cell", 3, "error"),
+        ("error-limit", None, "warning"),
+    ]
+    assert report.problems[-1].message == "列数不对的行太多，另有约 1 个没有逐一检查和列出"

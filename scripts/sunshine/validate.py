@@ -107,7 +107,8 @@ def _validate_table(
         collector.add(p)
     fields = key_fields(table, project.tables)
     scanned = TableScan(table, path, rel, len(labels), fields, header_row=header_row).run(collector)
-    loaded[table.name] = scanned.keys
+    if scanned.complete:  # otherwise other tables' foreign keys would point at rows never read
+        loaded[table.name] = scanned.keys
     check_keys(table, rel, scanned.keys, collector)
     check_foreign_keys(table, rel, scanned.keys, loaded, project.tables, collector)
     for p in same_parent(table, rel, scanned.keys, loaded, project.tables):
@@ -139,7 +140,7 @@ def validate_project(project: Project, *, max_bytes: int = DEFAULT) -> Report:
     position = {t.path: i for i, t in enumerate(order)}
     problems = sorted(
         collector.problems + collector.warnings(),
-        key=lambda p: (position.get(p.file, len(position)), p.file, p.row or 0),
+        key=lambda p: (position.get(p.file, len(position)), p.file, p.code == "error-limit", p.row or 0),
     )
     stats = {
         "files": len(order),

@@ -43,9 +43,9 @@ class Collector:
                     code="error-limit",
                     file=file,
                     message=(
-                        f"{code}的问题太多，另有约 {n} 个没有逐一列出"
-                        if code.endswith("列")
-                        else f"“{code}”类问题太多，只列出了前 {self.cap} 个，另有约 {n} 个没有列出"
+                        f"“{code}”类问题太多，只列出了前 {self.cap} 个，另有约 {n} 个没有列出"
+                        if code.isascii()
+                        else f"{code}太多，另有约 {n} 个没有逐一检查和列出"
                     ),
                     hint="先改正列出的问题（多半是同一原因），再重新校验。",
                     severity="warning",

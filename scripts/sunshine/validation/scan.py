@@ -27,6 +27,7 @@ BLOCK = 1 << 20
 ROW = "__row"
 CHUNK_ROWS = 100_000
 PER_BATCH = 200  # rows of one whole-row problem looked at per batch; the collector keeps fewer
+INVALID_TEXT = 5000  # rows with too few or too many cells checked one by one; beyond that only counted
 PER_COLUMN = 2000  # suspicious cells of one column looked at one by one; beyond that only counted
 
 
@@ -36,6 +37,7 @@ class Scanned:
 
     keys: pl.DataFrame
     rows: int = 0
+    complete: bool = True  # every row's keys were read: other tables may be checked against them
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -43,7 +45,8 @@ def _reader(path: Path, ncols: int, invalid: list[tuple[int, str]], *, skip: int
     names = [f"c{i}" for i in range(ncols)]
 
     def handler(row: Any) -> str:
-        invalid.append((row.number, row.text))
+        # Keep the text of the first rows only: a file where every row is broken must not fill memory.
+        invalid.append((row.number, row.text if len(invalid) < INVALID_TEXT else None))
         return "skip"
 
     return pacsv.open_csv(
@@ -95,6 +98,7 @@ class TableScan:
         self.invalid: list[tuple[int, str]] = []
         self.done_invalid = 0
         self.examined: dict[str, int] = {}
+        self.complete = True
 
     # Row numbers
 
@@ -127,6 +131,7 @@ class TableScan:
                 self._emit(found, collector)
                 keys.append(self._keys(df))
         except (pa.ArrowInvalid, OSError) as exc:
+            self.complete = False
             collector.add(
                 Problem(
                     code="source-error",
@@ -138,7 +143,7 @@ class TableScan:
             )
         self._emit(self._invalid_rows(upto=None, keys=keys), collector)
         frame = pl.concat(keys, how="vertical") if keys else self._empty_keys()
-        return Scanned(keys=frame, rows=valid + len(self.invalid))
+        return Scanned(keys=frame, rows=valid + len(self.invalid), complete=self.complete)
 
     def _emit(self, found: list[tuple[int, int, Problem]], collector: Collector) -> None:
         found.sort(key=lambda t: (t[0], t[1]))
@@ -191,7 +196,7 @@ class TableScan:
         budget = max(0, PER_COLUMN - seen)
         self.examined[name] = seen + bad.height
         if budget < bad.height:
-            self._more(f"{name} 列", bad.height - budget)
+            self._more(f"“{name}”列的问题", bad.height - budget)
         out = []
         for row, value in bad.head(budget).iter_rows():
             for issue in check.check(value):
@@ -219,7 +224,12 @@ class TableScan:
             todo = [t for t in todo if t[0] <= upto]
         self.done_invalid += len(todo)
         key_rows = []
+        unread = sum(1 for _, text in todo if text is None)
+        self._more("列数不对的行", unread)
+        self.complete = self.complete and not unread
         for number, text in todo:
+            if text is None:
+                continue
             cells = next(csv.reader(io.StringIO(text)), [])
             found += self._python_row(number, cells)
             key_rows.append(
