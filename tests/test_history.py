@@ -338,3 +338,18 @@ def test_a_correction_inside_a_merged_pull_request_is_not_a_change_to_a_publishe
         ("D00000001",),
         ("2024-0000002",),
     ]
+
+
+def test_the_datasette_metadata_names_every_table_and_view_of_history_db(built):
+    repo, _, _ = built
+    names = {
+        r[0]
+        for r in rows(
+            repo / "build" / "history.db", "select name from sqlite_master where type in ('table', 'view')"
+        )
+    }
+    described = history.history_tables_metadata(Project.load(repo))
+    assert names - described.keys() == set()
+    assert set(described["changes"]["columns"]) == {
+        r[1] for r in rows(repo / "build" / "history.db", "pragma table_info(changes)")
+    }

@@ -478,6 +478,10 @@ def history_tables_metadata(project: Project) -> dict[str, dict[str, Any]]:
     for table in project.tables.values():
         tables[f"{table.name}_changes"] = {"title": f"{table.title}的变更记录"}
         tables[table.name] = {"title": f"{table.title}（各记录的最新版本，git-history）"}
+        tables[f"{table.name}_version_detail"] = {
+            "title": f"{table.title}的各个版本（git-history）",
+            "description": "每个版本只填写与上一版本相比有变化的列；_changed_columns 列出这些列。",
+        }
         tables[f"{table.name}_version"] = {"hidden": True}
         tables[f"{table.name}_changed"] = {"hidden": True}
     return tables
