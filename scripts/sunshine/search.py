@@ -28,6 +28,8 @@ SEARCHABLE: dict[str, tuple[str, ...]] = {
 # jieba segments each run of these characters on its own, so a run is the unit we can cache.
 _BLOCK = jieba.re_han_default
 _WORDLIKE = re.compile(r"\w")
+# FTS5's unicode61 tokenizer splits on everything but letters and digits ("2024-01" is 2024, 01).
+_FTS_TOKEN = re.compile(r"[^\W_]+")
 # Particles that carry no meaning in a query; dropped unless the query is nothing else.
 QUERY_STOPWORDS = frozenset("的了吗呢吧啊呀")
 _CACHE_LIMIT = 400_000
@@ -81,9 +83,12 @@ class Segmenter:
         return meaningful or words
 
     def match_expression(self, query: str | None) -> str:
-        """An FTS5 MATCH expression requiring every word of the query; '' when there is none."""
-        words = self.query_words(query or "")
-        return " ".join('"{}"'.format(w.replace('"', '""')) for w in dict.fromkeys(words))
+        """An FTS5 MATCH expression requiring every word of the query; '' when there is none.
+
+        Each term is one index token, so the expression needs no phrase or column support.
+        """
+        tokens = [t for w in self.query_words(query or "") for t in _FTS_TOKEN.findall(w)]
+        return " ".join(f'"{t}"' for t in dict.fromkeys(tokens))
 
 
 def index_rows(segmenter: Segmenter, rows: Iterable[tuple]) -> Iterable[tuple]:
