@@ -353,3 +353,22 @@ def test_the_datasette_metadata_names_every_table_and_view_of_history_db(built):
     assert set(described["changes"]["columns"]) == {
         r[1] for r in rows(repo / "build" / "history.db", "pragma table_info(changes)")
     }
+
+
+def test_rewritten_history_is_recorded_again_from_the_start(repo_copy):
+    git(
+        repo_copy,
+        "commit",
+        "-q",
+        "--amend",
+        "-m",
+        "Fix the area of grid 330102001001-01",
+        date="2024-06-05T10:00:00+08:00",
+    )
+    db = repo_copy / "build" / "history.db"
+    assert build_history(Project.load(repo_copy), db).startswith(
+        "修改历史 history.db：本次处理 5 个新提交，共记录 12 个行版本"
+    )
+    assert rows(db, "select commit_message from changes where table_name = 'grids' and kind = '修改'") == [
+        ("Fix the area of grid 330102001001-01",)
+    ]
