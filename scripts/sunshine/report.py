@@ -89,6 +89,11 @@ def _escape_property(text: str) -> str:
 
 
 def render_github(report: Report) -> str:
+    """Workflow commands (`::error file=…,line=…::…`), one per problem, then the summary.
+
+    `line` is the spreadsheet row, as in every other format. It equals the line of the file unless
+    a quoted cell above it spans several lines; the annotation then sits that many lines too high.
+    """
     out = []
     for p in report.problems:
         level = "error" if p.severity == "error" else "warning"

@@ -23,6 +23,15 @@ _DIGIT = re.compile(r"[0-9０-９]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+# Vectorised pre-tests (Rust regex syntax, no look-around) that match every cell find_personal could
+# flag, and few others: 15 digits in a row for ID numbers, 1[3-9] and 9 digits for mobiles, with the
+# same separators and full-width digits.
+_S = "[ \\-\u3000－]?"
+_D = "[0-9０-９]"
+ID_PRETEST = "[1-9１-９](?:" + _S + _D + "){14}"
+MOBILE_PRETEST = "[1１]" + _S + "[3-9３-９](?:" + _S + _D + "){9}"
+
+
 @dataclass(frozen=True)
 class Finding:
     kind: str  # "id", "id-checksum", "id-old", "mobile"

@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 
 from ..problems import Problem
 from ..project import Table
-from .cells import FieldCheck, Issue
+from .cells import PERSONAL_CODES, FieldCheck, Issue
 from .collect import Collector, cell_problem
 from .rules import row_rules
 
@@ -130,6 +130,8 @@ class TableScan:
                 found += self._invalid_rows(upto=last, keys=keys)
                 self._emit(found, collector)
                 keys.append(self._keys(df))
+                del df, chunk
+                pa.default_memory_pool().release_unused()
         except (pa.ArrowInvalid, OSError) as exc:
             self.complete = False
             collector.add(
@@ -166,12 +168,14 @@ class TableScan:
         names = [f["name"] for f in self.fields[: self.present]]
         names += [f"c{i}" for i in range(self.nfields, self.ncols)]
         blank = pl.all_horizontal([pl.col(n) == "" for n in names]) if names else pl.lit(True)
-        df = df.with_columns(blank.alias("__blank"))
-        blank_rows = df.filter(pl.col("__blank"))[ROW]
-        for row in blank_rows.head(PER_BATCH):
-            found.append((row, 0, self._blank_problem(row)))
-        self._more("blank-row", len(blank_rows) - PER_BATCH)
-        body = df.filter(~pl.col("__blank"))
+        is_blank = df.select(blank).to_series()
+        body = df
+        if is_blank.any():
+            blank_rows = df.filter(is_blank)[ROW]
+            for row in blank_rows.head(PER_BATCH):
+                found.append((row, 0, self._blank_problem(row)))
+            self._more("blank-row", len(blank_rows) - PER_BATCH)
+            body = df.filter(~is_blank)
         if body.height == 0:
             return found
         checks = self.checks[: self.present]
@@ -195,14 +199,35 @@ class TableScan:
         seen = self.examined.get(name, 0)
         budget = max(0, PER_COLUMN - seen)
         self.examined[name] = seen + bad.height
-        if budget < bad.height:
-            self._more(f"“{name}”列的问题", bad.height - budget)
         out = []
         for row, value in bad.head(budget).iter_rows():
             for issue in check.check(value):
                 out.append(
                     (row, pos, cell_problem(issue, file=self.file, row=row, field=check.field, value=value))
                 )
+        if budget < bad.height:
+            self._more(f"“{name}”列的问题", bad.height - budget)
+            out += self._personal_beyond_budget(bad.slice(budget), pos, check)
+        return out
+
+    def _personal_beyond_budget(
+        self, rest: pl.DataFrame, pos: int, check: FieldCheck
+    ) -> list[tuple[int, int, Problem]]:
+        """Past the budget, personal data is still looked for: it must never pass unnoticed."""
+        if check.type != "string" or all(self.collector.full(self.file, c) for c in PERSONAL_CODES):
+            return []
+        out = []
+        suspects = rest.filter(pl.col(check.name).str.contains(check.personal_pretest))
+        for row, value in suspects.iter_rows():
+            for issue in check.check(value):
+                if issue.code in PERSONAL_CODES:
+                    out.append(
+                        (
+                            row,
+                            pos,
+                            cell_problem(issue, file=self.file, row=row, field=check.field, value=value),
+                        )
+                    )
         return out
 
     def _shape(self, body: pl.DataFrame) -> list[tuple[int, int, Problem]]:
