@@ -212,3 +212,18 @@ def test_a_file_where_every_row_is_broken_is_checked_in_bounded_time_and_memory(
         ("error-limit", None, "warning"),
     ]
     assert report.problems[-1].message == "列数不对的行太多，另有约 1 个没有逐一检查和列出"
+
+
+def test_personal_data_is_still_found_after_the_per_column_budget(fixture_package, monkeypatch):
+    from sunshine.validation import scan
+
+    monkeypatch.setattr(scan, "PER_COLUMN", 1)
+    replace(fixture_package, "petitions", "村口路灯不亮", " 村口路灯不亮")
+    replace(fixture_package, "petitions", "垃圾收集点", " 垃圾收集点")
+    replace(fixture_package, "petitions", "咨询城乡居民", f"{ID}咨询城乡居民")
+    report = validate_project(fixture_package)
+    assert report.flatten(("code", "row", "column")) == [
+        ("whitespace", 2, "summary"),
+        ("personal-id", 4, "summary"),
+        ("error-limit", None, None),
+    ]

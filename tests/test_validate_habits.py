@@ -176,3 +176,63 @@ def test_a_utf8_file_with_one_pasted_gbk_cell_is_not_called_gbk(tmp_path: Path):
     path.write_bytes("name\n清溪村\n".encode() + "东桥社区\n".encode("gbk"))
     found = encoding.detect(path)
     assert (found.name, encoding.line_of(path, found.bad_offset)) == (None, 3)
+
+
+TRICKY = [
+    "",
+    " ",
+    "\u3000",
+    "2024-05-03",
+    "2024-5-3",
+    "2024-02-30",
+    "２０２４-０５-０３",
+    "45415",
+    "12800.50",
+    "12800.505",
+    "１２８００",
+    "-1",
+    "+1",
+    "1e3",
+    "NaN",
+    "sNaN",
+    "Infinity",
+    "1_000",
+    "000000101001",
+    "000000101001 ",
+    "000000101001-01",
+    "2024-0000001",
+    "D00000001",
+    "S000001",
+    "0571-88001001",
+    "13800000000",
+    "是",
+    "否",
+    "Y",
+    "来电",
+    "电话",
+    "村口路灯不亮。",
+    f"身份证{ID}",
+    "１１０１０５１９８００１０１１２３８",
+    "电话 138-1234-5678",
+    "=1+1",
+    "@A1",
+    "-减少",
+    "\t附件",
+    "<b>粗体</b>",
+    "JavaScript:void(0)",
+    "名单\x07张贴",
+    "很长" * 300,
+]
+
+
+def test_the_vectorised_pretest_never_passes_a_cell_that_check_would_flag():
+    import polars as pl
+
+    for path in sorted((ROOT / "schemas").glob("*.schema.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        for spec in schema["fields"]:
+            check = FieldCheck(spec, file="data/x.csv")
+            clean = pl.DataFrame({"v": TRICKY}).select(check.clean(pl.col("v"))).to_series().to_list()
+            for value, ok in zip(TRICKY, clean, strict=True):
+                if check.check(value):
+                    assert not ok, (path.name, spec["name"], value)
