@@ -338,8 +338,7 @@ def fts5_definition(columns: tuple[str, ...]) -> str:
     build; it rules out phrase and column queries, which the segmented query never needs.
     """
     return (
-        f"fts5({', '.join(columns)}, content = '', detail = none, columnsize = 0, "
-        "tokenize = 'unicode61 remove_diacritics 2')"
+        f"fts5({', '.join(columns)}, content = '', detail = none, tokenize = 'unicode61 remove_diacritics 2')"
     )
 
 

@@ -19,14 +19,15 @@ from collections.abc import Iterable
 
 import jieba
 
+from . import words
+
 # Searchable columns per public table; the FTS5 table is named <table>_fts.
 SEARCHABLE: dict[str, tuple[str, ...]] = {
     "disclosures": ("title", "content"),
     "petitions": ("summary", "outcome"),
 }
 
-# jieba segments each run of these characters on its own, so a run is the unit we can cache.
-_BLOCK = jieba.re_han_default
+_BLOCK = words.BLOCK
 _WORDLIKE = re.compile(r"\w")
 # FTS5's unicode61 tokenizer splits on everything but letters and digits ("2024-01" is 2024, 01).
 _FTS_TOKEN = re.compile(r"[^\W_]+")
@@ -46,36 +47,51 @@ class Segmenter:
         self.tok = tok
         self.freq = tok.FREQ
         self._blocks: dict[str, str] = {}
+        self._texts: dict[str, str] = {}
+        self._expansions: dict[str, list[str]] = {}
 
     def _words_for_index(self, block: str) -> list[str]:
         out: list[str] = []
-        freq = self.freq
+        expansions = self._expansions
         for word in self.tok.cut(block, HMM=True):
-            n = len(word)
-            if n > 2:
-                # every dictionary word inside the word, longest last (superset of cut_for_search)
-                for size in range(2, n):
-                    for i in range(n - size + 1):
-                        gram = word[i : i + size]
-                        if freq.get(gram):
-                            out.append(gram)
+            if len(word) > 2:
+                grams = expansions.get(word)
+                if grams is None:
+                    grams = expansions[word] = self._inner_words(word)
+                out.extend(grams)
             out.append(word)
         return out
 
+    def _inner_words(self, word: str) -> list[str]:
+        """Every dictionary word inside word, shortest first (a superset of jieba's cut_for_search)."""
+        n, freq = len(word), self.freq
+        return [
+            word[i : i + size]
+            for size in range(2, n)
+            for i in range(n - size + 1)
+            if freq.get(word[i : i + size])
+        ]
+
     def index_text(self, text: str | None) -> str:
-        """Space-separated words of text, for the FTS5 shadow column."""
+        """Space-separated words of text, for the FTS5 index (cached by text and by block)."""
         if not text:
             return ""
-        parts = []
+        texts = self._texts
+        seg = texts.get(text)
+        if seg is None:
+            if len(texts) > _CACHE_LIMIT:
+                texts.clear()
+            seg = texts[text] = " ".join(self._block_words(b) for b in _BLOCK.findall(text))
+        return seg
+
+    def _block_words(self, block: str) -> str:
         cache = self._blocks
-        for block in _BLOCK.findall(text):
-            seg = cache.get(block)
-            if seg is None:
-                if len(cache) > _CACHE_LIMIT:
-                    cache.clear()
-                seg = cache[block] = " ".join(self._words_for_index(block))
-            parts.append(seg)
-        return " ".join(parts)
+        seg = cache.get(block)
+        if seg is None:
+            if len(cache) > _CACHE_LIMIT:
+                cache.clear()
+            seg = cache[block] = " ".join(self._words_for_index(block))
+        return seg
 
     def query_words(self, query: str) -> list[str]:
         words = [w for w in self.tok.cut(query, HMM=True) if _WORDLIKE.search(w)]
