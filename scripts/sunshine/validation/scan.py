@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,6 @@ class Scanned:
     keys: pl.DataFrame
     rows: int = 0
     complete: bool = True  # every row's keys were read: other tables may be checked against them
-    problems: list[Problem] = field(default_factory=list)
 
 
 def _reader(path: Path, ncols: int, invalid: list[tuple[int, str]], *, skip: int) -> pacsv.CSVStreamingReader:
@@ -288,7 +287,8 @@ class TableScan:
         for pos in range(self.nfields, min(self.ncols, len(cells))):
             blank = blank and not cells[pos]
         for i in range(self.ncols, len(cells)):
-            out.append((row, i, self._extra_problem(row, i, cells[i])))
+            # Listed first in its row: an unquoted comma is usually what put the other cells out of place.
+            out.append((row, -1, self._extra_problem(row, i, cells[i])))
         if blank:
             return [(row, 0, self._blank_problem(row))]
         if len(cells) == 1 and "，" in cells[0] and self.nfields > 1:
