@@ -49,8 +49,8 @@ def inject(project: Project) -> dict[str, str]:
 
     def disclosures(rows):
         latest = max(rows, key=lambda r: (r["published_on"], r["disclosure_id"]))
-        latest["title"] = f"{SCRIPT}公示"
-        latest["content"] = f"{JS_LINK} <img src=x onerror=alert(1)> 集体土地"
+        latest["title"] = f"{SCRIPT}保护集体土地公示"
+        latest["content"] = f"{JS_LINK} <img src=x onerror=alert(1)>"
         where["village"] = latest["village_code"]
 
     def staff(rows):
@@ -158,7 +158,7 @@ def test_markup_from_the_data_is_shown_as_text(sample_site):
     village = (site / "villages" / where["village"] / "index.html").read_text(encoding="utf-8")
     grid = (site / "grids" / where["grid"] / "index.html").read_text(encoding="utf-8")
     petitions = (site / "petitions/index.html").read_text(encoding="utf-8")
-    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;公示" in village
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;保护集体土地公示" in village
     assert "&lt;img src=x onerror=alert(1)&gt;" in village
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;入户走访" in grid
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;[点我](javascript:alert(1))" in petitions
@@ -178,7 +178,7 @@ def test_the_feed_is_rss_2_with_the_latest_disclosures_escaped(sample_site):
     items = channel.findall("item")
     rows = list(csv.DictReader((project.root / "data/disclosures.csv").open(encoding="utf-8")))
     assert len(items) == min(50, len(rows))
-    assert items[0].findtext("title").endswith(f"{SCRIPT}公示")
+    assert items[0].findtext("title").endswith(f"{SCRIPT}保护集体土地公示")
     assert "&lt;script&gt;" in raw and "<script>" not in raw
     for item in items:
         assert item.findtext("link").startswith("http://127.0.0.1:8000/villages/")
@@ -220,6 +220,8 @@ def test_search_dictionary_splits_compounds_so_their_parts_are_found(sample_site
     index = json.loads((site / "search/search_index.json").read_text(encoding="utf-8"))
     village = [d for d in index["docs"] if d["location"].startswith(f"villages/{where['village']}/")]
     assert any("\u200b集体\u200b土地" in d["text"] for d in village)
+    grids = [d for d in index["docs"] if d["location"].startswith("grids/")]
+    assert grids == []
 
 
 def test_a_rebuild_renders_again_only_pages_whose_inputs_changed(sample_site, tmp_path):

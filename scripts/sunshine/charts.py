@@ -8,8 +8,11 @@ table with the same figures for screen readers and for copying.
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
@@ -25,11 +28,42 @@ _INNER_ARIA = re.compile(r'\s(?:role|aria-roledescription|aria-label)="[^"]*"')
 _SIZE = re.compile(r'^<svg([^>]*?) width="([\d.]+)" height="([\d.]+)"')
 
 
-def _svg(spec: dict[str, Any], label: str) -> str:
-    import vl_convert
+class ChartCache:
+    """Drawn charts on disk by a digest of their spec: drawing is the slow part of a build."""
 
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory
+        self.used: set[str] = set()
+
+    def get(self, spec: dict[str, Any]) -> str:
+        import vl_convert
+
+        payload = json.dumps(spec, sort_keys=True, ensure_ascii=False)
+        key = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
+        self.used.add(key)
+        path = self.directory / f"{key}.svg" if self.directory else None
+        if path and path.exists():
+            return path.read_text(encoding="utf-8")
+        svg = vl_convert.vegalite_to_svg(spec)
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(svg, encoding="utf-8")
+        return svg
+
+    def forget_unused(self) -> None:
+        """Delete the charts this build did not draw or reuse."""
+        if self.directory and self.directory.is_dir():
+            for path in self.directory.glob("*.svg"):
+                if path.stem not in self.used:
+                    path.unlink()
+
+
+cache = ChartCache()
+
+
+def _svg(spec: dict[str, Any], label: str) -> str:
     spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "config": CONFIG, **spec}
-    svg = vl_convert.vegalite_to_svg(spec)
+    svg = cache.get(spec)
     svg = _INNER_ARIA.sub("", svg)
     svg = _SIZE.sub(
         lambda m: (

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from . import charts
 from .pages import Context, Page, all_pages
 from .pages import catalog as catalog_pages
 from .pages.data import SiteData
@@ -68,7 +69,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     work = project.build_dir / WORK
     docs = work / "docs"
     t0 = time.perf_counter()
-    data = SiteData.load(project, project.build_dir / "sunshine.db")
+    data = SiteData.load(project)
     ctx = Context(
         project=project,
         data=data,
@@ -79,8 +80,11 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     stats.timings["load"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    charts.cache = charts.ChartCache(work / "charts")
     pages = list(all_pages(ctx))
     _write_docs(project, pages, ctx.changes, docs, work / MANIFEST, stats)
+    if stats.rendered == stats.pages:  # every chart in use was drawn or reused just now
+        charts.cache.forget_unused()
     stats.timings["generate"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -155,7 +155,7 @@ def render(inputs: dict[str, Any]) -> str:
             f'<tr><th scope="row">许可协议</th><td>{licence_html}</td></tr>'
             f'<tr><th scope="row">来源</th><td>{"；".join(m.html(s) for s in inputs["sources"])}</td></tr>'
             "</tbody></table></div>\n",
-            "## 下载 { data-search-exclude }\n",
+            "## 下载 { #downloads data-search-exclude }\n",
             '<ul class="downloads">'
             f'<li><a href="{m.rel(page, files["csv"])}" download>CSV（UTF-8）</a>：适合程序和数据工具。</li>'
             f'<li><a href="{m.rel(page, files["excel"])}" download>CSV（Excel / WPS 版）</a>：带 BOM，双击即可用 Excel 或 WPS 打开；'
@@ -163,7 +163,7 @@ def render(inputs: dict[str, Any]) -> str:
             f'<li><a href="{m.rel(page, files["json"])}" download>JSON</a>：对象数组，每行一个对象。</li>'
             "</ul>\n",
             f"<p>{m.data_link(ds.table(inputs['name']), '在数据库中浏览和筛选这张表')}</p>\n",
-            "## 数据字典\n",
+            "## 数据字典 { #dictionary }\n",
             m.table_html(
                 ["字段", "中文名", "类型", "约束", "说明"], rows, caption=f"{m.html(inputs['title'])}的字段"
             ),

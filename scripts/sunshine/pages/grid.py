@@ -89,17 +89,17 @@ def render(inputs: dict[str, Any]) -> str:
     petitions = ds.table("petitions", grid_id=g["grid_id"], _sort_desc="resolved_on")
     return "\n".join(
         [
-            m.front_matter(title, description=f"{title}的网格范围和网格人员（示例数据）"),
+            m.front_matter(title, description=f"{title}的网格范围和网格人员（示例数据）", search=False),
             f"# {m.text(g['name'])}（{m.text(village_name)}）\n",
             f'<p class="sample-badge">示例数据 · {m.html(v.get("township") or "")}</p>\n',
             f'<div class="table-wrap" tabindex="0"><table class="facts"><caption>网格概况</caption><tbody>{body}</tbody></table></div>\n',
             f"<p>{m.data_link(ds.row('grids', g['grid_id']), '在数据库中查看本网格记录')}</p>\n",
-            "## 网格人员 { data-search-exclude }\n",
+            "## 网格人员 { #staff }\n",
             f'<ul class="staff-cards">{cards}</ul>\n',
             f"<p>{m.data_link(serving, '在数据库中查看本网格人员')}</p>\n",
-            "## 村务监督电话 { data-search-exclude }\n",
+            "## 村务监督电话 { #supervision }\n",
             f"<p>对网格服务有意见，请拨打{m.html(village_name)}村务监督电话：{m.tel(v.get('supervision_phone') or '')}</p>\n",
-            "## 诉求 { data-search-exclude }\n",
+            "## 诉求 { #petitions }\n",
             f"<p>本网格已办结诉求 {m.number(inputs['petitions'])} 件。"
             + (m.data_link(petitions, "查看本网格的诉求") if inputs["petitions"] else "")
             + "</p>\n",

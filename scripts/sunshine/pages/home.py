@@ -69,7 +69,7 @@ def render_home(inputs: dict[str, Any]) -> str:
     if f:
         year = h["year"]
         out += [
-            f"## {m.text(year)} 年诉求办理 {{ data-search-exclude }}\n",
+            f"## {m.text(year)} 年诉求办理 {{ #petitions data-search-exclude }}\n",
             '<ul class="headline">'
             f'<li><span class="figure">{m.number(f["count"])}</span><span class="label">件诉求已办结</span></li>'
             f'<li><span class="figure">{m.number(f["median_days"], 1)}</span><span class="label">天：办理用时中位数</span></li>'
@@ -78,7 +78,7 @@ def render_home(inputs: dict[str, Any]) -> str:
             f"<p>{m.data_link(ds.query('petitions_by_category', year=year), f'{year} 年诉求统计')} · "
             f'<a href="{m.page_url("index.md", "petitions.md")}">诉求办理详情</a></p>\n',
         ]
-    out.append("## 最新公开 { data-search-exclude }\n")
+    out.append("## 最新公开 { #latest data-search-exclude }\n")
     items = [
         f'<li><a href="{m.page_url("index.md", village_path(r["village_code"]))}">{m.html(r["village"])}</a> · '
         f"{m.html(r['category'])}：{m.html(r['title'])} "
@@ -92,7 +92,7 @@ def render_home(inputs: dict[str, Any]) -> str:
         f'<a href="{m.rel("index.md", "feed.xml")}">订阅（RSS）</a></p>\n'
     )
     c = inputs["counts"]
-    out.append("## 按村（社区）查看 { data-search-exclude }\n")
+    out.append("## 按村（社区）查看 { #villages data-search-exclude }\n")
     out.append(f"本站收录 {m.number(c['villages'])} 个村（社区）、{m.number(c['grids'])} 个网格。\n")
     for township, villages in inputs["townships"].items():
         links = " ".join(

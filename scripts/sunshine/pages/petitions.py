@@ -102,7 +102,7 @@ def render(inputs: dict[str, Any]) -> str:
     )
     year = head["year"] or ""
     out += [
-        "## 按分类 { data-search-exclude }\n",
+        "## 按分类 { #by-category data-search-exclude }\n",
         charts.bar_chart(
             [{"分类": r["category"], "件数": r["count"]} for r in inputs["category"]],
             label="分类",
@@ -114,14 +114,14 @@ def render(inputs: dict[str, Any]) -> str:
         _figures_table(inputs["category"], "category", "分类", ds, "category"),
         f"<p>{m.data_link(ds.query('petitions_by_category', year=''), '各分类统计（全部年份）')} · "
         f"{m.data_link(ds.query('petitions_by_category', year=year), f'{year} 年各分类统计')}</p>\n",
-        "## 按渠道 { data-search-exclude }\n",
+        "## 按渠道 { #by-channel data-search-exclude }\n",
         _figures_table(inputs["channel"], "channel", "渠道", ds, "channel"),
         "",
-        "## 按承办单位 { data-search-exclude }\n",
+        "## 按承办单位 { #by-department data-search-exclude }\n",
         _figures_table(inputs["department"], "department", "承办单位", ds, "department"),
         f"<p>{m.data_link(ds.query('petitions_by_department', year=''), '各承办单位统计')} · "
         f"{m.data_link(ds.query('satisfaction_by_department', year=''), '各承办单位满意度')}</p>\n",
-        "## 按月份 { data-search-exclude }\n",
+        "## 按月份 { #by-month data-search-exclude }\n",
         charts.line_chart(
             [{"月份": r["month"], "件数": r["count"]} for r in inputs["month"]],
             x="月份",
@@ -132,7 +132,7 @@ def render(inputs: dict[str, Any]) -> str:
         "",
         _figures_table(inputs["month"], "month", "受理月份", ds, ""),
         f"<p>{m.data_link(ds.query('petitions_by_month', category=''), '各月统计')}</p>\n",
-        "## 最近办结的诉求 { data-search-exclude }\n",
+        "## 最近办结的诉求 { #recent data-search-exclude }\n",
     ]
     items = []
     for r in inputs["recent"]:

@@ -14,6 +14,7 @@ from . import md as m
 from .data import petition_figures
 
 CATEGORIES = ("党务公开", "村务公开", "财务公开")
+CATEGORY_IDS = {"党务公开": "party-affairs", "村务公开": "village-affairs", "财务公开": "finance-disclosures"}
 PERIODS_SHOWN = 6  # most recent periods listed per category; the rest are one link away
 
 
@@ -118,10 +119,11 @@ def _disclosure_item(row: dict[str, Any], ds: m.Datasette) -> str:
         f"<p>公开主体：{m.html(row['responsible'])} · 事项：{m.html(row['topic'])} · "
         f"{m.data_link(ds.row('disclosures', row['disclosure_id']), '原始记录')}</p>"
     )
+    # The full text stays out of the search index: titles and topics find the page.
     return (
         f"<li><details><summary>{m.html(row['title'])}"
         f'<span class="meta">{m.html(row["published_on"])}{amount}</span></summary>'
-        f"{''.join(details)}</details></li>"
+        f'<div class="disclosure-body" data-search-exclude>{"".join(details)}</div></details></li>'
     )
 
 
@@ -129,17 +131,22 @@ def _disclosures(rows: list[dict[str, Any]], code: str, ds: m.Datasette) -> str:
     out = []
     for category in CATEGORIES:
         items = [r for r in rows if r["category"] == category]
-        out.append(f"### {category}\n")
+        out.append(f"### {category} {{ #{CATEGORY_IDS[category]} }}\n")
         if not items:
             out.append("暂无公开事项。\n")
             continue
+        topics = sorted({r["topic"] for r in items})
+        out.append(f"<p>公开的事项：{'、'.join(m.html(t) for t in topics)}</p>\n")
         periods: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in items:
             periods[r["period"]].append(r)
         ordered = sorted(periods, key=period_order, reverse=True)
-        for period in ordered[:PERIODS_SHOWN]:
+        for n, period in enumerate(ordered[:PERIODS_SHOWN]):
             lis = "".join(_disclosure_item(r, ds) for r in periods[period])
-            out.append(f'<h4>{m.html(period_label(period))}</h4>\n<ul class="disclosures">{lis}</ul>\n')
+            indexed = "" if n == 0 else " data-search-exclude"  # only the latest period is indexed
+            out.append(
+                f'<h4>{m.html(period_label(period))}</h4>\n<ul class="disclosures"{indexed}>{lis}</ul>\n'
+            )
         all_link = ds.table("disclosures", village_code=code, category=category, _sort_desc="published_on")
         more = f"（另有 {len(ordered) - PERIODS_SHOWN} 个更早的期间）" if len(ordered) > PERIODS_SHOWN else ""
         out.append(f"<p>{m.data_link(all_link, f'查看全部 {len(items)} 条{category}')}{more}</p>\n")
@@ -215,14 +222,6 @@ def _petitions(inputs: dict[str, Any], code: str, name: str, ds: m.Datasette) ->
     out = [
         f"已办结诉求 **{m.number(total['count'])}** 件，办理用时中位数 **{m.number(total['median_days'], 1)}** 天，"
         f"满意率 **{m.percent(total['satisfaction_rate'])}**。\n",
-        charts.bar_chart(
-            [{"分类": c["category"], "件数": c["count"]} for c in cats],
-            label="分类",
-            value="件数",
-            caption=f"{name}已办结诉求件数（按分类）",
-            value_title="件数",
-        ),
-        "",
         m.table_html(
             ["分类", "件数", "中位天数", "回访率", "满意率"],
             [
@@ -266,22 +265,22 @@ def render(inputs: dict[str, Any]) -> str:
             m.front_matter(name, description=f"{name}的三务公开、网格服务和群众诉求办理情况（示例数据）"),
             f"# {m.text(v['name'])}\n",
             f'<p class="sample-badge">示例数据 · {m.html(v["township"])} · {m.html(v["kind"])}</p>\n',
-            "## 村情概况\n",
+            "## 村情概况 { #overview }\n",
             _overview(v, ds),
             "",
             intro,
             "",
-            "## 三务公开\n",
+            "## 三务公开 { #disclosures }\n",
             _disclosures(inputs["disclosures"], code, ds),
             f"<p>{m.data_link(ds.query('latest_disclosures', village_code=code), '本村（社区）最新公开事项')}</p>\n",
-            "## 财务收支 { data-search-exclude }\n",
+            "## 财务收支 { #finances data-search-exclude }\n",
             _finances(inputs["disclosures"], code, name, ds),
-            "## 网格 { data-search-exclude }\n",
+            "## 网格 { #grids }\n",
             _grids(inputs["grids"], page),
             f"<p>{m.data_link(ds.query('grid_staff_serving', village_code=code, grid_id=''), '本村（社区）全部网格人员')}</p>\n",
-            "## 诉求办理 { data-search-exclude }\n",
+            "## 诉求办理 { #petitions data-search-exclude }\n",
             _petitions(inputs, code, name, ds),
-            "## 监督电话 { data-search-exclude }\n",
+            "## 监督电话 { #supervision data-search-exclude }\n",
             f"<p>对公开内容有疑问，请拨打村务监督委员会电话：{m.tel(v['supervision_phone'])}</p>\n",
             history,
         ]

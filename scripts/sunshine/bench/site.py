@@ -1,0 +1,91 @@
+"""Site build speed at county scale: a cold build, a rebuild with nothing changed, and a rebuild
+after one village's rows changed (only that village's pages and the pages that add up every
+village are rendered again; MkDocs itself still writes every HTML page, so its time is reported
+apart). Also the nav and page sizes that county scale puts on every page, and the search index.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+from ..project import Project
+from ..site import SiteBuild, build
+
+DATASETTE = "http://127.0.0.1:8001"
+
+
+def _report(label: str, seconds: float, stats: SiteBuild) -> None:
+    t = stats.timings
+    print(f"{label}: {seconds:.1f} s in all")
+    print(
+        f"  pages generated from data: {stats.pages:,}, rendered this time: {stats.rendered:,}, "
+        f"files written: {stats.written:,}; HTML pages written by MkDocs: {stats.html_pages:,}"
+    )
+    print(
+        f"  load CSVs {t['load']:.1f} s · generate Markdown {t['generate']:.1f} s"
+        f" ({1000 * t['generate'] / max(stats.rendered, 1):.1f} ms per rendered page)"
+        f" · mkdocs build {t['mkdocs']:.1f} s ({1000 * t['mkdocs'] / max(stats.html_pages, 1):.1f} ms per HTML page)"
+        f" · downloads, CSP, swap {t['finish']:.1f} s"
+    )
+    print(f"  search index: {stats.search_index_bytes / 1024 / 1024:.2f} MB")
+
+
+def _sizes(site: Path) -> None:
+    def kb(path: Path) -> float:
+        return path.stat().st_size / 1024
+
+    villages = sorted((site / "villages").glob("*/index.html"))
+    grids = sorted((site / "grids").glob("*/index.html"))
+    print(f"  home page HTML: {kb(site / 'index.html'):.0f} KB")
+    if villages:
+        sizes = [kb(p) for p in villages]
+        print(f"  village pages: median {statistics.median(sizes):.0f} KB, largest {max(sizes):.0f} KB")
+    if grids:
+        sizes = [kb(p) for p in grids[:500]]
+        print(f"  grid pages: median {statistics.median(sizes):.0f} KB")
+    print(f"  petitions page: {kb(site / 'petitions' / 'index.html'):.0f} KB")
+
+
+def _touch_one_village(project: Project) -> tuple[str, Path]:
+    """Change the content of one disclosure of the first village; return its code and a backup."""
+    path = project.root / project.tables["disclosures"].path
+    backup = path.with_name(path.name + ".bench-backup")
+    shutil.copyfile(path, backup)
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    first = rows[0]
+    first["content"] = first["content"] + "（已更正）"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(first))
+        writer.writeheader()
+        writer.writerows(rows)
+    return first["village_code"], backup
+
+
+def run(project: Project) -> None:
+    target = project.build_dir / "site"
+    shutil.rmtree(project.build_dir / ".site-work", ignore_errors=True)
+    shutil.rmtree(target, ignore_errors=True)
+
+    t0 = time.perf_counter()
+    cold = build(project, target, datasette_url=DATASETTE)
+    _report("cold build", time.perf_counter() - t0, cold)
+    _sizes(target)
+
+    t0 = time.perf_counter()
+    same = build(project, target, datasette_url=DATASETTE)
+    _report("rebuild, nothing changed", time.perf_counter() - t0, same)
+
+    village, backup = _touch_one_village(project)
+    try:
+        t0 = time.perf_counter()
+        changed = build(project, target, datasette_url=DATASETTE)
+        _report(
+            f"rebuild after changing one disclosure of village {village}", time.perf_counter() - t0, changed
+        )
+    finally:
+        backup.replace(project.root / project.tables["disclosures"].path)
