@@ -173,3 +173,17 @@ def test_after_fixing_validate_treats_the_backup_as_a_warning(fixture_package, m
 )
 def test_fix_cell_repairs_only_what_has_one_meaning(value, field, expected):
     assert fix_cell(value, field) == expected
+
+
+def test_a_header_of_chinese_titles_becomes_the_column_names(fixture_package, monkeypatch):
+    path = data(fixture_package, "grids")
+    original = path.read_text(encoding="utf-8")
+    header, rest = original.split("\n", 1)
+    path.write_text("网格编号,所属村（社区）代码, 网格名称,网格范围,户数,人口\n" + rest, encoding="utf-8")
+    result = fix(fixture_package, monkeypatch, "data/grids.csv")
+    assert result.exit_code == 0, result.output
+    assert path.read_text(encoding="utf-8") == original
+    assert (
+        "data/grids.csv 第 1 行 “表头”（village_code）：'所属村（社区）代码' → 'village_code'"
+        in result.output
+    )

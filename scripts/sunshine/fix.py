@@ -107,7 +107,10 @@ def fix_table(project: Project, table: Table) -> Outcome:
     if not rows:
         return out
     fields = {f["name"]: f for f in table.fields}
+    # A header written with the Chinese titles (as the data dictionary shows them) has one meaning.
+    titles = {f.get("title"): f["name"] for f in table.fields}
     header = [normalize.strip_spaces(label) for label in rows[0]]
+    header = [label if label in fields else titles.get(label, label) for label in header]
     for label, new in zip(rows[0], header, strict=True):
         if label != new:
             out.changes.append(Change(leading + 1, new, "表头", label, new))

@@ -24,15 +24,17 @@ def read_header(path: Path, encoding: str) -> tuple[list[str], int] | None:
     return None
 
 
-def _suggest(label: str, field: dict[str, Any], fields: list[dict[str, Any]]) -> str:
+def _suggest(label: str, field: dict[str, Any], fields: list[dict[str, Any]], file: str) -> str:
     names = [f["name"] for f in fields]
     titles = {f.get("title", ""): f["name"] for f in fields}
     clean = halfwidth(strip_spaces(label))
     if clean == field["name"]:
-        return f"应写作“{field['name']}”（去掉空格或全角字符）。"
+        if strip_spaces(label) == field["name"]:
+            return f"应写作“{field['name']}”（去掉空格）。可运行 sunshine fix {file} 自动改正。"
+        return f"应写作“{field['name']}”（全角字母改为半角）。"
     if clean in titles:
         name = titles[clean]
-        return f"表头要用英文列名：“{clean}”应写作“{name}”。中文名称只用于显示。"
+        return f"表头要用英文列名：“{clean}”应写作“{name}”。中文名称只用于显示。可运行 sunshine fix {file} 自动改正。"
     if clean in names:
         return f"“{clean}”这一列放错了位置。第 {names.index(clean) + 1} 列应为“{field['name']}”，请按数据字典的列顺序排列。"
     near = difflib.get_close_matches(clean, names, n=1, cutoff=0.6)
@@ -109,9 +111,9 @@ def header_problems(
                 Problem(
                     code="incorrect-label",
                     message=f"第 {number} 列的表头是“{label}”，应为“{field['name']}”",
-                    hint=_suggest(label, field, fields),
+                    hint=_suggest(label, field, fields, file),
                     value=label,
-                    fixable=False,
+                    fixable="sunshine fix" in _suggest(label, field, fields, file),
                     **where,
                 )
             )
