@@ -161,6 +161,7 @@ def test_a_negative_amount_is_a_number_not_a_formula():
         ("gbk", "gb18030"),
         ("gb18030", "gb18030"),
         ("utf-16", "utf-16"),
+        ("utf-16-le", "utf-16-le"),
     ],
 )
 def test_encodings_are_named_from_a_strict_decode_of_the_whole_file(tmp_path: Path, codec, name):
