@@ -227,3 +227,12 @@ def test_personal_data_is_still_found_after_the_per_column_budget(fixture_packag
         ("personal-id", 4, "summary"),
         ("error-limit", None, None),
     ]
+
+
+def test_a_symlinked_data_directory_is_refused(fixture_package, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    (fixture_package.root / "data").rename(elsewhere)
+    os.symlink(elsewhere, fixture_package.root / "data")
+    report = validate_project(fixture_package)
+    assert {p.code for p in report.problems} == {"unsafe-path"}
+    assert len(report.problems) == 5

@@ -22,6 +22,13 @@ def check_file(project: Project, rel: str, *, max_bytes: int) -> Problem | None:
     """None when the resource's CSV can be read; otherwise the one problem that stops it."""
     path = project.root / rel
     data = project.data_dir.resolve()
+    if project.data_dir.is_symlink():
+        return Problem(
+            code="unsafe-path",
+            file=rel,
+            message="data/ 目录是一个符号链接",
+            hint="请把 CSV 文件直接放在仓库的 data/ 目录中，不要链接到别处。",
+        )
     if path.is_symlink():
         return Problem(
             code="unsafe-path",
