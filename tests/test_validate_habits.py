@@ -237,3 +237,24 @@ def test_the_vectorised_pretest_never_passes_a_cell_that_check_would_flag():
             for value, ok in zip(TRICKY, clean, strict=True):
                 if check.check(value):
                     assert not ok, (path.name, spec["name"], value)
+
+
+def test_every_code_the_validator_can_report_is_documented():
+    import re
+
+    from sunshine.validation.codes import CODES
+
+    sources = [
+        ROOT / "scripts" / "sunshine" / "validate.py",
+        *(ROOT / "scripts" / "sunshine" / "validation").glob("*.py"),
+    ]
+    found = set()
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        found |= set(
+            re.findall(r'(?:code=|Issue\(\s*|_personal\(\s*| if \w+ else )"([a-z]+(?:-[a-z]+)*)"', text)
+        )
+    assert len(found) > 30
+    assert found == set(CODES)
+    corpus = json.loads((ROOT / "tests" / "broken" / "cases.json").read_text(encoding="utf-8"))
+    assert {e[0] for case in corpus.values() for e in case["errors"]} <= set(CODES)
