@@ -236,3 +236,11 @@ def test_a_symlinked_data_directory_is_refused(fixture_package, tmp_path):
     report = validate_project(fixture_package)
     assert {p.code for p in report.problems} == {"unsafe-path"}
     assert len(report.problems) == 5
+
+
+def test_a_broken_table_schema_is_a_chinese_message_not_a_traceback(fixture_package, monkeypatch):
+    (fixture_package.root / "schemas" / "grids.schema.json").write_text("{", encoding="utf-8")
+    result = run(fixture_package, monkeypatch)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "无法读取数据包描述或表结构（JSONDecodeError）" in result.output

@@ -121,7 +121,16 @@ def validate_project(project: Project, *, max_bytes: int = DEFAULT) -> Report:
     collector = Collector()
     loaded: dict[str, pl.DataFrame] = {}
     rows: dict[str, int] = {}
-    order = table_order(project.tables)
+    try:
+        order = table_order(project.tables)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        problem = Problem(
+            code="descriptor-error",
+            file="datapackage.json",
+            message=f"无法读取数据包描述或表结构（{type(exc).__name__}）",
+            hint="检查 datapackage.json 和 schemas/ 下的文件是否存在、是否为有效的 JSON。",
+        )
+        return Report(problems=[problem], stats={"files": 0, "rows": {}})
     for table in order:
         try:
             rows[table.path] = _validate_table(project, table, collector, loaded, max_bytes)

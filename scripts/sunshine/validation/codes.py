@@ -24,6 +24,7 @@ FRICTIONLESS = {
 }
 
 OWN = {
+    "descriptor-error": "datapackage.json 或表结构文件缺失、不是有效的 JSON",
     "missing-file": "数据包中的表文件不存在",
     "empty-file": "文件是空的，没有表头",
     "unsafe-path": "文件或 data/ 目录是符号链接，或位于 data/ 之外",
