@@ -134,7 +134,7 @@ def validate_project(project: Project, *, max_bytes: int = DEFAULT) -> Report:
     for table in order:
         try:
             rows[table.path] = _validate_table(project, table, collector, loaded, max_bytes)
-        except (OSError, UnicodeError, csv.Error, pa.ArrowException) as exc:
+        except (OSError, UnicodeError, csv.Error, pa.ArrowException, pl.exceptions.PolarsError) as exc:
             loaded.pop(table.name, None)
             collector.add(
                 Problem(
