@@ -66,6 +66,7 @@ def main() -> None:
     rows[4] = rows[4].replace(",2024-06-10,", ",2024/6/10,")
     write(p, "numbering-after-multiline-and-blank", "\n".join(rows))
     write(g, "blank-line-before-header-and-error", "\n" + fixture[g].replace(",138,", ",约138,"))
+    edit(p, "unclosed-quote", 4, ",咨询城乡居民", ',"咨询城乡居民')
     # Cells: Frictionless types and constraints
     edit(p, "enum", 2, ",来电,", ",电话,")
     edit(p, "required-empty", 3, ",乡镇综治中心,", ",,")
