@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import warnings
 from pathlib import Path
@@ -119,3 +120,41 @@ def test_cases_where_frictionless_differs_say_why():
         "villages/gbk.csv": "encoding-error",
         "villages/utf16.csv": "encoding-error",
     }
+
+
+def _break(rng: random.Random, line: str) -> str:
+    """One of the faults the corpus holds, at random, or none."""
+    faults = [
+        lambda s: "",
+        lambda s: ",,,,,,,,,,,,",
+        lambda s: s + ",x",
+        lambda s: s.rsplit(",", 1)[0],
+        lambda s: s.replace(",2024-0", ",2024/0", 1),
+        lambda s: s.replace("，", ",", 1),
+        lambda s: s.replace(",满意", ",很满意"),
+        lambda s: s.replace(",村", ',"村\n', 1).replace("。,", '。",', 1),
+        lambda s: s.replace("000000101001,", "000000101009,", 1),
+        lambda s: s.replace("-01,", "-07,", 1),
+        lambda s: "2024-0000001" + s[12:],
+        lambda s: s.replace(",2024-05-", ",2024-13-", 1),
+        lambda s: "\u3000" + s,
+    ]
+    return rng.choice(faults)(line) if rng.random() < 0.4 else line
+
+
+@pytest.mark.parametrize("seed", [1])
+def test_frictionless_agrees_on_a_table_with_faults_at_random_rows(seed: int, tmp_path: Path):
+    rng = random.Random(seed)
+    header, *rows = (FIXTURE / "data" / "petitions.csv").read_text(encoding="utf-8").splitlines()
+    lines = [_break(rng, f"2024-{i:07d}" + rng.choice(rows)[12:]) for i in range(10, 300)]
+    root = copy_package(ROOT, tmp_path / "pkg", data_from=FIXTURE / "data")
+    (root / "data" / "petitions.csv").write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    report = validate_project(Project.load(root))
+    assert not [p for p in report.problems if p.code == "error-limit"]
+    ours = {
+        (p.file, p.code, p.row, None if p.code in ROW_ERRORS else p.column)
+        for p in report.problems
+        if p.code in FRICTIONLESS_TYPES
+    }
+    assert len(ours) > 50
+    assert ours == _frictionless_errors(root)
