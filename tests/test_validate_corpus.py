@@ -16,6 +16,7 @@ from frictionless import validate as frictionless_validate
 
 from sunshine.project import Project
 from sunshine.validate import validate_project
+from sunshine.validation import scan
 
 from .conftest import FIXTURE, ROOT, copy_package
 
@@ -142,8 +143,13 @@ def _break(rng: random.Random, line: str) -> str:
     return rng.choice(faults)(line) if rng.random() < 0.4 else line
 
 
-@pytest.mark.parametrize("seed", [1])
-def test_frictionless_agrees_on_a_table_with_faults_at_random_rows(seed: int, tmp_path: Path):
+@pytest.mark.parametrize(("seed", "block"), [(1, None), (2, 4096)], ids=["one-batch", "many-small-batches"])
+def test_frictionless_agrees_on_a_table_with_faults_at_random_rows(
+    seed: int, block: int | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    if block:  # rows numbered across many reader blocks and vectorised chunks
+        monkeypatch.setattr(scan, "BLOCK", block)
+        monkeypatch.setattr(scan, "CHUNK_ROWS", 20)
     rng = random.Random(seed)
     header, *rows = (FIXTURE / "data" / "petitions.csv").read_text(encoding="utf-8").splitlines()
     lines = [_break(rng, f"2024-{i:07d}" + rng.choice(rows)[12:]) for i in range(10, 300)]
