@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..problems import Problem
@@ -10,7 +11,8 @@ from ..project import Project
 # GitHub warns about files over 50 MB and refuses files over 100 MB; a township's records for many
 # years are a few megabytes. A larger CSV is almost always an export gone wrong (a whole county, a
 # pasted attachment) and would make every pull request slow to review and to publish.
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+# SUNSHINE_MAX_BYTES raises it for a deployment that publishes a whole county (also for `sunshine build`).
+DEFAULT_MAX_BYTES = int(os.environ.get("SUNSHINE_MAX_BYTES") or 50 * 1024 * 1024)
 BACKUP_SUFFIX = ".orig.csv"
 
 
