@@ -65,7 +65,7 @@ def check_file(project: Project, rel: str, *, max_bytes: int) -> Problem | None:
             message=f"文件有 {_mb(size)}，超过上限 {_mb(max_bytes)}",
             hint=(
                 "一个乡镇的公开数据通常只有几 MB；GitHub 对超过 50 MB 的文件发出警告、拒收超过 100 MB 的文件。"
-                "请检查是否导出了无关的数据或整个县的数据。确有需要时用 --max-bytes 调整上限。"
+                "请检查是否导出了无关的数据或整个县的数据。确有需要时用 --max-bytes 或环境变量 SUNSHINE_MAX_BYTES 调整上限。"
             ),
         )
     if size == 0:
