@@ -121,7 +121,10 @@ def _changes(project: Project, datasette_url: str) -> tuple[dict[str, str], bool
         from .history import changes_pages
     except ImportError:
         return {}, True
-    return dict(changes_pages(project, history_db, datasette_url)), True
+    try:
+        return dict(changes_pages(project, history_db, datasette_url)), True
+    except Exception as exc:  # a broken history must not publish a half-made site
+        raise BuildError(f"生成变更记录页面失败：{exc}。请重新构建 build/history.db。") from exc
 
 
 # -- generated Markdown ----------------------------------------------------------------------------

@@ -27,8 +27,8 @@ def _report(label: str, seconds: float, stats: SiteBuild) -> None:
     )
     print(
         f"  load CSVs {t['load']:.1f} s · generate Markdown {t['generate']:.1f} s"
-        f" ({1000 * t['generate'] / max(stats.rendered, 1):.1f} ms per rendered page)"
-        f" · mkdocs build {t['mkdocs']:.1f} s ({1000 * t['mkdocs'] / max(stats.html_pages, 1):.1f} ms per HTML page)"
+        + (f" ({1000 * t['generate'] / stats.rendered:.1f} ms per rendered page)" if stats.rendered else "")
+        + f" · mkdocs build {t['mkdocs']:.1f} s ({1000 * t['mkdocs'] / max(stats.html_pages, 1):.1f} ms per HTML page)"
         f" · downloads, CSP, swap {t['finish']:.1f} s"
     )
     print(f"  search index: {stats.search_index_bytes / 1024 / 1024:.2f} MB")
@@ -51,13 +51,18 @@ def _sizes(site: Path) -> None:
 
 
 def _touch_one_village(project: Project) -> tuple[str, Path]:
-    """Change the content of one disclosure of the first village; return its code and a backup."""
+    """Change the content of the latest disclosure of one village; return its code and a backup."""
     path = project.root / project.tables["disclosures"].path
     backup = path.with_name(path.name + ".bench-backup")
     shutil.copyfile(path, backup)
     with path.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
-    first = rows[0]
+    village = rows[0]["village_code"]
+    # Its latest disclosure: shown on the village page (older periods are one link away).
+    first = max(
+        (r for r in rows if r["village_code"] == village),
+        key=lambda r: (r["published_on"], r["disclosure_id"]),
+    )
     first["content"] = first["content"] + "（已更正）"
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(first))
