@@ -76,6 +76,7 @@ def phone(browser):
     page.hosts = hosts
     yield page
     context.close()
+    assert set(hosts) <= {"127.0.0.1"}, "a page asked another host"
 
 
 def pages_to_check(where: dict[str, str]) -> dict[str, str]:

@@ -104,7 +104,10 @@ def render(inputs: dict[str, Any]) -> str:
     out += [
         "## 按分类 { #by-category data-search-exclude }\n",
         charts.bar_chart(
-            [{"分类": r["category"], "件数": r["count"]} for r in inputs["category"]],
+            [
+                {"分类": r["category"], "件数": r["count"]}
+                for r in sorted(inputs["category"], key=lambda r: -r["count"])
+            ],
             label="分类",
             value="件数",
             caption="已办结诉求件数（按分类）",
