@@ -277,3 +277,26 @@ def test_a_failed_build_keeps_the_last_good_site(sample_site, tmp_path):
         build(Project.load(root), target, datasette_url=DATASETTE)
     assert (target / "index.html").read_text(encoding="utf-8") == "last good site"
     assert sorted(p.name for p in target.parent.iterdir()) == [".site-work", "site"]
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "[点我](javascript:alert(1))",
+        "<b>*加粗*</b> _斜体_ `代码`",
+        "# 标题\n\n- 列表 | 表格 |",
+        "<javascript:alert(1)> ![图](x.png) {: onclick=alert(1) }",
+    ],
+)
+def test_markdown_text_from_a_cell_renders_as_the_same_text(cell):
+    import html as html_lib
+
+    import markdown
+
+    from sunshine.pages.md import one_line, text
+
+    rendered = markdown.markdown(text(cell), extensions=["attr_list", "tables", "md_in_html"])
+    assert re.fullmatch(r"<p>(.*)</p>", rendered, re.S)
+    inner = re.fullmatch(r"<p>(.*)</p>", rendered, re.S).group(1)
+    assert "<" not in inner.replace("&lt;", "")
+    assert html_lib.unescape(inner) == one_line(cell)

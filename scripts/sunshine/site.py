@@ -61,7 +61,12 @@ class SiteBuild:
 
 def build_site(project: Project, target: Path, *, datasette_url: str) -> str:
     """Build the site into target; return a one-line Chinese summary."""
-    return build(project, target, datasette_url=datasette_url).summary(target)
+    try:
+        return build(project, target, datasette_url=datasette_url).summary(target)
+    except BuildError:
+        raise
+    except Exception as exc:  # any other failure is reported in Chinese; the last site stays
+        raise BuildError(f"生成网站时出错（{type(exc).__name__}：{exc}）。") from exc
 
 
 def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
@@ -95,9 +100,13 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     stats.timings["mkdocs"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    _write_downloads(project, work / "downloads", new)
-    stats.html_pages = _add_csp(new)
-    stats.search_index_bytes = _compact_search_index(new / "search" / "search_index.json")
+    try:
+        _write_downloads(project, work / "downloads", new)
+        stats.html_pages = _add_csp(new)
+        stats.search_index_bytes = _compact_search_index(new / "search" / "search_index.json")
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
     _swap(new, target)
     stats.timings["finish"] = time.perf_counter() - t0
     return stats

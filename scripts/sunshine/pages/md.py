@@ -17,8 +17,8 @@ from datasette.utils import tilde_encode
 GENERATED = "<!-- 本页由 sunshine build 根据 data/ 中的数据自动生成，请勿手工编辑。 -->"
 SAMPLE_NOTE = '!!! note "示例数据"\n    本站所有人名、电话和事项均为虚构的示例数据，仅用于演示。\n'
 
-# Python-Markdown's backslash escapes, plus the table pipe and the attribute-list colon.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|:~^=])")
+# Python-Markdown's backslash escapes (with the tables extension's pipe); `{` also stops attribute lists.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
 _SPACE = re.compile(r"\s+")
 
 
