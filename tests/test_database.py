@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import os
 import sqlite3
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 
@@ -136,6 +138,22 @@ def test_unchanged_inputs_rebuild_at_once_and_leave_the_file_alone(tmp_path):
         f.write("000000109999,新村,村,示例镇,示例县,1,2,甲,乙,0571-88000000,0571-88000001,新村村委会\n")
     assert build_database(project, target).startswith("数据库已写入")
     assert sqlite3.connect(target).execute("SELECT count(*) FROM villages").fetchone()[0] == 4
+
+
+def test_temporary_files_of_a_killed_build_are_removed_by_the_next_build(tmp_path):
+    project = Project.load(copy_package(ROOT, tmp_path / "pkg"))
+    target = project.build_dir / "sunshine.db"
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    target.parent.mkdir()
+    leftovers = [
+        target.with_name(f".sunshine.db.{killed.pid}.tmp"),
+        target.with_name(f".sunshine.db.{killed.pid}.tmp.fts"),
+    ]
+    for path in leftovers:
+        path.write_bytes(b"half-written")
+    build_database(project, target)
+    assert sorted(os.listdir(target.parent)) == ["sunshine.db"]
 
 
 def test_a_failed_build_keeps_the_previous_database_and_leaves_no_temporary_file(tmp_path):

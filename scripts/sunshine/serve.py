@@ -36,6 +36,7 @@ DATASETTE_SETTINGS = {
     "default_page_size": 50,
     "default_cache_ttl": 60,
     "num_sql_threads": 3,
+    "cache_size_kb": 50000,
 }
 DATABASES = ("sunshine.db", "history.db")
 INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>(.*?)</script>", re.S)
