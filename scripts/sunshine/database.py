@@ -21,7 +21,7 @@ import multiprocessing
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -200,22 +200,30 @@ class _Clock:
 
 
 def _build(project: Project, path: Path, fingerprint: str) -> dict[str, int]:
-    """Typed tables and indexes here; segmentation and the search index in a second process.
+    """Typed tables and indexes here; Chinese segmentation shared with a second process.
 
-    Segmenting a million texts with jieba takes as long as loading and indexing the tables, so the
-    two run side by side on two cores. The worker writes the FTS5 index to its own file; its shadow
-    tables are then copied into the database under an identical FTS5 table.
+    Segmenting a million texts takes longer than loading and indexing the tables, so a worker
+    starts segmenting at once, on the other core, into an FTS5 index in its own file. When the
+    tables are done, this process takes its share of the remaining chunks of rows. The worker's
+    index is then copied in (its shadow tables, under an identical FTS5 table) and this process's
+    chunks are added to it.
     """
     clock = _Clock()
     dictionary = words.dictionary_lines(project)
     fts_path = path.with_name(path.name + ".fts")
-    worker = _start_search_worker(project, dictionary, fts_path)
+    ctx = multiprocessing.get_context("spawn")  # no fork: the parent may hold threads (polars, sqlite)
+    counters = {table: ctx.Value("q", 0) for table in search.SEARCHABLE}
+    fts_path.unlink(missing_ok=True)
+    worker = ctx.Process(
+        target=write_search_index,
+        args=(_search_sources(project), dictionary, str(fts_path), counters),
+        name="sunshine-search-index",
+        daemon=True,
+    )
+    worker.start()
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        conn.executescript(
-            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;"
-            "PRAGMA cache_size = -200000; PRAGMA locking_mode = EXCLUSIVE; PRAGMA threads = 2;"
-        )
+        _pragmas(conn)
         tables = [project.tables[name] for name in LOAD_ORDER]
         counts = {}
         conn.execute("BEGIN")
@@ -239,11 +247,26 @@ def _build(project: Project, path: Path, fingerprint: str) -> dict[str, int]:
             ],
         )
         clock.lap("indexes")
+        segmenter = search.Segmenter(words.tokenizer_from_lines(dictionary))
+        mine = {
+            table: list(
+                _segment_chunks(segmenter, _searchable_texts(Path(csv_path), columns), counters[table])
+            )
+            for table, csv_path, columns in _search_sources(project)
+        }
+        clock.lap("segment (this process's share)")
         _finish_search_worker(worker)
         clock.lap("wait for search worker")
         _copy_search_index(conn, fts_path)
+        conn.close()
+        # A fresh connection: FTS5 must not rely on what it cached before the copy.
+        conn = sqlite3.connect(path, isolation_level=None)
+        _pragmas(conn)
+        conn.execute("BEGIN")
+        for table, rows in mine.items():
+            _insert_segmented(conn, table, rows)
         conn.execute("COMMIT")
-        clock.lap("copy search index")
+        clock.lap("copy and complete search index")
     except BaseException:
         if worker.is_alive():
             worker.terminate()
@@ -254,6 +277,13 @@ def _build(project: Project, path: Path, fingerprint: str) -> dict[str, int]:
         fts_path.unlink(missing_ok=True)
     _check(path, clock)
     return counts
+
+
+def _pragmas(conn: sqlite3.Connection) -> None:
+    conn.executescript(
+        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;"
+        "PRAGMA cache_size = -200000; PRAGMA locking_mode = EXCLUSIVE; PRAGMA threads = 2;"
+    )
 
 
 def _check(path: Path, clock: _Clock) -> None:
@@ -271,6 +301,10 @@ def _check(path: Path, clock: _Clock) -> None:
                 conn.execute(f"INSERT INTO {fts} ({fts}) VALUES ('integrity-check')")
             except sqlite3.Error as exc:
                 problems.append(f"{fts}: {exc}")
+            indexed = conn.execute(f"SELECT count(*) FROM {fts}_docsize").fetchone()[0]
+            rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            if indexed != rows:
+                problems.append(f"{fts}: {indexed} rows indexed, {rows} in {table}")
         clock.lap("checks")
     finally:
         conn.close()
@@ -360,22 +394,11 @@ def fts5_definition(columns: tuple[str, ...]) -> str:
     )
 
 
+CHUNK = 20_000  # rows a process takes at a time when the two share the segmentation
+
+
 def _search_sources(project: Project) -> list[tuple[str, str, tuple[str, ...]]]:
     return [(t, str(project.root / project.tables[t].path), cols) for t, cols in search.SEARCHABLE.items()]
-
-
-def _start_search_worker(project: Project, dictionary: list[str], fts_path: Path) -> multiprocessing.Process:
-    fts_path.unlink(missing_ok=True)
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    worker = ctx.Process(
-        target=write_search_index,
-        args=(_search_sources(project), dictionary, str(fts_path)),
-        name="sunshine-search-index",
-        daemon=True,
-    )
-    worker.start()
-    return worker
 
 
 def _finish_search_worker(worker: multiprocessing.Process) -> None:
@@ -384,41 +407,69 @@ def _finish_search_worker(worker: multiprocessing.Process) -> None:
         raise BuildError("建立中文搜索索引失败，上一次的构建保持不变。请先运行 sunshine validate 检查数据。")
 
 
-def write_search_index(
-    sources: list[tuple[str, str, tuple[str, ...]]], dictionary: list[str], out: str
-) -> None:
-    """Segment the searchable columns of each CSV into an FTS5 table of its own file.
+def _segment_chunks(
+    segmenter: search.Segmenter, texts: list[tuple[str, ...]], counter: Any
+) -> Iterator[tuple]:
+    """(rowid, segmented text, ...) for each chunk this process claims; row n of the CSV is rowid n."""
+    seg = segmenter.index_text
+    while True:
+        with counter.get_lock():
+            chunk = counter.value
+            counter.value += 1
+        start = chunk * CHUNK
+        if start >= len(texts):
+            return
+        for rowid, row in enumerate(texts[start : start + CHUNK], start + 1):
+            yield (rowid, *(seg(t) for t in row))
 
-    Row n of the CSV (n = 1 for the first data row) gets rowid n, as it does in the database.
-    """
+
+def _insert_segmented(conn: sqlite3.Connection, table: str, rows: Iterable[tuple]) -> None:
+    columns = search.SEARCHABLE[table]
+    marks = ", ".join("?" * (len(columns) + 1))
+    conn.executemany(
+        f"INSERT INTO {search.fts_table(table)} (rowid, {', '.join(columns)}) VALUES ({marks})", rows
+    )
+
+
+def write_search_index(
+    sources: list[tuple[str, str, tuple[str, ...]]], dictionary: list[str], out: str, counters: dict[str, Any]
+) -> None:
+    """The worker: segment the chunks it claims into an FTS5 table in a file of its own."""
     segmenter = search.Segmenter(words.tokenizer_from_lines(dictionary))
     conn = sqlite3.connect(out, isolation_level=None)
     try:
         conn.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN;")
         for table, csv_path, columns in sources:
-            fts = search.fts_table(table)
-            conn.execute(f"CREATE VIRTUAL TABLE {fts} USING {fts5_definition(columns)}")
-            marks = ", ".join("?" * (len(columns) + 1))
-            rows = _searchable_rows(Path(csv_path), columns)
-            conn.executemany(
-                f"INSERT INTO {fts} (rowid, {', '.join(columns)}) VALUES ({marks})",
-                search.index_rows(segmenter, rows),
-            )
+            conn.execute(f"CREATE VIRTUAL TABLE {search.fts_table(table)} USING {fts5_definition(columns)}")
+            texts = _searchable_texts(Path(csv_path), columns)
+            _insert_segmented(conn, table, _segment_chunks(segmenter, texts, counters[table]))
         conn.execute("COMMIT")
     finally:
         conn.close()
 
 
-def _searchable_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple]:
+def _searchable_texts(path: Path, columns: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The searchable columns of every data row, in file order."""
+    try:
+        import polars as pl
+
+        frame = pl.read_csv(path, columns=list(columns), infer_schema=False, encoding="utf8")
+        return list(zip(*(frame[c].fill_null("").to_list() for c in columns), strict=True))
+    except Exception:  # noqa: BLE001 - any parser trouble: the standard library reads it the same way
+        return list(_searchable_rows(path, columns))
+
+
+def _searchable_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
     with path.open(encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f)
         header = [h.strip() for h in next(reader, [])]
         positions = [header.index(c) for c in columns]
-        for rowid, row in enumerate(reader, 1):
-            yield (rowid, *(row[i] if i < len(row) else "" for i in positions))
+        for row in reader:
+            yield tuple(row[i] if i < len(row) else "" for i in positions)
 
 
 def _copy_search_index(conn: sqlite3.Connection, fts_path: Path) -> None:
+    """Create each FTS5 table and fill its shadow tables from the worker's file."""
     conn.execute("ATTACH DATABASE ? AS segmented", [str(fts_path)])
     for table, columns in search.SEARCHABLE.items():
         fts = search.fts_table(table)
@@ -432,4 +483,3 @@ def _copy_search_index(conn: sqlite3.Connection, fts_path: Path) -> None:
             conn.execute(f"INSERT INTO main.{shadow} SELECT * FROM segmented.{shadow}")
     conn.execute("COMMIT")
     conn.execute("DETACH DATABASE segmented")
-    conn.execute("BEGIN")
