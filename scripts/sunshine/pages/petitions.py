@@ -49,14 +49,19 @@ def pages(ctx: Context) -> Iterator[Page]:
     inputs = {
         "total": petition_figures(p),
         "headline": headline(p),
-        "category": petition_figures(p, "category"),
-        "channel": petition_figures(p, "channel"),
-        "department": petition_figures(p, "department"),
+        "category": _most_first(petition_figures(p, "category"), "category"),
+        "channel": _most_first(petition_figures(p, "channel"), "channel"),
+        "department": _most_first(petition_figures(p, "department"), "department"),
         "month": petition_figures(p, "month"),
         "recent": recent,
         "ds": ctx.ds.base,
     }
     yield Page(PATH, inputs, render, title="诉求办理")
+
+
+def _most_first(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Largest groups first, as in the charts; ties in a fixed order."""
+    return sorted(rows, key=lambda r: (-r["count"], r[key]))
 
 
 def _figures_table(rows: list[dict[str, Any]], key: str, label: str, ds: m.Datasette, column: str) -> str:
@@ -104,10 +109,7 @@ def render(inputs: dict[str, Any]) -> str:
     out += [
         "## 按分类 { #by-category data-search-exclude }\n",
         charts.bar_chart(
-            [
-                {"分类": r["category"], "件数": r["count"]}
-                for r in sorted(inputs["category"], key=lambda r: -r["count"])
-            ],
+            [{"分类": r["category"], "件数": r["count"]} for r in inputs["category"]],
             label="分类",
             value="件数",
             caption="已办结诉求件数（按分类）",
