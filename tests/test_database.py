@@ -140,6 +140,30 @@ def test_unchanged_inputs_rebuild_at_once_and_leave_the_file_alone(tmp_path):
     assert sqlite3.connect(target).execute("SELECT count(*) FROM villages").fetchone()[0] == 4
 
 
+def test_search_index_is_the_same_however_the_two_processes_share_the_rows(tmp_path, monkeypatch):
+    project = Project.load(copy_package(ROOT, tmp_path / "pkg"))
+    whole, shared = project.build_dir / "whole.db", project.build_dir / "shared.db"
+    build_database(project, whole)
+    monkeypatch.setattr(database, "CHUNK", 7)  # many small chunks, claimed by both processes
+    build_database(project, shared)
+    for path in (whole, shared):
+        conn = sqlite3.connect(path)
+        portal.prepare_connection(conn, "sunshine", None)
+        found = [
+            conn.execute(
+                "SELECT group_concat(rowid) FROM (SELECT rowid FROM petitions_fts WHERE petitions_fts MATCH "
+                "escape_fts(?) ORDER BY rowid)",
+                [word],
+            ).fetchone()[0]
+            for word in ("路灯", "噪声", "低保", "村委会", "反映")
+        ]
+        conn.close()
+        if path == whole:
+            expected = found
+    assert found == expected
+    assert all(found)
+
+
 def test_temporary_files_of_a_killed_build_are_removed_by_the_next_build(tmp_path):
     project = Project.load(copy_package(ROOT, tmp_path / "pkg"))
     target = project.build_dir / "sunshine.db"

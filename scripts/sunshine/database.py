@@ -216,7 +216,7 @@ def _build(project: Project, path: Path, fingerprint: str) -> dict[str, int]:
     fts_path.unlink(missing_ok=True)
     worker = ctx.Process(
         target=write_search_index,
-        args=(_search_sources(project), dictionary, str(fts_path), counters),
+        args=(_search_sources(project), dictionary, str(fts_path), counters, CHUNK),
         name="sunshine-search-index",
         daemon=True,
     )
@@ -250,7 +250,7 @@ def _build(project: Project, path: Path, fingerprint: str) -> dict[str, int]:
         segmenter = search.Segmenter(words.tokenizer_from_lines(dictionary))
         mine = {
             table: list(
-                _segment_chunks(segmenter, _searchable_texts(Path(csv_path), columns), counters[table])
+                _segment_chunks(segmenter, _searchable_texts(Path(csv_path), columns), counters[table], CHUNK)
             )
             for table, csv_path, columns in _search_sources(project)
         }
@@ -408,7 +408,7 @@ def _finish_search_worker(worker: multiprocessing.Process) -> None:
 
 
 def _segment_chunks(
-    segmenter: search.Segmenter, texts: list[tuple[str, ...]], counter: Any
+    segmenter: search.Segmenter, texts: list[tuple[str, ...]], counter: Any, size: int
 ) -> Iterator[tuple]:
     """(rowid, segmented text, ...) for each chunk this process claims; row n of the CSV is rowid n."""
     seg = segmenter.index_text
@@ -416,10 +416,10 @@ def _segment_chunks(
         with counter.get_lock():
             chunk = counter.value
             counter.value += 1
-        start = chunk * CHUNK
+        start = chunk * size
         if start >= len(texts):
             return
-        for rowid, row in enumerate(texts[start : start + CHUNK], start + 1):
+        for rowid, row in enumerate(texts[start : start + size], start + 1):
             yield (rowid, *(seg(t) for t in row))
 
 
@@ -432,7 +432,11 @@ def _insert_segmented(conn: sqlite3.Connection, table: str, rows: Iterable[tuple
 
 
 def write_search_index(
-    sources: list[tuple[str, str, tuple[str, ...]]], dictionary: list[str], out: str, counters: dict[str, Any]
+    sources: list[tuple[str, str, tuple[str, ...]]],
+    dictionary: list[str],
+    out: str,
+    counters: dict[str, Any],
+    chunk: int,
 ) -> None:
     """The worker: segment the chunks it claims into an FTS5 table in a file of its own."""
     segmenter = search.Segmenter(words.tokenizer_from_lines(dictionary))
@@ -442,7 +446,7 @@ def write_search_index(
         for table, csv_path, columns in sources:
             conn.execute(f"CREATE VIRTUAL TABLE {search.fts_table(table)} USING {fts5_definition(columns)}")
             texts = _searchable_texts(Path(csv_path), columns)
-            _insert_segmented(conn, table, _segment_chunks(segmenter, texts, counters[table]))
+            _insert_segmented(conn, table, _segment_chunks(segmenter, texts, counters[table], chunk))
         conn.execute("COMMIT")
     finally:
         conn.close()
