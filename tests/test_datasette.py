@@ -313,3 +313,34 @@ def test_csv_export_neutralises_a_formula(http):
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert rows[0]["summary"] == "'" + FORMULA
     assert not any(v.startswith("=") for r in rows for v in r.values())
+
+
+@pytest.mark.browser
+def test_pages_run_their_scripts_under_the_content_security_policy_in_chromium(server):
+    from playwright.sync_api import sync_playwright
+
+    messages = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: messages.append(m.text))
+            page.goto(server.url + "/sunshine?sql=select+1")
+            editors = page.locator(".CodeMirror").count()  # built by an inline script
+            page.goto(server.url + "/sunshine/petitions?_search=" + "路灯")
+            heading = page.locator("h3").first.inner_text()
+        finally:
+            browser.close()
+    assert editors == 1
+    assert 'search matches "路灯"' in heading
+    assert [m for m in messages if "Content Security Policy" in m] == []
