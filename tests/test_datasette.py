@@ -239,6 +239,25 @@ def test_search_box_finds_the_rows_that_contain_the_word(http, data, table, key,
     assert {r[key] for r in rows} == want
 
 
+@pytest.mark.parametrize("query", ["路灯损坏", "路灯，损坏！", "损坏的路灯"])
+def test_a_query_typed_without_spaces_is_cut_into_words_that_must_all_be_found(http, data, query):
+    want = {
+        r["case_id"]
+        for r in data["petitions"]
+        if all(w in r["summary"] + r["outcome"] for w in ("路灯", "损坏"))
+    }
+    rows = http.get(
+        "/sunshine/petitions.json", params={"_search": query, "_shape": "array", "_size": "max"}
+    ).json()
+    assert want
+    assert {r["case_id"] for r in rows} == want
+
+
+def test_an_empty_search_finds_nothing_rather_than_failing(http):
+    response = http.get("/sunshine/petitions.json", params={"_search": " ", "_shape": "array"})
+    assert (response.status_code, response.json()) == (200, [])
+
+
 def test_a_natural_query_without_spaces_finds_rows(http, data):
     want = {r["disclosure_id"] for r in data["disclosures"] if "村民代表会议" in r["content"] + r["title"]}
     rows = http.get(

@@ -52,7 +52,7 @@ def segmenter_for(conn: sqlite3.Connection) -> search.Segmenter | None:
     return search.Segmenter(words.tokenizer_from_lines(row[0].splitlines()))
 
 
-@hookimpl
+@hookimpl(trylast=True)  # after Datasette's own prepare_connection, which registers its escape_fts
 def prepare_connection(conn: sqlite3.Connection, database: str, datasette: Any) -> None:
     segmenter = segmenter_for(conn)
     if segmenter is None:
