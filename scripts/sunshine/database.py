@@ -34,7 +34,6 @@ LAYOUT_VERSION = "1"
 # Tables in an order that satisfies foreign keys.
 LOAD_ORDER = ("villages", "grids", "grid_staff", "disclosures", "petitions")
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "year": "INTEGER"}
-BATCH = 50_000
 
 DAYS_TO_RESOLVE = "CAST(julianday(resolved_on) - julianday(received_on) AS INTEGER)"
 
