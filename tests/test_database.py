@@ -15,6 +15,7 @@ import pytest
 from sunshine import database
 from sunshine.database import build_database
 from sunshine.datasette_plugins import portal
+from sunshine.metadata import build_metadata
 from sunshine.problems import BuildError
 from sunshine.project import Project
 
@@ -125,6 +126,15 @@ def test_filtered_columns_are_indexed(db):
     assert indexed == {t for t in TABLES if t in database.INDEXES}
     plan = db.execute("EXPLAIN QUERY PLAN SELECT count(*) FROM petitions WHERE category = '土地'").fetchall()
     assert "USING COVERING INDEX idx_petitions_category" in plan[0][3]
+
+
+@pytest.mark.parametrize(
+    "name", sorted(build_metadata(Project.load(ROOT))["databases"]["sunshine"]["queries"])
+)
+def test_canned_queries_read_indexes_not_whole_tables(db, name):
+    query = build_metadata(Project.load(ROOT))["databases"]["sunshine"]["queries"][name]
+    plan = [r[3] for r in db.execute("EXPLAIN QUERY PLAN " + query["sql"], {p: "" for p in query["params"]})]
+    assert [step for step in plan if step.startswith("SCAN petitions") and "INDEX" not in step] == []
 
 
 def test_unchanged_inputs_rebuild_at_once_and_leave_the_file_alone(tmp_path):

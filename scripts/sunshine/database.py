@@ -56,6 +56,7 @@ INDEXES: dict[str, list[tuple[str, str]]] = {
         ("category", "category, received_on"),
         ("category_days", f"category, {DAYS_TO_RESOLVE}, received_on"),
         ("department_days", f"department, {DAYS_TO_RESOLVE}, received_on, satisfaction"),
+        ("month_days", f"substr(received_on, 1, 7), {DAYS_TO_RESOLVE}, category"),
         ("satisfaction", "satisfaction"),
         ("channel", "channel, request_type, received_on"),
         ("request_type", "request_type"),
