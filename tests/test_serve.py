@@ -59,6 +59,17 @@ def test_site_assets_and_missing_pages_carry_the_headers_too(site):
         assert "script-src 'self';" in response.headers["content-security-policy"]
 
 
+def test_text_files_are_sent_compressed_to_browsers_that_accept_it(site):
+    compressed = httpx.get(site + "/", headers={"Accept-Encoding": "gzip"})
+    assert compressed.headers["content-encoding"] == "gzip"
+    assert compressed.headers["vary"] == "Accept-Encoding"
+    assert "阳光村务" in compressed.text
+    assert "content-security-policy" in compressed.headers
+    plain = httpx.get(site + "/app.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.text == "console.log(1)"
+
+
 def broken_package(tmp_path: Path) -> Path:
     root = copy_package(ROOT, tmp_path / "pkg")
     villages = root / "data" / "villages.csv"

@@ -10,8 +10,10 @@ exact inline scripts of each page (by SHA-256 hash), nothing else.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import http.server
+import io
 import os
 import re
 import signal
@@ -82,6 +84,17 @@ def datasette_command(
     return cmd
 
 
+# Text files are sent gzip-compressed to browsers that accept it, as any production web server
+# would: Material's CSS and JavaScript shrink to a third, which is what a phone pays for.
+COMPRESSIBLE = {".html", ".css", ".js", ".json", ".xml", ".svg", ".txt", ".csv", ".map"}
+COMPRESS_MAX_BYTES = 5_000_000
+
+
+@lru_cache(maxsize=256)
+def _gzipped(path: str, mtime: float) -> bytes:
+    return gzip.compress(Path(path).read_bytes(), compresslevel=6, mtime=0)
+
+
 @lru_cache(maxsize=512)
 def _script_hashes(path: str, mtime: float) -> str:
     found = INLINE_SCRIPT.findall(Path(path).read_bytes())
@@ -91,6 +104,25 @@ def _script_hashes(path: str, mtime: float) -> str:
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
     """Static files with security headers; quiet unless something goes wrong."""
+
+    def send_head(self):  # type: ignore[override]
+        path = Path(self.translate_path(self.path))
+        if path.is_dir() and self.path.split("?", 1)[0].endswith("/"):
+            path = path / "index.html"
+        accepts = "gzip" in self.headers.get("Accept-Encoding", "")
+        if not (accepts and path.suffix in COMPRESSIBLE and path.is_file()):
+            return super().send_head()
+        size = path.stat().st_size
+        if size > COMPRESS_MAX_BYTES:
+            return super().send_head()
+        body = _gzipped(str(path), path.stat().st_mtime)
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Vary", "Accept-Encoding")
+        self.end_headers()
+        return io.BytesIO(body)
 
     def end_headers(self) -> None:
         hashes = ""
