@@ -208,11 +208,11 @@ def _write_docs(
 
 
 def _mark_changes_page(path: str, text: str) -> str:
-    """Mark a 变更记录 page as generated; keep its long per-table logs out of the search index."""
+    """Mark a 变更记录 page as generated; keep these long change logs out of the search index,
+    which would otherwise be mostly old and new values (they are reached from the nav)."""
     if text.startswith("---\n"):
         return text
-    exclude = "" if path.endswith("index.md") else "search:\n  exclude: true\n"
-    return f"---\ngenerated: true\n{exclude}---\n\n{text}"
+    return f"---\ngenerated: true\nsearch:\n  exclude: true\n---\n\n{text}"
 
 
 # -- MkDocs ----------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def render_home(inputs: dict[str, Any]) -> str:
     h = inputs["headline"]
     f = h["figures"]
     out = [
-        m.front_matter("阳光村务", description="本乡镇三务公开、网格服务和群众诉求办理情况（示例数据）"),
+        m.front_matter("首页", description="本乡镇三务公开、网格服务和群众诉求办理情况（示例数据）"),
         "# 阳光村务\n",
         m.SAMPLE_NOTE,
         inputs["intro"].strip(),
