@@ -290,7 +290,12 @@ def _check(path: Path, clock: _Clock) -> None:
     """Fresh connection (no cached FTS5 state): statistics for the planner, then the checks."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        conn.executescript("PRAGMA journal_mode = OFF; PRAGMA analysis_limit = 2000; ANALYZE;")
+        # A large page cache and memory-mapped reads: integrity_check looks every index entry up in
+        # its table, which at a million rows took 30 s with the default cache and 19 s with this one.
+        conn.executescript(
+            "PRAGMA journal_mode = OFF; PRAGMA cache_size = -1000000; PRAGMA mmap_size = 2000000000;"
+            " PRAGMA analysis_limit = 2000; ANALYZE;"
+        )
         clock.lap("analyze")
         # integrity_check also re-reads every index against its table: the slowest check (about 15 s
         # at a million rows) and the one that proves the file about to be served is whole.
