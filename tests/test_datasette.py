@@ -16,6 +16,7 @@ import pytest
 
 from sunshine.metadata import build_metadata
 
+from .browser import launch
 from .portal_support import (
     FORMULA,
     formula_database,
@@ -340,17 +341,7 @@ def test_pages_run_their_scripts_under_the_content_security_policy_in_chromium(s
 
     messages = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch(p)
         try:
             page = browser.new_page()
             page.on("console", lambda m: messages.append(m.text))

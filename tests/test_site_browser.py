@@ -10,19 +10,12 @@ from urllib.parse import urlparse
 
 import pytest
 
+from .browser import launch
 from .conftest import ROOT
 from .test_site import SCRIPT, build_sample_site
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
@@ -50,7 +43,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(p)
         yield browser
         browser.close()
 
