@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sunshine.project import Project
+from sunshine.package import Project
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixture"

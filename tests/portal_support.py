@@ -14,9 +14,9 @@ from pathlib import Path
 
 import httpx
 
-from sunshine.database import build_database
-from sunshine.project import Project
-from sunshine.serve import datasette_command, wait_for_port, write_inspect_file
+from sunshine.database.build import build_database
+from sunshine.package import Project
+from sunshine.serve.run import datasette_command, wait_for_port, write_inspect_file
 
 from .conftest import ROOT, copy_package
 

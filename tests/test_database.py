@@ -12,12 +12,12 @@ from decimal import Decimal
 
 import pytest
 
-from sunshine import database
-from sunshine.database import build_database
-from sunshine.datasette_plugins import portal
-from sunshine.metadata import build_metadata
+from sunshine.database import build as database
+from sunshine.database.build import build_database
+from sunshine.package import Project
+from sunshine.portal import plugin as portal
+from sunshine.portal.metadata import build_metadata
 from sunshine.problems import BuildError
-from sunshine.project import Project
 
 from .conftest import ROOT, copy_package
 from .portal_support import read_csv, sample_database, sample_project

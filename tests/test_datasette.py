@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 
-from sunshine.metadata import build_metadata
+from sunshine.portal.metadata import build_metadata
 
 from .browser import launch
 from .portal_support import (

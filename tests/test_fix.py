@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from sunshine.cli import cli
-from sunshine.fix import fix_cell
-from sunshine.project import Project
-from sunshine.validate import validate_project
+from sunshine.fix.run import fix_cell
+from sunshine.package import Project
+from sunshine.validate.run import validate_project
 
 ID = "110105198001011238"
 

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from sunshine.cli import cli
-from sunshine.generate import FIELDS, Sizes, generate, generate_command, layout
-from sunshine.project import Project
+from sunshine.package import Project
+from sunshine.sample.generate import FIELDS, Sizes, generate, generate_command, layout
 
 from .conftest import ROOT, copy_package
 

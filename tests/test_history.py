@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from sunshine import history
-from sunshine.history import HISTORY_QUERIES, build_history, changes_pages
+from sunshine.history import build as history
+from sunshine.history.build import HISTORY_QUERIES, build_history, changes_pages
+from sunshine.package import Project
 from sunshine.problems import BuildError
-from sunshine.project import Project
 
 from .git_fixture import D1, D2, D3, DISCLOSURES_HEADER, P1, PETITIONS_HEADER, commit, git, make_repo, write
 

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from sunshine import metadata
-from sunshine.metadata import build_metadata, metadata_command, render
-from sunshine.project import Project
+from sunshine.package import Project
+from sunshine.portal import metadata
+from sunshine.portal.metadata import build_metadata, metadata_command, render
 
 from .conftest import ROOT, copy_package
 
@@ -93,9 +93,9 @@ def test_canned_queries_have_the_names_and_parameters_the_site_links_to(meta):
 
 
 def test_history_queries_are_included_when_the_history_module_provides_them(meta, monkeypatch):
-    from sunshine.history import HISTORY_QUERIES
+    from sunshine.history.build import HISTORY_QUERIES
 
     assert meta["databases"]["history"]["queries"] == json.loads(json.dumps(HISTORY_QUERIES))
-    monkeypatch.setitem(sys.modules, "sunshine.history", None)
+    monkeypatch.setitem(sys.modules, "sunshine.history.build", None)
     assert metadata.history_queries() is None
     assert "history" not in build_metadata(Project.load(ROOT))["databases"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from sunshine.problems import Problem, Report
-from sunshine.report import render
+from sunshine.validate.report import render
 
 REPORT = Report(
     problems=[

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sunshine.serve import site_server, wait_for_port
+from sunshine.serve.run import site_server, wait_for_port
 
 from .conftest import ROOT, copy_package
 from .portal_support import free_port, sample_database

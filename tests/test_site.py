@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from sunshine.pages import Context, all_pages
-from sunshine.pages.data import SiteData
-from sunshine.pages.md import Datasette
-from sunshine.pages.searchdict import segment, write_dictionaries
+from sunshine.chinese.searchdict import segment, write_dictionaries
+from sunshine.markup import neutralise_formula
+from sunshine.package import Project
 from sunshine.problems import BuildError
-from sunshine.project import Project
-from sunshine.safety import neutralise_formula
-from sunshine.site import _write_docs, build, build_site
+from sunshine.site.build import _write_docs, build, build_site
+from sunshine.site.pages import Context, all_pages
+from sunshine.site.pages.data import SiteData
+from sunshine.site.pages.md import Datasette
 
 from .conftest import ROOT, copy_package
 
@@ -232,7 +232,7 @@ def test_a_rebuild_renders_again_only_pages_whose_inputs_changed(sample_site, tm
 
     def generate():
         ctx = Context(project, SiteData.load(project), Datasette(DATASETTE), "http://127.0.0.1:8000/")
-        from sunshine.site import SiteBuild
+        from sunshine.site.build import SiteBuild
 
         stats = SiteBuild()
         rendered: list[str] = []
@@ -293,7 +293,7 @@ def test_markdown_text_from_a_cell_renders_as_the_same_text(cell):
 
     import markdown
 
-    from sunshine.pages.md import one_line, text
+    from sunshine.site.pages.md import one_line, text
 
     rendered = markdown.markdown(text(cell), extensions=["attr_list", "tables", "md_in_html"])
     assert re.fullmatch(r"<p>(.*)</p>", rendered, re.S)

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 
-from sunshine.database import build_database
-from sunshine.serve import datasette_command, wait_for_port, write_inspect_file
+from sunshine.database.build import build_database
+from sunshine.serve.run import datasette_command, wait_for_port, write_inspect_file
 
 from .conftest import ROOT
 from .test_site import DATASETTE, build_sample_site

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from sunshine.cli import cli
-from sunshine.project import Project
-from sunshine.validate import validate_project
-from sunshine.validation.collect import CAP
+from sunshine.package import Project
+from sunshine.validate.collect import CAP
+from sunshine.validate.run import validate_project
 
 ID = "110105198001011238"
 
@@ -90,7 +90,7 @@ def test_github_format_writes_escaped_annotations(fixture_package, monkeypatch):
 
 def test_github_escaping_follows_the_workflow_command_rules():
     from sunshine.problems import Problem, Report
-    from sunshine.report import render
+    from sunshine.validate.report import render
 
     report = Report([Problem(code="x", file="data/a,b:c.csv", row=3, message="50%\r\n下一行")])
     assert render(report, "github").splitlines()[0] == (
@@ -199,7 +199,7 @@ def test_personal_numbers_never_appear_in_full_in_any_format(fixture_package, mo
 
 
 def test_a_file_where_every_row_is_broken_is_checked_in_bounded_time_and_memory(fixture_package, monkeypatch):
-    from sunshine.validation import scan
+    from sunshine.validate import scan
 
     monkeypatch.setattr(scan, "INVALID_TEXT", 2)
     path = fixture_package.root / "data" / "grids.csv"
@@ -215,7 +215,7 @@ def test_a_file_where_every_row_is_broken_is_checked_in_bounded_time_and_memory(
 
 
 def test_personal_data_is_still_found_after_the_per_column_budget(fixture_package, monkeypatch):
-    from sunshine.validation import scan
+    from sunshine.validate import scan
 
     monkeypatch.setattr(scan, "PER_COLUMN", 1)
     replace(fixture_package, "petitions", "村口路灯不亮", " 村口路灯不亮")

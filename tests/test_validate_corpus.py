@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from frictionless import validate as frictionless_validate
 
-from sunshine.project import Project
-from sunshine.validate import validate_project
-from sunshine.validation import scan
+from sunshine.package import Project
+from sunshine.validate import scan
+from sunshine.validate.run import validate_project
 
 from .conftest import FIXTURE, ROOT, copy_package
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from sunshine import normalize
-from sunshine.validation import encoding
-from sunshine.validation.cells import FieldCheck
-from sunshine.validation.personal import find_personal, id_checksum_ok, mask_text
+from sunshine.privacy import find_personal, id_checksum_ok, mask_text
+from sunshine.validate import encoding
+from sunshine.validate.cells import FieldCheck
 
 from .conftest import ROOT
 
@@ -85,7 +85,7 @@ def test_hints_say_exactly_what_to_type():
 
 
 def test_a_header_typo_suggests_the_nearest_column():
-    from sunshine.validation.structure import header_problems
+    from sunshine.validate.structure import header_problems
 
     schema = json.loads((ROOT / "schemas" / "grids.schema.json").read_text(encoding="utf-8"))
     labels = ["grid_id", "vilage_code", "网格名称", "area", "households", "population"]
@@ -242,11 +242,11 @@ def test_the_vectorised_pretest_never_passes_a_cell_that_check_would_flag():
 def test_every_code_the_validator_can_report_is_documented():
     import re
 
-    from sunshine.validation.codes import CODES
+    from sunshine.validate.codes import CODES
 
     sources = [
-        ROOT / "scripts" / "sunshine" / "validate.py",
-        *(ROOT / "scripts" / "sunshine" / "validation").glob("*.py"),
+        ROOT / "scripts" / "sunshine" / "privacy.py",
+        *(ROOT / "scripts" / "sunshine" / "validate").glob("*.py"),
     ]
     found = set()
     for path in sources:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .project import Project, ProjectNotFound
+from sunshine.package import Project, ProjectNotFound
 
 DEFAULT_DATASETTE_URL = "http://127.0.0.1:8001"
 
@@ -38,8 +38,8 @@ def cli() -> None:
 def validate(fmt: str, max_bytes: int | None) -> None:
     """校验 data/ 下的全部表格。退出码：0 通过，1 有错误，2 用法错误。"""
     project = _project()
-    from .report import render
-    from .validate import validate_project
+    from sunshine.validate.report import render
+    from sunshine.validate.run import validate_project
 
     kwargs = {"max_bytes": max_bytes} if max_bytes else {}
     report = validate_project(project, **kwargs)
@@ -51,7 +51,7 @@ def validate(fmt: str, max_bytes: int | None) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def fix(files: tuple[Path, ...]) -> None:
     """安全地修复 CSV：编码转为 UTF-8、全角数字、常见日期格式、首尾空格。原文件保留为 .orig.csv。"""
-    from .fix import fix_command
+    from sunshine.fix.run import fix_command
 
     sys.exit(fix_command(_project(), list(files)))
 
@@ -69,7 +69,7 @@ def fix(files: tuple[Path, ...]) -> None:
 )
 def build(datasette_url: str, only: tuple[str, ...]) -> None:
     """先校验，再构建 build/sunshine.db、build/history.db 和 build/site/。数据有错时什么也不发布。"""
-    from .build import build_command
+    from sunshine.build import build_command
 
     sys.exit(build_command(_project(), datasette_url=datasette_url, only=only))
 
@@ -80,7 +80,7 @@ def build(datasette_url: str, only: tuple[str, ...]) -> None:
 @click.option("--datasette-port", default=8001, show_default=True, help="Datasette 端口。")
 def serve(host: str, port: int, datasette_port: int) -> None:
     """构建并在本机提供网站（8000）和 Datasette（8001）。"""
-    from .serve import serve_command
+    from sunshine.serve.run import serve_command
 
     sys.exit(serve_command(_project(), host=host, port=port, datasette_port=datasette_port))
 
@@ -91,7 +91,7 @@ def serve(host: str, port: int, datasette_port: int) -> None:
 @click.option("--datasette-url", envvar="SUNSHINE_DATASETTE_URL", default=DEFAULT_DATASETTE_URL)
 def diff(base: str, fmt: str, datasette_url: str) -> None:
     """按主键列出每张表新增、删除和修改的行；已公开记录的修改列在最前面。"""
-    from .diff import diff_command
+    from sunshine.diff.run import diff_command
 
     sys.exit(diff_command(_project(), base=base, fmt=fmt, datasette_url=datasette_url))
 
@@ -106,7 +106,7 @@ def diff(base: str, fmt: str, datasette_url: str) -> None:
 @click.option("--seed", default=20240501, show_default=True)
 def generate(out: Path, **sizes: int) -> None:
     """生成结构一致的虚构示例数据（任意规模，用于演示和性能测试）。"""
-    from .generate import generate_command
+    from sunshine.sample.generate import generate_command
 
     sys.exit(generate_command(out, **sizes))
 
@@ -115,7 +115,7 @@ def generate(out: Path, **sizes: int) -> None:
 @click.option("--check", is_flag=True, help="只检查 metadata.json 是否与表结构一致，不写入。")
 def metadata(check: bool) -> None:
     """由表结构生成 Datasette 的 metadata.json。"""
-    from .metadata import metadata_command
+    from sunshine.portal.metadata import metadata_command
 
     sys.exit(metadata_command(_project(), check=check))
 

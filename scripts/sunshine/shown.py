@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from .normalize import halfwidth
-from .project import Table
-from .validation.personal import mask_text
+from sunshine.normalize import halfwidth
+from sunshine.package import Table
+from sunshine.privacy import mask_text
 
 # Fields naming what a row is about, for lists of changes; the first present is used.
 LABEL_FIELDS = ("title", "name", "summary", "category")

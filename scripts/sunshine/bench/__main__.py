@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..project import Project
+from sunshine.package import Project
 
 ROOT = Path(__file__).resolve().parents[3]
 PARTS = ("validation", "database", "site")

@@ -23,10 +23,10 @@ from urllib.parse import urlencode
 
 import httpx
 
-from .. import database
-from ..metadata import build_metadata
-from ..project import Project
-from ..serve import datasette_command, wait_for_port, write_inspect_file
+from sunshine.database import build as database
+from sunshine.package import Project
+from sunshine.portal.metadata import build_metadata
+from sunshine.serve.run import datasette_command, wait_for_port, write_inspect_file
 
 REQUESTS = 200
 REFERENCE_REQUESTS = 20
@@ -158,7 +158,7 @@ def run(project: Project) -> None:
     aggregate_sql = aggregate_sql.replace(":year", "''")
 
     metadata = work / "metadata.json"
-    from ..metadata import render
+    from sunshine.portal.metadata import render
 
     metadata.write_text(render(build_metadata(project)), encoding="utf-8")
     inspect_file = write_inspect_file([target], work / "inspect.json")

@@ -12,8 +12,8 @@ import statistics
 import time
 from pathlib import Path
 
-from ..project import Project
-from ..site import SiteBuild, build
+from sunshine.package import Project
+from sunshine.site.build import SiteBuild, build
 
 DATASETTE = "http://127.0.0.1:8001"
 

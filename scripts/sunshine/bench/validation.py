@@ -14,12 +14,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..project import Project
+from sunshine.package import Project
 
 CHILD = """
 import sys
-from sunshine.project import Project
-from sunshine.validate import validate_project
+from sunshine.package import Project
+from sunshine.validate.run import validate_project
 report = validate_project(Project.load(sys.argv[1]), max_bytes=1 << 40)
 print(len(report.errors), len(report.problems))
 """

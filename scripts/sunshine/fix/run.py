@@ -1,0 +1,212 @@
+"""`sunshine fix FILE…`: repair what is safe to repair, keep the original, say every change.
+
+Safe means there is exactly one thing the person can have meant: the encoding, a BOM, spaces around
+a cell, full-width digits, `2024/5/3` or `2024年5月3日` in a date column, an Excel date serial in a
+date column, `¥1,200.00` in a number column, blank rows. Anything that needs a guess (03/05/2024,
+5/3 without a year) is left alone and reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sunshine import normalize
+from sunshine.package import Project, Table
+from sunshine.privacy import mask_text
+from sunshine.validate import encoding as enc
+from sunshine.validate.files import BACKUP_SUFFIX
+
+
+@dataclass
+class Change:
+    row: int | None
+    column: str | None
+    title: str | None
+    old: str
+    new: str
+    phones: bool = False
+
+    def describe(self, file: str) -> str:
+        where = f"{file} 第 {self.row} 行" if self.row else file
+        if self.column:
+            where += f" “{self.title}”（{self.column}）"
+        old = mask_text(self.old, phones_allowed=self.phones)
+        new = mask_text(self.new, phones_allowed=self.phones)
+        return f"{where}：{old!r} → {new!r}" if self.column else f"{where}：{old} → {new}"
+
+
+@dataclass
+class Outcome:
+    file: str
+    changes: list[Change] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was left for a person to decide
+    error: str | None = None
+
+
+def fix_cell(value: str, spec: dict[str, Any] | None) -> tuple[str, str | None]:
+    """(repaired value, note when the cell looks wrong but cannot be repaired safely)."""
+    new = normalize.strip_spaces(value)
+    if spec is None or new == "":
+        return new, None
+    kind = spec["type"]
+    if kind == "date" and not _is_iso(new):
+        d, reason = normalize.parse_date(new)
+        if d:
+            return d.isoformat(), None
+        return new, reason or "不是可识别的日期"
+    if kind == "number" and not normalize.PLAIN_NUMBER.match(new):
+        plain = normalize.parse_amount(new)
+        return (plain, None) if plain is not None else (new, None)
+    if kind == "integer" and not normalize.PLAIN_INTEGER.match(new):
+        plain = normalize.parse_integer(new)
+        return (plain, None) if plain is not None else (new, None)
+    pattern = spec.get("constraints", {}).get("pattern")
+    if kind == "string" and pattern and not re.match(f"^(?:{pattern})$", new):
+        half = normalize.halfwidth(new).replace(" ", "")
+        if re.match(f"^(?:{pattern})$", half):
+            return half, None
+    return new, None
+
+
+def _is_iso(value: str) -> bool:
+    if not normalize.ISO_DATE.match(value):
+        return False
+    d, _ = normalize.parse_date(value, serials=False)
+    return d is not None
+
+
+def fix_table(project: Project, table: Table) -> Outcome:
+    file = table.path
+    path = project.root / file
+    out = Outcome(file)
+    found = enc.detect(path)
+    if found.name is None:
+        line = enc.line_of(path, found.bad_offset or 0)
+        out.error = f"第 {line} 行附近有无法识别的字符，不是一种确定的编码，无法自动转换。请在 Excel/WPS 中检查后另存为 CSV UTF-8。"
+        return out
+    raw = path.read_bytes()
+    text = raw.decode(found.name)
+    if found.name not in ("utf-8",):
+        out.changes.append(Change(None, None, None, f"编码 {found.label}", "UTF-8（无 BOM）"))
+    text = text.removeprefix("\ufeff")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    leading = 0
+    while rows and not rows[0]:
+        leading += 1
+        out.changes.append(Change(leading, None, None, "表头前的空行", "已删除"))
+        rows.pop(0)
+    if not rows:
+        return out
+    fields = {f["name"]: f for f in table.fields}
+    # A header written with the Chinese titles (as the data dictionary shows them) has one meaning.
+    titles = {f.get("title"): f["name"] for f in table.fields}
+    header = [normalize.strip_spaces(label) for label in rows[0]]
+    header = [label if label in fields else titles.get(label, label) for label in header]
+    for label, new in zip(rows[0], header, strict=True):
+        if label != new:
+            out.changes.append(Change(leading + 1, new, "表头", label, new))
+    specs = [fields.get(label) for label in header]
+    kept = [header]
+    for number, cells in enumerate(rows[1:], start=leading + 2):
+        if all(not normalize.strip_spaces(c) for c in cells):
+            out.changes.append(Change(number, None, None, "空行", "已删除"))
+            continue
+        new_cells = []
+        for pos, value in enumerate(cells):
+            spec = specs[pos] if pos < len(specs) else None
+            new, note = fix_cell(value, spec)
+            name = header[pos] if pos < len(header) else f"第 {pos + 1} 列"
+            title = spec.get("title", name) if spec else name
+            phones = bool(spec and spec.get("x-phone"))
+            if note:
+                shown = mask_text(value, phones_allowed=phones)
+                out.notes.append(
+                    f"{file} 第 {number} 行 “{title}”（{name}）：{shown!r} {note}，没有自动修改，请按 YYYY-MM-DD 手工填写。"
+                )
+            if new != value:
+                out.changes.append(Change(number, name, title, value, new, phones))
+            new_cells.append(new)
+        kept.append(new_cells)
+    if out.changes:
+        _write(path, kept, raw)
+    return out
+
+
+def _write(path: Path, rows: list[list[str]], original: bytes) -> None:
+    """Keep the original beside the file (once), then replace the file atomically."""
+    backup = path.with_name(path.name.removesuffix(".csv") + BACKUP_SUFFIX)
+    if not backup.exists():
+        backup.write_bytes(original)
+    buf = io.StringIO(newline="")
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(buf.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _resolve(project: Project, files: list[Path]) -> list[Table] | str:
+    by_path = {(project.root / t.path).resolve(): t for t in project.tables.values()}
+    out: list[Table] = []
+    for f in files:
+        table = by_path.get(Path(f).resolve())
+        if table is None:
+            known = "、".join(t.path for t in project.tables.values())
+            return f"{f} 不是数据包中的表。可以修复的文件：{known}"
+        if table not in out:
+            out.append(table)
+    return out
+
+
+def fix_command(project: Project, files: list[Path]) -> int:
+    from sunshine.problems import Report
+    from sunshine.validate.report import render
+    from sunshine.validate.run import validate_project
+
+    tables = _resolve(project, files)
+    if isinstance(tables, str):
+        click.echo(f"用法错误：{tables}", err=True)
+        return 2
+    for table in tables:
+        try:
+            outcome = fix_table(project, table)
+        except (OSError, UnicodeError, csv.Error) as exc:
+            outcome = Outcome(table.path, error=f"读取或写入时出错（{type(exc).__name__}），文件没有改动。")
+        if outcome.error:
+            click.echo(f"✗ {table.path}：{outcome.error}")
+            continue
+        for change in outcome.changes:
+            click.echo(f"  {change.describe(table.path)}")
+        for note in outcome.notes:
+            click.echo(f"  ! {note}")
+        if outcome.changes:
+            backup = table.path.removesuffix(".csv") + BACKUP_SUFFIX
+            click.echo(f"✓ {table.path}：修改了 {len(outcome.changes)} 处，原文件保留为 {backup}。")
+        else:
+            click.echo(f"✓ {table.path}：没有需要自动修复的内容。")
+    report = validate_project(project)
+    paths = {t.path for t in tables}
+    left = [p for p in report.errors if p.file in paths]
+    if left:
+        click.echo(f"\n仍有 {len(left)} 个问题无法自动修复，需要手工改正：\n")
+        click.echo(render(Report(problems=left, stats=report.stats), "text"), nl=False)
+        return 1
+    others = [p for p in report.errors if p.file not in paths]
+    if others:
+        click.echo(
+            f"\n这些文件已没有错误；其他文件还有 {len(others)} 个问题，请运行 sunshine validate 查看。"
+        )
+    return 0

@@ -1,0 +1,543 @@
+"""`build/history.db`: every version of every row of data/, with the commit, date and message that made it.
+
+git-history records the versions (one namespace per table). On top of it this module keeps what
+git-history does not: commit messages, rows deleted by a commit, and a `changes` table that reads
+as a list of corrections (old → new per field), flagged when a published record was altered.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import warnings
+from collections.abc import Iterator
+from contextlib import closing, redirect_stdout
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlite_utils
+
+from sunshine.history.gitrepo import Commit, GitRepo, NotARepository, read_rows
+from sunshine.package import Project, Table
+from sunshine.problems import BuildError
+from sunshine.shown import mask_row, record_label, shown_value
+
+# Any change to an existing row of these tables alters a record the public has already seen.
+MODIFIED_FLAGGED = ("disclosures",)
+# Removing a row of these tables takes a published record away.
+REMOVED_FLAGGED = ("disclosures", "petitions")
+ADDED, MODIFIED, REMOVED = "新增", "修改", "删除"
+
+
+class _Empty(Exception):
+    """Nothing to historicise; the message says why."""
+
+
+# ---------------------------------------------------------------- build
+
+
+def build_history(project: Project, target: Path) -> str:
+    """Bring build/history.db up to date with the commits of data/; return a one-line Chinese summary.
+
+    The previous database is copied, updated, checked and swapped in, so an interrupted build
+    leaves the last good one. Commits already recorded are not processed again.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".history-", suffix=".db", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        if target.exists():
+            shutil.copyfile(target, tmp)
+            if not _intact(tmp):
+                tmp.write_bytes(b"")  # a damaged history is rebuilt from the whole git history
+        db = _connect(tmp)
+        try:
+            summary = _update(project, db)
+            db.conn.commit()
+        finally:
+            db.close()
+        if not _intact(tmp):
+            raise BuildError("修改历史数据库完整性检查未通过，未替换上一次的 history.db。")
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        tmp.chmod(0o644)
+        os.replace(tmp, target)
+        return summary
+    except (OSError, sqlite3.Error) as exc:
+        raise BuildError(f"无法写入修改历史 {target}：{exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _connect(path: Path) -> sqlite_utils.Database:
+    """A connection for the private copy: no journal on disk and no fsync per statement.
+
+    Safe because the copy is checked and synced before it replaces history.db, and thrown away on failure.
+    """
+    conn = sqlite3.connect(path)
+    conn.execute("pragma synchronous = off")
+    conn.execute("pragma journal_mode = memory")
+    return sqlite_utils.Database(conn)
+
+
+def _intact(path: Path) -> bool:
+    try:
+        with closing(sqlite3.connect(path)) as conn:
+            return conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+    except sqlite3.DatabaseError:
+        return False
+
+
+def _update(project: Project, db: sqlite_utils.Database) -> str:
+    try:
+        repo = GitRepo.find(project.root)
+        if not repo.has_commits():
+            raise _Empty("仓库还没有任何提交，没有可以记录的修改历史。")
+        paths = [t.path for t in project.tables.values()]
+        if not repo.commits(*paths):
+            raise _Empty("还没有任何提交修改过 data/ 下的表格，没有可以记录的修改历史。")
+    except (NotARepository, _Empty) as exc:
+        reason = f"{exc}没有可以记录的修改历史。" if isinstance(exc, NotARepository) else str(exc)
+        _write_info(db, coverage=reason, shallow=False, first=None, head=None)
+        _derive(project, db)
+        return f"修改历史：{reason}"
+
+    all_commits = repo.commits()
+    _forget_rewritten_history(db, {c.hash for c in all_commits})
+    before = _recorded_commits(db)
+    for table in project.tables.values():
+        _record_table(repo, table, db)
+    _record_commit_info(db, repo.commits(*paths), repo.publication_positions())
+    processed = len(_recorded_commits(db) - before)
+
+    shallow = repo.is_shallow()
+    first = all_commits[0]
+    coverage = _coverage_text(shallow, first)
+    _write_info(db, coverage=coverage, shallow=shallow, first=first, head=all_commits[-1])
+    counts = _derive(project, db)
+    summary = (
+        f"修改历史 history.db：本次处理 {processed} 个新提交，共记录 {counts['versions']} 个行版本、"
+        f"{counts[REMOVED]} 次删除；已公开记录被修改 {counts['flagged_modified']} 处、被删除 {counts['flagged_removed']} 行"
+    )
+    return f"{summary}。{coverage}" if shallow else summary
+
+
+def _coverage_text(shallow: bool, first: Commit) -> str:
+    if shallow:
+        return (
+            f"注意：这是浅克隆，只能看到从提交 {first.short}（{first.date}）开始的历史，"
+            "更早的修改没有记录，该提交中的行都显示为“新增”。"
+        )
+    return f"历史完整：从第一个提交 {first.short}（{first.date}）开始。"
+
+
+def _recorded_commits(db: sqlite_utils.Database) -> set[str]:
+    if not db["commits"].exists():
+        return set()
+    return {r[0] for r in db.execute("select distinct hash from commits").fetchall()}
+
+
+def _forget_rewritten_history(db: sqlite_utils.Database, reachable: set[str]) -> None:
+    """Start over when recorded commits are no longer in HEAD's history (rewritten, or another repository)."""
+    if _recorded_commits(db) <= reachable:
+        return
+    for view in db.view_names():
+        db[view].drop()
+    for table in db.table_names():
+        db[table].drop(ignore=True)
+
+
+def _record_table(repo: GitRepo, table: Table, db: sqlite_utils.Database) -> None:
+    from git_history.cli import file as git_history_file
+
+    if not (repo.cwd / table.path).exists() or not repo.commits(table.path):
+        return  # git-history reads the file's history only while the file exists
+    args = [
+        "history.db",  # replaced by the open connection below
+        str(repo.toplevel / repo.relative_to_toplevel(table.path)),
+        "--repo",
+        str(repo.toplevel),
+        "--branch",
+        "HEAD",
+        "--namespace",
+        table.name,
+        "--import",
+        "sunshine.history.build",
+        "--convert",
+        f"sunshine.history.build.convert(content, {table.name!r})",
+        "--ignore-duplicate-ids",
+        "--silent",
+    ]
+    for key in table.primary_key:
+        args += ["--id", key]
+    _CONVERTING[table.name] = table
+    try:
+        with redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # git-history's choice of GitPython backend
+            with git_history_file.make_context("file", args) as ctx:
+                ctx.params["database"] = db.conn
+                ctx.invoke(git_history_file.callback, **ctx.params)
+    except click.ClickException as exc:
+        raise BuildError(f"无法读取 {table.path} 的修改历史：{exc.format_message()}") from exc
+    _record_removals(repo, table, db)
+
+
+# The tables git-history is reading, for `convert` (it names the table it is called for).
+_CONVERTING: dict[str, Table] = {}
+
+
+def convert(content: bytes, table_name: str) -> list[dict[str, str]]:
+    """git-history's --convert: rows of one version of a CSV, masked, keyed by the Table Schema."""
+    return _version_rows(content, _CONVERTING[table_name])
+
+
+def _version_rows(content: bytes, table: Table) -> list[dict[str, str]]:
+    """Rows of one committed version of a CSV, personal data masked; rows without a key are left out."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        text = content.decode("utf-8", "replace")
+    _, rows = read_rows(text)
+    return [mask_row(table, row) for row in rows if all(row.get(k) for k in table.primary_key)]
+
+
+def _key(table: Table, row: dict[str, Any]) -> str:
+    return " / ".join(str(row.get(k) or "") for k in table.primary_key)
+
+
+def _record_removals(repo: GitRepo, table: Table, db: sqlite_utils.Database) -> None:
+    """Rows present before a commit and absent after it; git-history records additions and changes only."""
+    scanned = db["scanned_commits"]
+    seen = (
+        {r["hash"] for r in scanned.rows_where("namespace = ?", [table.name])} if scanned.exists() else set()
+    )
+    previous_hash, previous_rows = None, None
+    for commit in repo.commits(table.path):
+        if commit.hash in seen:
+            continue
+        parent = repo.first_parent(commit.hash)
+        if parent is None:
+            before: dict[str, dict] = {}
+        elif parent == previous_hash and previous_rows is not None:
+            before = previous_rows
+        else:
+            before = _rows_at(repo, table, parent)
+        after = _rows_at(repo, table, commit.hash)
+        gone = [
+            {
+                "namespace": table.name,
+                "record_id": key,
+                "commit_hash": commit.hash,
+                "row": json.dumps(row, ensure_ascii=False),
+            }
+            for key, row in before.items()
+            if key not in after
+        ]
+        db["removals"].insert_all(gone, pk=("namespace", "record_id", "commit_hash"), replace=True)
+        scanned.insert({"namespace": table.name, "hash": commit.hash}, pk=("namespace", "hash"), replace=True)
+        previous_hash, previous_rows = commit.hash, after
+
+
+def _rows_at(repo: GitRepo, table: Table, ref: str) -> dict[str, dict[str, str]]:
+    data = repo.show(ref, table.path)
+    if data is None:
+        return {}
+    return {_key(table, row): row for row in _version_rows(data, table)}
+
+
+def _record_commit_info(db: sqlite_utils.Database, commits: list[Commit], positions: dict[str, int]) -> None:
+    """Commits of data/ in order, with `published_seq`: when the commit reached HEAD's first-parent line
+    (the main branch), so that corrections made inside one pull request are not flagged as corrections
+    of published records."""
+    db["commit_info"].insert_all(
+        (
+            {
+                "hash": c.hash,
+                "seq": seq,
+                "published_seq": positions.get(c.hash, seq),
+                "short": c.short,
+                "committed_at": c.committed_at,
+                "message": c.subject,
+            }
+            for seq, c in enumerate(commits)
+        ),
+        pk="hash",
+        replace=True,
+        alter=True,
+    )
+
+
+def _write_info(
+    db: sqlite_utils.Database, *, coverage: str, shallow: bool, first: Commit | None, head: Commit | None
+) -> None:
+    db["history_info"].insert_all(
+        [
+            {"key": "coverage", "value": coverage},
+            {"key": "shallow", "value": "1" if shallow else "0"},
+            {"key": "first_commit", "value": first.hash if first else ""},
+            {"key": "first_commit_at", "value": first.committed_at if first else ""},
+            {"key": "head_commit", "value": head.hash if head else ""},
+            {"key": "head_commit_at", "value": head.committed_at if head else ""},
+        ],
+        pk="key",
+        replace=True,
+    )
+
+
+# ---------------------------------------------------------------- derived, readable tables
+
+
+def _field_titles(table: Table) -> dict[str, str]:
+    return {f["name"]: f.get("title", f["name"]) for f in table.fields}
+
+
+def _versions(
+    db: sqlite_utils.Database, table: Table
+) -> Iterator[tuple[str, int, str, dict[str, Any], dict[str, Any]]]:
+    """(record id, version, commit hash, state before, state after) for every version git-history recorded."""
+    ns = table.name
+    if not db[f"{ns}_version"].exists():
+        return
+    changed: dict[int, set[str]] = {}
+    for vid, column in db.execute(
+        f"select c.item_version, col.name from [{ns}_changed] c join columns col on col.id = c.column"
+    ):
+        changed.setdefault(vid, set()).add(column)
+    state: dict[int, dict[str, Any]] = {}
+    rows = db.query(
+        f"select v.*, commits.hash as _hash from [{ns}_version] v "
+        f"join commits on commits.id = v._commit order by v._item, v._version"
+    )
+    for row in rows:
+        before = state.get(row["_item"], {})
+        after = dict(before)
+        for column in changed.get(row["_id"], ()):
+            after[column] = row.get(column)
+        state[row["_item"]] = after
+        yield _key(table, after), row["_version"], row["_hash"], before, after
+
+
+def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
+    """(Re)write `changes`: one row per added, modified or removed record per commit."""
+    commits = {r["hash"]: r for r in db["commit_info"].rows} if db["commit_info"].exists() else {}
+    events: list[dict[str, Any]] = []
+    grid_village: dict[str, str] = {}
+    added_in: dict[tuple[str, str], str] = {}
+    counts = {"versions": 0, REMOVED: 0, "flagged_modified": 0, "flagged_removed": 0}
+    for table in project.tables.values():
+        titles = _field_titles(table)
+        for record_id, version, commit_hash, before, after in _versions(db, table):
+            counts["versions"] += 1
+            kind = ADDED if version == 1 else MODIFIED
+            fields = [
+                {"field": f, "title": titles.get(f, f), "old": before.get(f), "new": after.get(f)}
+                for f in _ordered(table, after)
+                if kind == MODIFIED and before.get(f) != after.get(f)
+            ]
+            events.append(_event(table, record_id, kind, version, commit_hash, after, fields))
+            if version == 1:
+                added_in[(table.name, record_id)] = commit_hash
+            if table.name == "grids" and after.get("grid_id"):
+                grid_village[after["grid_id"]] = after.get("village_code") or ""
+        if db["removals"].exists():
+            for r in db["removals"].rows_where("namespace = ?", [table.name]):
+                row = json.loads(r["row"])
+                counts[REMOVED] += 1
+                events.append(_event(table, r["record_id"], REMOVED, None, r["commit_hash"], row, []))
+    for e in events:
+        info = commits.get(e["commit_hash"], {})
+        e.update(
+            seq=info.get("seq"),
+            commit_short=e["commit_hash"][:7],
+            committed_at=info.get("committed_at", ""),
+            commit_date=(info.get("committed_at") or "")[:10],
+            commit_message=info.get("message", ""),
+        )
+        if not e["village_code"] and e.pop("_grid", None):
+            e["village_code"] = grid_village.get(e["_grid_id"], "")
+        e.pop("_grid", None)
+        e.pop("_grid_id", None)
+        if e["after_publication"] and not _published_before(
+            commits, added_in.get((e["table_name"], e["record_id"])), e["commit_hash"]
+        ):
+            e["after_publication"] = 0
+        counts["flagged_modified"] += e["after_publication"] and e["kind"] == MODIFIED
+        counts["flagged_removed"] += e["after_publication"] and e["kind"] == REMOVED
+    order = list(project.tables)
+    events.sort(
+        key=lambda e: (
+            e["seq"] if e["seq"] is not None else -1,
+            order.index(e["table_name"]),
+            e["record_id"],
+        )
+    )
+    db["changes"].drop(ignore=True)
+    db["changes"].create(CHANGES_COLUMNS_TYPES, pk="id")
+    db["changes"].insert_all(({"id": i, **e} for i, e in enumerate(events, 1)), batch_size=1000)
+    db["changes"].create_index(["table_name", "record_id"], if_not_exists=True)
+    db["changes"].create_index(["village_code"], if_not_exists=True)
+    db["changes"].create_index(["after_publication"], if_not_exists=True)
+    for table in project.tables.values():
+        db.create_view(
+            f"{table.name}_changes",
+            f"select * from changes where table_name = '{table.name}' order by seq desc, id desc",
+            replace=True,
+        )
+    return counts
+
+
+def _published_before(commits: dict[str, dict[str, Any]], added: str | None, changed: str) -> bool:
+    """Whether the record was on the main branch before `changed` reached it."""
+    if added is None or added not in commits or changed not in commits:
+        return True
+    return commits[added]["published_seq"] < commits[changed]["published_seq"]
+
+
+def _ordered(table: Table, row: dict[str, Any]) -> list[str]:
+    names = table.field_names
+    return names + sorted(k for k in row if k not in names and not k.startswith("_"))
+
+
+def _event(
+    table: Table, record_id: str, kind: str, version: int | None, commit_hash: str, row: dict, fields: list
+) -> dict[str, Any]:
+    flagged = (kind == MODIFIED and table.name in MODIFIED_FLAGGED) or (
+        kind == REMOVED and table.name in REMOVED_FLAGGED
+    )
+    summary = "；".join(f"{f['title']}：{shown_value(f['old'])} → {shown_value(f['new'])}" for f in fields)
+    return {
+        "table_name": table.name,
+        "table_title": table.title,
+        "record_id": record_id,
+        "label": record_label(row),
+        "village_code": row.get("village_code") or "",
+        "_grid": "village_code" not in row and bool(row.get("grid_id")),
+        "_grid_id": row.get("grid_id") or "",
+        "kind": kind,
+        "version": version,
+        "commit_hash": commit_hash,
+        "summary": summary or record_label(row),
+        "fields": json.dumps(fields, ensure_ascii=False),
+        "after_publication": int(flagged),
+    }
+
+
+# Columns of `changes`, with the Chinese descriptions shown to readers.
+CHANGES_COLUMNS = {
+    "id": "变更序号",
+    "seq": "提交在仓库历史中的顺序（从 0 开始）",
+    "table_name": "表名（英文）",
+    "table_title": "表",
+    "record_id": "记录编号（主键）",
+    "label": "记录标题或名称",
+    "village_code": "所属村（社区）代码",
+    "kind": "变化：新增、修改或删除",
+    "version": "该记录的第几个版本（删除时为空）",
+    "commit_hash": "提交编号",
+    "commit_short": "提交编号（前 7 位）",
+    "committed_at": "提交时间",
+    "commit_date": "提交日期",
+    "commit_message": "提交说明",
+    "summary": "修改内容：字段 原值 → 新值；新增和删除时为记录标题",
+    "fields": "修改的字段（JSON：field, title, old, new）",
+    "after_publication": "1 表示已公开的记录在公开后被修改或删除",
+}
+CHANGES_COLUMNS_TYPES = {
+    name: (int if name in ("id", "seq", "version", "after_publication") else str) for name in CHANGES_COLUMNS
+}
+
+
+def history_tables_metadata(project: Project) -> dict[str, dict[str, Any]]:
+    """Datasette table metadata for history.db: the readable tables described, bookkeeping hidden."""
+    tables: dict[str, dict[str, Any]] = {
+        "changes": {
+            "title": "变更记录",
+            "description": "每个提交对每条记录的新增、修改和删除；修改列出字段的原值和新值。",
+            "columns": CHANGES_COLUMNS,
+            "sort_desc": "id",
+        },
+        "history_info": {
+            "title": "修改历史覆盖的范围",
+            "description": "修改历史从哪一个提交开始，是否完整。",
+        },
+        "commit_info": {"title": "提交", "description": "修改过 data/ 的每个提交：时间和提交说明。"},
+        "removals": {"title": "被删除的行", "description": "每次删除前这一行的完整内容（JSON）。"},
+    }
+    for name in ("scanned_commits", "namespaces", "columns", "commits"):
+        tables[name] = {"hidden": True}
+    for table in project.tables.values():
+        tables[f"{table.name}_changes"] = {"title": f"{table.title}的变更记录"}
+        tables[table.name] = {"title": f"{table.title}（各记录的最新版本，git-history）"}
+        tables[f"{table.name}_version_detail"] = {
+            "title": f"{table.title}的各个版本（git-history）",
+            "description": "每个版本只填写与上一版本相比有变化的列；_changed_columns 列出这些列。",
+        }
+        tables[f"{table.name}_version"] = {"hidden": True}
+        tables[f"{table.name}_changed"] = {"hidden": True}
+    return tables
+
+
+# ---------------------------------------------------------------- Datasette canned queries
+
+_LIST = (
+    "select commit_date, table_title, record_id, label, kind, summary, commit_message, commit_short, "
+    "village_code, table_name from changes"
+)
+HISTORY_QUERIES: dict[str, dict[str, Any]] = {
+    "modified_after_publication": {
+        "title": "发布后被修改的记录",
+        "description": (
+            "已经公开的三务公开事项在公开之后又被改动的每一处：哪张表、哪条记录、哪个字段从什么改成什么（summary），"
+            "在哪一天由哪次提交改动（commit_message 为提交说明）。最新的在前。"
+        ),
+        "sql": f"{_LIST} where after_publication = 1 and kind = '修改' order by seq desc, id desc",
+    },
+    "deleted_records": {
+        "title": "被删除的记录",
+        "description": (
+            "从数据中删除的每一行：删除前的标题或名称、删除它的提交和提交说明。"
+            "删除已公开的三务公开事项或群众诉求时 after_publication 为 1。最新的在前。"
+        ),
+        "sql": (
+            "select commit_date, table_title, record_id, label, after_publication, commit_message, commit_short, "
+            "village_code, table_name from changes where kind = '删除' order by seq desc, id desc"
+        ),
+    },
+    "village_corrections": {
+        "title": "本村（社区）数据的更正记录",
+        "description": "某个村（社区）在各张表中被修改或删除的记录，每一处都有原值、新值、日期和提交说明。最新的在前。",
+        "sql": f"{_LIST} where village_code = :village_code and kind in ('修改', '删除') order by seq desc, id desc",
+        "params": ["village_code"],
+    },
+    "record_history": {
+        "title": "一条记录的全部版本",
+        "description": "某张表（table_name，例如 disclosures）中某条记录（record_id）从新增起的每一个版本和每一次修改。",
+        "sql": (
+            "select commit_date, kind, version, summary, fields, commit_message, commit_hash, after_publication "
+            "from changes where table_name = :table_name and record_id = :record_id order by seq, id"
+        ),
+        "params": ["table_name", "record_id"],
+    },
+    "history_coverage": {
+        "title": "修改历史覆盖的范围",
+        "description": "修改历史从哪一个提交开始。浅克隆时更早的修改看不到，这里会写明。",
+        "sql": "select key, value from history_info order by key",
+    },
+}
+
+
+def changes_pages(project: Project, history_db: Path, datasette_url: str) -> dict[str, str]:
+    """The 变更记录 section of the site: "changes/index.md" and "changes/<table>.md" (Markdown, Chinese)."""
+    from sunshine.site.pages.changes import render_changes_pages
+
+    return render_changes_pages(project, history_db, datasette_url)

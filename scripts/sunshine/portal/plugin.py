@@ -1,0 +1,176 @@
+"""Datasette plugin for the portal: Chinese search, safe CSV export, security headers, robots.txt.
+
+- Search: a database built by sunshine.database stores the jieba user dictionary it was indexed
+  with (table _build, key search_dictionary). On its connections this plugin replaces Datasette's
+  escape_fts(), which builds the MATCH expression for ?_search= and ?_search_<column>=, with one
+  that segments the query with that same dictionary (sunshine.search). It also adds segment(text)
+  so anyone can see in SQL how a text was cut into words.
+- CSV: every cell Datasette writes to a CSV export goes through sunshine.safety.neutralise_formula.
+- Headers: Content-Security-Policy (same origin only; inline scripts of Datasette's own templates
+  run only with a per-response nonce), X-Content-Type-Options, X-Frame-Options, Referrer-Policy.
+- /robots.txt: table and row pages may be indexed; URLs with a query string (arbitrary SQL,
+  search, facets, sorting, paging), JSON and CSV exports and canned queries may not.
+"""
+
+from __future__ import annotations
+
+import csv
+import secrets
+import sqlite3
+from typing import Any
+
+from datasette import Response, hookimpl
+
+from sunshine.chinese import search, words
+from sunshine.markup import neutralise_formula
+
+DICTIONARY_SQL = "SELECT value FROM _build WHERE key = 'search_dictionary'"
+NOTHING = '""'  # an FTS5 expression that matches no row
+MMAP_BYTES = 4 * 1024**3
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "strict-origin-when-cross-origin",
+    "cross-origin-opener-policy": "same-origin",
+}
+CSP = (
+    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def segmenter_for(conn: sqlite3.Connection) -> search.Segmenter | None:
+    """The segmenter a portal database was indexed with, or None for any other database."""
+    try:
+        row = conn.execute(DICTIONARY_SQL).fetchone()
+    except sqlite3.Error:
+        return None
+    if row is None:
+        return None
+    return search.Segmenter(words.tokenizer_from_lines(row[0].splitlines()))
+
+
+@hookimpl(trylast=True)  # after Datasette's own prepare_connection, which registers its escape_fts
+def prepare_connection(conn: sqlite3.Connection, database: str, datasette: Any) -> None:
+    segmenter = segmenter_for(conn)
+    if segmenter is None:
+        return
+    # The file is served immutable: map it into memory instead of copying pages into each
+    # connection's cache (a search reads thousands of scattered rows to count its matches).
+    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+
+    def escape_fts(query: str | None) -> str:
+        return segmenter.match_expression(query) or NOTHING
+
+    conn.create_function("escape_fts", 1, escape_fts, deterministic=True)
+    conn.create_function("segment", 1, segmenter.index_text, deterministic=True)
+
+
+@hookimpl
+def startup(datasette: Any) -> Any:
+    install_csv_neutraliser()
+
+    async def warm_up() -> None:
+        # Load jieba's dictionary now rather than during the first search request.
+        for db in datasette.databases.values():
+            await db.execute_fn(lambda conn: None)
+
+    return warm_up
+
+
+class _NeutralisingWriter:
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+
+    def writerow(self, row: Any) -> Any:
+        return self._writer.writerow([neutralise_formula(cell) for cell in row])
+
+
+class _NeutralisingCsv:
+    """Stands in for the csv module inside datasette.views.base, which writes CSV exports."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(csv, name)
+
+    @staticmethod
+    def writer(*args: Any, **kwargs: Any) -> _NeutralisingWriter:
+        return _NeutralisingWriter(csv.writer(*args, **kwargs))
+
+
+def install_csv_neutraliser() -> None:
+    from datasette.views import base
+
+    if not isinstance(base.csv, _NeutralisingCsv):
+        base.csv = _NeutralisingCsv()
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Any:
+    def wrap(app: Any) -> Any:
+        async def with_headers(scope: dict, receive: Any, send: Any) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            nonce = secrets.token_urlsafe(16)
+            start: dict[str, Any] = {}
+            chunks: list[bytes] = []
+
+            async def send_with_headers(message: dict) -> None:
+                if message["type"] == "http.response.start":
+                    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _REPLACED]
+                    headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                    headers.append((b"content-security-policy", CSP.format(nonce=nonce).encode()))
+                    message = {**message, "headers": headers}
+                    if _is_html(headers):
+                        start.update(message)  # hold until the body is complete
+                        return
+                    await send(message)
+                elif start:
+                    chunks.append(message.get("body", b""))
+                    if not message.get("more_body"):
+                        body = b"".join(chunks).replace(b"<script", f'<script nonce="{nonce}"'.encode())
+                        headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+                        headers.append((b"content-length", str(len(body)).encode()))
+                        await send({**start, "headers": headers})
+                        await send({"type": "http.response.body", "body": body})
+                else:
+                    await send(message)
+
+            await app(scope, receive, send_with_headers)
+
+        return with_headers
+
+    return wrap
+
+
+_REPLACED = {b"x-frame-options", b"content-security-policy", b"x-content-type-options", b"referrer-policy"}
+
+
+def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers)
+
+
+async def robots_txt(datasette: Any, request: Any) -> Response:
+    lines = [
+        "# Tables and rows may be indexed; queries, searches, facets, exports and SQL may not.",
+        "User-agent: *",
+        "Allow: /$",
+        "Disallow: /*?",
+        "Disallow: /*.json",
+        "Disallow: /*.csv",
+        "Disallow: /*.db",
+        "Disallow: /-/",
+    ]
+    for name in datasette.databases:
+        if name.startswith("_"):
+            continue
+        queries = await datasette.get_canned_queries(name, None)
+        lines += [f"Disallow: /{name}/{query}" for query in sorted(queries)]
+    return Response.text("\n".join(lines) + "\n")
+
+
+@hookimpl
+def register_routes(datasette: Any) -> list:
+    return [(r"^/robots\.txt$", robots_txt)]

@@ -1,0 +1,382 @@
+"""One field's checks: Frictionless's own cell reading, then what Excel habits and publishing add.
+
+`FieldCheck.check(value)` is the authority for a single cell. `FieldCheck.clean(expr)` is a
+vectorised test that is True only where `check` would find nothing, so that only the rare suspicious
+cells of a large table go through Python.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+from frictionless import fields as ffields
+
+from sunshine import normalize
+from sunshine.privacy import ID_PRETEST, MOBILE_PRETEST, find_personal
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Vectorised pre-test for text: control characters, "<", surrounding spaces, a formula start,
+# "javascript" in any case. Everything check() flags in a text cell matches it (or the personal pre-test).
+_WS = "[ \t\r\n\u3000\u00a0\ufeff]"
+SUSPICIOUS_TEXT = (
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f<]|^"
+    + _WS
+    + "|"
+    + _WS
+    + "$|^[=+\\-@]|[jJ][aA][vV][aA][sS][cC][rR][iI][pP][tT]"
+)
+HTML = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|javascript\s*:", re.IGNORECASE)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+FIELD_TYPES = {
+    "string": ffields.StringField,
+    "integer": ffields.IntegerField,
+    "number": ffields.NumberField,
+    "date": ffields.DateField,
+    "boolean": ffields.BooleanField,
+}
+DEFAULT_TRUE = ["true", "True", "TRUE", "1"]
+DEFAULT_FALSE = ["false", "False", "FALSE", "0"]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """What is wrong with one cell, before it is placed in a file, row and column."""
+
+    code: str
+    message: str
+    hint: str = ""
+    severity: str = "error"
+    fixable: bool = False
+
+
+def frictionless_field(field: dict[str, Any]) -> Any:
+    """The Frictionless field for a Table Schema field, so that cell reading is exactly Frictionless's."""
+    cls = FIELD_TYPES.get(field["type"], ffields.AnyField)
+    return cls.from_descriptor({k: v for k, v in field.items() if not k.startswith("x-")})
+
+
+class FieldCheck:
+    def __init__(self, field: dict[str, Any], *, file: str) -> None:
+        self.field = field
+        self.name: str = field["name"]
+        self.title: str = field.get("title", self.name)
+        self.type: str = field["type"]
+        self.file = file
+        self.constraints: dict[str, Any] = field.get("constraints", {})
+        self.required = bool(self.constraints.get("required"))
+        self.phones_allowed = bool(field.get("x-phone"))
+        self.decimals: int | None = field.get("x-decimals")
+        self.reader = frictionless_field(field).create_cell_reader()
+        self.personal_pretest = ID_PRETEST if self.phones_allowed else f"{ID_PRETEST}|{MOBILE_PRETEST}"
+        pattern = self.constraints.get("pattern")
+        self.pattern = re.compile(f"^(?:{pattern})$") if pattern else None
+        self._cache: dict[str | None, list[Issue]] = {}
+
+    # The fix command, as a hint names it.
+    @property
+    def fix(self) -> str:
+        return f"sunshine fix {self.file}"
+
+    def check(self, value: str | None) -> list[Issue]:
+        """All issues of one cell; None stands for a cell missing from a short row."""
+        cached = self._cache.get(value)
+        if cached is not None:
+            return cached
+        try:
+            issues = self._frictionless(value)
+        except ArithmeticError:
+            # Frictionless itself fails on "sNaN" (decimal.InvalidOperation): reported below as not-a-number.
+            issues = []
+        if value:
+            issues += self._extras(value, typed_ok=not any(i.code == "type-error" for i in issues))
+        if len(self._cache) < 50_000:
+            self._cache[value] = issues
+        return issues
+
+    # Frictionless: type, then constraints (none of them when the type is wrong)
+
+    def _frictionless(self, value: str | None) -> list[Issue]:
+        _, notes = self.reader(value)
+        if not notes:
+            return []
+        if "type" in notes:
+            return [self._type_issue(value or "")]
+        return [self._constraint_issue(name, value or "") for name in notes]
+
+    def _type_issue(self, value: str) -> Issue:
+        if self.type == "date":
+            d, reason = normalize.parse_date(value)
+            if d and reason:
+                return Issue(
+                    "type-error",
+                    f"“{value}”是 Excel 的日期序号，不是日期",
+                    f"应写作 {d.isoformat()}。可运行 {self.fix} 自动改正，或在 Excel 中把这一列设为“文本”后重新输入。",
+                    fixable=True,
+                )
+            if d:
+                return Issue(
+                    "type-error",
+                    "日期格式不对",
+                    f"应写作 {d.isoformat()}（格式 YYYY-MM-DD）。可运行 {self.fix} 自动改正。",
+                    fixable=True,
+                )
+            why = f"{reason}，" if reason else ""
+            return Issue(
+                "type-error",
+                "不是有效的日期",
+                f"{why}请按 YYYY-MM-DD 填写完整日期，例如 2024-05-03。",
+            )
+        if self.type in ("number", "integer"):
+            plain = normalize.parse_amount(value) if self.type == "number" else normalize.parse_integer(value)
+            unit = "数字" if self.type == "number" else "整数"
+            if plain is not None:
+                return Issue(
+                    "type-error",
+                    f"不是{unit}（含有货币符号、千位分隔符、单位或全角字符）",
+                    f"应写作 {plain}。可运行 {self.fix} 自动改正。",
+                    fixable=True,
+                )
+            return Issue(
+                "type-error",
+                f"不是{unit}",
+                f"只填阿拉伯数字{'和小数点' if unit == '数字' else ''}，例如 1200。",
+            )
+        if self.type == "boolean":
+            yes = "、".join(
+                self.field.get("trueValues", DEFAULT_TRUE) + self.field.get("falseValues", DEFAULT_FALSE)
+            )
+            return Issue("type-error", "不是允许的取值", f"只能填写：{yes}。")
+        return Issue("type-error", f"类型不对，应为 {self.type}", "")
+
+    def _constraint_issue(self, name: str, value: str) -> Issue:
+        c = self.constraints
+        if name == "required":
+            return Issue("constraint-error", "必填项为空", f"请填写“{self.title}”。")
+        if name == "pattern":
+            return Issue("constraint-error", "格式不对", self._pattern_hint(value))
+        if name == "enum":
+            allowed = [str(v) for v in c["enum"]]
+            near = difflib.get_close_matches(normalize.strip_spaces(value), allowed, n=1, cutoff=0.3)
+            guess = f"是不是“{near[0]}”？" if near else ""
+            return Issue("constraint-error", "不是允许的取值", f"{guess}只能填写：{'、'.join(allowed)}。")
+        if name == "maxLength":
+            return Issue(
+                "constraint-error",
+                f"太长：{len(value)} 个字，最多 {c['maxLength']} 个字",
+                "请精简内容。",
+            )
+        if name == "minLength":
+            return Issue("constraint-error", f"太短：最少 {c['minLength']} 个字", "")
+        if name in ("minimum", "exclusiveMinimum"):
+            return Issue("constraint-error", f"不能小于 {c[name]}", f"请填写不小于 {c[name]} 的数。")
+        if name in ("maximum", "exclusiveMaximum"):
+            return Issue("constraint-error", f"不能大于 {c[name]}", f"请填写不大于 {c[name]} 的数。")
+        return Issue("constraint-error", f"不满足约束 {name}", "")
+
+    def _pattern_hint(self, value: str) -> str:
+        fixed = normalize.halfwidth(normalize.strip_spaces(value))
+        pattern = re.compile(f"^{self.constraints['pattern']}$")
+        desc = self.field.get("description", "")
+        if fixed != value and pattern.match(fixed):
+            return f"应写作 {fixed}（去掉空格、全角改半角）。可运行 {self.fix} 自动改正。"
+        if "e+" in value.lower() or re.fullmatch(r"[0-9.]+[eE]\+?[0-9]+", value):
+            return "Excel 把编号显示成了科学计数法。请把这一列设为“文本”后重新输入完整编号。"
+        return f"请按规定格式填写。{desc}"
+
+    # Beyond Frictionless
+
+    def _extras(self, value: str, *, typed_ok: bool) -> list[Issue]:
+        out: list[Issue] = []
+        if CONTROL.search(value):
+            out.append(
+                Issue("control-character", "含有看不见的控制字符", "请删除这个单元格里的特殊字符后重新输入。")
+            )
+        stripped = normalize.strip_spaces(value)
+        if stripped != value:
+            out.append(
+                Issue(
+                    "whitespace",
+                    "前后有多余的空格（含全角空格）",
+                    f"应写作“{stripped}”。可运行 {self.fix} 自动改正。",
+                    fixable=True,
+                )
+            )
+        if self.type == "string":
+            out += self._text_extras(value)
+        elif typed_ok and self.type in ("integer", "number"):
+            out += self._number_extras(stripped)
+        elif typed_ok and self.type == "date" and not normalize.ISO_DATE.match(value):
+            d, _ = normalize.parse_date(value, serials=False)
+            if d and stripped == value:
+                full = normalize.has_fullwidth(value)
+                out.append(
+                    Issue(
+                        "fullwidth-characters" if full else "date-format",
+                        "日期含全角字符" if full else "日期没有写成 YYYY-MM-DD",
+                        f"应写作 {d.isoformat()}。可运行 {self.fix} 自动改正。",
+                        fixable=True,
+                    )
+                )
+        return out
+
+    def _number_extras(self, value: str) -> list[Issue]:
+        lower = value.lower()
+        if self.type == "number" and any(w in lower for w in ("nan", "inf")):
+            return [Issue("not-a-number", "不是有限的数（NaN 或无穷大）", "请填写实际金额；没有金额时留空。")]
+        plain = normalize.PLAIN_INTEGER if self.type == "integer" else normalize.PLAIN_NUMBER
+        if "e" in lower and self.type == "number":
+            return [
+                Issue(
+                    "number-format",
+                    "用了科学计数法",
+                    f"请写出完整的数{self._plain_number(value)}，例如 1200.00。",
+                )
+            ]
+        if normalize.has_fullwidth(value):
+            half = normalize.halfwidth(value)
+            return [
+                Issue(
+                    "fullwidth-characters",
+                    "数字是全角字符",
+                    f"应写作 {half}。可运行 {self.fix} 自动改正。",
+                    fixable=True,
+                )
+            ]
+        if not plain.match(value):
+            if value != normalize.strip_spaces(value):
+                return []  # already reported as whitespace
+            return [Issue("number-format", "数字写法不规范", "只填阿拉伯数字、负号和小数点，例如 1200.50。")]
+        if self.decimals is not None and normalize.decimals(value) > self.decimals:
+            return [
+                Issue(
+                    "too-many-decimals",
+                    f"小数位数超过 {self.decimals} 位",
+                    f"金额最多保留 {self.decimals} 位小数，例如 {Decimal(value).quantize(Decimal(1).scaleb(-self.decimals))}。",
+                )
+            ]
+        return []
+
+    def _plain_number(self, value: str) -> str:
+        try:
+            d = Decimal(value)
+        except Exception:
+            return ""
+        if not d.is_finite() or abs(d) > 10**15:
+            return ""
+        return f"（{d:f}）"
+
+    def _text_extras(self, value: str) -> list[Issue]:
+        out: list[Issue] = []
+        # A value in the field's declared code format (a village code, a grid number) is a code,
+        # even when its digits happen to look like a phone or an old ID number.
+        if not (self.pattern and self.pattern.match(value)):
+            for f in find_personal(value, phones_allowed=self.phones_allowed):
+                out.append(PERSONAL[f.kind](f.masked))
+        if value.startswith(FORMULA_START):
+            out.append(
+                Issue(
+                    "formula-injection",
+                    "以 = + - @ 或制表符开头，在 Excel 中打开时会被当作公式执行",
+                    "请删除开头的符号，或在前面加上文字说明。",
+                )
+            )
+        if HTML.search(value):
+            out.append(
+                Issue(
+                    "html-content",
+                    "含有网页代码（HTML 标签或 javascript: 链接）",
+                    "请只填写纯文字，删除尖括号中的代码。",
+                )
+            )
+        return out
+
+    # Vectorised: True where `check` is certain to find nothing
+
+    def clean(self, c: pl.Expr) -> pl.Expr:
+        cons = self.constraints
+        conds: list[pl.Expr] = []
+        # The strict forms of integer, number, date and boolean below admit no spaces or control
+        # characters; text gets one combined scan for everything suspicious.
+        if self.type == "string":
+            if "enum" in cons:
+                conds.append(c.is_in([str(v) for v in cons["enum"]]))
+            if "pattern" in cons:
+                conds.append(c.str.contains(f"^(?:{cons['pattern']})$"))
+            if "maxLength" in cons:
+                conds.append(c.str.len_chars() <= cons["maxLength"])
+            if "minLength" in cons:
+                conds.append(c.str.len_chars() >= cons["minLength"])
+            suspicious = [SUSPICIOUS_TEXT]
+            if "pattern" not in cons:
+                suspicious.append(self.personal_pretest)
+            conds.append(~c.str.contains("|".join(suspicious)))
+        elif self.type == "integer":
+            conds.append(c.str.contains(r"^-?[0-9]{1,15}$"))
+            conds += self._bounds(c.cast(pl.Int64, strict=False))
+        elif self.type == "number":
+            places = "+" if self.decimals is None else "{1," + str(self.decimals) + "}"
+            conds.append(c.str.contains(r"^-?[0-9]{1,15}(\.[0-9]" + places + ")?$"))
+            conds += self._bounds(c.cast(pl.Float64, strict=False))
+        elif self.type == "date":
+            conds.append(c.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))
+            conds.append(c.str.to_date("%Y-%m-%d", strict=False).is_not_null())
+        elif self.type == "boolean":
+            conds.append(
+                c.is_in(
+                    self.field.get("trueValues", DEFAULT_TRUE) + self.field.get("falseValues", DEFAULT_FALSE)
+                )
+            )
+        else:
+            conds.append(pl.lit(False))
+        ok = pl.all_horizontal(conds).fill_null(False)
+        return pl.when(c == "").then(pl.lit(not self.required)).otherwise(ok)
+
+    def _bounds(self, n: pl.Expr) -> list[pl.Expr]:
+        cons = self.constraints
+        out = []
+        if "minimum" in cons:
+            out.append(n >= cons["minimum"])
+        if "maximum" in cons:
+            out.append(n <= cons["maximum"])
+        if "exclusiveMinimum" in cons:
+            out.append(n > cons["exclusiveMinimum"])
+        if "exclusiveMaximum" in cons:
+            out.append(n < cons["exclusiveMaximum"])
+        return out
+
+
+def _personal(code: str, message: str, hint: str):
+    def make(masked: str) -> Issue:
+        return Issue(code, message.format(masked=masked), hint)
+
+    return make
+
+
+PERSONAL = {
+    "id": _personal(
+        "personal-id",
+        "含有身份证号 {masked}，公开数据不得包含个人身份信息",
+        "请删除身份证号，或只保留与事项有关的文字；如确需说明，写“身份证号已隐去”。",
+    ),
+    "id-checksum": _personal(
+        "personal-id-like",
+        "含有形似身份证号的 18 位号码 {masked}（校验位不符，可能输错）",
+        "公开数据不得包含身份证号，请删除这串号码。",
+    ),
+    "id-old": _personal(
+        "personal-id",
+        "含有 15 位旧身份证号 {masked}，公开数据不得包含个人身份信息",
+        "请删除这串号码。",
+    ),
+    "mobile": _personal(
+        "personal-phone",
+        "含有手机号 {masked}，公开数据不得包含个人联系方式",
+        "请删除手机号；需要公开的工作电话只填在“工作电话”“办公电话”等电话列中。",
+    ),
+}
+PERSONAL_CODES = ("personal-id", "personal-id-like", "personal-phone")

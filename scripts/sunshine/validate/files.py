@@ -1,0 +1,107 @@
+"""The files themselves: present, inside data/, not links, not too large, nothing unexpected beside them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sunshine.package import Project
+from sunshine.problems import Problem
+
+# GitHub warns about files over 50 MB and refuses files over 100 MB; a township's records for many
+# years are a few megabytes. A larger CSV is almost always an export gone wrong (a whole county, a
+# pasted attachment) and would make every pull request slow to review and to publish.
+# SUNSHINE_MAX_BYTES raises it for a deployment that publishes a whole county (also for `sunshine build`).
+DEFAULT_MAX_BYTES = int(os.environ.get("SUNSHINE_MAX_BYTES") or 50 * 1024 * 1024)
+BACKUP_SUFFIX = ".orig.csv"
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB"
+
+
+def check_file(project: Project, rel: str, *, max_bytes: int) -> Problem | None:
+    """None when the resource's CSV can be read; otherwise the one problem that stops it."""
+    path = project.root / rel
+    data = project.data_dir.resolve()
+    if project.data_dir.is_symlink():
+        return Problem(
+            code="unsafe-path",
+            file=rel,
+            message="data/ 目录是一个符号链接",
+            hint="请把 CSV 文件直接放在仓库的 data/ 目录中，不要链接到别处。",
+        )
+    if path.is_symlink():
+        return Problem(
+            code="unsafe-path",
+            file=rel,
+            message="这是一个符号链接，不是普通文件",
+            hint="请把真正的 CSV 文件放在 data/ 目录中，不要使用链接。",
+        )
+    if not path.exists():
+        return Problem(
+            code="missing-file",
+            file=rel,
+            message="找不到这个文件",
+            hint=f"请把这张表保存为 {rel}（文件名区分大小写）。",
+        )
+    resolved = path.resolve()
+    if data not in resolved.parents:
+        return Problem(
+            code="unsafe-path",
+            file=rel,
+            message="文件位置在 data/ 目录之外",
+            hint="数据文件必须直接放在 data/ 目录中。",
+        )
+    if not path.is_file():
+        return Problem(
+            code="missing-file", file=rel, message="这不是一个普通文件", hint=f"请把这张表保存为 {rel}。"
+        )
+    size = path.stat().st_size
+    if size > max_bytes:
+        return Problem(
+            code="file-too-large",
+            file=rel,
+            message=f"文件有 {_mb(size)}，超过上限 {_mb(max_bytes)}",
+            hint=(
+                "一个乡镇的公开数据通常只有几 MB；GitHub 对超过 50 MB 的文件发出警告、拒收超过 100 MB 的文件。"
+                "请检查是否导出了无关的数据或整个县的数据。确有需要时用 --max-bytes 或环境变量 SUNSHINE_MAX_BYTES 调整上限。"
+            ),
+        )
+    if size == 0:
+        return Problem(code="empty-file", file=rel, message="文件是空的", hint="至少要有表头一行。")
+    return None
+
+
+def stray_files(project: Project) -> list[Problem]:
+    """Files in data/ that are not a table of the package (backups of `sunshine fix` only warn)."""
+    known = {Path(t.path).as_posix() for t in project.tables.values()}
+    out: list[Problem] = []
+    if not project.data_dir.is_dir():
+        return out
+    for path in sorted(project.data_dir.rglob("*")):
+        rel = path.relative_to(project.root).as_posix()
+        if rel in known or path.name.startswith(".") or path.is_dir():
+            continue
+        if path.name.endswith(BACKUP_SUFFIX) and rel.removesuffix(BACKUP_SUFFIX) + ".csv" in known:
+            out.append(
+                Problem(
+                    code="backup-file",
+                    file=rel,
+                    message="这是 sunshine fix 留下的修复前备份",
+                    hint="核对修复结果无误后删除这个文件，不要提交到仓库。",
+                    severity="warning",
+                )
+            )
+            continue
+        out.append(
+            Problem(
+                code="unknown-file",
+                file=rel,
+                message="data/ 中有不属于数据包的文件，它不会被发布",
+                hint="data/ 只放数据包中的表："
+                + "、".join(sorted(known))
+                + "。如果这是其中一张表，请改成正确的文件名；否则请移走。",
+            )
+        )
+    return out
