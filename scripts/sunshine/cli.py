@@ -8,15 +8,16 @@ from pathlib import Path
 import click
 
 from sunshine.package import Project, ProjectNotFound
-
-DEFAULT_DATASETTE_URL = "http://127.0.0.1:8001"
+from sunshine.settings import SettingsError
 
 
 def _project() -> Project:
     try:
-        return Project.find()
-    except ProjectNotFound as exc:
+        project = Project.find()
+        project.settings  # noqa: B018 - read now, so a broken sunshine.toml is a usage error
+    except (ProjectNotFound, SettingsError) as exc:
         raise click.UsageError(str(exc)) from exc
+    return project
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,9 +61,8 @@ def fix(files: tuple[Path, ...]) -> None:
 @click.option(
     "--datasette-url",
     envvar="SUNSHINE_DATASETTE_URL",
-    default=DEFAULT_DATASETTE_URL,
-    show_default=True,
-    help="网站中数据链接指向的 Datasette 地址。",
+    default=None,
+    help="网站中数据链接指向的 Datasette 地址（默认取 sunshine.toml 的 site.datasette_url）。",
 )
 @click.option(
     "--only", type=click.Choice(["database", "site", "history"]), multiple=True, help="只构建其中几项。"
@@ -71,7 +71,9 @@ def build(datasette_url: str, only: tuple[str, ...]) -> None:
     """先校验，再构建 build/sunshine.db、build/history.db 和 build/site/。数据有错时什么也不发布。"""
     from sunshine.build import build_command
 
-    sys.exit(build_command(_project(), datasette_url=datasette_url, only=only))
+    project = _project()
+    url = datasette_url or project.settings.datasette_url
+    sys.exit(build_command(project, datasette_url=url, only=only))
 
 
 @cli.command()
@@ -88,12 +90,14 @@ def serve(host: str, port: int, datasette_port: int) -> None:
 @cli.command()
 @click.option("--base", default="origin/main", show_default=True, help="与哪个 git 版本比较。")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
-@click.option("--datasette-url", envvar="SUNSHINE_DATASETTE_URL", default=DEFAULT_DATASETTE_URL)
+@click.option("--datasette-url", envvar="SUNSHINE_DATASETTE_URL", default=None)
 def diff(base: str, fmt: str, datasette_url: str) -> None:
     """按主键列出每张表新增、删除和修改的行；已公开记录的修改列在最前面。"""
     from sunshine.diff.run import diff_command
 
-    sys.exit(diff_command(_project(), base=base, fmt=fmt, datasette_url=datasette_url))
+    project = _project()
+    url = datasette_url or project.settings.datasette_url
+    sys.exit(diff_command(project, base=base, fmt=fmt, datasette_url=url))
 
 
 @cli.command()

@@ -8,6 +8,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from sunshine import settings as settings_module
+
 DESCRIPTOR = "datapackage.json"
 
 
@@ -103,6 +105,11 @@ class Project:
                 schema=schema,
             )
         return out
+
+    @cached_property
+    def settings(self) -> settings_module.Settings:
+        """The township's settings from sunshine.toml."""
+        return settings_module.load(self.root)
 
     @property
     def title(self) -> str:

@@ -1,0 +1,140 @@
+"""The township's settings: one committed file, `sunshine.toml`, declared here as data.
+
+Every knob has a name (`section.key`), a default and a Chinese help text, as Datasette declares its
+settings. `sunshine init` writes the file; the site, the portal links, the pull-request check and the
+public history read it. An environment variable `SUNSHINE_<SECTION>_<KEY>` overrides a value for one
+run (for example a preview deployment), never the committed file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FILENAME = "sunshine.toml"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One knob of sunshine.toml."""
+
+    name: str  # "section.key"
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("township.name", "", "乡镇（街道）名称"),
+    Setting("township.county", "", "所属县（市、区）"),
+    Setting("site.title", "阳光村务", "网站标题"),
+    Setting("site.url", "http://127.0.0.1:8000/", "网站的公开地址"),
+    Setting("site.datasette_url", "http://127.0.0.1:8001", "数据门户（Datasette）的公开地址"),
+    Setting("site.sample", False, "是否为示例数据：为 true 时每页显示“示例数据”提示"),
+    Setting("history.start", "", "公开的变更记录从哪个提交或日期（YYYY-MM-DD）开始；留空为仓库的第一个提交"),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class SettingsError(Exception):
+    """sunshine.toml cannot be read or holds a value of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The values in force: the committed file, then environment overrides, then defaults."""
+
+    values: dict[str, Any]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    @property
+    def township(self) -> str:
+        return self.values["township.name"]
+
+    @property
+    def county(self) -> str:
+        return self.values["township.county"]
+
+    @property
+    def title(self) -> str:
+        return self.values["site.title"]
+
+    @property
+    def site_url(self) -> str:
+        url = self.values["site.url"]
+        return url if url.endswith("/") else url + "/"
+
+    @property
+    def datasette_url(self) -> str:
+        return self.values["site.datasette_url"].rstrip("/")
+
+    @property
+    def sample(self) -> bool:
+        return bool(self.values["site.sample"])
+
+    @property
+    def history_start(self) -> str:
+        return self.values["history.start"]
+
+
+def env_name(name: str) -> str:
+    return "SUNSHINE_" + name.replace(".", "_").upper()
+
+
+def load(root: Path, environ: dict[str, str] | None = None) -> Settings:
+    """Read `root/sunshine.toml` (a missing file means every default)."""
+    environ = os.environ if environ is None else environ
+    path = root / FILENAME
+    raw: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{FILENAME} 无法读取：{exc}。请对照 README 的“设置”一节改正。") from exc
+    values: dict[str, Any] = {}
+    for section, entries in raw.items():
+        if not isinstance(entries, dict):
+            raise SettingsError(f"{FILENAME} 中的 {section} 应是一个小节（[{section}]）。")
+        for key, value in entries.items():
+            name = f"{section}.{key}"
+            if name not in _BY_NAME:
+                raise SettingsError(f"{FILENAME} 中有未知的设置 {name}。可用的设置见 README 的“设置”一节。")
+            values[name] = value
+    out: dict[str, Any] = {}
+    for s in SETTINGS:
+        value = values.get(s.name, s.default)
+        override = environ.get(env_name(s.name))
+        if override is not None:
+            value = override.lower() in {"1", "true", "yes"} if isinstance(s.default, bool) else override
+        if not isinstance(value, type(s.default)):
+            raise SettingsError(
+                f"{FILENAME} 中的 {s.name} 应为{'true 或 false' if isinstance(s.default, bool) else '文字'}，现在是 {value!r}。"
+            )
+        out[s.name] = value
+    return Settings(out)
+
+
+def render(values: dict[str, Any]) -> str:
+    """The text of sunshine.toml for these values, every knob with its help as a comment."""
+    lines = ["# 阳光村务 · 本乡镇的设置（唯一一份）。`sunshine init` 写入，之后直接修改并提交即可。"]
+    section = None
+    for s in SETTINGS:
+        sec, key = s.name.split(".", 1)
+        if sec != section:
+            lines += ["", f"[{sec}]"]
+            section = sec
+        value = values.get(s.name, s.default)
+        lines.append(f"# {s.help}")
+        lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
