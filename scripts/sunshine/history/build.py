@@ -7,22 +7,23 @@ as a list of corrections (old → new per field), flagged when a published recor
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
 import sqlite3
 import tempfile
-import warnings
-from collections.abc import Iterator
-from contextlib import closing, redirect_stdout
+from collections.abc import Iterable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-import click
 import sqlite_utils
+from git_history.cli import _hash
+from git_history.utils import fix_reserved_columns
 
-from sunshine.history.gitrepo import Commit, GitRepo, NotARepository, read_rows
+from sunshine.history.gitrepo import Commit, GitRepo, NotARepository
+from sunshine.history.versions import Change, Writer
+from sunshine.history.versions import key_of as _key
 from sunshine.package import Project, Table
 from sunshine.problems import BuildError
 from sunshine.shown import mask_row, record_label, shown_value
@@ -87,9 +88,11 @@ def _connect(path: Path) -> sqlite_utils.Database:
 
 
 def _intact(path: Path) -> bool:
+    """quick_check: every page and record well formed; it skips matching each index entry to its row,
+    which integrity_check does at many seconds a million rows, for damage SQLite itself never makes."""
     try:
         with closing(sqlite3.connect(path)) as conn:
-            return conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+            return conn.execute("pragma quick_check").fetchone()[0] == "ok"
     except sqlite3.DatabaseError:
         return False
 
@@ -105,27 +108,48 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
     except (NotARepository, _Empty) as exc:
         reason = f"{exc}没有可以记录的修改历史。" if isinstance(exc, NotARepository) else str(exc)
         _write_info(db, coverage=reason, shallow=False, first=None, head=None)
-        _derive(project, db)
+        _Changes(project, db, {}).append()
         return f"修改历史：{reason}"
 
     all_commits = repo.commits()
     _forget_rewritten_history(db, {c.hash for c in all_commits})
     before = _recorded_commits(db)
-    for table in project.tables.values():
-        _record_table(repo, table, db)
+    known = _commit_info(db)
     _record_commit_info(db, repo.commits(*paths), repo.publication_positions())
+    commits = _commit_info(db)
+    # Existing rows of `changes` stay as they are unless a merge renumbered the commits they name.
+    again = _renumbered(known, commits) or (bool(before) and not db["changes"].exists())
+    changes = _Changes(project, db, commits)
+    for table in project.tables.values():
+        if (repo.cwd / table.path).exists() and repo.commits(table.path):
+            Writer(db.conn, repo, table, mask_row).run(changes.add)
+    if again or changes.grid_moved:
+        _rederive(project, db, changes)
+    changes.append()
     processed = len(_recorded_commits(db) - before)
 
     shallow = repo.is_shallow()
     first = all_commits[0]
     coverage = _coverage_text(shallow, first)
     _write_info(db, coverage=coverage, shallow=shallow, first=first, head=all_commits[-1])
-    counts = _derive(project, db)
+    counts = _counts(db)
     summary = (
         f"修改历史 history.db：本次处理 {processed} 个新提交，共记录 {counts['versions']} 个行版本、"
         f"{counts[REMOVED]} 次删除；已公开记录被修改 {counts['flagged_modified']} 处、被删除 {counts['flagged_removed']} 行"
     )
     return f"{summary}。{coverage}" if shallow else summary
+
+
+def _commit_info(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+    return {r["hash"]: r for r in db["commit_info"].rows} if db["commit_info"].exists() else {}
+
+
+def _renumbered(known: dict[str, dict[str, Any]], commits: dict[str, dict[str, Any]]) -> bool:
+    return any(
+        (info["seq"], info["published_seq"]) != (commits[h]["seq"], commits[h]["published_seq"])
+        for h, info in known.items()
+        if h in commits
+    )
 
 
 def _coverage_text(shallow: bool, first: Commit) -> str:
@@ -151,108 +175,6 @@ def _forget_rewritten_history(db: sqlite_utils.Database, reachable: set[str]) ->
         db[view].drop()
     for table in db.table_names():
         db[table].drop(ignore=True)
-
-
-def _record_table(repo: GitRepo, table: Table, db: sqlite_utils.Database) -> None:
-    from git_history.cli import file as git_history_file
-
-    if not (repo.cwd / table.path).exists() or not repo.commits(table.path):
-        return  # git-history reads the file's history only while the file exists
-    args = [
-        "history.db",  # replaced by the open connection below
-        str(repo.toplevel / repo.relative_to_toplevel(table.path)),
-        "--repo",
-        str(repo.toplevel),
-        "--branch",
-        "HEAD",
-        "--namespace",
-        table.name,
-        "--import",
-        "sunshine.history.build",
-        "--convert",
-        f"sunshine.history.build.convert(content, {table.name!r})",
-        "--ignore-duplicate-ids",
-        "--silent",
-    ]
-    for key in table.primary_key:
-        args += ["--id", key]
-    _CONVERTING[table.name] = table
-    try:
-        with redirect_stdout(io.StringIO()), warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # git-history's choice of GitPython backend
-            with git_history_file.make_context("file", args) as ctx:
-                ctx.params["database"] = db.conn
-                ctx.invoke(git_history_file.callback, **ctx.params)
-    except click.ClickException as exc:
-        raise BuildError(f"无法读取 {table.path} 的修改历史：{exc.format_message()}") from exc
-    _record_removals(repo, table, db)
-
-
-# The tables git-history is reading, for `convert` (it names the table it is called for).
-_CONVERTING: dict[str, Table] = {}
-
-
-def convert(content: bytes, table_name: str) -> list[dict[str, str]]:
-    """git-history's --convert: rows of one version of a CSV, masked, keyed by the Table Schema."""
-    return _version_rows(content, _CONVERTING[table_name])
-
-
-def _version_rows(content: bytes, table: Table) -> list[dict[str, str]]:
-    """Rows of one committed version of a CSV, personal data masked; rows without a key are left out."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        text = content.decode("utf-8", "replace")
-    _, rows = read_rows(text)
-    return [mask_row(table, row) for row in rows if all(row.get(k) for k in table.primary_key)]
-
-
-def _key(table: Table, row: dict[str, Any]) -> str:
-    return " / ".join(str(row.get(k) or "") for k in table.primary_key)
-
-
-def _record_removals(repo: GitRepo, table: Table, db: sqlite_utils.Database) -> None:
-    """Rows present before a commit and absent after it; git-history records additions and changes only."""
-    scanned = db["scanned_commits"]
-    seen = (
-        {r["hash"] for r in scanned.rows_where("namespace = ?", [table.name])} if scanned.exists() else set()
-    )
-    previous_hash, previous_rows = None, None
-    for commit in repo.commits(table.path):
-        if commit.hash in seen:
-            continue
-        parent = repo.first_parent(commit.hash)
-        if parent is None:
-            before: dict[str, dict] = {}
-        elif parent == previous_hash and previous_rows is not None:
-            before = previous_rows
-        else:
-            before = _rows_at(repo, table, parent)
-        after = _rows_at(repo, table, commit.hash)
-        gone = [
-            {
-                "namespace": table.name,
-                "record_id": key,
-                "commit_hash": commit.hash,
-                "row": json.dumps(row, ensure_ascii=False),
-            }
-            for key, row in before.items()
-            if key not in after
-        ]
-        db["removals"].insert_all(gone, pk=("namespace", "record_id", "commit_hash"), replace=True)
-        scanned.insert({"namespace": table.name, "hash": commit.hash}, pk=("namespace", "hash"), replace=True)
-        previous_hash, previous_rows = commit.hash, after
-
-
-def _rows_at(repo: GitRepo, table: Table, ref: str) -> dict[str, dict[str, str]]:
-    data = repo.show(ref, table.path)
-    if data is None:
-        return {}
-    return {_key(table, row): row for row in _version_rows(data, table)}
 
 
 def _record_commit_info(db: sqlite_utils.Database, commits: list[Commit], positions: dict[str, int]) -> None:
@@ -304,7 +226,9 @@ def _field_titles(table: Table) -> dict[str, str]:
 def _versions(
     db: sqlite_utils.Database, table: Table
 ) -> Iterator[tuple[str, int, str, dict[str, Any], dict[str, Any]]]:
-    """(record id, version, commit hash, state before, state after) for every version git-history recorded."""
+    """(record id, version, commit hash, state before, state after) for every version recorded.
+
+    Only for a full re-derivation; a build hands the versions it writes straight to `_Changes`."""
     ns = table.name
     if not db[f"{ns}_version"].exists():
         return
@@ -327,73 +251,155 @@ def _versions(
         yield _key(table, after), row["_version"], row["_hash"], before, after
 
 
-def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
-    """(Re)write `changes`: one row per added, modified or removed record per commit."""
-    commits = {r["hash"]: r for r in db["commit_info"].rows} if db["commit_info"].exists() else {}
-    events: list[dict[str, Any]] = []
-    grid_village: dict[str, str] = {}
-    added_in: dict[tuple[str, str], str] = {}
-    counts = {"versions": 0, REMOVED: 0, "flagged_modified": 0, "flagged_removed": 0}
-    for table in project.tables.values():
-        titles = _field_titles(table)
-        for record_id, version, commit_hash, before, after in _versions(db, table):
-            counts["versions"] += 1
-            kind = ADDED if version == 1 else MODIFIED
-            fields = [
-                {"field": f, "title": titles.get(f, f), "old": before.get(f), "new": after.get(f)}
-                for f in _ordered(table, after)
-                if kind == MODIFIED and before.get(f) != after.get(f)
-            ]
-            events.append(_event(table, record_id, kind, version, commit_hash, after, fields))
-            if version == 1:
-                added_in[(table.name, record_id)] = commit_hash
-            if table.name == "grids" and after.get("grid_id"):
-                grid_village[after["grid_id"]] = after.get("village_code") or ""
-        if db["removals"].exists():
-            for r in db["removals"].rows_where("namespace = ?", [table.name]):
-                row = json.loads(r["row"])
-                counts[REMOVED] += 1
-                events.append(_event(table, r["record_id"], REMOVED, None, r["commit_hash"], row, []))
-    for e in events:
-        info = commits.get(e["commit_hash"], {})
+def _modified_fields(table: Table, before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    titles = _field_titles(table)
+    return [
+        {"field": f, "title": titles.get(f, f), "old": before.get(f), "new": after.get(f)}
+        for f in _ordered(table, after)
+        if before.get(f) != after.get(f)
+    ]
+
+
+_PENDING = "temp.pending_changes"
+
+
+class _Changes:
+    """Rows of `changes` for the versions and removals a build writes, appended in the order a full
+    derivation gives them: by commit, then table, then record. Events wait in a temporary table
+    (a county's first build makes a million) and are numbered after the existing rows at the end."""
+
+    def __init__(
+        self, project: Project, db: sqlite_utils.Database, commits: dict[str, dict[str, Any]]
+    ) -> None:
+        self.project, self.db, self.commits = project, db, commits
+        self.order = list(project.tables)
+        self.grid_village: dict[str, str] = {}
+        self.grid_moved = False
+        names = [c for c in CHANGES_COLUMNS if c != "id"]
+        db.execute(f"DROP TABLE IF EXISTS {_PENDING}")
+        db.execute(f"CREATE TABLE {_PENDING} ({', '.join(names)}, _order INTEGER)")
+        self.names = names
+
+    def add(self, changes: Iterable[Change]) -> None:
+        rows = []
+        for c in changes:
+            table = c.table
+            if c.version is None:
+                event = _event(table, c.record_id, REMOVED, None, c.commit_hash, c.before, [])
+            else:
+                kind = ADDED if c.version == 1 else MODIFIED
+                fields = _modified_fields(table, c.before, c.after) if kind == MODIFIED else []
+                event = _event(table, c.record_id, kind, c.version, c.commit_hash, c.after, fields)
+                if table.name == "grids" and c.after.get("grid_id"):
+                    if kind == MODIFIED and c.before.get("village_code") != c.after.get("village_code"):
+                        self.grid_moved = True  # earlier staff rows were placed by the old village
+                    self.grid_village[c.after["grid_id"]] = c.after.get("village_code") or ""
+            rows.append(self._finish(event))
+        marks = ", ".join("?" * (len(self.names) + 1))
+        self.db.conn.executemany(
+            f"INSERT INTO {_PENDING} VALUES ({marks})",
+            ([r[n] for n in self.names] + [r["_order"]] for r in rows),
+        )
+
+    def _finish(self, e: dict[str, Any]) -> dict[str, Any]:
+        info = self.commits.get(e["commit_hash"], {})
         e.update(
             seq=info.get("seq"),
             commit_short=e["commit_hash"][:7],
             committed_at=info.get("committed_at", ""),
             commit_date=(info.get("committed_at") or "")[:10],
             commit_message=info.get("message", ""),
+            _order=self.order.index(e["table_name"]),
         )
         if not e["village_code"] and e.pop("_grid", None):
-            e["village_code"] = grid_village.get(e["_grid_id"], "")
+            e["village_code"] = self._village_of_grid(e["_grid_id"])
         e.pop("_grid", None)
         e.pop("_grid_id", None)
         if e["after_publication"] and not _published_before(
-            commits, added_in.get((e["table_name"], e["record_id"])), e["commit_hash"]
+            self.commits, self._added_in(e["table_name"], e["record_id"]), e["commit_hash"]
         ):
             e["after_publication"] = 0
-        counts["flagged_modified"] += e["after_publication"] and e["kind"] == MODIFIED
-        counts["flagged_removed"] += e["after_publication"] and e["kind"] == REMOVED
-    order = list(project.tables)
-    events.sort(
-        key=lambda e: (
-            e["seq"] if e["seq"] is not None else -1,
-            order.index(e["table_name"]),
-            e["record_id"],
+        return e
+
+    def _village_of_grid(self, grid_id: str) -> str:
+        if grid_id not in self.grid_village and self.db["grids"].exists():
+            found = self.db.execute("select village_code from grids where grid_id = ?", [grid_id]).fetchone()
+            self.grid_village[grid_id] = (found[0] or "") if found else ""
+        return self.grid_village.get(grid_id, "")
+
+    def _added_in(self, table_name: str, record_id: str) -> str | None:
+        """The commit that recorded the record's first version."""
+        table = self.project.tables[table_name]
+        if not self.db[f"{table_name}_version"].exists():
+            return None
+        item_id = _item_id(table, record_id)
+        found = self.db.execute(
+            f"select c.hash from [{table_name}_version] v join [{table_name}] i on i._id = v._item "
+            f"join commits c on c.id = v._commit where i._item_id = ? and v._version = 1",
+            [item_id],
+        ).fetchone()
+        return found[0] if found else None
+
+    def append(self) -> None:
+        """Number the waiting events after the existing rows and add them to `changes`."""
+        db = self.db
+        if not db["changes"].exists():
+            db["changes"].create(CHANGES_COLUMNS_TYPES, pk="id")
+        start = db.execute("select coalesce(max(id), 0) from changes").fetchone()[0]
+        names = ", ".join(self.names)
+        db.execute(
+            f"insert into changes (id, {names}) select {start} + row_number() over "
+            f"(order by coalesce(seq, -1), _order, record_id, rowid), {names} from {_PENDING}"
         )
-    )
+        db.execute(f"DROP TABLE {_PENDING}")
+        db["changes"].create_index(["table_name", "record_id"], if_not_exists=True)
+        db["changes"].create_index(["village_code"], if_not_exists=True)
+        db["changes"].create_index(["after_publication"], if_not_exists=True)
+        for table in self.project.tables.values():
+            db.create_view(
+                f"{table.name}_changes",
+                f"select * from changes where table_name = '{table.name}' order by seq desc, id desc",
+                replace=True,
+            )
+
+
+def _item_id(table: Table, record_id: str) -> str:
+    ids = fix_reserved_columns({k: 1 for k in table.primary_key})
+    parts = record_id.split(" / ")
+    return _hash(dict(zip(ids, parts, strict=False)))
+
+
+def _rederive(project: Project, db: sqlite_utils.Database, changes: _Changes) -> None:
+    """Every row of `changes` again from the recorded versions and removals."""
     db["changes"].drop(ignore=True)
-    db["changes"].create(CHANGES_COLUMNS_TYPES, pk="id")
-    db["changes"].insert_all(({"id": i, **e} for i, e in enumerate(events, 1)), batch_size=1000)
-    db["changes"].create_index(["table_name", "record_id"], if_not_exists=True)
-    db["changes"].create_index(["village_code"], if_not_exists=True)
-    db["changes"].create_index(["after_publication"], if_not_exists=True)
+    db.execute(f"DELETE FROM {_PENDING}")
     for table in project.tables.values():
-        db.create_view(
-            f"{table.name}_changes",
-            f"select * from changes where table_name = '{table.name}' order by seq desc, id desc",
-            replace=True,
+        changes.add(
+            Change(table, record_id, version, commit_hash, before, after)
+            for record_id, version, commit_hash, before, after in _versions(db, table)
         )
-    return counts
+        if db["removals"].exists():
+            changes.add(
+                Change(table, r["record_id"], None, r["commit_hash"], json.loads(r["row"]), {})
+                for r in db["removals"].rows_where("namespace = ?", [table.name])
+            )
+
+
+def _counts(db: sqlite_utils.Database) -> dict[str, int]:
+    if not db["changes"].exists():
+        return {"versions": 0, REMOVED: 0, "flagged_modified": 0, "flagged_removed": 0}
+    versions, removed, flagged_modified, flagged_removed = db.execute(
+        "select count(*) filter (where kind != ?), count(*) filter (where kind = ?), "
+        "count(*) filter (where after_publication = 1 and kind = ?), "
+        "count(*) filter (where after_publication = 1 and kind = ?) from changes",
+        [REMOVED, REMOVED, MODIFIED, REMOVED],
+    ).fetchone()
+    return {
+        "versions": versions,
+        REMOVED: removed,
+        "flagged_modified": flagged_modified,
+        "flagged_removed": flagged_removed,
+    }
 
 
 def _published_before(commits: dict[str, dict[str, Any]], added: str | None, changed: str) -> bool:

@@ -81,6 +81,10 @@ class GitRepo:
         proc = self.run("show", f"{ref}:./{path}", check=False)
         return proc.stdout if proc.returncode == 0 else None
 
+    def exists(self, ref: str, path: str) -> bool:
+        """Whether `path` is a file at `ref`."""
+        return self.run("cat-file", "-e", f"{ref}:./{path}", check=False).returncode == 0
+
     def commits(self, *paths: str, ref: str = "HEAD") -> list[Commit]:
         """Commits reachable from `ref` (touching `paths`, if given), oldest first."""
         fmt = "%H%x1f%cI%x1f%s%x1e"

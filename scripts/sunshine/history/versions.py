@@ -1,0 +1,463 @@
+"""Versions of every row, in git-history's layout, written in proportion to what each commit changed.
+
+The tables are the ones `git-history file --id ... --ignore-duplicate-ids` writes (namespaces,
+commits, columns, one item table, `_version`, `_changed` and `_version_detail` per table) with the
+same ids, hashes and rules: a row gets a new version when its masked content differs from the
+version recorded last, and a version lists only the columns that changed. git-history reads
+every version of a file whole and writes it row by row; here a commit is read as the lines
+`git diff` says it changed, against the commit before it in the file's history, and only the
+rows on those lines are parsed, masked, compared and written. A commit that changes the header
+or whose changed lines split a quoted cell over lines is read whole, streamed.
+
+The first commit of a county (a million rows) is written in batches with executemany, and the
+`_changed` rows of first versions (every column) are made by one INSERT ... SELECT.
+
+Each new version and each removal becomes a `Change` handed to the caller, which turns it into
+a row of `changes`; the caller never re-reads the versions it just wrote.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import subprocess
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+from git_history.cli import _hash, create_views
+from git_history.utils import RESERVED_SET, fix_reserved_columns
+
+from sunshine.history.gitrepo import Commit, GitRepo
+from sunshine.package import Table
+
+BATCH = 20_000
+
+Mask = Callable[[Table, dict[str, str]], dict[str, str]]
+
+
+@dataclass
+class Change:
+    """A new version of a record (version ≥ 1) or its removal (version None), with the states around it."""
+
+    table: Table
+    record_id: str
+    version: int | None
+    commit_hash: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+@dataclass
+class _Read:
+    """What a commit did to a file: header, rows on added lines, keys on removed lines (None: read whole)."""
+
+    header: list[str]
+    added: list[dict[str, str]]
+    removed: list[dict[str, str]] | None
+
+
+def ensure_tables(conn: sqlite3.Connection) -> None:
+    conn.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS "namespaces" ("id" INTEGER PRIMARY KEY, "name" TEXT);
+        CREATE UNIQUE INDEX IF NOT EXISTS "idx_namespaces_name" ON "namespaces" ("name");
+        CREATE TABLE IF NOT EXISTS "commits" (
+           "id" INTEGER PRIMARY KEY,
+           "namespace" INTEGER REFERENCES "namespaces"("id"),
+           "hash" TEXT,
+           "commit_at" TEXT
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS "idx_commits_namespace_hash" ON "commits" ("namespace", "hash");
+        CREATE TABLE IF NOT EXISTS "columns" (
+           "id" INTEGER PRIMARY KEY,
+           "namespace" INTEGER REFERENCES "namespaces"("id"),
+           "name" TEXT
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS "idx_columns_namespace_name" ON "columns" ("namespace", "name");
+        CREATE TABLE IF NOT EXISTS "scanned_commits" ("namespace" TEXT, "hash" TEXT, PRIMARY KEY ("namespace", "hash"));
+        CREATE TABLE IF NOT EXISTS "removals" (
+           "namespace" TEXT, "record_id" TEXT, "commit_hash" TEXT, "row" TEXT,
+           PRIMARY KEY ("namespace", "record_id", "commit_hash")
+        );
+        """
+    )
+
+
+def key_of(table: Table, row: dict[str, Any]) -> str:
+    return " / ".join(str(row.get(k) or "") for k in table.primary_key)
+
+
+class Writer:
+    """Writes the versions of one table (one namespace) for the commits not yet recorded."""
+
+    def __init__(self, conn: sqlite3.Connection, repo: GitRepo, table: Table, mask: Mask) -> None:
+        self.conn, self.repo, self.table, self.mask = conn, repo, table, mask
+        self.ns = table.name
+        self.ids = list(fix_reserved_columns({k: 1 for k in table.primary_key}))
+        ensure_tables(conn)
+        conn.execute("INSERT OR IGNORE INTO namespaces (name) VALUES (?)", [self.ns])
+        self.ns_id = conn.execute("SELECT id FROM namespaces WHERE name = ?", [self.ns]).fetchone()[0]
+        self.columns: dict[str, int] = dict(
+            conn.execute("SELECT name, id FROM columns WHERE namespace = ?", [self.ns_id])
+        )
+        self.item_columns: list[str] = self._table_columns(self.ns)
+        self.empty = (
+            not self.item_columns or not conn.execute(f"SELECT 1 FROM [{self.ns}] LIMIT 1").fetchone()
+        )
+
+    # -- schema
+
+    def _table_columns(self, name: str) -> list[str]:
+        return [r[1] for r in self.conn.execute(f"PRAGMA table_info([{name}])")]
+
+    def _ensure_schema(self, header: list[str]) -> None:
+        """Item and version tables with a TEXT column per field, in git-history's column order."""
+        ns, fields = self.ns, [f for f in header if f not in RESERVED_SET]
+        if not self.item_columns:
+            self.conn.execute(f'CREATE TABLE [{ns}] ("_id" INTEGER PRIMARY KEY, "_item_id" TEXT)')
+            self.conn.execute(f'CREATE UNIQUE INDEX "idx_{ns}__item_id" ON [{ns}] ("_item_id")')
+            self.item_columns = ["_id", "_item_id"]
+        for name in [*fields, "_commit"]:
+            if name not in self.item_columns:
+                kind = "INTEGER" if name == "_commit" else "TEXT"
+                self.conn.execute(f"ALTER TABLE [{ns}] ADD COLUMN [{name}] {kind}")
+                self.item_columns.append(name)
+        version_columns = self._table_columns(f"{ns}_version")
+        if not version_columns:
+            body = ",\n   ".join(f'"{name}" TEXT' for name in fields)
+            self.conn.execute(
+                f'CREATE TABLE "{ns}_version" (\n   "_id" INTEGER PRIMARY KEY,\n'
+                f'   "_item" INTEGER REFERENCES "{ns}"("_id"),\n   "_version" INTEGER,\n'
+                f'   "_commit" INTEGER REFERENCES "commits"("id"),\n   {body},\n   "_item_full_hash" TEXT\n)'
+            )
+            self.conn.execute(
+                f'CREATE TABLE "{ns}_changed" (\n   "item_version" INTEGER REFERENCES "{ns}_version"("_id"),\n'
+                f'   "column" INTEGER REFERENCES "columns"("id"),\n   PRIMARY KEY ("item_version", "column")\n)'
+            )
+        else:
+            for name in fields:
+                if name not in version_columns:
+                    self.conn.execute(f'ALTER TABLE "{ns}_version" ADD COLUMN [{name}] TEXT')
+        for name in fields:
+            self._column_id(name)
+
+    def _column_id(self, name: str) -> int:
+        if name not in self.columns:
+            cur = self.conn.execute("INSERT INTO columns (namespace, name) VALUES (?, ?)", [self.ns_id, name])
+            self.columns[name] = cur.lastrowid
+        return self.columns[name]
+
+    # -- commits
+
+    def run(self, on_change: Callable[[Iterable[Change]], None]) -> int:
+        """Record every commit of the table's file not recorded yet; return how many were read."""
+        path = self.table.path
+        history = self.repo.commits(path)
+        seen = {r[0] for r in self.conn.execute("SELECT hash FROM commits WHERE namespace = ?", [self.ns_id])}
+        scanned = {
+            r[0] for r in self.conn.execute("SELECT hash FROM scanned_commits WHERE namespace = ?", [self.ns])
+        }
+        done = 0
+        previous: Commit | None = None
+        for commit in history:
+            if commit.hash in seen and commit.hash in scanned:
+                previous = commit
+                continue
+            self._commit(commit, previous, record_versions=commit.hash not in seen, on_change=on_change)
+            previous = commit
+            done += 1
+        if self._table_columns(f"{self.ns}_version"):
+            create_views(sqlite_utils.Database(self.conn), self.ns)
+            self.conn.execute(
+                f'CREATE INDEX IF NOT EXISTS "idx_{self.ns}_version__item" ON "{self.ns}_version" ("_item")'
+            )
+        return done
+
+    def _commit(
+        self,
+        commit: Commit,
+        previous: Commit | None,
+        *,
+        record_versions: bool,
+        on_change: Callable[[Iterable[Change]], None],
+    ) -> None:
+        path = self.table.path
+        parent = self.repo.first_parent(commit.hash)
+        exists = self.repo.exists(commit.hash, path)
+        if record_versions and exists:
+            read = self._read(previous.hash if previous else None, commit.hash)
+            commit_id = self._commit_row(commit)
+            if read is not None and read.header:
+                self._ensure_schema(read.header)
+                if read.removed is None:
+                    on_change_batches = self._write_whole(commit, commit_id)
+                else:
+                    on_change_batches = [self._write_rows(commit, commit_id, read.added)]
+                for changes in on_change_batches:
+                    on_change(changes)
+        # Removals: against the first parent, the way a reader of the commit sees it.
+        if parent is None:
+            gone: list[dict[str, str]] = []
+        elif not exists:
+            gone = list(self._stream_rows(parent))
+        elif previous is not None and parent == previous.hash and record_versions:
+            gone = self._gone(read.removed, read.added) if read and read.removed is not None else None
+            if gone is None:
+                gone = self._gone_whole(parent, commit.hash)
+        else:
+            diff = self._read(parent, commit.hash)
+            gone = (
+                self._gone(diff.removed, diff.added)
+                if diff and diff.removed is not None
+                else self._gone_whole(parent, commit.hash)
+            )
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO removals VALUES (?, ?, ?, ?)",
+            [(self.ns, key_of(self.table, r), commit.hash, json.dumps(r, ensure_ascii=False)) for r in gone],
+        )
+        self.conn.execute("INSERT OR REPLACE INTO scanned_commits VALUES (?, ?)", [self.ns, commit.hash])
+        if gone:
+            on_change(Change(self.table, key_of(self.table, r), None, commit.hash, r, r) for r in gone)
+
+    def _commit_row(self, commit: Commit) -> int:
+        self.conn.execute(
+            "INSERT OR IGNORE INTO commits (namespace, hash, commit_at) VALUES (?, ?, ?)",
+            [self.ns_id, commit.hash, commit.committed_at],
+        )
+        return self.conn.execute(
+            "SELECT id FROM commits WHERE namespace = ? AND hash = ?", [self.ns_id, commit.hash]
+        ).fetchone()[0]
+
+    # -- reading a commit
+
+    def _read(self, old: str | None, new: str) -> _Read | None:
+        """The lines `new` changed against `old`, parsed; `removed` is None when the file must be read whole."""
+        header = self._header(new)
+        if header is None:
+            return None
+        if old is None:
+            return _Read(header, [], None)
+        proc = self.repo.run(
+            "diff", "--no-ext-diff", "--no-renames", "--no-color", "--text", "-U0", old, new, "--", self.table.path,
+            check=False,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            return _Read(header, [], None)
+        added, removed = [], []
+        for line in proc.stdout.split(b"\n"):
+            if line.startswith(b"+") and not line.startswith(b"+++ "):
+                added.append(line[1:])
+            elif line.startswith(b"-") and not line.startswith(b"--- "):
+                removed.append(line[1:])
+            elif line.startswith(b"@@ -1,") or line.startswith(b"@@ -1 ") or line.startswith(b"@@ -0,0 +1"):
+                return _Read(header, [], None)  # the header changed: every row may read differently
+        try:
+            added_text = [line.decode("utf-8") for line in added]
+            removed_text = [line.decode("utf-8") for line in removed]
+        except UnicodeDecodeError:
+            return _Read(header, [], None)
+        if any(t.count('"') % 2 for t in (*added_text, *removed_text)):
+            return _Read(header, [], None)  # a quoted cell spans lines: only a whole read is sure
+        return _Read(header, self._parse(header, added_text), self._parse(header, removed_text))
+
+    def _header(self, ref: str) -> list[str] | None:
+        for row in self._stream(ref, header_only=True):
+            return row
+        return None
+
+    def _parse(self, header: list[str], lines: list[str]) -> list[dict[str, str]]:
+        rows = []
+        for cells in csv.reader(lines):
+            row = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header)}
+            if all(row.get(k) for k in self.table.primary_key):
+                rows.append(self.mask(self.table, row))
+        return rows
+
+    def _stream(self, ref: str, *, header_only: bool = False) -> Iterator[list[str]]:
+        """The CSV records of the file at ref, read from `git show` as they arrive."""
+        for encoding in ("utf-8-sig", "gb18030"):
+            proc = subprocess.Popen(
+                ["git", "-c", "core.quotepath=off", "show", f"{ref}:./{self.table.path}"],
+                cwd=self.repo.cwd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                text = io.TextIOWrapper(proc.stdout, encoding=encoding, newline="")
+                reader = csv.reader(text)
+                try:
+                    for n, row in enumerate(reader):
+                        yield [h.strip() for h in row] if n == 0 else row
+                        if header_only:
+                            return
+                    return
+                except UnicodeDecodeError:
+                    continue
+            finally:
+                proc.kill()
+                proc.wait()
+
+    def _stream_rows(self, ref: str) -> Iterator[dict[str, str]]:
+        """Masked rows with a key, first of each key only (git-history's --ignore-duplicate-ids)."""
+        header: list[str] = []
+        seen: set[str] = set()
+        for n, cells in enumerate(self._stream(ref)):
+            if n == 0:
+                header = [h for h in cells if h]
+                continue
+            if not any(cells):
+                continue
+            row = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header)}
+            if not all(row.get(k) for k in self.table.primary_key):
+                continue
+            key = key_of(self.table, row)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield self.mask(self.table, row)
+
+    def _gone(self, removed: list[dict[str, str]], added: list[dict[str, str]]) -> list[dict[str, str]]:
+        kept = {key_of(self.table, r) for r in added}
+        gone, seen = [], set()
+        for row in removed:
+            key = key_of(self.table, row)
+            if key not in kept and key not in seen:
+                seen.add(key)
+                gone.append(row)
+        return gone
+
+    def _gone_whole(self, parent: str, commit: str) -> list[dict[str, str]]:
+        after = {key_of(self.table, r) for r in self._stream_rows(commit)}
+        return [r for r in self._stream_rows(parent) if key_of(self.table, r) not in after]
+
+    # -- writing versions
+
+    def _write_whole(self, commit: Commit, commit_id: int) -> Iterator[list[Change]]:
+        fresh = self.empty  # the table was empty before this commit: no row has a version yet
+        batch: list[dict[str, str]] = []
+        for row in self._stream_rows(commit.hash):
+            batch.append(row)
+            if len(batch) >= BATCH:
+                yield self._write_rows(commit, commit_id, batch, unique=True, fresh=fresh)
+                batch = []
+        if batch:
+            yield self._write_rows(commit, commit_id, batch, unique=True, fresh=fresh)
+
+    def _write_rows(
+        self,
+        commit: Commit,
+        commit_id: int,
+        rows: list[dict[str, str]],
+        *,
+        unique: bool = False,
+        fresh: bool = False,
+    ) -> list[Change]:
+        """New versions of the rows that differ from their last version; one Change per version."""
+        ns = self.ns
+        items: dict[str, dict[str, str]] = {}
+        for row in rows:
+            item = fix_reserved_columns(row)
+            item_id = _hash({k: item.get(k) for k in self.ids})
+            if unique or item_id not in items:
+                items.setdefault(item_id, item)
+        previous = {} if fresh else self._previous(list(items))
+        fields = [c for c in self.item_columns if c not in RESERVED_SET]
+        new_items, updates, versions, changes = [], [], [], []
+        for item_id, item in items.items():
+            full = _hash(item)
+            before_row = previous.get(item_id)
+            if before_row is not None and before_row["_full"] == full:
+                continue
+            if before_row is None:
+                new_items.append((item_id, *(item.get(c) for c in fields), commit_id))
+                version, before, cols = 1, {}, list(item)
+            else:
+                before = {c: before_row[c] for c in fields if c in before_row}
+                cols = [
+                    c
+                    for c in (item.keys() | before.keys())
+                    if c not in RESERVED_SET and item.get(c) != before.get(c)
+                ]
+                version = before_row["_version"] + 1
+                updates.append((*(item.get(c, before.get(c)) for c in fields), commit_id, before_row["_id"]))
+            versions.append((item_id, version, item, cols, full))
+            after = {**before, **{c: item.get(c) for c in cols}}
+            changes.append(Change(self.table, key_of(self.table, item), version, commit.hash, before, after))
+        if new_items:
+            marks = ", ".join("?" * (len(fields) + 2))
+            names = ", ".join(f"[{c}]" for c in ["_item_id", *fields, "_commit"])
+            self.conn.executemany(f"INSERT INTO [{ns}] ({names}) VALUES ({marks})", new_items)
+        if updates:
+            sets = ", ".join(f"[{c}] = ?" for c in [*fields, "_commit"])
+            self.conn.executemany(f"UPDATE [{ns}] SET {sets} WHERE _id = ?", updates)
+        if versions:
+            self._write_versions(commit_id, versions, fields)
+        self.empty = self.empty and not versions
+        return changes
+
+    def _previous(self, item_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Each known item's row, its last version number and full hash."""
+        found: dict[str, dict[str, Any]] = {}
+        ns = self.ns
+        for start in range(0, len(item_ids), 500):
+            part = item_ids[start : start + 500]
+            marks = ", ".join("?" * len(part))
+            cur = self.conn.execute(
+                f"SELECT i.*, (SELECT max(_version) FROM [{ns}_version] v WHERE v._item = i._id) AS _version, "
+                f"(SELECT _item_full_hash FROM [{ns}_version] v WHERE v._item = i._id "
+                f"ORDER BY _version DESC LIMIT 1) AS _full FROM [{ns}] i WHERE i._item_id IN ({marks})",
+                part,
+            )
+            names = [d[0] for d in cur.description]
+            for values in cur:
+                row = dict(zip(names, values, strict=True))
+                found[row["_item_id"]] = row
+        return found
+
+    def _write_versions(self, commit_id: int, versions: list[tuple], fields: list[str]) -> None:
+        ns = self.ns
+        version_fields = [c for c in self._table_columns(f"{ns}_version") if c not in RESERVED_SET]
+        ids = dict(
+            self.conn.execute(
+                f"SELECT _item_id, _id FROM [{ns}] WHERE _item_id IN (SELECT value FROM json_each(?))",
+                [json.dumps([v[0] for v in versions])],
+            )
+        )
+        first = self.conn.execute(f"SELECT coalesce(max(_id), 0) + 1 FROM [{ns}_version]").fetchone()[0]
+        names = ", ".join(f"[{c}]" for c in ["_id", "_item", "_version", "_commit", *version_fields])
+        marks = ", ".join("?" * (len(version_fields) + 5))
+        rows, changed_later, first_versions = [], [], []
+        for n, (item_id, version, item, cols, full) in enumerate(versions):
+            vid = first + n
+            wanted = set(cols)
+            rows.append(
+                (
+                    vid,
+                    ids[item_id],
+                    version,
+                    commit_id,
+                    *(item.get(c) if c in wanted else None for c in version_fields),
+                    full,
+                )
+            )
+            if version == 1 and set(cols) == set(fields):
+                first_versions.append(vid)
+            else:
+                changed_later.extend((vid, self._column_id(c)) for c in cols)
+        self.conn.executemany(f"INSERT INTO [{ns}_version] ({names}, _item_full_hash) VALUES ({marks})", rows)
+        if first_versions:
+            # Every column of a first version changed: one statement, in SQLite, for the whole batch.
+            column_ids = [self.columns[c] for c in fields]
+            self.conn.execute(
+                f"INSERT INTO [{ns}_changed] (item_version, column) "
+                f"SELECT v.value, c.value FROM json_each(?) v, json_each(?) c",
+                [json.dumps(first_versions), json.dumps(column_ids)],
+            )
+        if changed_later:
+            self.conn.executemany(
+                f"INSERT INTO [{ns}_changed] (item_version, column) VALUES (?, ?)", changed_later
+            )
