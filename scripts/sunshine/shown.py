@@ -48,10 +48,21 @@ def free_text_fields(table: Table) -> set[str]:
     }
 
 
+_MASKED_FIELDS: dict[int, tuple[Table, frozenset[str], frozenset[str]]] = {}
+
+
+def _masked_fields(table: Table) -> tuple[frozenset[str], frozenset[str]]:
+    """(fields never masked, phone fields) of a table, worked out once per table object."""
+    cached = _MASKED_FIELDS.get(id(table))
+    if cached is None or cached[0] is not table:
+        known = frozenset(set(table.field_names) - free_text_fields(table))
+        cached = _MASKED_FIELDS[id(table)] = (table, known, frozenset(phone_fields(table)))
+    return cached[1], cached[2]
+
+
 def mask_row(table: Table, row: dict[str, str]) -> dict[str, str]:
     """Free-text cells masked; cells of columns the schema does not know are treated as free text."""
-    known = set(table.field_names) - free_text_fields(table)
-    phones = phone_fields(table)
+    known, phones = _masked_fields(table)
     return {k: v if k in known else mask_value(v, phones_allowed=k in phones) for k, v in row.items()}
 
 

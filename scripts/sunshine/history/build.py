@@ -53,17 +53,23 @@ def build_history(project: Project, target: Path) -> str:
     os.close(fd)
     tmp = Path(name)
     try:
-        if target.exists():
+        # One check, after the update: a copy that was already damaged fails it (or the update),
+        # and the history is then rebuilt from the whole git history.
+        copied = target.exists()
+        if copied:
             shutil.copyfile(target, tmp)
-            if not _intact(tmp):
-                tmp.write_bytes(b"")  # a damaged history is rebuilt from the whole git history
-        db = _connect(tmp)
         try:
-            summary = _update(project, db)
-            db.conn.commit()
-        finally:
-            db.close()
-        if not _intact(tmp):
+            summary = _update_file(project, tmp)
+            damaged = not _intact(tmp)
+        except sqlite3.DatabaseError:
+            if not copied:
+                raise
+            damaged = True
+        if damaged and copied:
+            tmp.write_bytes(b"")
+            summary = _update_file(project, tmp)
+            damaged = not _intact(tmp)
+        if damaged:
             raise BuildError("修改历史数据库完整性检查未通过，未替换上一次的 history.db。")
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
@@ -76,6 +82,16 @@ def build_history(project: Project, target: Path) -> str:
         tmp.unlink(missing_ok=True)
 
 
+def _update_file(project: Project, path: Path) -> str:
+    db = _connect(path)
+    try:
+        summary = _update(project, db)
+        db.conn.commit()
+    finally:
+        db.close()
+    return summary
+
+
 def _connect(path: Path) -> sqlite_utils.Database:
     """A connection for the private copy: no journal on disk and no fsync per statement.
 
@@ -84,6 +100,8 @@ def _connect(path: Path) -> sqlite_utils.Database:
     conn = sqlite3.connect(path)
     conn.execute("pragma synchronous = off")
     conn.execute("pragma journal_mode = memory")
+    # 100 MB of page cache: a county's first build writes millions of index entries.
+    conn.execute("pragma cache_size = -100000")
     return sqlite_utils.Database(conn)
 
 
@@ -355,6 +373,7 @@ class _Changes:
         db["changes"].create_index(["table_name", "record_id"], if_not_exists=True)
         db["changes"].create_index(["village_code"], if_not_exists=True)
         db["changes"].create_index(["after_publication"], if_not_exists=True)
+        db["changes"].create_index(["kind"], if_not_exists=True)  # the deleted-records query; the counts
         for table in self.project.tables.values():
             db.create_view(
                 f"{table.name}_changes",
@@ -388,12 +407,15 @@ def _rederive(project: Project, db: sqlite_utils.Database, changes: _Changes) ->
 def _counts(db: sqlite_utils.Database) -> dict[str, int]:
     if not db["changes"].exists():
         return {"versions": 0, REMOVED: 0, "flagged_modified": 0, "flagged_removed": 0}
-    versions, removed, flagged_modified, flagged_removed = db.execute(
-        "select count(*) filter (where kind != ?), count(*) filter (where kind = ?), "
-        "count(*) filter (where after_publication = 1 and kind = ?), "
-        "count(*) filter (where after_publication = 1 and kind = ?) from changes",
-        [REMOVED, REMOVED, MODIFIED, REMOVED],
+    # Each count from an index or a small table: a county's history has millions of rows.
+    total = db.execute("select count(*) from changes").fetchone()[0]
+    removed = db.execute("select count(*) from changes where kind = ?", [REMOVED]).fetchone()[0]
+    flagged_modified, flagged_removed = db.execute(
+        "select count(*) filter (where kind = ?), count(*) filter (where kind = ?) "
+        "from changes where after_publication = 1",
+        [MODIFIED, REMOVED],
     ).fetchone()
+    versions = total - removed
     return {
         "versions": versions,
         REMOVED: removed,

@@ -88,7 +88,12 @@ def ensure_tables(conn: sqlite3.Connection) -> None:
 
 
 def key_of(table: Table, row: dict[str, Any]) -> str:
-    return " / ".join(str(row.get(k) or "") for k in table.primary_key)
+    return " / ".join(str(row.get(k) or "") for k in _primary_key(table))
+
+
+def _primary_key(table: Table) -> list[str]:
+    pk = table.schema.get("primaryKey", [])
+    return [pk] if isinstance(pk, str) else pk
 
 
 class Writer:
@@ -97,7 +102,8 @@ class Writer:
     def __init__(self, conn: sqlite3.Connection, repo: GitRepo, table: Table, mask: Mask) -> None:
         self.conn, self.repo, self.table, self.mask = conn, repo, table, mask
         self.ns = table.name
-        self.ids = list(fix_reserved_columns({k: 1 for k in table.primary_key}))
+        self.pk = _primary_key(table)
+        self.ids = list(fix_reserved_columns({k: 1 for k in self.pk}))
         ensure_tables(conn)
         conn.execute("INSERT OR IGNORE INTO namespaces (name) VALUES (?)", [self.ns])
         self.ns_id = conn.execute("SELECT id FROM namespaces WHERE name = ?", [self.ns]).fetchone()[0]
@@ -242,7 +248,7 @@ class Writer:
         if old is None:
             return _Read(header, [], None)
         proc = self.repo.run(
-            "diff", "--no-ext-diff", "--no-renames", "--no-color", "--text", "-U0", old, new, "--", self.table.path,
+            "diff", "--no-ext-diff", "--no-renames", "--no-color", "--text", "--ignore-cr-at-eol", "-U0", old, new, "--", self.table.path,
             check=False,
         )  # fmt: skip
         if proc.returncode != 0:
@@ -273,7 +279,7 @@ class Writer:
         rows = []
         for cells in csv.reader(lines):
             row = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header)}
-            if all(row.get(k) for k in self.table.primary_key):
+            if all(row.get(k) for k in self.pk):
                 rows.append(self.mask(self.table, row))
         return rows
 
@@ -312,7 +318,7 @@ class Writer:
             if not any(cells):
                 continue
             row = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header)}
-            if not all(row.get(k) for k in self.table.primary_key):
+            if not all(row.get(k) for k in self.pk):
                 continue
             key = key_of(self.table, row)
             if key in seen:
