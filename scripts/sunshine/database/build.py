@@ -19,6 +19,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sunshine.chinese import search, words
+from sunshine.database import incremental
 from sunshine.package import Project, Table
 from sunshine.problems import BuildError
 
@@ -95,9 +97,16 @@ VIEWS = {
 
 
 def build_database(project: Project, target: Path) -> str:
-    """Build target atomically from the validated CSVs; return a one-line Chinese summary."""
+    """Build target atomically from the validated CSVs; return a one-line Chinese summary.
+
+    When only rows changed since the last build, the last database is updated from those rows
+    (database/incremental.py); otherwise, or when that is not possible, it is built in full and
+    the summary says why.
+    """
     target = Path(target)
-    fingerprint = input_fingerprint(project)
+    static = static_fingerprint(project)
+    digests = input_digests(project)
+    fingerprint = _combined(static, digests)
     previous = stored_build_info(target)
     if previous.get("fingerprint") == fingerprint:
         return f"数据库没有变化，沿用 {_shown(project, target)}（{_counts_text(previous)}）"
@@ -105,14 +114,89 @@ def build_database(project: Project, target: Path) -> str:
     _remove_stale_temporaries(target)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
+    how = ""
     try:
-        counts = _build(project, tmp, fingerprint)
+        counts = None
+        if previous.get("static") == static:
+            try:
+                counts, rows = _update(project, target, tmp, previous, digests, fingerprint)
+                how = f"，按变化的 {rows:,} 行更新"
+            except incremental.NotIncremental as exc:
+                how = f"，全量重建：{exc}"
+                tmp.unlink(missing_ok=True)
+        elif previous:
+            how = "，全量重建：表结构、词表或程序有变化"
+        if counts is None:
+            counts = _build(project, tmp, fingerprint, static, digests)
         os.replace(tmp, target)
     except sqlite3.Error as exc:
         raise BuildError(f"写入数据库时出错：{exc}。请先运行 sunshine validate 检查数据。") from exc
     finally:
         tmp.unlink(missing_ok=True)
-    return f"数据库已写入 {_shown(project, target)}（{_counts_text({'counts': counts})}）"
+    incremental.keep_inputs(project, target, digests, list(LOAD_ORDER))
+    return f"数据库已写入 {_shown(project, target)}（{_counts_text({'counts': counts})}{how}）"
+
+
+def _update(
+    project: Project,
+    target: Path,
+    tmp: Path,
+    previous: dict[str, Any],
+    digests: dict[str, str],
+    fingerprint: str,
+) -> tuple[dict[str, int], int]:
+    """Apply the rows that changed to a copy of the last database; (row counts, rows changed)."""
+    clock = _Clock()
+    kept = incremental.inputs_dir(target)
+    deltas = []
+    for name in LOAD_ORDER:
+        old = previous.get("inputs", {}).get(name)
+        if old == digests.get(name):
+            continue
+        table = project.tables[name]
+        copy = kept / f"{name}.{old}.csv"
+        if old is None or name not in digests or not copy.exists():
+            raise incremental.NotIncremental("上一次构建的输入副本不在了")
+        deltas.append(incremental.delta(table, copy, project.root / table.path))
+    clock.lap("compare with the last inputs")
+    shutil.copyfile(target, tmp)
+    clock.lap("copy")
+    segmenter = None
+    if any(d.table.name in search.SEARCHABLE for d in deltas):
+        segmenter = search.Segmenter(words.tokenizer_from_lines(words.dictionary_lines(project)))
+    counts = dict(previous.get("counts", {}))
+    applied = incremental.Applied()
+    conn = sqlite3.connect(tmp, isolation_level=None)
+    try:
+        _pragmas(conn)
+        conn.execute("BEGIN")
+        for d in deltas:
+            incremental.apply(conn, d, [_value_sql(f) for f in d.table.fields], segmenter, applied)
+            counts[d.table.name] = counts.get(d.table.name, 0) + applied.counts[d.table.name]
+        _write_build_info(conn, fingerprint, counts, static=previous["static"], digests=digests, replace=True)
+        conn.execute("COMMIT")
+        clock.lap("apply")
+        conn.executescript("PRAGMA analysis_limit = 2000; ANALYZE;")
+        clock.lap("analyze")
+        problems = [r[0] for r in conn.execute("PRAGMA quick_check")]
+        problems += incremental.check_foreign_keys(conn, project, applied)
+        for d in deltas:
+            name = d.table.name
+            rows = conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            if rows != counts[name]:
+                problems.append(f"{name}: {rows} 行，应为 {counts[name]} 行")
+            if name in search.SEARCHABLE:
+                indexed = conn.execute(f"SELECT count(*) FROM {search.fts_table(name)}_docsize").fetchone()[0]
+                if indexed != rows:
+                    problems.append(f"{search.fts_table(name)}: {indexed} rows indexed, {rows} in {name}")
+        clock.lap("checks")
+    finally:
+        conn.close()
+    if problems != ["ok"]:
+        raise BuildError(
+            "更新后的数据库没有通过检查（" + "；".join(problems[:3]) + "），上一次的构建保持不变。"
+        )
+    return counts, sum(d.size for d in deltas)
 
 
 def _remove_stale_temporaries(target: Path) -> None:
@@ -148,24 +232,45 @@ def _counts_text(info: dict[str, Any]) -> str:
 
 
 def code_files() -> list[Path]:
-    return [Path(__file__), Path(search.__file__), Path(words.__file__), words.DOMAIN_WORDS]
+    return [
+        Path(__file__),
+        Path(incremental.__file__),
+        Path(search.__file__),
+        Path(words.__file__),
+        words.DOMAIN_WORDS,
+    ]
+
+
+def static_fingerprint(project: Project) -> str:
+    """SHA-256 over what shapes the database apart from the rows: descriptor, schemas, words, code."""
+    h = hashlib.sha256(LAYOUT_VERSION.encode())
+    descriptor = project.root / "datapackage.json"
+    h.update(descriptor.read_bytes() if descriptor.exists() else b"\0missing")
+    for table in project.tables.values():
+        h.update(json.dumps(table.schema, sort_keys=True, ensure_ascii=False).encode())
+    h.update("\n".join(words.dictionary_lines(project)).encode())
+    for path in code_files():
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def input_digests(project: Project) -> dict[str, str]:
+    """SHA-256 of each table's CSV, by table name (missing files are left out)."""
+    out = {}
+    for name in LOAD_ORDER:
+        path = project.root / project.tables[name].path
+        if path.exists():
+            out[name] = incremental.digest(path)
+    return out
+
+
+def _combined(static: str, digests: dict[str, str]) -> str:
+    return hashlib.sha256((static + json.dumps(digests, sort_keys=True)).encode()).hexdigest()
 
 
 def input_fingerprint(project: Project) -> str:
     """SHA-256 over the descriptor, schemas, CSVs, word list and the code that builds."""
-    h = hashlib.sha256(LAYOUT_VERSION.encode())
-    paths = [project.root / "datapackage.json"]
-    for name in LOAD_ORDER:
-        table = project.tables[name]
-        paths.append(project.root / table.path)
-    for path in paths:
-        h.update(str(path.relative_to(project.root)).encode())
-        h.update(path.read_bytes() if path.exists() else b"\0missing")
-    for table in project.tables.values():
-        h.update(json.dumps(table.schema, sort_keys=True, ensure_ascii=False).encode())
-    for path in code_files():
-        h.update(path.read_bytes())
-    return h.hexdigest()
+    return _combined(static_fingerprint(project), input_digests(project))
 
 
 def stored_build_info(target: Path) -> dict[str, Any]:
@@ -180,7 +285,12 @@ def stored_build_info(target: Path) -> dict[str, Any]:
             conn.close()
     except sqlite3.Error:
         return {}
-    return {"fingerprint": rows.get("fingerprint"), "counts": json.loads(rows.get("counts") or "{}")}
+    return {
+        "fingerprint": rows.get("fingerprint"),
+        "counts": json.loads(rows.get("counts") or "{}"),
+        "static": rows.get("static"),
+        "inputs": json.loads(rows.get("inputs") or "{}"),
+    }
 
 
 # Seconds spent in each step of the last build in this process, for the benchmark.
@@ -198,7 +308,9 @@ class _Clock:
         self.t = now
 
 
-def _build(project: Project, path: Path, fingerprint: str) -> dict[str, int]:
+def _build(
+    project: Project, path: Path, fingerprint: str, static: str = "", digests: dict[str, str] | None = None
+) -> dict[str, int]:
     """Typed tables and indexes here; Chinese segmentation shared with a second process.
 
     Segmenting a million texts takes longer than loading and indexing the tables, so a worker
@@ -236,15 +348,8 @@ def _build(project: Project, path: Path, fingerprint: str) -> dict[str, int]:
         for name, sql in VIEWS.items():
             conn.execute(f"CREATE VIEW {name} AS {sql}")
         conn.execute("CREATE TABLE _build (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        conn.executemany(
-            "INSERT INTO _build VALUES (?, ?)",
-            [
-                ("fingerprint", fingerprint),
-                ("counts", json.dumps(counts)),
-                ("built_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
-                ("search_dictionary", "\n".join(dictionary)),
-            ],
-        )
+        conn.execute("INSERT INTO _build VALUES ('search_dictionary', ?)", ["\n".join(dictionary)])
+        _write_build_info(conn, fingerprint, counts, static=static, digests=digests or {})
         clock.lap("indexes")
         segmenter = search.Segmenter(words.tokenizer_from_lines(dictionary))
         mine = {
@@ -276,6 +381,27 @@ def _build(project: Project, path: Path, fingerprint: str) -> dict[str, int]:
         fts_path.unlink(missing_ok=True)
     _check(path, clock)
     return counts
+
+
+def _write_build_info(
+    conn: sqlite3.Connection,
+    fingerprint: str,
+    counts: dict[str, int],
+    *,
+    static: str,
+    digests: dict[str, str],
+    replace: bool = False,
+) -> None:
+    conn.executemany(
+        f"INSERT {'OR REPLACE ' if replace else ''}INTO _build VALUES (?, ?)",
+        [
+            ("fingerprint", fingerprint),
+            ("counts", json.dumps(counts)),
+            ("built_at", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
+            ("static", static),
+            ("inputs", json.dumps(digests, sort_keys=True)),
+        ],
+    )
 
 
 def _pragmas(conn: sqlite3.Connection) -> None:
