@@ -137,6 +137,33 @@ def test_canned_queries_read_indexes_not_whole_tables(db, name):
     assert [step for step in plan if step.startswith("SCAN petitions") and "INDEX" not in step] == []
 
 
+# The Datasette pages the site links to: (table, filters, sort column, descending).
+LINKED_PAGES = [
+    ("petitions", {}, "received_on", True),  # the table as it opens
+    ("petitions", {}, "resolved_on", True),  # 查看全部诉求
+    ("petitions", {"grid_id": "x"}, "resolved_on", True),  # grid pages
+    ("petitions", {"village_code": "x"}, "resolved_on", True),  # village pages
+    ("petitions", {"village_code": "x", "category": "x"}, "resolved_on", True),
+    ("petitions", {"category": "x"}, "resolved_on", True),  # the petitions page's figure tables
+    ("petitions", {"channel": "x"}, "resolved_on", True),
+    ("petitions", {"department": "x"}, "resolved_on", True),
+    ("disclosures", {}, "published_on", True),
+    ("disclosures", {"village_code": "x", "category": "x"}, "published_on", True),
+]
+
+
+@pytest.mark.parametrize(("table", "filters", "sort", "desc"), LINKED_PAGES)
+def test_every_page_the_site_links_to_reads_an_index(db, table, filters, sort, desc):
+    where = " AND ".join(f"{c} = :{c}" for c in filters) or "1"
+    sqls = [
+        f"SELECT * FROM {table} WHERE {where} ORDER BY {sort} {'DESC' if desc else ''} LIMIT 101",
+        f"SELECT count(*) FROM {table} WHERE {where}",
+    ]
+    for sql in sqls[: 1 if not filters else 2]:
+        plan = [r[3] for r in db.execute("EXPLAIN QUERY PLAN " + sql, filters)]
+        assert [step for step in plan if step.startswith(f"SCAN {table}") and "INDEX" not in step] == [], sql
+
+
 def test_unchanged_inputs_rebuild_at_once_and_leave_the_file_alone(tmp_path):
     project = Project.load(copy_package(ROOT, tmp_path / "pkg"))
     target = project.build_dir / "sunshine.db"

@@ -1,6 +1,6 @@
 """Run every benchmark on one generated county-scale data set and print the figures.
 
-python -m sunshine.bench [--only validation,database,site] [--petitions N]
+python -m sunshine.bench [--only validation,database,site,build] [--petitions N]
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from sunshine.package import Project
 
 ROOT = Path(__file__).resolve().parents[3]
-PARTS = ("validation", "database", "site")
+PARTS = ("validation", "database", "site", "build")
 SCALE = {"villages": 300, "grids_per_village": 10, "staff_per_grid": 5, "disclosures": 60000}
 
 
@@ -55,8 +55,9 @@ def prepare(target: Path, petitions: int) -> Project:
     shutil.copytree(ROOT / "schemas", target / "schemas")
     shutil.rmtree(target / "content", ignore_errors=True)
     shutil.copytree(ROOT / "content", target / "content")
-    if (ROOT / "mkdocs.yml").exists():
-        shutil.copy(ROOT / "mkdocs.yml", target / "mkdocs.yml")
+    for name in ("mkdocs.yml", "sunshine.toml"):
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, target / name)
     return Project.load(target)
 
 

@@ -1,0 +1,176 @@
+"""The whole publishing pipeline at county scale: a township's first build and a 10-row change.
+
+Measured in one run, against `sqlite3 :memory: .import` of the same petitions file:
+- cold: each stage (validate, database, history, site) in a process of its own, with its wall time
+  and peak memory, then a whole `sunshine build` from nothing;
+- incremental: a commit that edits, adds and deletes 10 rows across petitions and disclosures, each
+  stage again, `sunshine diff` of the commit, and a whole `sunshine build` after a second such commit.
+
+The bench data becomes a git repository (one commit of all the data) the first time this runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sunshine.database import incremental
+from sunshine.package import Project
+
+STAGE = """
+import json, sys, time
+from pathlib import Path
+from sunshine.build import run_stage
+from sunshine.package import Project
+from sunshine.database import build as database
+
+if __name__ == "__main__":
+    project = Project.load(sys.argv[1])
+    stage = sys.argv[2]
+    t0 = time.perf_counter()
+    if stage == "validate":
+        from sunshine.validate.run import validate_project
+        summary = "valid" if validate_project(project).valid else "INVALID"
+    elif stage == "diff":
+        import io, contextlib
+        from sunshine.diff.run import diff_command
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            diff_command(project, base="HEAD~1", fmt="markdown", datasette_url="http://127.0.0.1:8001")
+        summary = f"{len(out.getvalue().splitlines())} lines of Markdown"
+    else:
+        summary = run_stage(project, stage, datasette_url="http://127.0.0.1:8001")
+    seconds = time.perf_counter() - t0
+    steps = dict(database.LAST_TIMINGS) if stage == "database" else {}
+    print(json.dumps({"seconds": seconds, "summary": summary, "steps": steps}, ensure_ascii=False))
+"""
+STAGES = ("validate", "database", "history", "site")
+GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.org", "-c", "core.autocrlf=false"]
+
+
+def _child(cmd: list[str], cwd: Path) -> tuple[float, int, str]:
+    """Wall time, peak memory of the child (MB, when it raised the children's high-water mark), output."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}\n{done.stdout[-2000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, (peak // 1024 if peak > before else 0), done.stdout
+
+
+def _stage(project: Project, stage: str) -> dict:
+    wall, peak, out = _child([sys.executable, "-c", STAGE, str(project.root), stage], project.root)
+    result = json.loads(out.strip().splitlines()[-1])
+    result.update(wall=wall, peak=peak)
+    return result
+
+
+def _repository(project: Project) -> None:
+    root = project.root
+    if not (root / ".git").exists():
+        subprocess.run([*GIT, "init", "-q", "-b", "main"], cwd=root, check=True)
+        (root / ".gitignore").write_text("build/\nbench-*\n.generated-*\n", encoding="utf-8")
+    subprocess.run([*GIT, "add", "-A"], cwd=root, check=True)
+    if subprocess.run([*GIT, "diff", "--cached", "--quiet"], cwd=root).returncode != 0:
+        subprocess.run([*GIT, "commit", "-q", "-m", "Publish the county's data"], cwd=root, check=True)
+
+
+def change_ten_rows(project: Project, n: int) -> None:
+    """Edit three rows, add one and delete one in petitions and in disclosures, and commit."""
+    for name, column in (("petitions", "summary"), ("disclosures", "content")):
+        table = project.tables[name]
+        path = project.root / table.path
+        with path.open(encoding="utf-8", newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader)
+            rows = list(reader)
+        at = header.index(column)
+        for i in range(3):
+            rows[1000 * (i + 1) + n][at] += f"（第{n}次更正）"
+        added = list(rows[-1])
+        key = header.index(table.primary_key[0])
+        added[key] = added[key][:-3] + f"{900 + n:03d}"
+        rows.append(added)
+        del rows[5000 + n]
+        with path.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(rows)
+    subprocess.run([*GIT, "commit", "-q", "-am", f"Correct ten rows ({n})"], cwd=project.root, check=True)
+
+
+def _print_stages(label: str, results: dict[str, dict], reference: float) -> float:
+    total = sum(r["seconds"] for r in results.values())
+    print(f"{label}:")
+    for stage, r in results.items():
+        print(
+            f"  {stage:<9} {r['seconds']:7.1f} s {r['seconds'] / reference:7.1f}×  peak {r['peak']:>5} MB   {r['summary']}"
+        )
+        for step, seconds in r.get("steps", {}).items():
+            print(f"      {step:<34} {seconds:6.1f} s")
+    print(f"  {'stages':<9} {total:7.1f} s {total / reference:7.1f}×")
+    return total
+
+
+def _whole_build(project: Project) -> tuple[float, int, str]:
+    cli = [sys.executable, "-m", "sunshine.cli", "build", "--datasette-url", "http://127.0.0.1:8001"]
+    return _child(cli, project.root)
+
+
+def _clean(project: Project) -> None:
+    build = project.build_dir
+    for target in ("sunshine.db",):
+        shutil.rmtree(incremental.inputs_dir(build / target), ignore_errors=True)
+    shutil.rmtree(build, ignore_errors=True)
+
+
+def run(project: Project) -> None:
+    _repository(project)
+    csv_path = project.root / project.tables["petitions"].path
+    t0 = time.perf_counter()
+    subprocess.run(["sqlite3", ":memory:", f".import --csv {csv_path} petitions"], check=True)
+    reference = time.perf_counter() - t0
+    print(f"sqlite3 :memory: .import --csv petitions.csv   {reference:6.1f} s (the unit of the ratios below)")
+
+    _clean(project)
+    cold = {stage: _stage(project, stage) for stage in STAGES}
+    _print_stages("cold build, each stage in a process of its own", cold, reference)
+    print(
+        f"  targets: database ≤ 5× ({cold['database']['seconds'] / reference:.1f}×), "
+        f"history ≤ 10× ({cold['history']['seconds'] / reference:.1f}×)"
+    )
+    _clean(project)
+    whole, peak, out = _whole_build(project)
+    print(f"  whole `sunshine build` from nothing: {whole:.1f} s = {whole / reference:.1f}×, peak {peak} MB")
+    for line in out.splitlines():
+        print(f"      {line}")
+
+    change_ten_rows(project, 1)
+    results = {stage: _stage(project, stage) for stage in (*STAGES, "diff")}
+    total = _print_stages(
+        "\nincremental: a commit of 10 rows across petitions and disclosures", results, reference
+    )
+    print(f"  target: validate + database + history + site + diff ≤ 4× ({total / reference:.1f}×)")
+    memory = max(results["validate"]["peak"], results["database"]["peak"], results["history"]["peak"])
+    print(
+        f"  peak memory, validation and the incremental database and history: {memory} MB (target ≤ 500 MB)"
+    )
+
+    change_ten_rows(project, 2)
+    whole, peak, out = _whole_build(project)
+    print(
+        f"  whole `sunshine build` after another 10-row commit: {whole:.1f} s = {whole / reference:.1f}×, peak {peak} MB"
+    )
+    for line in out.splitlines():
+        print(f"      {line}")
+    if os.environ.get("SUNSHINE_BENCH_KEEP") != "1":
+        subprocess.run([*GIT, "reset", "-q", "--hard", "HEAD~2"], cwd=project.root, check=True)
