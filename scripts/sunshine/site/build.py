@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.metadata
 import json
 import os
 import re
@@ -34,6 +35,9 @@ from sunshine.site.pages.data import SiteData
 from sunshine.site.pages.md import Datasette, html
 
 WORK = ".site-work"
+HTML = "html"  # MkDocs's output, kept between builds and published by hard links
+HTML_STATE = "html-state.json"
+SEARCH_ENTRIES = "search-entries.json"
 MANIFEST = "manifest.json"
 CONTENT_DOCS = "docs"  # content/docs/: hand-written pages and assets, copied as they are
 OVERRIDES = "overrides"  # content/overrides/: theme overrides (custom_dir)
@@ -50,6 +54,8 @@ class SiteBuild:
     removed: int = 0
     html_pages: int = 0
     search_index_bytes: int = 0
+    html_written: int = 0  # HTML pages MkDocs wrote this time (all of them unless dirty)
+    dirty: bool = False  # MkDocs rewrote only the pages whose Markdown changed
     timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self, target: Path) -> str:
@@ -94,16 +100,25 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
 
     t0 = time.perf_counter()
     config = _write_config(project, work, docs, pages, ctx.changes, datasette_url)
-    new = target.with_name(f".{target.name}-new")
-    shutil.rmtree(new, ignore_errors=True)
-    _run_mkdocs(config, new)
+    html_dir = work / HTML
+    state = _html_state(project, config, docs)
+    dirty = stats.removed == 0 and _read_state(work) == state and html_dir.is_dir()
+    (work / HTML_STATE).unlink(missing_ok=True)  # until this build's output is complete
+    started = time.time()
+    _run_mkdocs(config, html_dir, dirty=dirty)
+    stats.dirty = dirty
     stats.timings["mkdocs"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    new = target.with_name(f".{target.name}-new")
+    shutil.rmtree(new, ignore_errors=True)
     try:
+        stats.html_pages, stats.html_written = _add_csp(html_dir, since=started if dirty else None)
+        index = _merge_search_index(work, html_dir / "search" / "search_index.json", docs, dirty=dirty)
+        _write_state(work, state)
+        _link_tree(html_dir, new)
+        stats.search_index_bytes = _write_search_index(index, new / "search" / "search_index.json")
         _write_downloads(project, work / "downloads", new)
-        stats.html_pages = _add_csp(new)
-        stats.search_index_bytes = _compact_search_index(new / "search" / "search_index.json")
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
         raise
@@ -285,17 +300,18 @@ def _write_config(
     return path
 
 
-def _run_mkdocs(config: Path, site_dir: Path) -> None:
+def _run_mkdocs(config: Path, site_dir: Path, *, dirty: bool = False) -> None:
     command = [
         sys.executable,
         "-m",
-        "mkdocs",
+        "sunshine.site.mkdocs_run",
         "build",
         "--strict",
         "-f",
         str(config),
         "-d",
         str(site_dir),
+        *(["--dirty"] if dirty else []),
     ]
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "NO_MKDOCS_2_WARNING": "1"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
@@ -337,11 +353,17 @@ CSP = (
 )
 
 
-def _add_csp(site: Path) -> int:
-    """Put a Content-Security-Policy meta tag in every page, allowing only its own inline scripts."""
-    count = 0
+def _add_csp(site: Path, *, since: float | None = None) -> tuple[int, int]:
+    """Put a Content-Security-Policy meta tag in every page (or every page written after `since`),
+    allowing only its own inline scripts; (pages, pages given a tag now)."""
+    count = written = 0
     for page in site.rglob("*.html"):
+        count += 1
+        if since is not None and page.stat().st_mtime < since:
+            continue
         text = page.read_text(encoding="utf-8")
+        if 'http-equiv="Content-Security-Policy"' in text:
+            continue
         hashes = sorted(
             {
                 "'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode() + "'"
@@ -350,18 +372,102 @@ def _add_csp(site: Path) -> int:
         )
         meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP.format(hashes=" ".join(hashes))}">'
         if _CHARSET in text:
-            page.write_text(text.replace(_CHARSET, _CHARSET + "\n" + meta, 1), encoding="utf-8")
-        count += 1
-    return count
+            _write_if_changed(page, text.replace(_CHARSET, _CHARSET + "\n" + meta, 1).encode("utf-8"))
+            written += 1
+    return count, written
 
 
-def _compact_search_index(path: Path) -> int:
-    """Write the search index with Chinese as UTF-8 instead of \\u escapes (about half the size)."""
-    if not path.exists():
-        return 0
+# -- MkDocs's output kept between builds -----------------------------------------------------------
+
+
+def _html_state(project: Project, config: Path, docs: Path) -> dict[str, str]:
+    """What every page takes from outside its own Markdown: the configuration (nav included), the
+    theme and its overrides, and the title of every page (nav labels, previous and next links)."""
+    digest = hashlib.sha256(config.read_bytes())
+    overrides = project.root / "content" / OVERRIDES
+    if overrides.is_dir():
+        for path in sorted(overrides.rglob("*")):
+            if path.is_file():
+                digest.update(path.relative_to(overrides).as_posix().encode() + b"\0" + path.read_bytes())
+    for name in ("mkdocs", "mkdocs-material"):
+        digest.update(importlib.metadata.version(name).encode())
+    titles = hashlib.sha256()
+    for path in sorted(docs.rglob("*.md")):
+        titles.update(path.relative_to(docs).as_posix().encode() + b"\0" + _title(path).encode() + b"\n")
+    return {"config": digest.hexdigest(), "titles": titles.hexdigest()}
+
+
+def _title(path: Path) -> str:
+    """The front-matter title or the first heading: what MkDocs takes a page's title from."""
+    with path.open(encoding="utf-8") as f:
+        head = f.read(4096)
+    found = re.search(r"^title:\s*(.+)$", head, re.M) if head.startswith("---") else None
+    found = found or re.search(r"^#\s+(.+)$", head, re.M)
+    return found.group(1).strip() if found else ""
+
+
+def _read_state(work: Path) -> dict[str, str] | None:
+    try:
+        return json.loads((work / HTML_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_state(work: Path, state: dict[str, str]) -> None:
+    (work / HTML_STATE).write_text(json.dumps(state), encoding="utf-8")
+
+
+def _merge_search_index(work: Path, path: Path, docs: Path, *, dirty: bool) -> dict[str, Any]:
+    """The whole search index: after a dirty build MkDocs's index holds only the pages it rewrote,
+    so the entries of every page are kept between builds and the rewritten pages replace theirs.
+    Pages come in the order of their locations, a build from nothing included, so both agree."""
     data = json.loads(path.read_text(encoding="utf-8"))
+    kept_path = work / SEARCH_ENTRIES
+    pages: dict[str, list[Any]] = {}
+    if dirty:
+        try:
+            pages = json.loads(kept_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pages = {}
+    fresh: dict[str, list[Any]] = {}
+    for entry in data.get("docs", []):
+        fresh.setdefault(entry["location"].split("#", 1)[0], []).append(entry)
+    pages.update(fresh)
+    locations = {_location(p.relative_to(docs).as_posix()) for p in docs.rglob("*.md")}
+    pages = {loc: pages[loc] for loc in sorted(pages) if loc in locations}
+    kept_path.write_text(json.dumps(pages, ensure_ascii=False), encoding="utf-8")
+    data["docs"] = [entry for loc in pages for entry in pages[loc]]
+    return data
+
+
+def _location(doc: str) -> str:
+    """The URL of a Markdown page with directory URLs: a/b.md → a/b/, a/index.md → a/."""
+    stem = doc.removesuffix(".md")
+    if stem == "index":
+        return ""
+    if stem.endswith("/index"):
+        return stem.removesuffix("index")
+    return stem + "/"
+
+
+def _write_search_index(data: dict[str, Any], path: Path) -> int:
+    """Write the search index with Chinese as UTF-8 instead of \\u escapes (about half the size)."""
+    path.unlink(missing_ok=True)  # a hard link into the kept output: replace, never rewrite
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     return path.stat().st_size
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """A copy of `source` made of hard links (a plain copy where links are not possible)."""
+
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(source, target, copy_function=link)
 
 
 def _swap(new: Path, target: Path) -> None:
