@@ -241,12 +241,21 @@ def _nav(pages: list[Page], changes: dict[str, str], docs: Path) -> list[Any]:
         if page.path.startswith("villages/") and page.path != "villages/index.md":
             township = page.inputs["village"]["township"]
             townships.setdefault(html(township), []).append({html(page.title): page.path})
-    nav.append({"村（社区）": ["villages/index.md", *({t: v} for t, v in sorted(townships.items()))]})
+    # Every entry has its title written out: a --dirty build does not read the pages it does not
+    # rewrite, and their titles appear in the nav and the previous/next links of the pages it does.
+    nav.append(
+        {
+            "村（社区）": [
+                _titled(by_path, "villages/index.md"),
+                *({t: v} for t, v in sorted(townships.items())),
+            ]
+        }
+    )
     nav.append({"诉求办理": "petitions.md"})
     nav.append(
         {
             "数据目录": [
-                "catalog/index.md",
+                _titled(by_path, "catalog/index.md"),
                 *(
                     {html(by_path[p].title): p}
                     for p in sorted(by_path)
@@ -259,11 +268,22 @@ def _nav(pages: list[Page], changes: dict[str, str], docs: Path) -> list[Any]:
         paths = sorted(changes)
         if len(paths) > CHANGES_NAV_LIMIT:
             paths = [p for p in paths if p.endswith("index.md")] or paths[:1]
-        nav.append({"变更记录": paths})
+        nav.append({"变更记录": [{html(_heading(changes[p]) or p): p} for p in paths]})
     for path, title in (("feedback.md", "监督与反馈"), ("about.md", "关于本站")):
         if (docs / path).exists():
             nav.append({title: path})
     return nav
+
+
+def _titled(by_path: dict[str, Page], path: str) -> Any:
+    page = by_path.get(path)
+    return {html(page.title): path} if page is not None and page.title else path
+
+
+def _heading(markdown: str) -> str:
+    """The text of the first level-one heading of a page, as MkDocs takes its title."""
+    found = re.search(r"^#\s+(.+?)\s*#*\s*$", markdown, re.M)
+    return found.group(1) if found else ""
 
 
 def _write_config(
