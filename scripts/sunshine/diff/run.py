@@ -11,8 +11,8 @@ from decimal import Decimal, InvalidOperation
 
 import click
 
-from sunshine.history.build import MODIFIED_FLAGGED, REMOVED_FLAGGED
 from sunshine.history.gitrepo import GitRepo, NotARepository, UnreadableCSV, decode_csv, read_rows
+from sunshine.history.schema import MODIFIED_FLAGGED, REMOVED_FLAGGED
 from sunshine.package import Project, Table
 from sunshine.shown import free_text_fields, mask_value, md, phone_fields, query_url, record_label, row_url
 

@@ -9,6 +9,7 @@ at the top of the repository and a test fails when it drifts from what this modu
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import yaml
 
 from sunshine.chinese import search
 from sunshine.database.build import LOAD_ORDER
+from sunshine.history.schema import HISTORY_QUERIES, history_tables_metadata
 from sunshine.package import Project
 
 OVERLAY = Path(__file__).with_name("overlay.yaml")
@@ -46,15 +48,6 @@ def table_metadata(project: Project, name: str, overlay: dict[str, Any]) -> dict
     return meta
 
 
-def history_queries() -> dict[str, Any] | None:
-    """The history database's canned queries, when that module provides them."""
-    try:
-        from sunshine.history.build import HISTORY_QUERIES
-    except ImportError:
-        return None
-    return dict(HISTORY_QUERIES)
-
-
 def build_metadata(project: Project) -> dict[str, Any]:
     overlay = load_overlay()
     license_ = project.license
@@ -68,14 +61,14 @@ def build_metadata(project: Project) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "title": project.title,
         "description": f"{description}\n\n{overlay['description_en']}",
-        "license": "CC BY 4.0",
+        "license": license_name(project),
         "license_url": license_.get("path", "https://creativecommons.org/licenses/by/4.0/"),
         "source": source.get("title", ""),
         "databases": {
             DATABASE: {
                 "title": project.title,
                 "description": overlay["database"]["description"],
-                "license": "CC BY 4.0",
+                "license": license_name(project),
                 "license_url": license_.get("path", "https://creativecommons.org/licenses/by/4.0/"),
                 "source": source.get("title", ""),
                 "tables": tables,
@@ -85,14 +78,21 @@ def build_metadata(project: Project) -> dict[str, Any]:
     }
     if source.get("path"):
         meta["source_url"] = source["path"]
-    history = history_queries()
-    if history is not None:
-        meta["databases"]["history"] = {
-            "title": "阳光村务修改历史（示例数据）",
-            "description": "每一次发布前后各表记录的变化，由 git 历史生成。（示例数据）",
-            "queries": history,
-        }
+    sample = "（示例数据）" if project.settings.sample else ""
+    meta["databases"]["history"] = {
+        "title": f"{project.settings.title}修改历史{sample}",
+        "description": f"每一次发布前后各表记录的变化，由 git 历史生成。{sample}",
+        "tables": history_tables_metadata(project),
+        "queries": dict(HISTORY_QUERIES),
+    }
     return meta
+
+
+def license_name(project: Project) -> str:
+    """The licence's short name from datapackage.json: the bracketed part of its title ("CC BY 4.0")."""
+    license_ = project.license
+    short = re.search(r"\(([^()]+)\)\s*$", license_.get("title", ""))
+    return short.group(1) if short else license_.get("name", "")
 
 
 def render(meta: dict[str, Any]) -> str:
