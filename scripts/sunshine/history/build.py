@@ -27,9 +27,7 @@ from sunshine.history.schema import (
     ADDED,
     CHANGES_COLUMNS_TYPES,
     MODIFIED,
-    MODIFIED_FLAGGED,
     REMOVED,
-    REMOVED_FLAGGED,
 )
 from sunshine.package import Project, Table
 from sunshine.problems import BuildError
@@ -413,22 +411,20 @@ def _ordered(table: Table, row: dict[str, Any]) -> list[str]:
 def _event(
     table: Table, record_id: str, kind: str, version: int | None, commit_hash: str, row: dict, fields: list
 ) -> dict[str, Any]:
-    flagged = (kind == MODIFIED and table.name in MODIFIED_FLAGGED) or (
-        kind == REMOVED and table.name in REMOVED_FLAGGED
-    )
+    flagged = (kind == MODIFIED and table.flags_modified) or (kind == REMOVED and table.flags_removed)
     summary = "；".join(f"{f['title']}：{shown_value(f['old'])} → {shown_value(f['new'])}" for f in fields)
     return {
         "table_name": table.name,
         "table_title": table.title,
         "record_id": record_id,
-        "label": record_label(row),
+        "label": record_label(table, row),
         "village_code": row.get("village_code") or "",
         "_grid": "village_code" not in row and bool(row.get("grid_id")),
         "_grid_id": row.get("grid_id") or "",
         "kind": kind,
         "version": version,
         "commit_hash": commit_hash,
-        "summary": summary or record_label(row),
+        "summary": summary or record_label(table, row),
         "fields": json.dumps(fields, ensure_ascii=False),
         "after_publication": int(flagged),
     }

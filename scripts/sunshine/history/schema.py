@@ -11,10 +11,6 @@ from typing import Any
 
 from sunshine.package import Project
 
-# Any change to an existing row of these tables alters a record the public has already seen.
-MODIFIED_FLAGGED = ("disclosures",)
-# Removing a row of these tables takes a published record away.
-REMOVED_FLAGGED = ("disclosures", "petitions")
 ADDED, MODIFIED, REMOVED = "新增", "修改", "删除"
 
 

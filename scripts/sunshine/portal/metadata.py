@@ -17,14 +17,12 @@ import click
 import yaml
 
 from sunshine.chinese import search
-from sunshine.database.build import LOAD_ORDER
 from sunshine.history.schema import HISTORY_QUERIES, history_tables_metadata
 from sunshine.package import Project
 
 OVERLAY = Path(__file__).with_name("overlay.yaml")
 METADATA = "metadata.json"
 DATABASE = "sunshine"
-HIDDEN = ["_build"] + [search.fts_table(t) for t in search.SEARCHABLE]
 
 
 def load_overlay() -> dict[str, Any]:
@@ -41,7 +39,7 @@ def table_metadata(project: Project, name: str, overlay: dict[str, Any]) -> dict
     table = project.tables[name]
     meta: dict[str, Any] = {"title": table.title, "description": table.description}
     meta.update(overlay.get("tables", {}).get(name, {}))
-    if name in search.SEARCHABLE:
+    if name in project.searchable:
         meta["fts_table"] = search.fts_table(name)
         meta["fts_pk"] = "rowid"
     meta["columns"] = {f["name"]: column_description(f) for f in table.fields}
@@ -52,10 +50,10 @@ def build_metadata(project: Project) -> dict[str, Any]:
     overlay = load_overlay()
     license_ = project.license
     source = (project.descriptor.get("sources") or [{}])[0]
-    tables = {name: table_metadata(project, name, overlay) for name in LOAD_ORDER}
+    tables = {name: table_metadata(project, name, overlay) for name in project.load_order}
     for name, view in overlay.get("views", {}).items():
         tables[name] = dict(view)
-    for name in HIDDEN:
+    for name in ["_build", *(search.fts_table(t) for t in project.searchable)]:
         tables[name] = {"hidden": True}
     description = project.descriptor.get("description", "").split("\n\n")[0]
     meta: dict[str, Any] = {
