@@ -9,6 +9,7 @@ import click
 
 from sunshine.package import Project, ProjectNotFound
 from sunshine.settings import SettingsError
+from sunshine.validate.report import FORMATS
 
 
 def _project() -> Project:
@@ -30,7 +31,7 @@ def cli() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "github"]),
+    type=click.Choice(FORMATS),
     default="text",
     show_default=True,
     help="输出格式：中文文本、JSON，或 GitHub 注释。",
