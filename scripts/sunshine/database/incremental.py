@@ -171,6 +171,7 @@ def apply(
     conn: sqlite3.Connection,
     d: Delta,
     value_sql: list[str],
+    columns: tuple[str, ...],
     segmenter: search.Segmenter | None,
     applied: Applied,
 ) -> None:
@@ -178,7 +179,6 @@ def apply(
     table = d.table
     names = table.field_names
     where = " AND ".join(f"{k} = ?" for k in table.primary_key)
-    columns = search.SEARCHABLE.get(table.name, ())
     positions = [names.index(c) for c in columns]
     fts = search.fts_table(table.name)
     sets = ", ".join(f"{n} = {sql}" for n, sql in zip(names, value_sql, strict=True))
