@@ -85,6 +85,42 @@ class GitRepo:
         """Whether `path` is a file at `ref`."""
         return self.run("cat-file", "-e", f"{ref}:./{path}", check=False).returncode == 0
 
+    def changed_lines(self, old: str, new: str | None, path: str) -> tuple[list[str], list[str]] | None:
+        """(removed, added): the text of the lines of `path` that differ from `old` to `new` (None: the
+        work tree), line endings aside, from `git diff -U0`. None when the first line (a CSV's header)
+        changed, a changed line holds an odd number of quotes (a quoted cell spans lines), the text
+        is not UTF-8, or git cannot say: then only reading the whole file is sure."""
+        args = ["diff", "--no-ext-diff", "--no-renames", "--no-color", "--text", "--ignore-cr-at-eol", "-U0"]
+        proc = self.run(*args, old, *([new] if new else []), "--", path, check=False)
+        if proc.returncode != 0:
+            return None
+        removed: list[bytes] = []
+        added: list[bytes] = []
+        in_hunk = False
+        for line in proc.stdout.split(b"\n"):
+            if line.startswith(b"@@ "):
+                start, _, count = line.split(b" ")[1][1:].partition(b",")
+                lines = int(count) if count else 1
+                if (int(start) == 1 and lines > 0) or int(start) == 0:
+                    return None
+                in_hunk = True
+            elif line.startswith(b"diff "):
+                in_hunk = False
+            elif in_hunk and line[:1] == b"-":
+                removed.append(line[1:])
+            elif in_hunk and line[:1] == b"+":
+                added.append(line[1:])
+        try:
+            texts = (
+                [line.decode("utf-8").removesuffix("\r") for line in removed],
+                [line.decode("utf-8").removesuffix("\r") for line in added],
+            )
+        except UnicodeDecodeError:
+            return None
+        if any(t.count('"') % 2 for side in texts for t in side):
+            return None
+        return texts
+
     def commits(self, *paths: str, ref: str = "HEAD") -> list[Commit]:
         """Commits reachable from `ref` (touching `paths`, if given), oldest first."""
         fmt = "%H%x1f%cI%x1f%s%x1e"

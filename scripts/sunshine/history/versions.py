@@ -247,27 +247,10 @@ class Writer:
             return None
         if old is None:
             return _Read(header, [], None)
-        proc = self.repo.run(
-            "diff", "--no-ext-diff", "--no-renames", "--no-color", "--text", "--ignore-cr-at-eol", "-U0", old, new, "--", self.table.path,
-            check=False,
-        )  # fmt: skip
-        if proc.returncode != 0:
-            return _Read(header, [], None)
-        added, removed = [], []
-        for line in proc.stdout.split(b"\n"):
-            if line.startswith(b"+") and not line.startswith(b"+++ "):
-                added.append(line[1:])
-            elif line.startswith(b"-") and not line.startswith(b"--- "):
-                removed.append(line[1:])
-            elif line.startswith(b"@@ -1,") or line.startswith(b"@@ -1 ") or line.startswith(b"@@ -0,0 +1"):
-                return _Read(header, [], None)  # the header changed: every row may read differently
-        try:
-            added_text = [line.decode("utf-8") for line in added]
-            removed_text = [line.decode("utf-8") for line in removed]
-        except UnicodeDecodeError:
-            return _Read(header, [], None)
-        if any(t.count('"') % 2 for t in (*added_text, *removed_text)):
-            return _Read(header, [], None)  # a quoted cell spans lines: only a whole read is sure
+        lines = self.repo.changed_lines(old, new, self.table.path)
+        if lines is None:
+            return _Read(header, [], None)  # read whole: the header changed, or a cell spans lines
+        removed_text, added_text = lines
         return _Read(header, self._parse(header, added_text), self._parse(header, removed_text))
 
     def _header(self, ref: str) -> list[str] | None:
