@@ -1,7 +1,7 @@
 """Site build speed at county scale: a cold build, a rebuild with nothing changed, and a rebuild
 after one village's rows changed (only that village's pages and the pages that add up every
-village are rendered again; MkDocs itself still writes every HTML page, so its time is reported
-apart). Also the nav and page sizes that county scale puts on every page, and the search index.
+village are rendered again, and MkDocs, run with --dirty when the nav and titles are unchanged,
+writes only their HTML; its time is reported apart). Also the nav and page sizes that county scale puts on every page, and the search index.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ def _report(label: str, seconds: float, stats: SiteBuild) -> None:
     print(f"{label}: {seconds:.1f} s in all")
     print(
         f"  pages generated from data: {stats.pages:,}, rendered this time: {stats.rendered:,}, "
-        f"files written: {stats.written:,}; HTML pages written by MkDocs: {stats.html_pages:,}"
+        f"files written: {stats.written:,}; HTML pages: {stats.html_pages:,}, written by MkDocs this time: "
+        f"{stats.html_written:,}{' (--dirty)' if stats.dirty else ''}"
     )
     print(
         f"  load CSVs {t['load']:.1f} s · generate Markdown {t['generate']:.1f} s"

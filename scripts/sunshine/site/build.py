@@ -63,7 +63,9 @@ class SiteBuild:
     def summary(self, target: Path) -> str:
         return (
             f"网站已生成：{target}（{self.html_pages} 个页面，其中数据生成页 {self.pages} 个，"
-            f"本次重新生成 {self.rendered} 个；搜索索引 {self.search_index_bytes / 1024:,.0f} KB）"
+            f"本次重新生成 {self.rendered} 个，"
+            + (f"MkDocs 只重写了 {self.html_written} 个页面" if self.dirty else "MkDocs 重写了全部页面")
+            + f"；搜索索引 {self.search_index_bytes / 1024:,.0f} KB）"
         )
 
 
