@@ -29,7 +29,7 @@ from typing import Any
 
 import sqlite_utils
 from git_history.cli import _hash, create_views
-from git_history.utils import RESERVED_SET, fix_reserved_columns
+from git_history.utils import RESERVED_SET, fix_reserved_columns, reserved_with_suffix_re
 
 from sunshine.history.gitrepo import Commit, GitRepo
 from sunshine.package import Table
@@ -348,8 +348,10 @@ class Writer:
         """New versions of the rows that differ from their last version; one Change per version."""
         ns = self.ns
         items: dict[str, dict[str, str]] = {}
+        # Rows of one read share their columns: rename reserved ones only when there are any.
+        reserved = any(reserved_with_suffix_re.match(k) for row in rows[:1] for k in row)
         for row in rows:
-            item = fix_reserved_columns(row)
+            item = fix_reserved_columns(row) if reserved else row
             item_id = _hash({k: item.get(k) for k in self.ids})
             if unique or item_id not in items:
                 items.setdefault(item_id, item)
