@@ -37,7 +37,7 @@ if __name__ == "__main__":
     t0 = time.perf_counter()
     if stage == "validate":
         from sunshine.validate.run import validate_project
-        summary = "valid" if validate_project(project).valid else "INVALID"
+        summary = "valid" if validate_project(project, max_bytes=1 << 40).valid else "INVALID"
     elif stage == "diff":
         import io, contextlib
         from sunshine.diff.run import diff_command
@@ -59,7 +59,8 @@ def _child(cmd: list[str], cwd: Path) -> tuple[float, int, str]:
     """Wall time, peak memory of the child (MB, when it raised the children's high-water mark), output."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    env = {**os.environ, "SUNSHINE_MAX_BYTES": str(1 << 40)}  # a county's petitions file is 340 MB
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, env=env)
     seconds = time.perf_counter() - t0
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}\n{done.stdout[-2000:]}")
