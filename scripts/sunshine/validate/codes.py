@@ -43,12 +43,17 @@ OWN = {
     "date-order": "日期先后顺序不对（x-rules date-order）",
     "required-with": "填写了某列时另一列必填（x-rules required-with）",
     "same-parent": "网格不属于本行的村（社区）（x-rules same-parent）",
-    "personal-id": "文本中含有身份证号（18 位或 15 位）",
+    "personal-id": "单元格中含有身份证号（18 位或 15 位，含空格、点号、换行、全角和中文数字等写法），任何列都检查",
     "personal-id-like": "文本中含有形似身份证号、但校验位不符的 18 位号码",
-    "personal-phone": "文本中含有手机号（电话列除外）",
+    "personal-phone": "文本中含有手机号（电话列除外），含 +86、点号、零宽空格、中文数字等写法",
+    "personal-bank-card": "文本中含有银行卡号（16–19 位，Luhn 校验位相符）",
+    "personal-email": "文本中含有电子邮箱地址",
     "formula-injection": "文本以 = + - @ 或制表符开头，在 Excel 中会被当作公式",
-    "html-content": "文本中含有 HTML 标签或 javascript: 链接",
-    "control-character": "文本中含有控制字符或 NUL",
+    "html-content": "文本中含有 HTML 标签（包括没有闭合的标签）或 javascript:、vbscript: 链接",
+    "control-character": "文本中含有控制字符或 NUL（含 U+0080–U+009F 的 C1 控制字符）",
+    "bidi-control": "文本中含有改变显示方向的控制字符（U+202A–202E、U+2066–2069、U+200E/F、U+061C）",
+    "invisible-character": "文本中含有零宽空格等看不见的格式字符（编号、代码和枚举列中一律不允许）",
+    "schema-error": "表结构文件中某个字段写错了：类型、约束或格式无法识别",
 }
 
 CODES = FRICTIONLESS | OWN
