@@ -125,7 +125,10 @@ class FieldCheck:
             return []
         if "type" in notes:
             return [self._type_issue(value or "")]
-        return [self._constraint_issue(name, value or "") for name in notes]
+        names = list(notes)
+        if "minimum" in names and "maximum" in names:  # NaN fails both bounds: one error says it
+            names.remove("maximum")
+        return [self._constraint_issue(name, value or "") for name in names]
 
     def _type_issue(self, value: str) -> Issue:
         if self.type == "date":
@@ -194,7 +197,11 @@ class FieldCheck:
         if name in ("minimum", "exclusiveMinimum"):
             return Issue("constraint-error", f"不能小于 {c[name]}", f"请填写不小于 {c[name]} 的数。")
         if name in ("maximum", "exclusiveMaximum"):
-            return Issue("constraint-error", f"不能大于 {c[name]}", f"请填写不大于 {c[name]} 的数。")
+            return Issue(
+                "constraint-error",
+                f"不能大于 {c[name]}",
+                f"这个数大得不合常理，是不是把身份证号、电话或银行卡号填进了这一列？请填写不大于 {c[name]} 的数。",
+            )
         return Issue("constraint-error", f"不满足约束 {name}", "")
 
     def _pattern_hint(self, value: str) -> str:
