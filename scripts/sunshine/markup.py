@@ -34,7 +34,8 @@ def escape_markdown(value: object) -> str:
 
 md = escape_markdown
 
-_TAG = re.compile(r"<[^>]*>?")
+# A tag, closed or not: "<" and a letter, "/", "!" or "?" up to the next ">" (or the end).
+_TAG = re.compile(r"<\s*[a-zA-Z/!?][^>]*>?")
 
 
 def plain_text(value: object) -> str:

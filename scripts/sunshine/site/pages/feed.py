@@ -1,4 +1,8 @@
-"""feed.xml: an RSS 2.0 feed of the latest disclosures, built with ElementTree (which escapes)."""
+"""feed.xml: an RSS 2.0 feed of the latest disclosures, built with ElementTree (which escapes).
+
+Feed readers render an item's description as HTML once the XML is read, so data text goes into it
+as plain text: tags removed and the rest escaped for HTML, then for XML. Titles are text (escaped once).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import quote
 
+from sunshine.markup import plain_text
 from sunshine.site.pages import Context, Page
-from sunshine.site.pages import md as m
+from sunshine.site.pages.md import one_line
 
 PATH = "feed.xml"
 ITEMS = 50
@@ -50,12 +56,11 @@ def render(inputs: dict[str, Any]) -> str:
         ET.SubElement(channel, "lastBuildDate").text = _rfc822(items[0]["published_on"])
     for r in items:
         item = ET.SubElement(channel, "item")
-        ET.SubElement(
-            item, "title"
-        ).text = f"{m.one_line(r['village'])}·{r['category']}：{m.one_line(r['title'])}"
-        ET.SubElement(item, "link").text = f"{site}villages/{r['village_code']}/"
-        ET.SubElement(item, "description").text = m.one_line(r["content"])
-        ET.SubElement(item, "guid", isPermaLink="false").text = r["disclosure_id"]
+        title = f"{one_line(r['village'])}·{one_line(r['category'])}：{one_line(r['title'])}"
+        ET.SubElement(item, "title").text = title
+        ET.SubElement(item, "link").text = f"{site}villages/{quote(r['village_code'] or '')}/"
+        ET.SubElement(item, "description").text = plain_text(r["content"])
+        ET.SubElement(item, "guid", isPermaLink="false").text = one_line(r["disclosure_id"])
         ET.SubElement(item, "pubDate").text = _rfc822(r["published_on"])
     ET.indent(rss)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(rss, encoding="unicode") + "\n"
