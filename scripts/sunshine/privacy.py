@@ -155,7 +155,7 @@ _ID18 = re.compile(r"(?<![0-9])[1-9](?:" + _S + r"[0-9]){16}" + _S + r"[0-9Xx](?
 _ID15 = re.compile(r"(?<![0-9])[1-9](?:" + _S + r"[0-9]){14}(?![0-9Xx])")
 _CARD = re.compile(r"(?<![0-9])[1-9](?:" + _S + r"[0-9]){15,18}(?![0-9])")
 _MOBILE = re.compile(
-    r"(?:(?<![0-9])\(?(?:(?:\+|00)" + _S + r")?86" + _S + r"(?:\(0\)|\)|\])?" + _S + r"|(?<![0-9]))"
+    r"(?:(?<![0-9])(?:(?:\+|00)" + _S + r")?86" + _S + r"(?:\(0\)|\)|\])?" + _S + r"|(?<![0-9]))"
     r"(1" + _S + r"[3-9](?:" + _S + r"[0-9]){9})(?![0-9])"
 )
 # Matched on the text with full-width forms made ASCII only (dots and dashes are part of an address).
@@ -322,12 +322,14 @@ def _phone_spans(plain: str) -> list[tuple[int, int]]:
     ]
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
 
 
 def mask_text(value: str, *, phones_allowed: bool = False, limit: int = 60) -> str:
-    """The cell as it may be shown in a report: personal numbers masked, control characters and
-    bidi controls made visible, long text shortened."""
+    """The cell as it may be shown in a report: personal numbers masked, control characters, bidi
+    controls and zero-width characters made visible (�), long text shortened."""
     value = _CONTROL.sub("�", mask(value, phones_allowed=phones_allowed, runs=True))
     if len(value) > limit:
         value = value[: limit - 1] + "…"
