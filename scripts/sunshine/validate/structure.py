@@ -176,7 +176,11 @@ def _field_faults(spec: Any) -> list[str]:
         try:
             frictionless_field(spec)
         except Exception as exc:  # Frictionless's own descriptor check, whatever it raises
-            faults.append(f"Frictionless 无法读取这个字段（{type(exc).__name__}）")
+            unsupported = re.search(r'constraint "(\w+)" is not supported by type "(\w+)"', str(exc))
+            if unsupported:
+                faults.append(f"约束“{unsupported[1]}”不能用于 {unsupported[2]} 类型")
+            else:
+                faults.append(f"Frictionless 无法读取这个字段（{type(exc).__name__}）")
     return faults
 
 
