@@ -350,17 +350,22 @@ _PROBES = (
 )
 
 
-def code_pattern(field: Mapping[str, Any]) -> re.Pattern[str] | None:
-    """The field's pattern when it is a strict code format (a village code, a grid number) that no
-    personal number can take; a cell matching it is a code, even if its digits look like a phone."""
-    pattern = (field.get("constraints") or {}).get("pattern")
+def _pattern(field: Mapping[str, Any]) -> re.Pattern[str] | None:
+    constraints = field.get("constraints")
+    pattern = constraints.get("pattern") if isinstance(constraints, Mapping) else None
     if not isinstance(pattern, str):
         return None
     try:
-        compiled = re.compile(f"^(?:{pattern})$")
+        return re.compile(f"^(?:{pattern})$")
     except re.error:
         return None
-    return None if any(compiled.match(p) for p in _PROBES) else compiled
+
+
+def code_pattern(field: Mapping[str, Any]) -> re.Pattern[str] | None:
+    """The field's pattern when it is a strict code format (a village code, a grid number) that no
+    personal number can take; a cell matching it is a code, even if its digits look like a phone."""
+    compiled = _pattern(field)
+    return None if compiled is None or any(compiled.match(p) for p in _PROBES) else compiled
 
 
 @dataclass(frozen=True)
@@ -369,16 +374,25 @@ class Columns:
 
     phones: frozenset[str] = frozenset()
     codes: Mapping[str, re.Pattern[str]] | None = None
+    formats: Mapping[str, re.Pattern[str]] | None = None  # patterns of the phone columns
 
     @classmethod
     def of(cls, fields: Iterable[Mapping[str, Any]]) -> Columns:
         fields = list(fields)
         codes = {f["name"]: p for f in fields if (p := code_pattern(f))}
-        return cls(frozenset(f["name"] for f in fields if f.get("x-phone")), codes)
+        formats = {f["name"]: p for f in fields if f.get("x-phone") and (p := _pattern(f))}
+        return cls(frozenset(f["name"] for f in fields if f.get("x-phone")), codes, formats)
 
     def is_code(self, name: str, value: str) -> bool:
         pattern = (self.codes or {}).get(name)
         return bool(pattern and pattern.match(value))
+
+    def phone_allowed(self, name: str, value: str) -> bool:
+        """A phone column publishes a phone written as its format says; anything else there is masked."""
+        if name not in self.phones:
+            return False
+        pattern = (self.formats or {}).get(name)
+        return pattern is None or bool(pattern.match(value))
 
 
 def phone_fields(fields: Iterable[Mapping[str, Any]]) -> set[str]:
@@ -402,7 +416,7 @@ def mask_cell(columns: Columns, name: str, value: Any, *, runs: bool = True) -> 
     """One cell of a table as it may leave the program, whatever its column or type."""
     if not isinstance(value, str) or not value or columns.is_code(name, value):
         return value
-    return mask(value, phones_allowed=name in columns.phones, runs=runs)
+    return mask(value, phones_allowed=columns.phone_allowed(name, value), runs=runs)
 
 
 def mask_row(row: Mapping[str, Any], columns: Columns = Columns(), *, runs: bool = True) -> dict[str, Any]:
@@ -419,9 +433,8 @@ def mask_frame(frame: pl.DataFrame, columns: Columns = Columns()) -> pl.DataFram
         if col.dtype != pl.String:
             out.append(col)
             continue
-        pretest = (
-            f"{ID_PRETEST}|{EMAIL_PRETEST}" if name in columns.phones else f"{MOBILE_PRETEST}|{EMAIL_PRETEST}"
-        )
+        # Phone columns too: a phone not written as the column's format says is masked.
+        pretest = f"{MOBILE_PRETEST}|{EMAIL_PRETEST}"
         hits = col.str.contains(pretest).fill_null(False)
         if hits.any():
             idx = hits.arg_true()
