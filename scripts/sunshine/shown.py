@@ -9,15 +9,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-# Fields naming what a row is about, for lists of changes; the first present is used.
-LABEL_FIELDS = ("title", "name", "summary", "category")
+from sunshine.package import Table
 
 
-def record_label(row: dict[str, Any]) -> str:
-    for name in LABEL_FIELDS:
-        if row.get(name):
-            return str(row[name])
-    return ""
+def record_label(table: Table, row: dict[str, Any]) -> str:
+    """What a row is about, from the field its Table Schema names in x-label."""
+    return str(row.get(table.label_field) or "")
 
 
 def shown_value(value: Any) -> str:
