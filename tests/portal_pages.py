@@ -24,7 +24,7 @@ PAGE_TYPES: dict[str, str] = {
     "no results": "/sunshine/petitions?" + urlencode({"category": "没有这一类"}),
     "usage": "/-/help",
     "error: bad SQL": "/sunshine?sql=selec+1",
-    "error: SQL on a missing column": "/sunshine?" + urlencode({"sql": "select nothing from petitions"}),
+    "error: SQL on a missing column": "/sunshine?" + urlencode({"sql": "select nada from petitions"}),
     "error: bad sort column": "/sunshine/petitions?_sort=nope",
     "error: missing table": "/sunshine/nothing_here",
     "error: missing record": "/sunshine/petitions/0000-0000000",

@@ -16,7 +16,7 @@ DATABASE = "sunshine"
 # (what it shows, path, query arguments)
 EXAMPLES: list[tuple[str, str, dict[str, str]]] = [
     ("一张表的前 5 行，JSON 数组", "/sunshine/petitions.json", {"_shape": "array", "_size": "5"}),
-    ("带分页信息的默认格式（rows、columns、next、next_url）", "/sunshine/villages.json", {}),
+    ("带分页信息的默认格式", "/sunshine/villages.json", {}),
     ("以主键为键的对象", "/sunshine/villages.json", {"_shape": "object"}),
     ("每行一个 JSON 对象（适合大文件逐行处理）", "/sunshine/villages.json", {"_shape": "array", "_nl": "on"}),
     (
