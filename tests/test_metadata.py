@@ -95,7 +95,10 @@ def test_canned_queries_have_the_names_and_parameters_the_site_links_to(meta):
 def test_history_queries_are_included_when_the_history_module_provides_them(meta, monkeypatch):
     from sunshine.history.build import HISTORY_QUERIES
 
-    assert meta["databases"]["history"]["queries"] == json.loads(json.dumps(HISTORY_QUERIES))
+    served = meta["databases"]["history"]["queries"]
+    assert {name: served[name] for name in HISTORY_QUERIES} == {
+        name: {**query, "hide_sql": True} for name, query in json.loads(json.dumps(HISTORY_QUERIES)).items()
+    }
     monkeypatch.setitem(sys.modules, "sunshine.history.build", None)
     assert metadata.history_queries() is None
     assert "history" not in build_metadata(Project.load(ROOT))["databases"]
