@@ -21,7 +21,14 @@ from sunshine.portal import paging, usage
 from .conftest import ROOT
 from .git_fixture import make_repo
 from .portal_pages import page_paths
-from .portal_support import FORMULA, formula_database, running_datasette, sample_database
+from .portal_support import (
+    FORMULA,
+    formula_database,
+    read_csv,
+    running_datasette,
+    sample_database,
+    sample_project,
+)
 
 PORTAL = Path(__file__).resolve().parent.parent / "scripts" / "sunshine" / "portal"
 # Words that are the same in a Chinese interface: names of formats, languages and products.
@@ -61,6 +68,11 @@ def server():
 def http(server):
     with server.client() as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def data_villages():
+    return {r["village_code"]: r["name"] for r in read_csv(sample_project(), "villages")}
 
 
 @pytest.fixture(scope="module")
@@ -357,3 +369,21 @@ def test_a_deleted_record_says_when_it_was_deleted_and_links_to_its_history(with
         params={"table_name": "petitions", "record_id": "2024-0000002", "_shape": "array"},
     )
     assert [r["kind"] for r in history.json()][-1] == "删除"
+
+
+def test_table_pages_link_to_the_sites_excel_ready_file_and_catalog(http):
+    html = http.get("/sunshine/petitions").text
+    assert '<a href="http://127.0.0.1:8000/downloads/petitions-excel.csv">整张表的 Excel 文件</a>' in html
+    assert '<a href="http://127.0.0.1:8000/catalog/petitions/">数据目录</a>' in html
+    assert (
+        '<a href="/sunshine/petitions.xlsx?_labels=on&amp;_size=max" download>Excel（.xlsx，最多 1,000 行）</a>'
+        in html
+    )
+
+
+def test_xlsx_with_labels_puts_the_name_beside_the_code(http, data_villages):
+    response = http.get("/sunshine/grids.xlsx", params={"_labels": "on", "_size": "max"})
+    sheet = load_workbook(io.BytesIO(response.content))["数据"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:4] == ("网格编号", "所属村（社区）代码", "所属村（社区）代码对应的名称", "网格名称")
+    assert all(data_villages[r[1]] == r[2] for r in rows[1:])

@@ -78,3 +78,13 @@ def test_rows_come_first_on_a_phone(server, browser):
     top = page.locator("table.rows-and-columns tbody tr").first.bounding_box()["y"]
     context.close()
     assert top < 844
+
+
+def test_the_column_menu_speaks_chinese(server, browser):
+    page = browser.new_page()
+    page.goto(server.url + "/sunshine/petitions")
+    page.locator("th.col-received_on .dropdown-menu-icon").click()
+    menu = page.locator(".dropdown-menu").first.inner_text()
+    page.close()
+    assert menu.split("\n")[:3] == ["从小到大排序", "从大到小排序", "按此列分组计数"]
+    assert "类型：文本" in menu

@@ -115,9 +115,24 @@ class Portal:
         joiner = "&" if "?" in url else "?"
         return f"{url}{joiner}_stream=on" if "_stream=" not in url else url
 
+    def xlsx_url(self, url: str) -> str:
+        """An Excel file holds as many rows as one request may return."""
+        joiner = "&" if "?" in url else "?"
+        return f"{url}{joiner}_size=max" if "_size=" not in url else url
+
     @property
-    def catalog_url(self) -> str:
-        return self.site_url + "catalog/"
+    def max_rows(self) -> int:
+        return self.datasette.setting("max_returned_rows")
+
+    def catalog_links(self, table: str | None) -> list[tuple[str, str]]:
+        """The site's files for this table (catalog page, Excel-ready CSV), or the whole catalog."""
+        found = self.config.get("catalog", {}).get(table or "")
+        if not found:
+            return [("数据目录（全部数据文件）", self.site_url + "catalog/")]
+        return [
+            ("整张表的 Excel 文件", self.site_url + found["excel"]),
+            ("数据目录", self.site_url + found["page"]),
+        ]
 
     def history_url(self, database: str, table: str, primary_key_values: list[str]) -> str | None:
         if "history" not in self.datasette.databases or database == "history" or len(primary_key_values) != 1:

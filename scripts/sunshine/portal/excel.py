@@ -42,31 +42,50 @@ def file_stem(portal: Portal, database: str, table: str | None, query_name: str 
     return _UNSAFE.sub("_", title)
 
 
+def _cells(row: Any, columns: list[str]) -> list[Any]:
+    if isinstance(row, (list, tuple)):
+        return list(row)
+    return [row[c] for c in columns]
+
+
 def render_xlsx(
     datasette: Any, columns: list[str], rows: list, database: str, table: str | None, query_name: str | None
 ) -> Response:
     portal = Portal(datasette)
+    values = [_cells(row, columns) for row in rows]
+    # With ?_labels=on a foreign key cell is {"value": code, "label": name}: the code, then the name.
+    labelled = {i for row in values for i, v in enumerate(row) if isinstance(v, dict)}
+    titles: list[str] = []
+    names: list[str] = []
+    for i, column in enumerate(columns):
+        titles.append(portal.column_title(database, table or query_name, column))
+        names.append(column)
+        if i in labelled:
+            titles.append(f"{titles[-1]}对应的名称")
+            names.append(f"{column}_label")
     book = Workbook()
     sheet = book.active
     sheet.title = "数据"
-    titles = [portal.column_title(database, table or query_name, c) for c in columns]
     sheet.append(titles)
-    for row in rows:
-        values = [
-            neutralise_formula(row[c] if not isinstance(row, (list, tuple)) else row[i])
-            for i, c in enumerate(columns)
-        ]
-        sheet.append(values)
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
+    for row in values:
+        cells: list[Any] = []
+        for i, value in enumerate(row):
+            if i in labelled:
+                pair = value if isinstance(value, dict) else {"value": value, "label": None}
+                cells += [pair.get("value"), pair.get("label")]
+            else:
+                cells.append(value)
+        sheet.append([neutralise_formula(v) for v in cells])
+    for line in sheet.iter_rows(min_row=2):
+        for cell in line:
             if isinstance(cell.value, str):
                 cell.data_type = TYPE_STRING
                 cell.number_format = "@"
     sheet.freeze_panes = "A2"
-    names = book.create_sheet("列名对照")
-    names.append(["中文列名", "数据列名"])
-    for title, column in zip(titles, columns, strict=True):
-        names.append([title, column])
+    mapping = book.create_sheet("列名对照")
+    mapping.append(["中文列名", "数据列名"])
+    for title, column in zip(titles, names, strict=True):
+        mapping.append([title, column])
     out = io.BytesIO()
     book.save(out)
     stem = file_stem(portal, database, table, query_name)

@@ -22,6 +22,7 @@ import yaml
 from sunshine.chinese import search
 from sunshine.history.schema import HISTORY_QUERIES, history_tables_metadata
 from sunshine.package import Project
+from sunshine.site.pages.catalog import catalog_path, download_names
 
 OVERLAY = Path(__file__).with_name("overlay.yaml")
 METADATA = "metadata.json"
@@ -116,6 +117,14 @@ def column_description(field: dict[str, Any]) -> str:
     return f"{title}：{description}" if description else title
 
 
+def catalog_links(project: Project) -> dict[str, dict[str, str]]:
+    """Per table, the site's catalog page and its Excel-ready file, relative to the site's address."""
+    return {
+        name: {"page": catalog_path(name).removesuffix(".md") + "/", "excel": download_names(name)["excel"]}
+        for name in project.tables
+    }
+
+
 def column_titles(project: Project, overlay: dict[str, Any]) -> dict[str, Any]:
     """Chinese titles of columns: per table from the Table Schemas, then of query results."""
     tables = {
@@ -167,6 +176,7 @@ def build_metadata(project: Project) -> dict[str, Any]:
                 "site_url": project.settings.site_url,
                 "site_title": project.settings.title,
                 "columns": column_titles(project, overlay),
+                "catalog": catalog_links(project),
             }
         },
     }
