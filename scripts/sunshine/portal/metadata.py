@@ -117,6 +117,17 @@ def column_description(field: dict[str, Any]) -> str:
     return f"{title}：{description}" if description else title
 
 
+def parameter_choices(project: Project) -> dict[str, list[str]]:
+    """The values a query parameter named like an enumerated field may take, from the Table Schemas."""
+    choices: dict[str, list[str]] = {}
+    for table in project.tables.values():
+        for field in table.fields:
+            values = field.get("constraints", {}).get("enum")
+            if values and field["name"] not in choices:
+                choices[field["name"]] = [str(v) for v in values]
+    return choices
+
+
 def catalog_links(project: Project) -> dict[str, dict[str, str]]:
     """Per table, the site's catalog page and its Excel-ready file, relative to the site's address."""
     return {
@@ -177,6 +188,7 @@ def build_metadata(project: Project) -> dict[str, Any]:
                 "site_title": project.settings.title,
                 "columns": column_titles(project, overlay),
                 "catalog": catalog_links(project),
+                "choices": parameter_choices(project),
             }
         },
     }

@@ -8,7 +8,6 @@
 - Paging: sunshine.portal.paging adds the primary-key tie-breaker to the first page of a sorted table.
 - Downloads: sunshine.portal.excel adds the .xlsx renderer and makes CSV exports open right in Excel.
 - gzip: sunshine.portal.compress, outermost.
-
 - Search: a database built by sunshine.database stores the jieba user dictionary it was indexed
   with (table _build, key search_dictionary). On its connections this plugin replaces Datasette's
   escape_fts(), which builds the MATCH expression for ?_search= and ?_search_<column>=, with one

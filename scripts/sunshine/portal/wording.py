@@ -104,7 +104,7 @@ def error_message(message: object) -> str:
         return "出错了。"
     if re.search(r"[\u4e00-\u9fff]", text):
         return text
-    return f"出错了（数据库的原始提示：{text}）。"
+    return f"出错了（原始提示：{text}）。"
 
 
 def status_title(status: int | None) -> str:
