@@ -12,6 +12,7 @@ import csv
 import itertools
 import os
 import random
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -20,7 +21,8 @@ from pathlib import Path
 import click
 
 from sunshine.sample import text as T
-from sunshine.sample.disclosures import BUILDERS, CATEGORY_WEIGHTS, Notice, Place, number_refs
+from sunshine.sample.disclosures import BUILDERS, CATEGORY_WEIGHTS, REF_MARK, Notice, Place, number_refs
+from sunshine.sample.schedule import scheduled_notices
 
 DEFAULT_SEED = 20240501
 FIRST_DAY = date(2024, 1, 1)  # first day of the data
@@ -387,6 +389,33 @@ def disclosure_rows(rng: random.Random, villages: Sequence[Village], count: int)
     return rows
 
 
+def scheduled_rows(villages: Sequence[Village], rows: list[tuple], seed: int) -> list[tuple]:
+    """Notices that keep the sample's 公开时限, numbered after the random ones (see sample/schedule.py)."""
+    fields = FIELDS["disclosures"]
+    places = {v.code: v.place for v in villages if v.place is not None}
+    kinds = {v.code: v.kind for v in villages}
+    notices = scheduled_notices(places, [dict(zip(fields, r, strict=True)) for r in rows], seed)
+    notices.sort(key=lambda x: (x[2].published, x[0]))
+    seen: dict[tuple[str, str], int] = {}  # documents already numbered in each series
+    for r in rows:
+        series = re.sub(r"〕[0-9]+号$", f"〕{REF_MARK}号", r[10])
+        seen[(r[1], series)] = seen.get((r[1], series), 0) + 1
+    out = []
+    for n, (code, category, note) in enumerate(notices, start=len(rows) + 1):
+        if kinds[code] == "社区":
+            note.title, note.content = _community_text(note.title), _community_text(note.content)
+        amount = "" if note.cents is None else f"{note.cents // 100}.{note.cents % 100:02d}"
+        ref = note.approval_ref
+        if REF_MARK in ref:
+            seen[(code, ref)] = seen.get((code, ref), 0) + 1
+            ref = ref.replace(REF_MARK, str(seen[(code, ref)]))
+        out.append(
+            (f"D{n:08d}", code, category, note.topic, note.title, note.content, note.period,
+             date(*note.published).isoformat(), amount, note.direction if amount else "", ref, note.responsible)
+        )  # fmt: skip
+    return out
+
+
 # ---- petitions --------------------------------------------------------------------------------------
 
 COMMUNITY_WORDS = (
@@ -600,18 +629,20 @@ def generate(out: Path, sizes: Sizes = Sizes(), seed: int = DEFAULT_SEED) -> dic
     sizes.check()
     rng = random.Random(seed)
     villages = build_villages(rng, sizes)
+    disclosures = disclosure_rows(rng, villages, sizes.disclosures)
+    disclosures += scheduled_rows(villages, disclosures, seed + 1)
     counts = {
         "villages": len(villages),
         "grids": sum(len(v.grids) for v in villages),
         "grid_staff": sum(len(v.grids) for v in villages) * sizes.staff_per_grid,
-        "disclosures": sizes.disclosures,
+        "disclosures": len(disclosures),
         "petitions": sizes.petitions,
     }
     tables: dict[str, Iterable[Sequence[object]]] = {
         "villages": village_rows(villages),
         "grids": grid_rows(villages),
         "grid_staff": staff_rows(rng, villages, sizes.staff_per_grid),
-        "disclosures": disclosure_rows(rng, villages, sizes.disclosures),
+        "disclosures": disclosures,
         "petitions": petition_rows(rng, villages, sizes.petitions),
     }
     out.mkdir(parents=True, exist_ok=True)
