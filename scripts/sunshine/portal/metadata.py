@@ -17,6 +17,7 @@ import yaml
 
 from sunshine.chinese import search
 from sunshine.database.build import LOAD_ORDER
+from sunshine.deadlines import status as deadline_status
 from sunshine.package import Project
 
 OVERLAY = Path(__file__).with_name("overlay.yaml")
@@ -60,6 +61,8 @@ def build_metadata(project: Project) -> dict[str, Any]:
     license_ = project.license
     source = (project.descriptor.get("sources") or [{}])[0]
     tables = {name: table_metadata(project, name, overlay) for name in LOAD_ORDER}
+    deadlines = overlay["tables"][deadline_status.TABLE]
+    tables[deadline_status.TABLE] = {**deadlines, "columns": dict(deadline_status.COLUMNS)}
     for name, view in overlay.get("views", {}).items():
         tables[name] = dict(view)
     for name in HIDDEN:
