@@ -228,6 +228,8 @@ def _nav(pages: list[Page], changes: dict[str, str], docs: Path) -> list[Any]:
             townships.setdefault(html(township), []).append({html(page.title): page.path})
     nav.append({"村（社区）": ["villages/index.md", *({t: v} for t, v in sorted(townships.items()))]})
     nav.append({"诉求办理": "petitions.md"})
+    if "calendar.md" in by_path:
+        nav.append({"公开日历": "calendar.md"})
     nav.append(
         {
             "数据目录": [

@@ -43,7 +43,7 @@ class Context:
 
 
 def all_pages(ctx: Context) -> Iterator[Page]:
-    from sunshine.site.pages import catalog, feed, grid, home, petitions, village
+    from sunshine.site.pages import catalog, deadlines, feed, grid, home, petitions, village
 
-    for module in (home, village, grid, petitions, catalog, feed):
+    for module in (home, village, grid, petitions, catalog, feed, deadlines):
         yield from module.pages(ctx)
