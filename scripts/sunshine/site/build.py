@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from sunshine.chinese.searchdict import write_dictionaries
+from sunshine.noticeboard.build import write_sheets
 from sunshine.package import Project
 from sunshine.problems import BuildError
 from sunshine.site import charts
@@ -50,12 +51,14 @@ class SiteBuild:
     removed: int = 0
     html_pages: int = 0
     search_index_bytes: int = 0
+    sheets: str = ""  # what the 公开栏 sheets stage did
     timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self, target: Path) -> str:
         return (
             f"网站已生成：{target}（{self.html_pages} 个页面，其中数据生成页 {self.pages} 个，"
             f"本次重新生成 {self.rendered} 个；搜索索引 {self.search_index_bytes / 1024:,.0f} KB）"
+            + (f"；{self.sheets}" if self.sheets else "")
         )
 
 
@@ -102,6 +105,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     t0 = time.perf_counter()
     try:
         _write_downloads(project, work / "downloads", new)
+        stats.sheets = write_sheets(project, data, new, work / "pdf", datasette_url=datasette_url)
         stats.html_pages = _add_csp(new)
         stats.search_index_bytes = _compact_search_index(new / "search" / "search_index.json")
     except BaseException:
