@@ -44,6 +44,6 @@ def write_sheets(project: Project, data: SiteData, site: Path, cache: Path, *, d
         index = render_index(name, code, by_village.get(code, []), pdf=with_pdf)
         (folder / "index.html").write_text(index, encoding="utf-8")
     if not with_pdf:
-        return f"公开栏打印页 {len(made)} 张；本机没有 Chromium（{pdf.CHROMIUM}），未生成 PDF"
+        return f"公开栏打印页 {len(made)} 张；本机没有 Chromium（{pdf.chromium() or '已设为不使用'}），未生成 PDF"
     printed_now = pdf.print_pdfs(jobs, cache)
     return f"公开栏打印页 {len(made)} 张，PDF 本次打印 {printed_now} 份"

@@ -1,20 +1,34 @@
-"""Print the 公开栏 sheets to PDF with Chromium (through Playwright), each PDF made once per content."""
+"""Print the 公开栏 sheets to PDF with Chromium (through Playwright), each PDF made once per content.
+
+Chromium maps some CJK glyphs of Noto Sans CJK back to the look-alike Kangxi radicals (⽉ for 月,
+⽇ for 日) in the PDF's text layer, so copied or searched text would differ from what is printed.
+`fix_text_layer` rewrites those mappings to the ideographs (their NFKC form) after printing.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+from pypdf import PdfReader, PdfWriter
 
-CHROMIUM = os.environ.get("SUNSHINE_CHROMIUM", "/usr/bin/chromium")
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync"]
 
 
+def chromium() -> str:
+    """Debian's Chromium, or the one SUNSHINE_CHROMIUM names (empty: print no PDFs)."""
+    return os.environ.get("SUNSHINE_CHROMIUM", DEFAULT_CHROMIUM)
+
+
 def available() -> bool:
-    return Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)
+    path = chromium()
+    return bool(path) and Path(path).is_file() and os.access(path, os.X_OK)
 
 
 def print_pdfs(jobs: Iterable[tuple[Path, Path, str]], cache: Path) -> int:
@@ -27,13 +41,14 @@ def print_pdfs(jobs: Iterable[tuple[Path, Path, str]], cache: Path) -> int:
     todo = [(html, cache / f"{key}.pdf") for html, _, key in jobs if not (cache / f"{key}.pdf").exists()]
     if todo:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = p.chromium.launch(executable_path=chromium(), args=ARGS)
             try:
                 page = browser.new_page()
                 for html, cached in todo:
                     page.goto(html.resolve().as_uri(), wait_until="load")
                     tmp = cached.with_name(cached.name + ".tmp")
                     page.pdf(path=str(tmp), format="A4", print_background=True, prefer_css_page_size=True)
+                    fix_text_layer(tmp)
                     tmp.replace(cached)
             finally:
                 browser.close()
@@ -44,3 +59,57 @@ def print_pdfs(jobs: Iterable[tuple[Path, Path, str]], cache: Path) -> int:
         except OSError:
             shutil.copyfile(cache / f"{key}.pdf", target)
     return len(todo)
+
+
+_BFCHAR = re.compile(r"(beginbfchar\s*)(.*?)(\s*endbfchar)", re.S)
+_PAIR = re.compile(r"(<[0-9A-Fa-f]+>\s*<)([0-9A-Fa-f]+)(>)")
+_RADICALS = re.compile("[\u2e80-\u2fdf]")
+# CJK radicals supplement forms without a compatibility decomposition, as the simplified ideograph.
+_SUPPLEMENT = dict(
+    zip(
+        "⺠⻄⻋⻘⻢⻩⻬⻮⻝⻨⻰⻛⻚⻙⻆⻉⻓⻔⻅⻜⻥⻦⻧",
+        "民西车青马黄齐齿食麦龙风页韦角贝长门见飞鱼鸟卤",
+        strict=True,
+    )
+)
+
+
+def _ideographs(hex_text: str) -> str:
+    text = bytes.fromhex(hex_text).decode("utf-16-be", errors="strict")
+    fixed = _RADICALS.sub(
+        lambda c: _SUPPLEMENT.get(c.group(), unicodedata.normalize("NFKC", c.group())), text
+    )
+    return fixed.encode("utf-16-be").hex().upper() if fixed != text else hex_text
+
+
+def _fix_cmap(cmap: str) -> str:
+    def block(match: re.Match[str]) -> str:
+        pairs = _PAIR.sub(lambda p: p.group(1) + _ideographs(p.group(2)) + p.group(3), match.group(2))
+        return match.group(1) + pairs + match.group(3)
+
+    return _BFCHAR.sub(block, cmap)
+
+
+def fix_text_layer(path: Path) -> bool:
+    """Map Kangxi radicals in the fonts' ToUnicode tables to the ideographs; True when changed."""
+    writer = PdfWriter(clone_from=PdfReader(path))
+    changed = False
+    seen: set[int] = set()
+    for page in writer.pages:
+        fonts = page.get("/Resources", {}).get("/Font", {})
+        for font in fonts.values():
+            font = font.get_object()
+            ref = font.get("/ToUnicode")
+            if ref is None or id(ref.get_object()) in seen:
+                continue
+            stream = ref.get_object()
+            seen.add(id(stream))
+            cmap = stream.get_data().decode("latin-1")
+            fixed = _fix_cmap(cmap)
+            if fixed != cmap:
+                stream.set_data(fixed.encode("latin-1"))
+                changed = True
+    if changed:
+        with path.open("wb") as f:
+            writer.write(f)
+    return changed

@@ -128,6 +128,11 @@ def _item(d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _breakable(url: str) -> str:
+    """The address in words, allowed to wrap after each slash."""
+    return "/<wbr>".join(m.html(part) for part in url.split("/"))
+
+
 def qr_svg(url: str) -> str:
     """The QR code of the sheet's online address, as inline SVG with a text alternative."""
     svg = segno.make(url, error="m").svg_inline(scale=1, unit="mm", border=4, title="二维码：" + url)
@@ -174,9 +179,9 @@ def render(sheet: Sheet, *, printed: date, pdf: bool, ds_base: str) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{m.html(title)}</title><style>{STYLE}</style></head><body><main>"
         f'<header class="head"><div><p>{m.html(s["township"])}</p><h1>{m.html(s["village"])}三务公开栏</h1>'
-        f"<p>{m.html(period.label)}（{span}公开的事项）</p>"
+        f"<p>{m.html(period.label)}（{span}公开）</p>"
         f"<p>村务监督电话：{m.html(s['phone'])}</p></div>"
-        f'<figure class="qr">{qr_svg(s["url"])}<figcaption>扫码核对网上记录：<br>{m.html(s["url"])}</figcaption></figure>'
+        f'<figure class="qr">{qr_svg(s["url"])}<figcaption>扫码核对网上记录：<br>{_breakable(s["url"])}</figcaption></figure>'
         "</header>"
         f'<p class="screen">{" · ".join(links)}</p>'
         + "".join(sections)
