@@ -2,22 +2,27 @@
 
 Chromium maps some CJK glyphs of Noto Sans CJK back to the look-alike Kangxi radicals (⽉ for 月,
 ⽇ for 日) in the PDF's text layer, so copied or searched text would differ from what is printed.
-`fix_text_layer` rewrites those mappings to the ideographs (their NFKC form) after printing.
+`fix_text_layer` rewrites those mappings, after printing, to the ideograph the font draws with the
+same glyph (read from the font's own character map).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import re
 import shutil
-import unicodedata
+import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
+from fontTools.ttLib import TTCollection, TTLibError
 from playwright.sync_api import sync_playwright
 from pypdf import PdfReader, PdfWriter
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
+VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]  # a change here prints again
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync"]
 
 
@@ -36,7 +41,7 @@ def print_pdfs(jobs: Iterable[tuple[Path, Path, str]], cache: Path) -> int:
 
     Returns how many PDFs were printed now (the others came from the cache).
     """
-    jobs = list(jobs)
+    jobs = [(html, target, f"{key}-{VERSION}") for html, target, key in jobs]
     cache.mkdir(parents=True, exist_ok=True)
     todo = [(html, cache / f"{key}.pdf") for html, _, key in jobs if not (cache / f"{key}.pdf").exists()]
     if todo:
@@ -63,22 +68,39 @@ def print_pdfs(jobs: Iterable[tuple[Path, Path, str]], cache: Path) -> int:
 
 _BFCHAR = re.compile(r"(beginbfchar\s*)(.*?)(\s*endbfchar)", re.S)
 _PAIR = re.compile(r"(<[0-9A-Fa-f]+>\s*<)([0-9A-Fa-f]+)(>)")
-_RADICALS = re.compile("[\u2e80-\u2fdf]")
-# CJK radicals supplement forms without a compatibility decomposition, as the simplified ideograph.
-_SUPPLEMENT = dict(
-    zip(
-        "⺠⻄⻋⻘⻢⻩⻬⻮⻝⻨⻰⻛⻚⻙⻆⻉⻓⻔⻅⻜⻥⻦⻧",
-        "民西车青马黄齐齿食麦龙风页韦角贝长门见飞鱼鸟卤",
-        strict=True,
-    )
-)
+_LOOK_ALIKES = re.compile("[\u2e80-\u2fdf\uf900-\ufaff]")  # radicals, compatibility ideographs
+FONT = "Noto Sans CJK SC"  # the sheets' first font (sheet.STYLE)
+
+
+@functools.cache
+def ideograph_of() -> dict[str, str]:
+    """Each radical or compatibility character the font draws with an ideograph's glyph -> that ideograph."""
+    try:
+        done = subprocess.run(
+            ["fc-match", "--format=%{file}", FONT], capture_output=True, text=True, check=False
+        )
+        collection = TTCollection(done.stdout.strip(), lazy=True)
+    except (OSError, TTLibError):
+        return {}
+    font = next((f for f in collection.fonts if f["name"].getDebugName(1) == FONT), None)
+    if font is None:
+        return {}
+    by_glyph: dict[str, list[str]] = {}
+    for codepoint, glyph in font.getBestCmap().items():
+        by_glyph.setdefault(glyph, []).append(chr(codepoint))
+    out = {}
+    for chars in by_glyph.values():
+        ideographs = [c for c in chars if "\u4e00" <= c <= "\u9fff"]
+        for c in chars:
+            if ideographs and _LOOK_ALIKES.match(c):
+                out[c] = ideographs[0]
+    return out
 
 
 def _ideographs(hex_text: str) -> str:
-    text = bytes.fromhex(hex_text).decode("utf-16-be", errors="strict")
-    fixed = _RADICALS.sub(
-        lambda c: _SUPPLEMENT.get(c.group(), unicodedata.normalize("NFKC", c.group())), text
-    )
+    text = bytes.fromhex(hex_text).decode("utf-16-be", errors="replace")
+    table = ideograph_of()
+    fixed = _LOOK_ALIKES.sub(lambda c: table.get(c.group(), c.group()), text)
     return fixed.encode("utf-16-be").hex().upper() if fixed != text else hex_text
 
 
