@@ -9,7 +9,7 @@ from sunshine.deadlines.status import LAPSES, LATE, MISSING, ON_TIME, ranking
 from sunshine.site.pages import Context, Page
 from sunshine.site.pages import calendar as deadline_calendar
 from sunshine.site.pages import md as m
-from sunshine.site.pages.village import village_path
+from sunshine.site.pages.paths import village_path
 
 PATH = "calendar.md"
 
