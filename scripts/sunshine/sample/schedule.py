@@ -55,6 +55,11 @@ def sample_rules() -> Rules:
     return parse(RULES_FILE.read_text(encoding="utf-8"), categories=categories, topics=topics)
 
 
+def rules_start() -> date:
+    """The day the earliest sample rule starts: no rule judges what is published before it."""
+    return min(r.start for r in sample_rules().rules)
+
+
 def plant(statuses: Sequence[Status], as_of: date) -> Planted:
     """The lapses left in the demo: the latest missing quarter, a late month in another village."""
     newest = sorted((s for s in statuses if s.status in LAPSES), key=lambda s: (s.due_on, s.village_code))
