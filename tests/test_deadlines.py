@@ -206,6 +206,14 @@ def test_mistakes_in_the_rules_are_listed_in_chinese_naming_the_rule_and_the_key
     assert "第 1 条豁免的 from 不是日期：'2024-13-01'" in str(caught.value)
 
 
+def test_a_typing_mistake_in_the_file_is_located_by_line_in_chinese() -> None:
+    with pytest.raises(RulesError) as caught:
+        rules(MONTHLY.replace("due_day = 10", "due_day = 十"))
+    assert str(caught.value) == (
+        "deadlines.toml：无法读取：第 9 行第 11 列附近写法有误。请检查引号、方括号和等号；文字要加引号，日期写成 2026-01-01"
+    )
+
+
 def test_a_village_the_rules_name_must_exist() -> None:
     text = MONTHLY.replace('basis = "', 'villages = ["990101101299"]\nbasis = "')
     with pytest.raises(RulesError, match="990101101299 不是本乡镇的村（社区）代码"):

@@ -78,7 +78,7 @@ def test_every_village_gets_a_sheet_and_a_pdf_for_each_quarter_it_published_in(t
     project, site, stats = township
     assert sorted({s.period for s in sheets}) == ["2026-Q3", "2026-Q4"]
     assert len(sheets) == 6
-    assert stats.sheets == "公开栏打印页 6 张，PDF 本次打印 6 份"
+    assert stats.sheets == "公开栏打印页 6 张，最近 2 个季度的 PDF 6 份（本次打印 6 份）"
     for s in sheets:
         assert (site / s.path / "index.html").is_file()
         assert (site / s.path / "sheet.pdf").read_bytes()[:5] == b"%PDF-"

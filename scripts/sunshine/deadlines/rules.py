@@ -8,6 +8,7 @@ reported in Chinese as `Problem`s naming the rule and the key, so a clerk can fi
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date
@@ -123,7 +124,10 @@ def parse(text: str, *, categories: list[str], topics: list[str]) -> Rules:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RulesError([_problem("toml-syntax", f"无法读取（{exc}）", "请检查引号、方括号和等号")]) from exc
+        where = re.search(r"line (\d+), column (\d+)", str(exc))
+        at = f"第 {where.group(1)} 行第 {where.group(2)} 列附近" if where else str(exc)
+        hint = "请检查引号、方括号和等号；文字要加引号，日期写成 2026-01-01"
+        raise RulesError([_problem("toml-syntax", f"无法读取：{at}写法有误", hint)]) from exc
     problems: list[Problem] = []
     rules = [_rule(n, entry, categories, topics, problems) for n, entry in enumerate(raw.get("rule", []), 1)]
     ids = [r.id for r in rules if r]

@@ -23,10 +23,15 @@ def project_sheets(project: Project, data: SiteData) -> list[Sheet]:
     )
 
 
+PDF_QUARTERS = (
+    4  # PDFs for the township's latest quarters (the sheets on the wall); older ones print from HTML
+)
+
+
 def write_sheets(project: Project, data: SiteData, site: Path, cache: Path, *, datasette_url: str) -> str:
     """Write every sheet and each village's list of sheets into `site`; return a Chinese note."""
     made = project_sheets(project, data)
-    with_pdf = pdf.available()
+    recent = set(sorted({s.period for s in made})[-PDF_QUARTERS:]) if pdf.available() else set()
     printed = dt.date.today()
     by_village: dict[str, list[Sheet]] = defaultdict(list)
     jobs = []
@@ -34,16 +39,18 @@ def write_sheets(project: Project, data: SiteData, site: Path, cache: Path, *, d
         folder = site / s.path
         folder.mkdir(parents=True, exist_ok=True)
         html = folder / "index.html"
+        with_pdf = s.period in recent
         html.write_text(render(s, printed=printed, pdf=with_pdf, ds_base=datasette_url), encoding="utf-8")
         by_village[s.code].append(s)
-        jobs.append((html, folder / PDF_NAME, s.key))
+        if with_pdf:
+            jobs.append((html, folder / PDF_NAME, s.key))
     names = dict(zip(data.villages["village_code"], data.villages["name"], strict=True))
     for code, name in names.items():
         folder = site / FOLDER / code
         folder.mkdir(parents=True, exist_ok=True)
-        index = render_index(name, code, by_village.get(code, []), pdf=with_pdf)
+        index = render_index(name, code, by_village.get(code, []), with_pdf=recent)
         (folder / "index.html").write_text(index, encoding="utf-8")
-    if not with_pdf:
+    if not pdf.available():
         return f"公开栏打印页 {len(made)} 张；本机没有 Chromium（{pdf.chromium() or '已设为不使用'}），未生成 PDF"
     printed_now = pdf.print_pdfs(jobs, cache)
-    return f"公开栏打印页 {len(made)} 张，PDF 本次打印 {printed_now} 份"
+    return f"公开栏打印页 {len(made)} 张，最近 {len(recent)} 个季度的 PDF {len(jobs)} 份（本次打印 {printed_now} 份）"

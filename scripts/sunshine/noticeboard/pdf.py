@@ -19,7 +19,7 @@ from pathlib import Path
 
 from fontTools.ttLib import TTCollection, TTLibError
 from playwright.sync_api import sync_playwright
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfWriter
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]  # a change here prints again
@@ -114,7 +114,7 @@ def _fix_cmap(cmap: str) -> str:
 
 def fix_text_layer(path: Path) -> bool:
     """Map Kangxi radicals in the fonts' ToUnicode tables to the ideographs; True when changed."""
-    writer = PdfWriter(clone_from=PdfReader(path))
+    writer = PdfWriter(path, incremental=True)
     changed = False
     seen: set[int] = set()
     for page in writer.pages:

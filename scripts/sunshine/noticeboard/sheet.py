@@ -192,11 +192,11 @@ def render(sheet: Sheet, *, printed: date, pdf: bool, ds_base: str) -> str:
     )
 
 
-def render_index(village: str, code: str, items: list[Sheet], *, pdf: bool) -> str:
+def render_index(village: str, code: str, items: list[Sheet], *, with_pdf: set[str]) -> str:
     """The village's list of sheets, newest first."""
     rows = "".join(
         f'<li><a href="{s.period}/">{m.html(Period.parse(s.period).label)}</a>'  # type: ignore[union-attr]
-        + (f' · <a href="{s.period}/{PDF_NAME}" download>PDF</a>' if pdf else "")
+        + (f' · <a href="{s.period}/{PDF_NAME}" download>PDF</a>' if s.period in with_pdf else "")
         + "</li>"
         for s in sorted(items, key=lambda s: s.period, reverse=True)
     )
@@ -206,7 +206,11 @@ def render_index(village: str, code: str, items: list[Sheet], *, pdf: bool) -> s
         f"<title>{m.html(village)}三务公开栏打印页</title><style>{STYLE}</style></head><body><main>"
         f"<h1>{m.html(village)}三务公开栏打印页</h1>"
         "<p>每季度一页（A4），内容与网站相同，可打印后张贴在公开栏。</p>"
-        + ("" if pdf else "<p>本次生成网站时没有可用的 Chromium，未生成 PDF，请用浏览器的“打印”功能。</p>")
+        + (
+            "<p>最近几个季度另有 PDF 可下载；其他季度请用浏览器的“打印”功能（已按 A4 排版）。</p>"
+            if with_pdf
+            else "<p>本次生成网站时没有可用的 Chromium，未生成 PDF，请用浏览器的“打印”功能（已按 A4 排版）。</p>"
+        )
         + f'<ul>{rows}</ul><p><a href="../../villages/{m.html(code)}/">返回{m.html(village)}的网页</a></p>'
         "</main></body></html>\n"
     )
