@@ -26,7 +26,7 @@ STYLE = (
     "<style>.dl{display:inline-block;margin:.1em .2em .1em 0;padding:0 .35em;border-radius:.25em;"
     "background:#f1f1f1;color:#333;white-space:nowrap}.dl-ok{background:#e6f4ea;color:#1b5e20}"
     ".dl-late{background:#fff1d6;color:#6d3a00}.dl-missing{background:#fde7e9;color:#9b1020;font-weight:700}"
-    ".dl-exempt{background:#eef1f8;color:#27408b}</style>"
+    ".dl-exempt{background:#eef1f8;color:#27408b}.deadline-calendar th[scope=row]{min-width:7.5em}</style>"
 )
 
 

@@ -61,27 +61,26 @@ def render(inputs: dict[str, Any]) -> str:
     lapse_rows = [
         [
             m.html(r["village_name"]),
-            m.html(r["period_label"]),
-            m.html(r["rule_name"]),
+            f"{m.html(r['period_label'])}<br>{m.html(r['rule_name'])}",
             f"<strong>{m.html(r['status'])}</strong>"
-            + (f" {m.number(r['days_late'])} 天" if r["status"] == LATE else ""),
+            + (
+                f" {m.number(r['days_late'])} 天<br>{m.html(r['published_on'])} 公开"
+                if r["status"] == LATE
+                else ""
+            ),
             m.html(r["due_on"]),
-            m.html(r["published_on"] or "—"),
             m.tel(inputs["phones"].get(r["village_code"], "")),
         ]
         for r in lapses
     ]
-    rule_rows = [
-        [
-            m.html(r["name"]),
-            m.html(r["subject"]),
-            m.html(r["every"]),
-            m.html(r["due"]),
-            m.html(r["from"]) + (f" 至 {m.html(r['until'])}" if r["until"] else " 起"),
-            m.html(r["basis"]),
-        ]
+    rule_items = "".join(
+        f"<li><strong>{m.html(r['name'])}</strong>：{m.html(r['subject'])}，{m.html(r['every'])}，"
+        f"最迟{m.html(r['due'])}；{m.html(r['from'])}"
+        + (f" 至 {m.html(r['until'])}" if r["until"] else " 起")
+        + (f"，适用于 {len(r['villages'])} 个村（社区）" if r["villages"] else "")
+        + f"。<br>依据：{m.html(r['basis'])}</li>"
         for r in inputs["rules"]
-    ]
+    )
     exemption_rows = [
         [
             m.html(e["village"]),
@@ -109,7 +108,7 @@ def render(inputs: dict[str, Any]) -> str:
         "## 逾期和未公开的事项 { #lapses }\n",
         (
             m.table_html(
-                ["村（社区）", "期间", "公开时限", "状态", "最迟公开日期", "首次公开日期", "村务监督电话"],
+                ["村（社区）", "期间和事项", "状态", "最迟公开", "村务监督电话"],
                 lapse_rows,
                 caption="逾期和未公开的事项",
             )
@@ -121,9 +120,7 @@ def render(inputs: dict[str, Any]) -> str:
         f"<p>{m.data_link(ds.query('overdue_and_missing', village_code=''), '在数据库中查看逾期和未公开的事项')} · "
         f"{m.data_link(ds.table('disclosure_deadlines'), '全部公开状态')}</p>\n",
         "## 公开时限 { #rules }\n",
-        m.table_html(
-            ["规则", "应公开", "频次", "最迟", "施行", "依据"], rule_rows, caption="本乡镇的公开时限"
-        ),
+        f'<ul class="deadline-rules">{rule_items}</ul>\n',
         f"<p>{m.html(inputs['basis'])}</p>\n" if inputs["basis"] else "",
         "## 豁免 { #exemptions }\n",
         (
