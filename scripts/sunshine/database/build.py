@@ -28,6 +28,9 @@ from typing import Any
 
 from sunshine.chinese import search, words
 from sunshine.database import incremental
+from sunshine.deadlines import periods as deadline_periods
+from sunshine.deadlines import rules as deadline_rules
+from sunshine.deadlines import status as deadline_status
 from sunshine.package import Project, Table
 from sunshine.problems import BuildError
 
@@ -180,6 +183,9 @@ def _update(
                 applied,
             )
             counts[d.table.name] = counts.get(d.table.name, 0) + applied.counts[d.table.name]
+        # The 公开时限 statuses follow from the disclosures as a whole: written again, from the one definition.
+        conn.execute(f"DROP TABLE IF EXISTS {deadline_status.TABLE}")
+        _load_deadlines(conn, project)
         _write_build_info(conn, fingerprint, counts, static=previous["static"], digests=digests, replace=True)
         conn.execute("COMMIT")
         clock.lap("apply")
@@ -244,6 +250,7 @@ def code_files() -> list[Path]:
         Path(search.__file__),
         Path(words.__file__),
         words.DOMAIN_WORDS,
+        *(Path(m.__file__) for m in (deadline_periods, deadline_rules, deadline_status)),
     ]
 
 
@@ -257,6 +264,8 @@ def static_fingerprint(project: Project) -> str:
     h.update("\n".join(words.dictionary_lines(project)).encode())
     for path in code_files():
         h.update(path.read_bytes())
+    rules = project.root / deadline_rules.FILENAME
+    h.update(rules.read_bytes() if rules.exists() else b"\0missing")
     return h.hexdigest()
 
 
@@ -353,6 +362,7 @@ def _build(
                 conn.execute(f"CREATE INDEX idx_{table.name}_{suffix} ON {table.name} ({terms})")
         for name, sql in VIEWS.items():
             conn.execute(f"CREATE VIEW {name} AS {sql}")
+        _load_deadlines(conn, project)
         conn.execute("CREATE TABLE _build (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         conn.execute("INSERT INTO _build VALUES ('search_dictionary', ?)", ["\n".join(dictionary)])
         _write_build_info(conn, fingerprint, counts, static=static, digests=digests or {})
@@ -407,6 +417,25 @@ def _write_build_info(
             ("static", static),
             ("inputs", json.dumps(digests, sort_keys=True)),
         ],
+    )
+
+
+def _load_deadlines(conn: sqlite3.Connection, project: Project) -> None:
+    """The table of 公开时限 statuses, from the one definition in sunshine.deadlines.status."""
+    try:
+        _, statuses = deadline_status.project_statuses(project)
+    except deadline_rules.RulesError as exc:
+        raise BuildError(f"公开时限规则有误，无法计算公开状态：\n{exc}") from exc
+    columns = list(deadline_status.COLUMNS)
+    types = {"days_late": "INTEGER", "later_count": "INTEGER"}
+    conn.execute(
+        f"CREATE TABLE {deadline_status.TABLE} ("
+        + ", ".join(f"{c} {types.get(c, 'TEXT')}" for c in columns)
+        + ")"
+    )
+    conn.executemany(
+        f"INSERT INTO {deadline_status.TABLE} VALUES ({', '.join('?' for _ in columns)})",
+        ([s.row()[c] for c in columns] for s in statuses),
     )
 
 

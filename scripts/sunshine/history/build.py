@@ -12,7 +12,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -31,9 +31,11 @@ from sunshine.history.schema import (
 )
 from sunshine.history.versions import Change, Writer
 from sunshine.history.versions import key_of as _key
-from sunshine.package import Project, Table
+from sunshine.package import KEY_SEPARATOR, Project, Table
+from sunshine.privacy import VERSION as MASKING
+from sunshine.privacy import Columns, mask, mask_row
 from sunshine.problems import BuildError
-from sunshine.shown import mask_row, record_label, shown_value
+from sunshine.shown import record_label, shown_value
 
 
 class _Empty(Exception):
@@ -132,6 +134,7 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
 
     all_commits = repo.commits()
     _forget_rewritten_history(db, {c.hash for c in all_commits})
+    _forget_unmasked(db)
     before = _recorded_commits(db)
     known = _commit_info(db)
     _record_commit_info(db, repo.commits(*paths), repo.publication_positions())
@@ -141,7 +144,7 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
     changes = _Changes(project, db, commits)
     for table in project.tables.values():
         if (repo.cwd / table.path).exists() and repo.commits(table.path):
-            Writer(db.conn, repo, table, mask_row).run(changes.add)
+            Writer(db.conn, repo, table, _masker(table)).run(changes.add)
     if again or changes.grid_moved:
         _rederive(project, db, changes)
     changes.append()
@@ -157,6 +160,13 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
         f"{counts[REMOVED]} 次删除；已公开记录被修改 {counts['flagged_modified']} 处、被删除 {counts['flagged_removed']} 行"
     )
     return f"{summary}。{coverage}" if shallow else summary
+
+
+def _masker(table: Table) -> Callable[[dict[str, str]], dict[str, Any]]:
+    """Every cell of every column masked, keys and column names included: an old version never
+    passed validation, and an ID number may stand in any column (pushed there by an unquoted comma)."""
+    columns = Columns.of(table.fields)
+    return lambda row: mask_row(row, columns)
 
 
 def _commit_info(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
@@ -196,6 +206,16 @@ def _forget_rewritten_history(db: sqlite_utils.Database, reachable: set[str]) ->
         db[table].drop(ignore=True)
 
 
+def _forget_unmasked(db: sqlite_utils.Database) -> None:
+    """Start over when the history was recorded by a version that masked less than this one does."""
+    info = db["history_info"]
+    if not info.exists():
+        return
+    row = db.execute("select value from history_info where key = 'masking'").fetchone()
+    if row is None or row[0] != MASKING:
+        _forget_rewritten_history(db, set())
+
+
 def _record_commit_info(db: sqlite_utils.Database, commits: list[Commit], positions: dict[str, int]) -> None:
     """Commits of data/ in order, with `published_seq`: when the commit reached HEAD's first-parent line
     (the main branch), so that corrections made inside one pull request are not flagged as corrections
@@ -208,7 +228,7 @@ def _record_commit_info(db: sqlite_utils.Database, commits: list[Commit], positi
                 "published_seq": positions.get(c.hash, seq),
                 "short": c.short,
                 "committed_at": c.committed_at,
-                "message": c.subject,
+                "message": mask(c.subject),
             }
             for seq, c in enumerate(commits)
         ),
@@ -229,6 +249,7 @@ def _write_info(
             {"key": "first_commit_at", "value": first.committed_at if first else ""},
             {"key": "head_commit", "value": head.hash if head else ""},
             {"key": "head_commit_at", "value": head.committed_at if head else ""},
+            {"key": "masking", "value": MASKING},
         ],
         pk="key",
         replace=True,
@@ -385,7 +406,7 @@ class _Changes:
 
 def _item_id(table: Table, record_id: str) -> str:
     ids = fix_reserved_columns({k: 1 for k in table.primary_key})
-    parts = record_id.split(" / ")
+    parts = record_id.split(KEY_SEPARATOR)
     return _hash(dict(zip(ids, parts, strict=False)))
 
 

@@ -32,11 +32,11 @@ from git_history.cli import _hash, create_views
 from git_history.utils import RESERVED_SET, fix_reserved_columns, reserved_with_suffix_re
 
 from sunshine.history.gitrepo import Commit, GitRepo
-from sunshine.package import Table
+from sunshine.package import KEY_SEPARATOR, Table
 
 BATCH = 20_000
 
-Mask = Callable[[Table, dict[str, str]], dict[str, str]]
+Mask = Callable[[dict[str, str]], dict[str, str]]  # one row of the table, masked
 
 
 @dataclass
@@ -88,7 +88,7 @@ def ensure_tables(conn: sqlite3.Connection) -> None:
 
 
 def key_of(table: Table, row: dict[str, Any]) -> str:
-    return " / ".join(str(row.get(k) or "") for k in _primary_key(table))
+    return KEY_SEPARATOR.join(str(row.get(k) or "") for k in _primary_key(table))
 
 
 def _primary_key(table: Table) -> list[str]:
@@ -263,7 +263,7 @@ class Writer:
         for cells in csv.reader(lines):
             row = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header)}
             if all(row.get(k) for k in self.pk):
-                rows.append(self.mask(self.table, row))
+                rows.append(self.mask(row))
         return rows
 
     def _stream(self, ref: str, *, header_only: bool = False) -> Iterator[list[str]]:
@@ -307,7 +307,7 @@ class Writer:
             if key in seen:
                 continue
             seen.add(key)
-            yield self.mask(self.table, row)
+            yield self.mask(row)
 
     def _gone(self, removed: list[dict[str, str]], added: list[dict[str, str]]) -> list[dict[str, str]]:
         kept = {key_of(self.table, r) for r in added}

@@ -27,10 +27,12 @@ from typing import Any
 import yaml
 
 from sunshine.chinese.searchdict import write_dictionaries
+from sunshine.noticeboard.build import write_sheets
+from sunshine.noticeboard.sheet import FOLDER as SHEETS
 from sunshine.package import Project
 from sunshine.problems import BuildError
 from sunshine.site import charts
-from sunshine.site.pages import Context, Page, catalog, feed, grid, home, petitions, village
+from sunshine.site.pages import Context, Page, catalog, deadlines, feed, grid, home, petitions, village
 from sunshine.site.pages.changes import changes_pages
 from sunshine.site.pages.data import SiteData
 from sunshine.site.pages.downloads import write_table_downloads
@@ -58,6 +60,7 @@ class SiteBuild:
     search_index_bytes: int = 0
     html_written: int = 0  # HTML pages MkDocs wrote this time (all of them unless dirty)
     dirty: bool = False  # MkDocs rewrote only the pages whose Markdown changed
+    sheets: str = ""  # what the 公开栏 sheets stage did
     timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self, target: Path) -> str:
@@ -66,10 +69,11 @@ class SiteBuild:
             f"本次重新生成 {self.rendered} 个，"
             + (f"MkDocs 只重写了 {self.html_written} 个页面" if self.dirty else "MkDocs 重写了全部页面")
             + f"；搜索索引 {self.search_index_bytes / 1024:,.0f} KB）"
+            + (f"；{self.sheets}" if self.sheets else "")
         )
 
 
-PAGE_MODULES = (home, village, grid, petitions, catalog, feed)
+PAGE_MODULES = (home, village, grid, petitions, catalog, feed, deadlines)
 
 
 def all_pages(ctx: Context) -> Iterator[Page]:
@@ -132,6 +136,10 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
         _link_tree(html_dir, new)
         stats.search_index_bytes = _write_search_index(index, new / "search" / "search_index.json")
         _write_downloads(project, work / "downloads", new)
+        stats.sheets = write_sheets(project, data, new, work / "pdf", datasette_url=datasette_url)
+        # The sheets are new files in the new site, never links into the kept output.
+        sheet_pages, _ = _add_csp(new / SHEETS)
+        stats.html_pages += sheet_pages
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
         raise
@@ -261,6 +269,8 @@ def _nav(pages: list[Page], changes: dict[str, str], docs: Path) -> list[Any]:
         }
     )
     nav.append({"诉求办理": "petitions.md"})
+    if "calendar.md" in by_path:
+        nav.append({"公开日历": "calendar.md"})
     nav.append(
         {
             "数据目录": [
