@@ -413,10 +413,15 @@ def mask_value(
 
 
 def mask_cell(columns: Columns, name: str, value: Any, *, runs: bool = True) -> Any:
-    """One cell of a table as it may leave the program, whatever its column or type."""
+    """One cell of a table as it may leave the program, whatever its column or type.
+
+    With `runs` (text that never passed validation: old versions, diffs) control, bidi and zero-width
+    characters are also made visible (�), so an old value cannot show other than it is.
+    """
     if not isinstance(value, str) or not value or columns.is_code(name, value):
         return value
-    return mask(value, phones_allowed=columns.phone_allowed(name, value), runs=runs)
+    masked = mask(value, phones_allowed=columns.phone_allowed(name, value), runs=runs)
+    return _CONTROL.sub("�", masked) if runs else masked
 
 
 def mask_row(row: Mapping[str, Any], columns: Columns = Columns(), *, runs: bool = True) -> dict[str, Any]:

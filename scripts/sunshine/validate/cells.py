@@ -114,6 +114,11 @@ class FieldCheck:
             issues = []
         if value:
             issues += self._extras(value, typed_ok=not any(i.code == "type-error" for i in issues))
+            if any(i.code in PERSONAL_CODES for i in issues):
+                # "应写作 …" would tell the clerk to type the personal number again, in a cleaner form.
+                issues = [
+                    i if i.code in PERSONAL_CODES or not i.fixable else _delete_first(i) for i in issues
+                ]
         if len(self._cache) < 50_000:
             self._cache[value] = issues
         return issues
@@ -405,6 +410,12 @@ class FieldCheck:
         if "exclusiveMaximum" in cons:
             out.append(n < cons["exclusiveMaximum"])
         return out
+
+
+def _delete_first(issue: Issue) -> Issue:
+    return Issue(
+        issue.code, issue.message, "这个单元格含有个人信息：请先删除个人信息，再按格式填写。", issue.severity
+    )
 
 
 def _personal(code: str, message: str, hint: str):
