@@ -185,6 +185,14 @@ def test_the_feed_is_rss_2_with_the_latest_disclosures_escaped(sample_site):
         assert re.match(r"\w{3}, \d\d \w{3} \d{4}", item.findtext("pubDate"))
 
 
+def test_feed_descriptions_are_plain_text_that_no_reader_renders_as_html(sample_site):
+    _, site, _ = sample_site
+    items = ET.fromstring((site / "feed.xml").read_text(encoding="utf-8")).find("channel").findall("item")
+    descriptions = [item.findtext("description") for item in items]
+    assert descriptions[0] == "[点我](javascript:alert(1))"  # the <img …> tag removed, the rest as text
+    assert not any("<" in d or ">" in d for d in descriptions)
+
+
 def test_downloads_are_utf8_csv_excel_csv_with_formulas_neutralised_and_json(sample_site):
     project, site, _ = sample_site
     source = list(csv.DictReader((project.root / "data/grid_staff.csv").open(encoding="utf-8")))
