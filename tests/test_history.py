@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from sunshine.history import build as history
 from sunshine.history.build import build_history
 from sunshine.history.schema import HISTORY_QUERIES, history_tables_metadata
 from sunshine.package import Project
+from sunshine.privacy import VERSION as MASKING
 from sunshine.problems import BuildError
 from sunshine.site.pages.changes import changes_pages
 
@@ -374,3 +376,15 @@ def test_rewritten_history_is_recorded_again_from_the_start(repo_copy):
     assert rows(db, "select commit_message from changes where table_name = 'grids' and kind = '修改'") == [
         ("Fix the area of grid 330102001001-01",)
     ]
+
+
+def test_change_pages_never_show_a_history_recorded_before_masking_was_complete(repo_copy):
+    db = repo_copy / "build" / "history.db"
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("delete from history_info where key = 'masking'")
+    pages = changes_pages(Project.load(repo_copy), db, DATASETTE)
+    assert "> 修改历史是旧版本的程序生成的，没有按现在的规则隐去个人信息" in pages["changes/index.md"]
+    assert "没有已公开的记录在公开后被修改或删除。" in pages["changes/index.md"]
+    summary = build_history(Project.load(repo_copy), db)
+    assert summary.startswith("修改历史 history.db：本次处理 5 个新提交")  # recorded again, masked
+    assert rows(db, "select value from history_info where key = 'masking'") == [(MASKING,)]

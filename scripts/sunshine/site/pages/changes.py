@@ -11,6 +11,7 @@ from typing import Any
 from sunshine.history.schema import ADDED, HISTORY_QUERIES, MODIFIED, REMOVED
 from sunshine.markup import md
 from sunshine.package import Project
+from sunshine.privacy import VERSION as MASKING
 from sunshine.privacy import masked_key
 from sunshine.shown import query_url, row_url, shown_value
 
@@ -31,8 +32,21 @@ def coverage(history_db: Path) -> str:
     return row[0] if row else "还没有生成修改历史。"
 
 
+STALE = "修改历史是旧版本的程序生成的，没有按现在的规则隐去个人信息，所以这里暂不列出。请重新运行 sunshine build 生成修改历史。"
+
+
+def _masked_by_this_version(history_db: Path) -> bool:
+    """Whether history.db was masked the way this program masks (an older one is not shown)."""
+    with closing(sqlite3.connect(history_db)) as conn:
+        try:
+            row = conn.execute("select value from history_info where key = 'masking'").fetchone()
+        except sqlite3.DatabaseError:
+            return False
+    return bool(row) and row[0] == MASKING
+
+
 def _load_changes(history_db: Path) -> list[dict[str, Any]]:
-    if not history_db.exists():
+    if not history_db.exists() or not _masked_by_this_version(history_db):
         return []
     with closing(sqlite3.connect(history_db)) as conn:
         conn.row_factory = sqlite3.Row
@@ -46,7 +60,8 @@ def changes_pages(project: Project, history_db: Path, datasette_url: str) -> dic
     """The 变更记录 section: "changes/index.md" and "changes/<table>.md", Markdown in Chinese."""
     events = _load_changes(history_db)
     sample = "（示例数据）" if "示例数据" in project.title else ""
-    note = md(coverage(history_db))
+    stale = history_db.exists() and not _masked_by_this_version(history_db)
+    note = md(STALE if stale else coverage(history_db))
     removed_now = _currently_removed(events)
     pages: dict[str, str] = {}
 
