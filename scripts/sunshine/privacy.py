@@ -375,13 +375,23 @@ class Columns:
     phones: frozenset[str] = frozenset()
     codes: Mapping[str, re.Pattern[str]] | None = None
     formats: Mapping[str, re.Pattern[str]] | None = None  # patterns of the phone columns
+    enums: Mapping[str, list[str]] | None = None  # enumerations none of whose values is personal
 
     @classmethod
     def of(cls, fields: Iterable[Mapping[str, Any]]) -> Columns:
         fields = list(fields)
         codes = {f["name"]: p for f in fields if (p := code_pattern(f))}
         formats = {f["name"]: p for f in fields if f.get("x-phone") and (p := _pattern(f))}
-        return cls(frozenset(f["name"] for f in fields if f.get("x-phone")), codes, formats)
+        enums = {}
+        for f in fields:
+            values = (
+                (f.get("constraints") or {}).get("enum")
+                if isinstance(f.get("constraints"), Mapping)
+                else None
+            )
+            if isinstance(values, list) and not any(find_personal(str(v)) for v in values):
+                enums[f["name"]] = [str(v) for v in values]
+        return cls(frozenset(f["name"] for f in fields if f.get("x-phone")), codes, formats, enums)
 
     def is_code(self, name: str, value: str) -> bool:
         pattern = (self.codes or {}).get(name)
@@ -442,6 +452,8 @@ def mask_frame(frame: pl.DataFrame, columns: Columns = Columns()) -> pl.DataFram
     codes = {name: p for name, p in (columns.codes or {}).items() if _rust_regex(p.pattern)}
 
     def suspect(name: str) -> pl.Expr:
+        if name in (columns.enums or {}):  # a value of the enumeration is not personal; others are looked at
+            return (~pl.col(name).is_in((columns.enums or {})[name])).fill_null(False)
         hit = pl.col(name).str.contains(pretest)
         if name in codes:  # a cell in the column's code format (a village code) is a code
             hit = hit & ~pl.col(name).str.contains(codes[name].pattern)
