@@ -405,23 +405,6 @@ class Columns:
         return pattern is None or bool(pattern.match(value))
 
 
-def phone_fields(fields: Iterable[Mapping[str, Any]]) -> set[str]:
-    """Fields whose purpose is a published work phone (x-phone in the Table Schema)."""
-    return {f["name"] for f in fields if f.get("x-phone")}
-
-
-def mask_value(
-    value: str, *, phones_allowed: bool = False, limit: int | None = None, runs: bool = True
-) -> str:
-    """A cell as it may be shown (None and "" stay as they are), optionally shortened."""
-    if not value:
-        return value
-    masked = mask(value, phones_allowed=phones_allowed, runs=runs)
-    if limit is not None and len(masked) > limit:
-        masked = masked[: limit - 1] + "…"
-    return masked
-
-
 def mask_cell(columns: Columns, name: str, value: Any, *, runs: bool = True) -> Any:
     """One cell of a table as it may leave the program, whatever its column or type.
 
