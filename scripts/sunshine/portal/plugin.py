@@ -23,6 +23,11 @@ from datasette import Response, hookimpl
 
 from sunshine.chinese import search, words
 from sunshine.markup import neutralise_formula
+from sunshine.portal.limits import (  # noqa: F401  (hooks: registered with this plugin)
+    limits_asgi_wrapper,
+    limits_prepare_connection,
+    limits_startup,
+)
 
 DICTIONARY_SQL = "SELECT value FROM _build WHERE key = 'search_dictionary'"
 NOTHING = '""'  # an FTS5 expression that matches no row
