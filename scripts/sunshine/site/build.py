@@ -3,8 +3,8 @@
 Steps: load the tables; write the generated pages as Markdown into a working docs directory next to
 the hand-written content (a page is rendered again only when its inputs changed, and a file is
 written only when its text changed); run `mkdocs build --strict` into a new directory; add the
-downloads and a Content-Security-Policy; then swap the new site in by renaming, so a failed build
-leaves the last good site in place.
+downloads and a Content-Security-Policy; then swap the new site in (sunshine.staging), so a failed
+or killed build leaves the last good site in place.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from sunshine import staging
 from sunshine.chinese.searchdict import write_dictionaries
 from sunshine.package import Project
 from sunshine.problems import BuildError
@@ -71,6 +72,7 @@ def build_site(project: Project, target: Path, *, datasette_url: str) -> str:
 
 def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     stats = SiteBuild()
+    staging.recover_directory(target)  # a swap cut off by a crash: the last good site comes back first
     work = project.build_dir / WORK
     docs = work / "docs"
     t0 = time.perf_counter()
@@ -94,8 +96,8 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
 
     t0 = time.perf_counter()
     config = _write_config(project, work, docs, pages, ctx.changes, datasette_url)
-    new = target.with_name(f".{target.name}-new")
-    shutil.rmtree(new, ignore_errors=True)
+    staging.remove_stale(target)
+    new = staging.temporary(target, "new")
     _run_mkdocs(config, new)
     stats.timings["mkdocs"] = time.perf_counter() - t0
 
@@ -107,7 +109,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
         raise
-    _swap(new, target)
+    staging.swap_directory(new, target)
     stats.timings["finish"] = time.perf_counter() - t0
     return stats
 
@@ -362,12 +364,3 @@ def _compact_search_index(path: Path) -> int:
     data = json.loads(path.read_text(encoding="utf-8"))
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     return path.stat().st_size
-
-
-def _swap(new: Path, target: Path) -> None:
-    old = target.with_name(f".{target.name}-old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    new.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
