@@ -1,7 +1,7 @@
 """Benchmark the portal under hostile use (python -m sunshine.bench --only limits).
 
 Measured in one run on this machine, against Datasette served as `sunshine serve` serves it and,
-for reference, a plain `datasette` (default settings) on the same database:
+for reference, the same Datasette with the same settings and database but without the portal plugin:
 - the largest memory one query can take: the growth of the server's peak resident memory
   (VmHWM, reset before each query) for queries that build huge values or huge results;
 - the table page's p50/p95 while three slow queries run (each until the time limit), and idle.
@@ -26,7 +26,7 @@ from sunshine.database import build as database
 from sunshine.package import Project
 from sunshine.portal import limits
 from sunshine.portal.metadata import build_metadata, render
-from sunshine.serve.run import DATASETTE_SETTINGS, datasette_command, wait_for_port, write_inspect_file
+from sunshine.serve.run import datasette_command, launcher, wait_for_port, write_inspect_file
 
 HOSTILE = {
     "printf %.*c 900 MB": "SELECT printf('%.*c', 900000000, 'x')",
@@ -140,10 +140,11 @@ def run(project: Project) -> None:
     ours_cmd = datasette_command(
         [target], metadata=metadata, inspect_file=inspect_file, host="127.0.0.1", port=port
     )
-    datasette_bin = str(Path(sys.executable).with_name("datasette"))
-    time_limit = str(DATASETTE_SETTINGS["sql_time_limit_ms"])
-    ref_cmd = [datasette_bin, str(target), "--host", "127.0.0.1", "--port", str(ref_port)]
-    ref_cmd += ["--setting", "sql_time_limit_ms", time_limit]
+    # The reference is the same Datasette with the same settings and files, without the portal plugin.
+    ref_cmd = datasette_command(
+        [target], metadata=metadata, inspect_file=inspect_file, host="127.0.0.1", port=ref_port
+    )
+    ref_cmd = [str(Path(sys.executable).with_name("datasette")), *ref_cmd[len(launcher()) :]]
     with _serving(ours_cmd, port, work / "ours.log") as (base, pid):
         ours = _hostile(base, pid, reference=False)
         ours_idle, ours_busy = _under_slow_queries(base)
@@ -154,7 +155,7 @@ def run(project: Project) -> None:
     print(
         f"\nMemory one query takes (growth of peak RSS), ours with the portal's limits "
         f"(value ≤ {limits.MAX_VALUE_BYTES // 2**20} MB, result ≤ {limits.MAX_RESULT_BYTES // 2**20} MB, "
-        f"SQLite heap ≤ {limits.HARD_HEAP_BYTES // 2**20} MB); reference: plain datasette, sizes ÷ 10"
+        f"SQLite heap ≤ {limits.HARD_HEAP_BYTES // 2**20} MB); reference: without the plugin, sizes ÷ 10"
     )
     print(f"{'query':<28}{'status':>7}{'s':>7}{'MB':>7}{'ref status':>12}{'ref s':>7}{'ref MB':>8}")
     for (name, status, seconds, grown), (_, r_status, r_seconds, r_grown) in zip(

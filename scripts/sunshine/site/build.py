@@ -33,6 +33,7 @@ from sunshine.site.pages import Context, Page, all_pages
 from sunshine.site.pages import catalog as catalog_pages
 from sunshine.site.pages.data import SiteData
 from sunshine.site.pages.md import Datasette, html
+from sunshine.validate.files import content_problems
 
 WORK = ".site-work"
 MANIFEST = "manifest.json"
@@ -73,6 +74,7 @@ def build_site(project: Project, target: Path, *, datasette_url: str) -> str:
 def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     stats = SiteBuild()
     staging.recover_directory(target)  # a swap cut off by a crash: the last good site comes back first
+    _refuse_unsafe_content(project)
     work = project.build_dir / WORK
     docs = work / "docs"
     t0 = time.perf_counter()
@@ -112,6 +114,13 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     staging.swap_directory(new, target)
     stats.timings["finish"] = time.perf_counter() - t0
     return stats
+
+
+def _refuse_unsafe_content(project: Project) -> None:
+    unsafe = content_problems(project)
+    if unsafe:
+        listed = "；".join(f"{p.file}：{p.message}" for p in unsafe[:5])
+        raise BuildError(f"content/ 中有不能发布的内容（{listed}）。{unsafe[0].hint}")
 
 
 def _site_url(project: Project) -> str:

@@ -19,7 +19,7 @@ from sunshine.package import Project, Table
 from sunshine.problems import Problem, Report
 from sunshine.validate import encoding as enc
 from sunshine.validate.collect import Collector
-from sunshine.validate.files import DEFAULT_MAX_BYTES, check_file, stray_files
+from sunshine.validate.files import DEFAULT_MAX_BYTES, check_file, content_problems, stray_files
 from sunshine.validate.keys import check_foreign_keys, check_keys, same_parent
 from sunshine.validate.scan import TableScan
 from sunshine.validate.structure import header_problems, read_header
@@ -144,7 +144,7 @@ def validate_project(project: Project, *, max_bytes: int = DEFAULT) -> Report:
                     hint="确认文件没有被其他程序占用，并已“另存为 CSV UTF-8（逗号分隔）”。",
                 )
             )
-    for p in stray_files(project):
+    for p in stray_files(project) + content_problems(project):
         collector.add(p)
     position = {t.path: i for i, t in enumerate(order)}
     problems = sorted(
