@@ -18,6 +18,7 @@ import pyarrow as pa
 from sunshine.package import Project, Table
 from sunshine.problems import Problem, Report
 from sunshine.validate import encoding as enc
+from sunshine.validate import shape
 from sunshine.validate.collect import Collector
 from sunshine.validate.files import DEFAULT_MAX_BYTES, check_file, content_problems, stray_files
 from sunshine.validate.keys import check_foreign_keys, check_keys, same_parent
@@ -97,6 +98,10 @@ def _validate_table(
     found = enc.detect(path)
     if not found.ok:
         collector.add(_encoding_problem(rel, path, found))
+        return 0
+    too_wide = shape.first_problem(path, rel, header_only=True)
+    if too_wide:
+        collector.add(too_wide)
         return 0
     header = read_header(path, "utf-8-sig")
     if header is None:
