@@ -84,26 +84,31 @@ def test_a_single_line_of_3_mb_is_reported_on_its_row(tmp_path):
 def test_a_row_of_many_cells_adding_up_past_1_mb_is_reported_on_its_row(tmp_path):
     cells = ",".join(["很" * 30_000] * 12)  # each cell fits a spreadsheet, the row does not fit a block
     text = HEADER + "\n" + ROWS[0] + "\n" + cells + "\n" + "\n".join(ROWS[1:]) + "\n"
-    assert problems(package(tmp_path, text)) == [("row-too-long", 3)]
+    project = package(tmp_path, text)
+    assert [p for p in problems(project) if p[0] == "row-too-long"] == [("row-too-long", 3)]
+    assert [p.message for p in validate_project(project).problems if p.code == "row-too-long"] == [
+        "这一行有 1.0 MB，超过上限 1 MB"
+    ]
 
 
 def test_a_cell_longer_than_excel_holds_in_a_small_file_is_reported_with_its_length(tmp_path):
     bad = with_summary(ROWS[1], "字" * (shape.MAX_CELL_CHARS + 1))
     project = package(tmp_path, "\n".join([HEADER, ROWS[0], bad, *ROWS[2:]]) + "\n")
-    assert problems(project) == [("cell-too-large", 3)]
-    message = validate_project(project).problems[0].message
+    assert problems(project) == [("constraint-error", 3), ("cell-too-large", 3)]  # also past maxLength
+    message = validate_project(project).problems[1].message
     assert message == f"第 {SUMMARY + 1} 列的单元格有 32,768 个字符，超过 Excel 单元格的上限 32,767 个字符"
 
 
 def test_a_cell_as_long_as_excel_holds_passes(tmp_path):
     fine = with_summary(ROWS[1], "字" * shape.MAX_CELL_CHARS)
-    assert problems(package(tmp_path, "\n".join([HEADER, ROWS[0], fine, *ROWS[2:]]) + "\n")) == []
+    found = problems(package(tmp_path, "\n".join([HEADER, ROWS[0], fine, *ROWS[2:]]) + "\n"))
+    assert found == [("constraint-error", 3)]  # past the schema's maxLength, not past the limit
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("a,b\n\n" + "x" * (shape.MAX_ROW_CHARS + 10), ("cell-too-large", 3)),
+        ("a,b\n\n" + "x" * (shape.MAX_ROW_BYTES + 10), ("cell-too-large", 3)),
         ('a,b\n"one\ntwo",2\n' + "y," * 1001 + "\n", ("too-many-columns", 3)),
         ("a,b\n1,2\n", None),
         ("\n\n" + "h," * 1001 + "\n", ("too-many-columns", 3)),

@@ -193,7 +193,7 @@ class TableScan:
             if counts[pos]:
                 found += self._column(body.filter(masks[f"__bad{pos}"]), pos, check)
         found += self._shape(body)
-        found += self._large_cells(body, names)
+        found += shape.large_cells(body, names, ROW, self.file, limit=PER_BATCH)
         for row, pos, issue, fld in row_rules(self.table, body, ROW):
             found.append((row, pos, cell_problem(issue, file=self.file, row=row, field=fld, value=None)))
         return found
@@ -236,20 +236,6 @@ class TableScan:
                             cell_problem(issue, file=self.file, row=row, field=check.field, value=value),
                         )
                     )
-        return out
-
-    def _large_cells(self, body: pl.DataFrame, names: list[str]) -> list[tuple[int, int, Problem]]:
-        """Cells longer than a spreadsheet cell can be (bytes first: cheap, and never fewer than characters)."""
-        longest = body.select(pl.col(n).str.len_bytes().max() for n in names).row(0) if names else ()
-        out: list[tuple[int, int, Problem]] = []
-        for pos, (name, most) in enumerate(zip(names, longest, strict=True)):
-            if most is None or most <= shape.MAX_CELL_CHARS:
-                continue
-            large = body.filter(pl.col(name).str.len_chars() > shape.MAX_CELL_CHARS).select(
-                ROW, pl.col(name).str.len_chars()
-            )
-            for row, chars in large.head(PER_BATCH).iter_rows():
-                out.append((row, pos, shape.cell_too_large(self.file, row, pos + 1, chars)))
         return out
 
     def _shape(self, body: pl.DataFrame) -> list[tuple[int, int, Problem]]:
@@ -306,6 +292,8 @@ class TableScan:
             for pos, cell in enumerate(cells)
             if len(cell) > shape.MAX_CELL_CHARS
         ]
+        if (size := sum(len(c.encode("utf-8")) for c in cells)) > shape.MAX_ROW_BYTES:
+            out.append((row, -1, shape.row_too_long(self.file, row, size)))
         blank = True
         # Frictionless checks a row against the fields the header names: a field missing from the
         # header is reported once as missing-label, a column beyond the schema is not checked.
