@@ -67,25 +67,29 @@ def test_a_second_build_says_one_is_running_and_waits_for_it(tmp_path):
     project = site_package(tmp_path)
     build_dir = project.build_dir
     build_dir.mkdir()
-    holder = subprocess.Popen(
+    holder = subprocess.Popen(  # holds the lock until a line arrives on its stdin
         [
             sys.executable,
             "-c",
-            "import fcntl, sys, time\n"
+            "import fcntl, sys\n"
             f"f = open({str(build_dir / '.lock')!r}, 'a+')\n"
             "fcntl.flock(f, fcntl.LOCK_EX); f.write('4242\\n'); f.flush()\n"
-            "print('held', flush=True); time.sleep(3)\n",
+            "print('held', flush=True); sys.stdin.readline()\n",
         ],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     assert holder.stdout.readline() == "held\n"
     second = sunshine("build", "--only", "database", cwd=project.root)
-    out, err = second.communicate(timeout=120)
-    released = holder.wait()
-    assert released == 0
+    try:
+        said = second.stderr.readline()
+        assert not (build_dir / "sunshine.db").exists()  # still waiting
+    finally:
+        holder.communicate("release\n", timeout=30)
+    out, err = second.communicate(timeout=300)
+    assert said == "另一个构建（进程 4242）正在进行，等它完成后再开始本次构建……\n"
     assert second.returncode == 0, err
-    assert "另一个构建（进程 4242）正在进行，等它完成后再开始本次构建" in err
     assert (build_dir / "sunshine.db").exists()
 
 

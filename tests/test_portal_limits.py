@@ -114,9 +114,19 @@ def test_printf_widths_are_read_as_sqlite_reads_them(args, widths):
     assert limits.printf_widths(args) == widths
 
 
-def test_a_bounded_connection_refuses_a_huge_value_and_a_huge_result():
+@pytest.fixture
+def bounded():
     conn = sqlite3.connect(":memory:")
     limits.bound_connection(conn)
+    yield conn
+    # The heap limits are the whole process's: lift them again for the other tests of this worker.
+    conn.execute("PRAGMA hard_heap_limit = 0")
+    conn.execute("PRAGMA soft_heap_limit = 0")
+    conn.close()
+
+
+def test_a_bounded_connection_refuses_a_huge_value_and_a_huge_result(bounded):
+    conn = bounded
     with pytest.raises(sqlite3.DataError):
         conn.execute("SELECT randomblob(?)", [limits.MAX_VALUE_BYTES + 1])
     rows = (limits.MAX_RESULT_BYTES // (limits.MAX_VALUE_BYTES // 2)) + 2

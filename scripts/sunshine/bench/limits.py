@@ -35,6 +35,10 @@ HOSTILE = {
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) "
         "SELECT zeroblob(900000) FROM c"
     ),
+    "1,000 rows × 30 KB (allowed)": (
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000) "
+        "SELECT hex(randomblob(15000)) FROM c"
+    ),
     "sort 3 M random rows": (
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) "
         "SELECT x FROM c ORDER BY random() LIMIT 1"
