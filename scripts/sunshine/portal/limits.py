@@ -15,7 +15,7 @@ connection Datasette opens:
 These failures reach the reader as a Chinese message instead of SQLite's English one.
 
 Requests that carry SQL or filters of their own (any query string but paging) run on a
-separate, small pool of threads (QUERY_THREADS): however many slow queries are running, the
+separate, small pool of threads (QUERY_THREADS, one less than the cores): however many slow queries are running, the
 plain table, row and database pages that most people open keep Datasette's own threads.
 
 The hooks below are registered as part of the portal plugin (sunshine.portal.plugin imports them).
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
+import os
 import re
 import sqlite3
 import weakref
@@ -46,8 +47,9 @@ MAX_SQL_BYTES = 100_000
 # past the hard limit fails the statement that asked for it.
 SOFT_HEAP_BYTES = 256 * 1024 * 1024
 HARD_HEAP_BYTES = 512 * 1024 * 1024
-# User-written queries and filtered pages run at most this many at once, on their own threads.
-QUERY_THREADS = 2
+# User-written queries and filtered pages run at most this many at once, on their own threads:
+# one less than the cores this process may use (at least one), so a core is left for the pages.
+QUERY_THREADS = max(1, len(os.sched_getaffinity(0)) - 1)
 # Query string parameters that only page through a table; anything else is a query of the reader's.
 PAGING = {"_next", "_size"}
 
