@@ -49,6 +49,8 @@ def build_history(project: Project, target: Path) -> str:
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     staging.remove_stale(target)  # the copy a killed build was working on
+    for legacy in target.parent.glob(".history-*.db"):  # the same, as earlier versions named it
+        legacy.unlink(missing_ok=True)
     tmp = staging.temporary(target)
     tmp.unlink(missing_ok=True)
     try:
