@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import sqlite3
-import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import closing, redirect_stdout
@@ -22,6 +21,7 @@ from typing import Any
 import click
 import sqlite_utils
 
+from sunshine import staging
 from sunshine.history.gitrepo import Commit, GitRepo, NotARepository, read_rows
 from sunshine.history.schema import (
     ADDED,
@@ -50,9 +50,11 @@ def build_history(project: Project, target: Path) -> str:
     leaves the last good one. Commits already recorded are not processed again.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=".history-", suffix=".db", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
+    staging.remove_stale(target)  # the copy a killed build was working on
+    for legacy in target.parent.glob(".history-*.db"):  # the same, as earlier versions named it
+        legacy.unlink(missing_ok=True)
+    tmp = staging.temporary(target)
+    tmp.unlink(missing_ok=True)
     try:
         if target.exists():
             shutil.copyfile(target, tmp)

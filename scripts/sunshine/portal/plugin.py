@@ -35,6 +35,11 @@ from sunshine.chinese import search, words
 from sunshine.markup import neutralise_formula
 from sunshine.portal import compress, errors, excel, paging, usage
 from sunshine.portal.context import HELP_PATH, STATIC, Portal
+from sunshine.portal.limits import (  # noqa: F401  (hooks: registered with this plugin)
+    limits_asgi_wrapper,
+    limits_prepare_connection,
+    limits_startup,
+)
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"

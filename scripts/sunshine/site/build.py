@@ -3,8 +3,8 @@
 Steps: load the tables; write the generated pages as Markdown into a working docs directory next to
 the hand-written content (a page is rendered again only when its inputs changed, and a file is
 written only when its text changed); run `mkdocs build --strict` into a new directory; add the
-downloads and a Content-Security-Policy; then swap the new site in by renaming, so a failed build
-leaves the last good site in place.
+downloads and a Content-Security-Policy; then swap the new site in (sunshine.staging), so a failed
+or killed build leaves the last good site in place.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from sunshine import staging
 from sunshine.chinese.searchdict import write_dictionaries
 from sunshine.noticeboard.build import write_sheets
 from sunshine.package import Project
@@ -35,6 +36,7 @@ from sunshine.site.pages.changes import changes_pages
 from sunshine.site.pages.data import SiteData
 from sunshine.site.pages.downloads import write_table_downloads
 from sunshine.site.pages.md import Datasette, html
+from sunshine.validate.files import content_problems
 
 WORK = ".site-work"
 MANIFEST = "manifest.json"
@@ -85,6 +87,8 @@ def build_site(project: Project, target: Path, *, datasette_url: str) -> str:
 
 def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     stats = SiteBuild()
+    staging.recover_directory(target)  # a swap cut off by a crash: the last good site comes back first
+    _refuse_unsafe_content(project)
     work = project.build_dir / WORK
     docs = work / "docs"
     t0 = time.perf_counter()
@@ -108,8 +112,8 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
 
     t0 = time.perf_counter()
     config = _write_config(project, work, docs, pages, ctx.changes, datasette_url)
-    new = target.with_name(f".{target.name}-new")
-    shutil.rmtree(new, ignore_errors=True)
+    staging.remove_stale(target)
+    new = staging.temporary(target, "new")
     _run_mkdocs(config, new)
     stats.timings["mkdocs"] = time.perf_counter() - t0
 
@@ -122,9 +126,16 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
         raise
-    _swap(new, target)
+    staging.swap_directory(new, target)
     stats.timings["finish"] = time.perf_counter() - t0
     return stats
+
+
+def _refuse_unsafe_content(project: Project) -> None:
+    unsafe = content_problems(project)
+    if unsafe:
+        listed = "；".join(f"{p.file}：{p.message}" for p in unsafe[:5])
+        raise BuildError(f"content/ 中有不能发布的内容（{listed}）。{unsafe[0].hint}")
 
 
 def _site_url(project: Project) -> str:
@@ -373,12 +384,3 @@ def _compact_search_index(path: Path) -> int:
     data = json.loads(path.read_text(encoding="utf-8"))
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     return path.stat().st_size
-
-
-def _swap(new: Path, target: Path) -> None:
-    old = target.with_name(f".{target.name}-old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    new.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
