@@ -91,10 +91,6 @@ class Portal:
     def param_title(self, name: str) -> str:
         return wording.PARAMS.get(name) or self.column_title(None, None, name)
 
-    def choices(self, name: str) -> list[str]:
-        """Suggested values of a query parameter (an enumerated field of the same name)."""
-        return self.config.get("choices", {}).get(name, [])
-
     def renderer_title(self, name: str) -> str:
         return wording.RENDERERS.get(name, name)
 
