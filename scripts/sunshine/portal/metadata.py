@@ -20,6 +20,7 @@ import click
 import yaml
 
 from sunshine.chinese import search
+from sunshine.deadlines import status as deadline_status
 from sunshine.history.schema import HISTORY_QUERIES, history_tables_metadata
 from sunshine.package import Project
 from sunshine.site.pages.catalog import catalog_path, download_names
@@ -169,6 +170,8 @@ def build_metadata(project: Project) -> dict[str, Any]:
     license_ = project.license
     source = (project.descriptor.get("sources") or [{}])[0]
     tables = {name: table_metadata(project, name, overlay) for name in project.load_order}
+    deadlines = overlay["tables"][deadline_status.TABLE]
+    tables[deadline_status.TABLE] = {**deadlines, "columns": dict(deadline_status.COLUMNS)}
     for name, view in overlay.get("views", {}).items():
         tables[name] = dict(view)
     for name in ["_build", *(search.fts_table(t) for t in project.searchable)]:
