@@ -99,14 +99,18 @@ def satisfaction_sql(spec: dict[str, str]) -> str:
     )
 
 
-def canned_query(spec: dict[str, Any]) -> dict[str, Any]:
-    """A query of overlay.yaml as Datasette reads it: SQL spliced in, SQL hidden until asked for."""
+def canned_query(spec: dict[str, Any], project: Project | None = None) -> dict[str, Any]:
+    """A query of overlay.yaml as Datasette reads it: SQL spliced in, SQL hidden until asked for,
+    suggested values for parameters named after an enumerated field."""
     query = {k: v for k, v in spec.items() if k not in ("figures", "satisfaction")}
     if "figures" in spec:
         query["sql"] = day_figures_sql(spec["figures"])
     if "satisfaction" in spec:
         query["sql"] = satisfaction_sql(spec["satisfaction"])
     query["hide_sql"] = True
+    choices = parameter_choices(project, query) if project is not None else {}
+    if choices:
+        query["choices"] = choices
     return query
 
 
@@ -118,14 +122,19 @@ def column_description(field: dict[str, Any]) -> str:
     return f"{title}：{description}" if description else title
 
 
-def parameter_choices(project: Project) -> dict[str, list[str]]:
-    """The values a query parameter named like an enumerated field may take, from the Table Schemas."""
-    choices: dict[str, list[str]] = {}
-    for table in project.tables.values():
-        for field in table.fields:
-            values = field.get("constraints", {}).get("enum")
-            if values and field["name"] not in choices:
-                choices[field["name"]] = [str(v) for v in values]
+def parameter_choices(project: Project, query: dict[str, Any]) -> dict[str, list[str]]:
+    """Values a query parameter may take when it is named after an enumerated field of the table the
+    query reads first (shown as suggestions beside the input)."""
+    found = re.search(r"\bFROM\s+(\w+)", query["sql"], re.I)
+    table = project.tables.get(found.group(1)) if found else None
+    if table is None:
+        return {}
+    fields = {f["name"]: f for f in table.fields}
+    choices = {}
+    for param in query.get("params", []):
+        values = fields.get(param, {}).get("constraints", {}).get("enum")
+        if values:
+            choices[param] = [str(v) for v in values]
     return choices
 
 
@@ -182,7 +191,7 @@ def build_metadata(project: Project) -> dict[str, Any]:
                 "license_url": license_.get("path", "https://creativecommons.org/licenses/by/4.0/"),
                 "source": source.get("title", ""),
                 "tables": tables,
-                "queries": {name: canned_query(q) for name, q in overlay["queries"].items()},
+                "queries": {name: canned_query(q, project) for name, q in overlay["queries"].items()},
             }
         },
         "plugins": {
@@ -191,7 +200,6 @@ def build_metadata(project: Project) -> dict[str, Any]:
                 "site_title": project.settings.title,
                 "columns": column_titles(project, overlay),
                 "catalog": catalog_links(project),
-                "choices": parameter_choices(project),
             }
         },
     }
