@@ -124,6 +124,18 @@ def metadata(check: bool) -> None:
     sys.exit(metadata_command(_project(), check=check))
 
 
+@cli.command()
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None, help="发布包写入的目录（默认 build/publish）。"
+)
+@click.option("--skip-build", is_flag=True, help="不重新构建，直接用 build/ 中已有的结果打包。")
+def publish(out: Path | None, skip_build: bool) -> None:
+    """构建，然后生成可部署到服务器的发布包：网站、nginx 配置、Datasette 服务（Docker、systemd、Kubernetes）和研究用下载。"""
+    from sunshine.publish.run import publish_command
+
+    sys.exit(publish_command(_project(), out=out, skip_build=skip_build))
+
+
 def main() -> None:  # pragma: no cover
     cli()
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from sunshine import headers
 from sunshine.chinese.searchdict import write_dictionaries
 from sunshine.package import Project
 from sunshine.problems import BuildError
@@ -330,11 +331,6 @@ def _write_downloads(project: Project, cache: Path, site: Path) -> None:
 
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>(.*?)</script>", re.S)
 _CHARSET = '<meta charset="utf-8">'
-CSP = (
-    "default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self' blob:; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'"
-)
 
 
 def _add_csp(site: Path) -> int:
@@ -344,11 +340,11 @@ def _add_csp(site: Path) -> int:
         text = page.read_text(encoding="utf-8")
         hashes = sorted(
             {
-                "'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode() + "'"
+                headers.sha256_source(base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode())
                 for s in _INLINE_SCRIPT.findall(text)
             }
         )
-        meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP.format(hashes=" ".join(hashes))}">'
+        meta = f'<meta http-equiv="Content-Security-Policy" content="{headers.csp(hashes, meta=True)}">'
         if _CHARSET in text:
             page.write_text(text.replace(_CHARSET, _CHARSET + "\n" + meta, 1), encoding="utf-8")
         count += 1
