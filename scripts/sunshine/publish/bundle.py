@@ -7,6 +7,7 @@
                                requirements.lock (hashes), wheels/ (the portal plugin as a package)
       nginx/                   sunshine.conf (conf.d), nginx.conf (complete), kubernetes.conf, site.Dockerfile
       systemd/                 sunshine-datasette@.service (one instance per port)
+      deploy/activate.sh       on a VM: swap a copied bundle in, restart instances one at a time
       kubernetes/sunshine.yaml Deployments, Services, PodDisruptionBudgets, autoscalers, Ingress
       DEPLOY.md
 
@@ -94,6 +95,10 @@ def write_bundle(project: Project, target: Path, where: Urls) -> Bundle:
         _write_nginx(new / "nginx", where, bundle.script_hashes)
         (new / "systemd").mkdir()
         (new / "systemd" / "sunshine-datasette@.service").write_text(service.systemd_unit(), encoding="utf-8")
+        (new / "deploy").mkdir()
+        activate = new / "deploy" / "activate.sh"
+        activate.write_text(service.activate_script(), encoding="utf-8")
+        activate.chmod(0o755)
         (new / "kubernetes").mkdir()
         (new / "kubernetes" / "sunshine.yaml").write_text(
             service.kubernetes_yaml(service.kubernetes(host=where.host)), encoding="utf-8"

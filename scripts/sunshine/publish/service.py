@@ -104,6 +104,43 @@ CMD ["sh", "run.sh", "{PORT}", "0.0.0.0"]
 """
 
 
+def activate_script() -> str:
+    """Run on the VM (as root) after a new bundle is copied to /srv/sunshine.next: see DEPLOY.md."""
+    return """#!/bin/sh
+# 阳光村务 · swap in the bundle copied to /srv/sunshine.next, then restart the Datasette instances
+# one at a time (nginx sends each request to an instance that is up). Run as root.
+set -eu
+next=/srv/sunshine.next
+live=/srv/sunshine
+venv=/opt/sunshine/venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --require-hashes --no-deps -r "$next/datasette/requirements.lock"
+"$venv/bin/pip" install --quiet --no-deps --force-reinstall "$next"/datasette/wheels/*.whl
+rm -rf /srv/sunshine.old
+if [ -d "$live" ]; then mv "$live" /srv/sunshine.old; fi
+cp -al "$next" "$live"
+if ! nginx -t 2>/dev/null; then
+    echo "nginx -t failed: the previous bundle stays live." >&2
+    rm -rf "$live"
+    mv /srv/sunshine.old "$live"
+    exit 1
+fi
+for unit in $(systemctl list-units --plain --no-legend 'sunshine-datasette@*' | awk '{print $1}'); do
+    port=${unit#*@}
+    port=${port%.service}
+    systemctl restart "$unit"
+    tries=0
+    until "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/-/versions.json', timeout=2)" 2>/dev/null; do
+        tries=$((tries + 1))
+        if [ "$tries" -gt 60 ]; then echo "$unit did not come back" >&2; exit 1; fi
+        sleep 1
+    done
+done
+systemctl reload nginx
+echo "live: $(date -Is)"
+"""
+
+
 def systemd_unit() -> str:
     return """# 阳光村务 · one Datasette instance per port: systemctl enable --now sunshine-datasette@8001 sunshine-datasette@8002
 [Unit]
