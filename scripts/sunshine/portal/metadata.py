@@ -18,6 +18,7 @@ import yaml
 from sunshine.chinese import search
 from sunshine.database.build import LOAD_ORDER
 from sunshine.package import Project
+from sunshine.settings import unmark_sample
 
 OVERLAY = Path(__file__).with_name("overlay.yaml")
 METADATA = "metadata.json"
@@ -92,7 +93,7 @@ def build_metadata(project: Project) -> dict[str, Any]:
             "description": "每一次发布前后各表记录的变化，由 git 历史生成。（示例数据）",
             "queries": history,
         }
-    return meta
+    return meta if project.settings.sample else unmark_sample(meta)
 
 
 def render(meta: dict[str, Any]) -> str:

@@ -114,12 +114,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
 
 
 def _site_url(project: Project) -> str:
-    config = project.root / "mkdocs.yml"
-    if config.exists():
-        url = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("site_url")
-        if url:
-            return url
-    return project.descriptor.get("homepage", "http://127.0.0.1:8000/")
+    return project.settings.site_url
 
 
 def _changes(project: Project, datasette_url: str) -> tuple[dict[str, str], bool]:
@@ -265,7 +260,13 @@ def _write_config(
     if not source.exists():
         raise BuildError(f"找不到网站配置文件 {source}。")
     config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    settings = project.settings
     config["docs_dir"] = str(docs)
+    config["site_name"] = settings.title
+    config["site_url"] = settings.site_url
+    if settings.sample:
+        config["site_description"] = config.get("site_description", "") + "（示例数据）"
+        config["copyright"] = "示例数据 · " + config.get("copyright", "")
     config["nav"] = _nav(pages, changes, docs)
     theme = config.setdefault("theme", {})
     overrides = project.root / "content" / OVERRIDES
@@ -281,6 +282,7 @@ def _write_config(
         plugins.append(plugin)
     config["plugins"] = plugins
     config.setdefault("extra", {})["datasette_url"] = datasette_url
+    config["extra"]["sample"] = settings.sample
     path = work / "mkdocs.yml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path

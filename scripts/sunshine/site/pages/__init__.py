@@ -45,5 +45,9 @@ class Context:
 def all_pages(ctx: Context) -> Iterator[Page]:
     from sunshine.site.pages import catalog, feed, grid, home, petitions, village
 
+    sample = ctx.project.settings.sample
     for module in (home, village, grid, petitions, catalog, feed):
-        yield from module.pages(ctx)
+        for page in module.pages(ctx):
+            if isinstance(page.inputs, dict):
+                page.inputs["sample"] = sample  # the 示例数据 marks: sunshine.toml site.sample
+            yield page

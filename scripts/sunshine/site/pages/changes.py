@@ -10,6 +10,7 @@ from typing import Any
 
 from sunshine.history.build import ADDED, HISTORY_QUERIES, MODIFIED, REMOVED
 from sunshine.package import Project
+from sunshine.settings import SAMPLE_MARK
 from sunshine.shown import md, query_url, row_url, shown_value
 
 RECENT_LIMIT = 200
@@ -41,7 +42,7 @@ def _load_changes(history_db: Path) -> list[dict[str, Any]]:
 def render_changes_pages(project: Project, history_db: Path, datasette_url: str) -> dict[str, str]:
     """The 变更记录 section: "changes/index.md" and "changes/<table>.md", Markdown in Chinese."""
     events = _load_changes(history_db)
-    sample = "（示例数据）" if "示例数据" in project.title else ""
+    sample = SAMPLE_MARK if project.settings.sample else ""
     note = md(coverage(history_db))
     removed_now = _currently_removed(events)
     pages: dict[str, str] = {}
