@@ -136,6 +136,30 @@ def publish(out: Path | None, skip_build: bool) -> None:
     sys.exit(publish_command(_project(), out=out, skip_build=skip_build))
 
 
+@cli.command()
+@click.option(
+    "--check", is_flag=True, help="只检查 README.md 和 CONTRIBUTING.md 中生成的部分是否最新，不写入。"
+)
+def docs(check: bool) -> None:
+    """由代码重新生成 README.md 的设置表和 CONTRIBUTING.md 的问题代码表。"""
+    from sunshine.docs import MarkersMissing, stale
+
+    project = _project()
+    try:
+        changed = stale(project.root)
+    except (MarkersMissing, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if check:
+        for name in changed:
+            click.echo(f"{name} 中生成的部分已过时：请运行 sunshine docs 重新生成并提交。", err=True)
+        sys.exit(1 if changed else 0)
+    for name, text in changed.items():
+        (project.root / name).write_text(text, encoding="utf-8")
+        click.echo(f"已更新 {name}。")
+    if not changed:
+        click.echo("文档中生成的部分都是最新的。")
+
+
 def main() -> None:  # pragma: no cover
     cli()
 

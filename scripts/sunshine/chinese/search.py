@@ -21,12 +21,6 @@ import jieba
 
 from sunshine.chinese import words
 
-# Searchable columns per public table; the FTS5 table is named <table>_fts.
-SEARCHABLE: dict[str, tuple[str, ...]] = {
-    "disclosures": ("title", "content"),
-    "petitions": ("summary", "outcome"),
-}
-
 _BLOCK = words.BLOCK
 _WORDLIKE = re.compile(r"\w")
 # FTS5's unicode61 tokenizer splits on everything but letters and digits ("2024-01" is 2024, 01).

@@ -45,8 +45,11 @@ def project_words(project: Project) -> list[str]:
     for table in project.tables.values():
         for field in table.fields:
             words.update(v for v in field.get("constraints", {}).get("enum", []) if len(v) > 1)
-    for table_name, columns in (("villages", ("name", "township", "county")), ("grids", ("name",))):
-        path = project.root / project.tables[table_name].path
+    for table in project.tables.values():
+        columns = table.word_fields
+        path = project.root / table.path
+        if not columns:
+            continue
         if not path.exists():
             continue
         with path.open(encoding="utf-8-sig", newline="") as f:
