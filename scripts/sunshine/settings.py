@@ -85,7 +85,11 @@ class Settings:
 def unmark_sample(value: Any) -> Any:
     """The same texts (in dicts and lists too) without the sample-data marks."""
     if isinstance(value, str):
-        return value.replace(SAMPLE_MARK, "").replace(" (sample data)", "")
+        return (
+            value.replace(SAMPLE_MARK, "")
+            .replace(" (sample data)", "")
+            .replace("a fictional township", "the township")
+        )
     if isinstance(value, dict):
         return {k: unmark_sample(v) for k, v in value.items()}
     if isinstance(value, list):
