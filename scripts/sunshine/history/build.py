@@ -99,8 +99,9 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
         repo = GitRepo.find(project.root)
         if not repo.has_commits():
             raise _Empty("仓库还没有任何提交，没有可以记录的修改历史。")
+        start = project.settings.history_start
         paths = [t.path for t in project.tables.values()]
-        if not repo.commits(*paths):
+        if not repo.commits(*paths, start=start):
             raise _Empty("还没有任何提交修改过 data/ 下的表格，没有可以记录的修改历史。")
     except (NotARepository, _Empty) as exc:
         reason = f"{exc}没有可以记录的修改历史。" if isinstance(exc, NotARepository) else str(exc)
@@ -108,17 +109,17 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
         _derive(project, db)
         return f"修改历史：{reason}"
 
-    all_commits = repo.commits()
+    all_commits = repo.commits(start=start)
     _forget_rewritten_history(db, {c.hash for c in all_commits})
     before = _recorded_commits(db)
     for table in project.tables.values():
-        _record_table(repo, table, db)
-    _record_commit_info(db, repo.commits(*paths), repo.publication_positions())
+        _record_table(repo, table, db, start)
+    _record_commit_info(db, repo.commits(*paths, start=start), repo.publication_positions())
     processed = len(_recorded_commits(db) - before)
 
     shallow = repo.is_shallow()
     first = all_commits[0]
-    coverage = _coverage_text(shallow, first)
+    coverage = _coverage_text(shallow, first, start)
     _write_info(db, coverage=coverage, shallow=shallow, first=first, head=all_commits[-1])
     counts = _derive(project, db)
     summary = (
@@ -128,7 +129,9 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
     return f"{summary}。{coverage}" if shallow else summary
 
 
-def _coverage_text(shallow: bool, first: Commit) -> str:
+def _coverage_text(shallow: bool, first: Commit, start: str = "") -> str:
+    if start:
+        return f"公开的修改历史从提交 {first.short}（{first.date}）开始（sunshine.toml 的 history.start），更早的修改不公开。"
     if shallow:
         return (
             f"注意：这是浅克隆，只能看到从提交 {first.short}（{first.date}）开始的历史，"
@@ -153,10 +156,11 @@ def _forget_rewritten_history(db: sqlite_utils.Database, reachable: set[str]) ->
         db[table].drop(ignore=True)
 
 
-def _record_table(repo: GitRepo, table: Table, db: sqlite_utils.Database) -> None:
+def _record_table(repo: GitRepo, table: Table, db: sqlite_utils.Database, start: str = "") -> None:
     from git_history.cli import file as git_history_file
 
-    if not (repo.cwd / table.path).exists() or not repo.commits(table.path):
+    commits = repo.commits(table.path, start=start)
+    if not (repo.cwd / table.path).exists() or not commits:
         return  # git-history reads the file's history only while the file exists
     args = [
         "history.db",  # replaced by the open connection below
@@ -176,6 +180,8 @@ def _record_table(repo: GitRepo, table: Table, db: sqlite_utils.Database) -> Non
     ]
     for key in table.primary_key:
         args += ["--id", key]
+    if start and not _namespace_recorded(db, table.name):
+        args += ["--start-at", commits[0].hash]  # later runs skip the recorded commits by themselves
     _CONVERTING[table.name] = table
     try:
         with redirect_stdout(io.StringIO()), warnings.catch_warnings():
@@ -185,7 +191,14 @@ def _record_table(repo: GitRepo, table: Table, db: sqlite_utils.Database) -> Non
                 ctx.invoke(git_history_file.callback, **ctx.params)
     except click.ClickException as exc:
         raise BuildError(f"无法读取 {table.path} 的修改历史：{exc.format_message()}") from exc
-    _record_removals(repo, table, db)
+    _record_removals(repo, table, db, start)
+
+
+def _namespace_recorded(db: sqlite_utils.Database, name: str) -> bool:
+    if not (db["namespaces"].exists() and db["commits"].exists()):
+        return False
+    sql = "select 1 from commits join namespaces on commits.namespace = namespaces.id where namespaces.name = ? limit 1"
+    return db.execute(sql, [name]).fetchone() is not None
 
 
 # The tables git-history is reading, for `convert` (it names the table it is called for).
@@ -215,18 +228,20 @@ def _key(table: Table, row: dict[str, Any]) -> str:
     return " / ".join(str(row.get(k) or "") for k in table.primary_key)
 
 
-def _record_removals(repo: GitRepo, table: Table, db: sqlite_utils.Database) -> None:
+def _record_removals(repo: GitRepo, table: Table, db: sqlite_utils.Database, start: str = "") -> None:
     """Rows present before a commit and absent after it; git-history records additions and changes only."""
     scanned = db["scanned_commits"]
     seen = (
         {r["hash"] for r in scanned.rows_where("namespace = ?", [table.name])} if scanned.exists() else set()
     )
     previous_hash, previous_rows = None, None
-    for commit in repo.commits(table.path):
+    commits = repo.commits(table.path, start=start)
+    baseline = commits[0].hash if start and commits else None  # what was there before it is not public
+    for commit in commits:
         if commit.hash in seen:
             continue
         parent = repo.first_parent(commit.hash)
-        if parent is None:
+        if parent is None or commit.hash == baseline:
             before: dict[str, dict] = {}
         elif parent == previous_hash and previous_rows is not None:
             before = previous_rows
