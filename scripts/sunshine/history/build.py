@@ -180,8 +180,14 @@ def _record_table(repo: GitRepo, table: Table, db: sqlite_utils.Database, start:
     ]
     for key in table.primary_key:
         args += ["--id", key]
-    if start and not _namespace_recorded(db, table.name):
-        args += ["--start-at", commits[0].hash]  # later runs skip the recorded commits by themselves
+    if start:
+        # git-history skips the commits it has recorded; --start-at skips those before the start too.
+        recorded = _namespace_commits(db, table.name)
+        new = [c for c in commits if c.hash not in recorded]
+        if not new:
+            _record_removals(repo, table, db, start)
+            return
+        args += ["--start-at", new[0].hash]
     _CONVERTING[table.name] = table
     try:
         with redirect_stdout(io.StringIO()), warnings.catch_warnings():
@@ -194,11 +200,11 @@ def _record_table(repo: GitRepo, table: Table, db: sqlite_utils.Database, start:
     _record_removals(repo, table, db, start)
 
 
-def _namespace_recorded(db: sqlite_utils.Database, name: str) -> bool:
+def _namespace_commits(db: sqlite_utils.Database, name: str) -> set[str]:
     if not (db["namespaces"].exists() and db["commits"].exists()):
-        return False
-    sql = "select 1 from commits join namespaces on commits.namespace = namespaces.id where namespaces.name = ? limit 1"
-    return db.execute(sql, [name]).fetchone() is not None
+        return set()
+    sql = "select hash from commits join namespaces on commits.namespace = namespaces.id where namespaces.name = ?"
+    return {row[0] for row in db.execute(sql, [name]).fetchall()}
 
 
 # The tables git-history is reading, for `convert` (it names the table it is called for).
