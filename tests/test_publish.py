@@ -27,13 +27,11 @@ import httpx
 import pytest
 
 from sunshine import headers
-from sunshine.publish import nginx
-from sunshine.serve.run import wait_for_port
+from sunshine.publish import loopback, nginx
 
 from .conftest import FIXTURE, ROOT, copy_package
-from .portal_support import free_port
 
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+NGINX = loopback.nginx_binary()
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (make test installs it)")
 
 LOAD_SECONDS = 4.0
@@ -45,10 +43,8 @@ HREF = re.compile(r'href="([^"#]+)')
 class Deployment:
     root: Path  # the project copy
     bundle: Path
-    url: str  # http://127.0.0.1:PORT/
-    datasettes: list[subprocess.Popen]
-    ports: list[int]
-    nginx_conf: Path
+    url: str  # http://127.0.0.1:PORT/ (nginx)
+    running: loopback.Running
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30)
@@ -71,85 +67,20 @@ def publish_copy(base: Path, site_url: str) -> Path:
     return root
 
 
-def loopback_conf(bundle: Path, tmp: Path, port: int, upstreams: list[int], *, data_rate: int) -> Path:
-    """The bundle's own nginx/sunshine.conf, moved to loopback ports and this bundle's paths."""
-    server = (bundle / "nginx" / "sunshine.conf").read_text(encoding="utf-8")
-    server = server.replace("listen 80;", f"listen 127.0.0.1:{port};")
-    server = server.replace("root /srv/sunshine/site;", f"root {bundle / 'site'};")
-    server = server.replace("127.0.0.1:8001", f"127.0.0.1:{upstreams[0]}")
-    server = server.replace("127.0.0.1:8002", f"127.0.0.1:{upstreams[1]}")
-    server = server.replace(f"rate={nginx.Limits().data_rate}r/s", f"rate={data_rate}r/s")
-    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (tmp / kind).mkdir(parents=True, exist_ok=True)
-    conf = tmp / "nginx.conf"
-    conf.write_text(
-        nginx.nginx_conf(
-            server,
-            pid=str(tmp / "nginx.pid"),
-            error_log=str(tmp / "error.log"),
-            access_log="off",
-            temp_dir=str(tmp),
-            worker_processes="1",
-        ),
-        encoding="utf-8",
-    )
-    return conf
-
-
-def start_datasette(bundle: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "PYTHON": sys.executable}
-    proc = subprocess.Popen(
-        ["sh", str(bundle / "datasette" / "run.sh"), str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    assert wait_for_port("127.0.0.1", port, timeout=60, proc=proc), "Datasette did not start"
-    return proc
-
-
-def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, sig)
-        proc.wait(timeout=20)
-
-
-def as_nobody(cmd: list[str]) -> list[str]:
-    """nginx runs as an ordinary user: when the tests run as root, drop to nobody first."""
-    if os.geteuid() != 0:
-        return cmd
-    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *cmd]
-
-
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory) -> Iterator[Deployment]:
+def deployment() -> Iterator[Deployment]:
     base = Path(tempfile.mkdtemp(prefix="sunshine-publish-"))
     base.chmod(0o755)  # readable by nginx's user
-    port = free_port()
+    # nginx listens on a port chosen before publishing: the site's links into /data/ carry it.
+    port = loopback.free_port()
     url = f"http://127.0.0.1:{port}/"
     root = publish_copy(base, url)
     bundle = root / "build" / "publish"
-    ports = [free_port(), free_port()]
-    datasettes = [start_datasette(bundle, p) for p in ports]
-    # The crawl below comes from one address: the general /data/ rate is raised for it, the SQL limit is not.
-    conf = loopback_conf(bundle, base / "nginx", port, ports, data_rate=1000)
-    for path in [conf.parent, *conf.parent.iterdir()]:
-        if path.is_dir():
-            path.chmod(0o777)  # pid, logs and temp files, written by nginx's user
-    server = subprocess.Popen(
-        as_nobody([NGINX, "-c", str(conf), "-p", str(base / "nginx"), "-g", "daemon off;"])
-    )
     try:
-        assert wait_for_port("127.0.0.1", port, timeout=20, proc=server), (
-            base / "nginx/error.log"
-        ).read_text()
-        yield Deployment(root, bundle, url, datasettes, ports, conf)
+        # The crawl below comes from one address: the general /data/ rate is raised for it, the SQL limit is not.
+        with loopback.running_bundle(bundle, port=port, data_rate=1000) as running:
+            yield Deployment(root, bundle, url, running)
     finally:
-        server.send_signal(signal.SIGQUIT)
-        server.wait(timeout=20)
-        for proc in datasettes:
-            stop(proc)
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -203,8 +134,9 @@ def test_parquet_files_hold_every_row_of_their_table(deployment):
 
 
 def test_nginx_accepts_the_generated_configuration(deployment):
+    conf = deployment.running.nginx_conf
     done = subprocess.run(
-        as_nobody([NGINX, "-t", "-c", str(deployment.nginx_conf), "-p", str(deployment.nginx_conf.parent)]),
+        loopback.as_unprivileged([NGINX, "-t", "-c", str(conf), "-p", str(conf.parent)]),
         capture_output=True,
         text=True,
     )
@@ -318,8 +250,7 @@ def test_killing_one_datasette_during_a_load_run_loses_no_request(deployment):
     for t in threads:
         t.start()
     time.sleep(LOAD_SECONDS / 3)
-    victim = deployment.datasettes[0]
-    stop(victim, signal.SIGKILL)
+    loopback.stop(deployment.running.datasettes[0], signal.SIGKILL)
     served_before_kill = len(statuses)
     for t in threads:
         t.join()
