@@ -18,6 +18,7 @@ import argparse
 import http.client
 import math
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -47,34 +48,28 @@ PATHS = tuple(
 )
 
 
-def make_county(base: Path, index: int, args: argparse.Namespace) -> Path:
+def make_county(base: Path, index: int, petitions: int, villages: int) -> Path:
     """A county project: the repository's schemas and pages, generated data, its own settings."""
     root = base / f"county-{index:02d}"
-    data = root / "data"
-    if not (data / "petitions.csv").exists():
-        root.mkdir(parents=True, exist_ok=True)
+    stamp = root / f".generated-{villages}-{petitions}"
+    if not stamp.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        sizes = [
+            "--villages",
+            str(villages),
+            "--disclosures",
+            str(villages * 50),
+            "--petitions",
+            str(petitions),
+        ]
         subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "sunshine.cli",
-                "generate",
-                "--out",
-                str(data),
-                "--villages",
-                str(args.villages),
-            ]
-            + [
-                "--disclosures",
-                str(args.villages * 50),
-                "--petitions",
-                str(args.petitions),
-                "--seed",
-                str(1000 + index),
-            ],
+            [sys.executable, "-m", "sunshine.cli", "generate", "--out", str(root / "data"), *sizes]
+            + ["--seed", str(1000 + index)],
             check=True,
             capture_output=True,
         )
+        stamp.touch()
     for name in ("datapackage.json", "mkdocs.yml"):
         shutil.copy(ROOT / name, root / name)
     for name in ("schemas", "content"):
@@ -143,17 +138,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sunshine.bench.province")
     parser.add_argument("--counties", type=int, default=4)
     parser.add_argument("--villages", type=int, default=6)
-    parser.add_argument("--petitions", type=int, default=15_000)
+    parser.add_argument("--petitions", type=int, default=40_000, help="petitions of the largest county")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--data", type=Path, default=ROOT / "bench-data" / "province")
     args = parser.parse_args(argv)
     base = args.data
     base.mkdir(parents=True, exist_ok=True)
     base.chmod(0o755)
-    counties = [make_county(base, i + 1, args) for i in range(args.counties)]
-    print(
-        f"province: {args.counties} counties × {args.villages} villages × {args.petitions:,} petitions in {base}"
-    )
+    # Counties of different sizes, so the build time can be split into a fixed part and a part per petition.
+    sizes = [args.petitions * (i + 1) // args.counties for i in range(args.counties)]
+    counties = [make_county(base, i + 1, n, args.villages) for i, n in enumerate(sizes)]
+    listed = ", ".join(f"{n:,}" for n in sizes)
+    print(f"province: {args.counties} counties of {args.villages} villages and {listed} petitions, in {base}")
 
     print("\n== county builds (validate, database, site), in parallel ==", flush=True)
     t0 = time.perf_counter()
@@ -163,18 +159,20 @@ def main(argv: list[str] | None = None) -> int:
         if not b.ok:
             print(b.output)
             return 1
-    for b in first:
-        print(f"{b.root.name}: {b.seconds:6.1f} s, peak memory {b.max_rss_mb:6.0f} MB")
-    per_county = sum(b.seconds for b in first) / len(first)
+    for b, n in zip(first, sizes, strict=True):
+        print(f"{b.root.name} ({n:>7,} petitions): {b.seconds:6.1f} s, peak memory {b.max_rss_mb:5.0f} MB")
+    fit = statistics.linear_regression(sizes, [b.seconds for b in first])
+    fixed, per_petition = max(fit.intercept, 0.0), max(fit.slope, 0.0)
+    print(f"fit: {fixed:.1f} s per county + {per_petition * 1000:.2f} s per 1,000 petitions")
     peak_mb = max(b.max_rss_mb for b in first)
     print(f"all {len(first)} with {args.workers} workers: {wall_all:.1f} s wall")
     t0 = time.perf_counter()
     again = province.build_counties(counties, workers=args.workers)
     print(f"nothing changed: {sum(b.built for b in again)} rebuilt, {time.perf_counter() - t0:.1f} s")
     changed = counties[0] / "data" / "villages.csv"
-    changed.write_text(
-        changed.read_text(encoding="utf-8").replace("村委会", "村民委员会", 1), encoding="utf-8"
-    )
+    lines = changed.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[1] = lines[1].rstrip("\r\n") + "号\n"  # the first village's address changes
+    changed.write_text("".join(lines), encoding="utf-8")
     t0 = time.perf_counter()
     one = province.build_counties(counties, workers=args.workers)
     one_wall = time.perf_counter() - t0
@@ -211,11 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     index = base / "index" / "index.html"
     index.parent.mkdir(parents=True, exist_ok=True)
     entries = []
-    for c in counties:
+    for c, n in zip(counties, sizes, strict=True):
         s = Project.load(c).settings
         with (c / "data" / "villages.csv").open(encoding="utf-8") as f:
             villages = sum(1 for _ in f) - 1
-        entries.append(province.CountyEntry(c.name, s.county, s.site_url, villages, args.petitions))
+        entries.append(province.CountyEntry(c.name, s.county, s.site_url, villages, n))
     index.write_text(province.index_page("本省阳光村务", entries), encoding="utf-8")
     print(f"\nprovince index: {index}")
 
@@ -247,10 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     per_instance = figures["nginx → 1 Datasette"][2]
 
     print("\n== projection to a province ==")
-    scale = PROVINCE["petitions"] / args.petitions
-    county_s = per_county * scale
+    county_s = fixed + per_petition * PROVINCE["petitions"]
     print(
-        f"per county at {PROVINCE['petitions']:,} petitions: about {county_s / 60:.1f} min build (linear in petitions)"
+        f"per county at {PROVINCE['petitions']:,} petitions: about {county_s / 60:.1f} min build (from the fit)"
     )
     for workers in (2, 8, 30):
         waves = math.ceil(PROVINCE["counties"] / workers)
@@ -260,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  one county changed: about {county_s / 60:.1f} min (the others are skipped)")
     print(
         f"Parquet layer for {PROVINCE['counties']} × {PROVINCE['petitions']:,} petitions: about "
-        f"{size_mb / args.counties * scale * PROVINCE['counties'] / 1000:.1f} GB"
+        f"{size_mb / sum(sizes) * PROVINCE['petitions'] * PROVINCE['counties'] / 1000:.1f} GB"
     )
     print(f"replicas at {HEADROOM:.0%} of {per_instance:.0f} req/s each (this machine's loopback figure):")
     for rps in (50, 200, 1000):
