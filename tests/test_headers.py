@@ -21,7 +21,7 @@ def test_a_meta_policy_leaves_out_what_only_a_header_can_say():
 
 
 def test_the_portal_sends_the_same_headers_and_policy_with_its_nonce():
-    assert plugin.SECURITY_HEADERS == {k.lower(): v for k, v in headers.SECURITY_HEADERS.items()}
+    assert {k.lower(): v for k, v in headers.SECURITY_HEADERS.items()} == plugin.SECURITY_HEADERS
     assert plugin.csp_for("n0nce") == headers.csp(["'nonce-n0nce'"])
 
 
