@@ -1,4 +1,4 @@
-"""Documentation written from code stays in step with it; every command is documented."""
+"""Documentation written from code stays in step with it."""
 
 from __future__ import annotations
 
@@ -13,13 +13,6 @@ from .conftest import ROOT
 def test_generated_parts_of_the_documentation_match_the_code():
     assert sorted(stale(ROOT)) == [], "运行 sunshine docs 重新生成"
     assert {name for name, _ in GENERATED} == {"README.md", "CONTRIBUTING.md"}
-
-
-def test_every_command_has_help_and_a_line_in_the_readme():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for name, command in cli.commands.items():
-        assert command.help, name
-        assert f"`sunshine {name}" in readme, name
 
 
 def test_docs_check_fails_when_a_generated_part_was_edited_by_hand(tmp_path, monkeypatch):

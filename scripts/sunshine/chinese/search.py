@@ -15,7 +15,6 @@ What matches (the contract the tests check):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 import jieba
 
@@ -99,10 +98,3 @@ class Segmenter:
         """
         tokens = [t for w in self.query_words(query or "") for t in _FTS_TOKEN.findall(w)]
         return " ".join(f'"{t}"' for t in dict.fromkeys(tokens))
-
-
-def index_rows(segmenter: Segmenter, rows: Iterable[tuple]) -> Iterable[tuple]:
-    """(rowid, text, ...) -> (rowid, segmented text, ...)."""
-    seg = segmenter.index_text
-    for rowid, *texts in rows:
-        yield (rowid, *(seg(t) for t in texts))
