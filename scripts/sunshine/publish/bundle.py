@@ -148,7 +148,9 @@ def _write_datasette(project: Project, databases: list[Path], target: Path, wher
     shutil.copyfile(LOCK_FILE, target / "requirements.lock")
     wheel = _build_wheel(target / "wheels")
     (target / "Dockerfile").write_text(service.dockerfile(wheel.name), encoding="utf-8")
-    (target / ".dockerignore").write_text("*\n!run.sh\n!*.db\n!*.json\n!requirements.lock\n!wheels\n!wheels/*.whl\n")
+    (target / ".dockerignore").write_text(
+        "*\n!run.sh\n!*.db\n!*.json\n!requirements.lock\n!wheels\n!wheels/*.whl\n"
+    )
 
 
 def _build_wheel(target: Path) -> Path:
