@@ -18,6 +18,7 @@ import argparse
 import http.client
 import math
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -258,6 +259,17 @@ def main(argv: list[str] | None = None) -> int:
     for name, (p50, p95, rps, errors) in figures.items():
         print(f"{name:<22}{p50:8.1f}{p95:8.1f}{rps:8.1f}{errors:8d}")
     per_instance = figures["nginx → 1 Datasette"][2]
+    with loopback.running_bundle(bundle, instances=2, data_rate=100_000) as pair:
+        # One instance is killed a third of the way into the run: nginx must send its requests to the other.
+        victim = pair.datasettes[0]
+        killer = threading.Timer(LOAD_SECONDS / 3, loopback.stop, args=(victim, signal.SIGKILL))
+        killer.start()
+        p50, p95, rps, errors = load(_port(pair.url), "/data")
+        killer.join()
+        served = round(rps * LOAD_SECONDS)
+    print(
+        f"failover (one of 2 instances killed during the run): {served} requests, {errors} failed, p95 {p95:.0f} ms"
+    )
 
     print("\n== projection to a province ==")
     county_s = fixed + per_petition * PROVINCE["petitions"]
