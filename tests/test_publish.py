@@ -99,6 +99,7 @@ def test_the_bundle_holds_site_service_configs_and_research_downloads(deployment
         "datasette/requirements.lock",
         "datasette/Dockerfile",
         "nginx/sunshine.conf",
+        "nginx/locations.conf",
         "nginx/nginx.conf",
         "nginx/kubernetes.conf",
         "nginx/site.Dockerfile",

@@ -5,7 +5,8 @@
         downloads/research/    each table as Parquet, the whole sunshine.db, SHA256SUMS
       datasette/               run.sh, the databases, metadata.json, inspect.json, Dockerfile,
                                requirements.lock (hashes), wheels/ (the portal plugin as a package)
-      nginx/                   sunshine.conf (conf.d), nginx.conf (complete), kubernetes.conf, site.Dockerfile
+      nginx/                   sunshine.conf (conf.d, the operator's copy), locations.conf (included by it,
+                               new with each bundle), nginx.conf (complete), kubernetes.conf, site.Dockerfile
       systemd/                 sunshine-datasette@.service (one instance per port)
       deploy/activate.sh       on a VM: swap a copied bundle in, restart instances one at a time
       kubernetes/sunshine.yaml Deployments, Services, PodDisruptionBudgets, autoscalers, Ingress
@@ -184,15 +185,19 @@ def _build_wheel(target: Path) -> Path:
 
 def _write_nginx(target: Path, where: Urls, script_hashes: list[str]) -> None:
     target.mkdir(parents=True)
-    vm = nginx.Nginx(server_name=where.host, site_path=where.site_path, script_hashes=script_hashes)
+    vm = nginx.Nginx(
+        server_name=where.host,
+        site_path=where.site_path,
+        script_hashes=script_hashes,
+        hsts=where.site.startswith("https://"),
+    )
+    (target / "locations.conf").write_text(nginx.locations_conf(vm), encoding="utf-8")
     (target / "sunshine.conf").write_text(nginx.server_conf(vm), encoding="utf-8")
     (target / "nginx.conf").write_text(nginx.nginx_conf(nginx.server_conf(vm)), encoding="utf-8")
     k8s = nginx.Nginx(
         server_name="_",
         listen=str(service.SITE_PORT),
-        site_path=where.site_path,
         upstreams=(f"{service.IMAGE}:{service.PORT}",),
-        script_hashes=script_hashes,
     )
     (target / "kubernetes.conf").write_text(nginx.server_conf(k8s), encoding="utf-8")
     (target / "site.Dockerfile").write_text(service.site_dockerfile(), encoding="utf-8")

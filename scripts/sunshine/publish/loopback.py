@@ -36,10 +36,14 @@ def free_port() -> int:
 def loopback_conf(
     bundle: Path, work: Path, port: int, upstreams: list[int], *, data_rate: int | None = None
 ) -> Path:
-    """The bundle's own nginx/sunshine.conf, listening on 127.0.0.1:port, in front of `upstreams`."""
+    """The bundle's own nginx/sunshine.conf and locations.conf, on 127.0.0.1:port, in front of `upstreams`."""
     server = (bundle / "nginx" / "sunshine.conf").read_text(encoding="utf-8")
     server = server.replace("listen 80;", f"listen 127.0.0.1:{port};")
-    server = server.replace("root /srv/sunshine/site;", f"root {bundle / 'site'};")
+    locations = (bundle / "nginx" / "locations.conf").read_text(encoding="utf-8")
+    locations = locations.replace("root /srv/sunshine/site;", f"root {bundle / 'site'};")
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "locations.conf").write_text(locations, encoding="utf-8")
+    server = server.replace(f"include {nginx.LOCATIONS};", f"include {work / 'locations.conf'};")
     lines = [line for line in server.splitlines() if not line.strip().startswith("server 127.0.0.1:")]
     at = next(i for i, line in enumerate(lines) if line.startswith("upstream sunshine_datasette")) + 1
     lines[at:at] = [f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in upstreams]

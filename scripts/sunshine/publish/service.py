@@ -198,6 +198,7 @@ def site_dockerfile() -> str:
 #   docker build -f nginx/site.Dockerfile -t {SITE_IMAGE} .
 FROM nginxinc/nginx-unprivileged:1.27-alpine
 COPY site/ /srv/sunshine/site/
+COPY nginx/locations.conf /srv/sunshine/nginx/locations.conf
 COPY nginx/kubernetes.conf /etc/nginx/conf.d/default.conf
 EXPOSE {SITE_PORT}
 HEALTHCHECK --interval=15s --timeout=3s CMD ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:{SITE_PORT}/"]
