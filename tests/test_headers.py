@@ -28,12 +28,12 @@ def test_the_portal_sends_the_same_headers_and_policy_with_its_nonce():
 def test_nginx_sends_the_same_headers_and_policy_on_every_static_location():
     conf = nginx.locations_conf(nginx.Nginx(script_hashes=["'sha256-abc='"]))
     policy = headers.csp(["'sha256-abc='"])
-    assert conf.count(f'add_header Content-Security-Policy "{policy}" always;') == 3
+    assert conf.count(f'add_header Content-Security-Policy "{policy}" always;') == 4
     for name, value in headers.SECURITY_HEADERS.items():
-        assert conf.count(f'add_header {name} "{value}" always;') == 3
+        assert conf.count(f'add_header {name} "{value}" always;') == 4
 
 
 def test_a_site_on_https_tells_browsers_to_stay_on_https_everywhere():
     conf = nginx.locations_conf(nginx.Nginx(hsts=True))
-    assert conf.count('add_header Strict-Transport-Security "max-age=31536000" always;') == 4
+    assert conf.count('add_header Strict-Transport-Security "max-age=31536000" always;') == 5
     assert "Strict-Transport-Security" not in nginx.locations_conf(nginx.Nginx())

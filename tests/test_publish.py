@@ -258,3 +258,33 @@ def test_killing_one_datasette_during_a_load_run_loses_no_request(deployment):
     assert errors == []
     assert served_before_kill > 0 and len(statuses) > served_before_kill
     assert {s for s in statuses} == {200}
+
+
+@pytest.mark.browser
+def test_pages_behind_nginx_run_in_chromium_without_a_policy_violation(deployment):
+    from playwright.sync_api import sync_playwright
+
+    from .browser import launch
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 360, "height": 740}, is_mobile=True)
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        for path in ("/", "/petitions/", "/catalog/", "/data/", "/data/sunshine/villages"):
+            page.goto(deployment.url.rstrip("/") + path)
+            page.wait_for_load_state("networkidle")
+        page.goto(deployment.url)
+        page.locator("label.md-header__button[for='__search']").click()
+        box = page.locator("input.md-search__input")
+        box.click()
+        box.type("诉求", delay=50)
+        box.press("End")
+        results = page.locator(".md-search-result__item a")
+        try:
+            results.first.wait_for(timeout=15000)
+        finally:
+            browser.close()
+            assert problems == []

@@ -129,6 +129,14 @@ location {n.site_path} {{
     }}
 }}
 
+# Browsers ask for /favicon.ico on pages that name no icon (Datasette's): the site's own icon.
+location = {n.site_path}favicon.ico {{
+    {root}
+    try_files /assets/images/favicon.png =404;
+{_header_lines(policy, indent=4, hsts=n.hsts)}
+    add_header Cache-Control "public, max-age=3600" always;
+}}
+
 # The portal: Datasette with base_url {data}, which sets its own headers and cache lifetimes.
 location = {data.rstrip("/")} {{
     return 301 {data};
