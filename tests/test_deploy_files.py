@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sunshine.package import Project
 from sunshine.publish import service
+from sunshine.publish.bundle import PublishError, public_urls
 
-from .conftest import ROOT
+from .conftest import ROOT, copy_package
 
 BIN = Path(sys.executable).parent
 WORKFLOW = ROOT / ".github" / "workflows" / "publish.yml"
@@ -108,3 +110,12 @@ def test_the_publish_workflow_validates_before_it_builds_and_bundles():
     assert runs.index(".venv/bin/sunshine validate --format github") < runs.index(
         ".venv/bin/sunshine publish"
     )
+
+
+def test_publish_refuses_a_site_below_the_domain_root_with_a_clear_message(tmp_path):
+    root = copy_package(ROOT, tmp_path / "pkg")
+    (root / "sunshine.toml").write_text(
+        '[site]\nurl = "https://www.example.gov.cn/ygcw/"\n', encoding="utf-8"
+    )
+    with pytest.raises(PublishError, match="根路径"):
+        public_urls(Project.load(root))

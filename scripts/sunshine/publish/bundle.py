@@ -221,6 +221,11 @@ def public_urls(project: Project) -> tuple[Urls, str]:
     if not _URL.match(site):
         raise PublishError(f"sunshine.toml 中的 site.url 不是有效的网址：{site!r}。")
     where = Urls(site)
+    if where.site_path != "/":
+        raise PublishError(
+            f"site.url 应是域名的根路径（例如 https://ygcw.example.gov.cn/），现在是 {site}。"
+            "请为本站单独使用一个域名或子域名。"
+        )
     note = ""
     if project.settings.datasette_url != where.datasette:
         note = (
