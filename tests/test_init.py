@@ -28,7 +28,16 @@ GIT_ENV = {
     "GIT_COMMITTER_EMAIL": "dzb@example.gov.cn",
 }
 VILLAGE = "330100200001,白鹭村,村,白沙镇,临江县,320,1050,陈立新,周红梅,0571-85001001,0571-85001999,白沙镇白鹭村村委会\n"
-FILES = ("datapackage.json", "schemas", "data", "content", "mkdocs.yml", "metadata.json", "sunshine.toml")
+FILES = (
+    "datapackage.json",
+    "schemas",
+    "data",
+    "content",
+    "mkdocs.yml",
+    "metadata.json",
+    "sunshine.toml",
+    "deadlines.toml",
+)
 
 
 def sunshine(root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -106,6 +115,8 @@ def test_init_leaves_only_headers_and_moves_the_sample_pages_out(township):
         assert len(lines) == (2 if name == "villages" else 1), name
     assert not (township / "content" / "villages").exists()
     assert sorted(p.name for p in (township / "examples/content/villages").iterdir())
+    assert not (township / "deadlines.toml").exists()
+    assert (township / "examples/deadlines.toml").is_file()
 
 
 def test_init_prints_a_checklist_and_refuses_to_run_twice(township):

@@ -1,8 +1,8 @@
 """`sunshine init`: turn a fresh clone (the sample township) into a township's own project.
 
 It writes sunshine.toml (township, county, site title, public URLs; site.sample = false), replaces
-each CSV in data/ with its header row, moves the sample's own pages (village introductions) out of
-content/ into examples/, drops the 示例数据 notes from the hand-written pages, rewrites the data
+each CSV in data/ with its header row, moves the sample's own files (village introductions in
+content/, the disclosure deadlines in deadlines.toml) into examples/, drops the 示例数据 notes from the hand-written pages, rewrites the data
 package's title and sources, regenerates metadata.json, and (in a git repository) commits, then
 starts the public history at that commit so the sample's history is never published.
 """
@@ -21,7 +21,8 @@ from sunshine.package import Project
 from sunshine.portal import metadata
 
 EXAMPLES = "examples"
-SAMPLE_PAGES = ("content/villages",)  # pages about the sample's villages
+# The sample's own files: pages about its villages, its disclosure deadlines (rules and exemptions).
+SAMPLE_FILES = ("content/villages", "deadlines.toml")
 SAMPLE_NOTE = re.compile(r'^!!! note "示例数据"\n(?:(?: {4}.*)?\n)*', re.M)
 _URL = re.compile(r"^https?://[^/\s]+(/\S*)?$")
 
@@ -86,11 +87,12 @@ def init_project(
         path = root / table.path
         _write_header_only(path, table.field_names)
         result.emptied.append(table.path)
-    for rel in SAMPLE_PAGES:
+    for rel in SAMPLE_FILES:
         source = root / rel
         if source.exists():
             target = root / EXAMPLES / rel
-            shutil.rmtree(target, ignore_errors=True)
+            if target.is_dir():
+                shutil.rmtree(target)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(source), str(target))
             result.moved.append(rel)
@@ -157,6 +159,7 @@ def _checklist(a: Answers, result: InitResult) -> list[str]:
         f"在 data/ 的 {len(result.emptied)} 张表中填入本乡镇的数据（只有表头；可用 Excel/WPS 编辑，另存为 CSV UTF-8），"
         "每填完一批运行 sunshine validate。",
         "在 content/villages/<村代码>.md 写各村（社区）的简介（示例见 examples/content/villages/）。",
+        "按本乡镇的规定写公开时限 deadlines.toml（格式和示例见 examples/deadlines.toml），网站会据此显示公开日历。",
         "检查 content/home.md、content/docs/about.md 和 content/docs/feedback.md 的文字和电话。",
         f"把域名解析到服务器，网站地址 {a.site_url}，数据门户 {a.datasette_url}/（部署见 DEPLOY.md）。",
         "运行 sunshine publish 生成发布包；在代码托管平台设置部署用的密钥（见 .github/workflows/publish.yml）。",
