@@ -23,6 +23,7 @@ from sunshine.chinese import search
 from sunshine.deadlines import status as deadline_status
 from sunshine.history.schema import HISTORY_QUERIES, history_tables_metadata
 from sunshine.package import Project
+from sunshine.settings import unmark_sample
 from sunshine.site.pages.catalog import catalog_path, download_names
 
 OVERLAY = Path(__file__).with_name("overlay.yaml")
@@ -215,7 +216,7 @@ def build_metadata(project: Project) -> dict[str, Any]:
             for name, q in {**HISTORY_QUERIES, **overlay.get("history_queries", {})}.items()
         },
     }
-    return meta
+    return meta if project.settings.sample else unmark_sample(meta)
 
 
 def license_name(project: Project) -> str:

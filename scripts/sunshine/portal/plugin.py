@@ -31,6 +31,7 @@ from typing import Any
 from datasette import Response, hookimpl
 from jinja2 import ChoiceLoader, FileSystemLoader
 
+from sunshine import headers as policy
 from sunshine.chinese import search, words
 from sunshine.markup import neutralise_formula
 from sunshine.portal import compress, errors, excel, paging, usage
@@ -50,17 +51,7 @@ DICTIONARY_SQL = "SELECT value FROM _build WHERE key = 'search_dictionary'"
 NOTHING = '""'  # an FTS5 expression that matches no row
 MMAP_BYTES = 4 * 1024**3
 
-SECURITY_HEADERS = {
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
-    "referrer-policy": "strict-origin-when-cross-origin",
-    "cross-origin-opener-policy": "same-origin",
-}
-CSP = (
-    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
-    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
+SECURITY_HEADERS = {name.lower(): value for name, value in policy.SECURITY_HEADERS.items()}
 
 
 def segmenter_for(conn: sqlite3.Connection) -> search.Segmenter | None:
@@ -170,7 +161,7 @@ def asgi_wrapper(datasette: Any) -> Any:
                 if message["type"] == "http.response.start":
                     headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _REPLACED]
                     headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
-                    headers.append((b"content-security-policy", CSP.format(nonce=nonce).encode()))
+                    headers.append((b"content-security-policy", csp_for(nonce).encode()))
                     message = {**message, "headers": headers}
                     if _is_html(headers):
                         start.update(message)  # hold until the body is complete
@@ -192,6 +183,10 @@ def asgi_wrapper(datasette: Any) -> Any:
         return compress.gzip_app(with_headers)
 
     return wrap
+
+
+def csp_for(nonce: str) -> str:
+    return policy.csp([policy.nonce_source(nonce)])
 
 
 _REPLACED = {b"x-frame-options", b"content-security-policy", b"x-content-type-options", b"referrer-policy"}

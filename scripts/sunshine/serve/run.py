@@ -34,6 +34,7 @@ from typing import Any
 
 import click
 
+from sunshine import headers
 from sunshine.build import build_command
 from sunshine.package import Project
 from sunshine.portal.metadata import build_metadata, render
@@ -52,17 +53,6 @@ DATASETTE_SETTINGS = {
 }
 DATABASES = ("sunshine.db", "history.db")
 INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>(.*?)</script>", re.S)
-SITE_CSP = (
-    "default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self'; object-src 'none'; "
-    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
-SITE_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
 
 
 def datasette_databases(build_dir: Path) -> list[Path]:
@@ -108,10 +98,10 @@ def _gzipped(path: str, mtime: float) -> bytes:
 
 
 @lru_cache(maxsize=512)
-def _script_hashes(path: str, mtime: float) -> str:
+def _script_hashes(path: str, mtime: float) -> tuple[str, ...]:
     found = INLINE_SCRIPT.findall(Path(path).read_bytes())
     digests = sorted({base64.b64encode(hashlib.sha256(s).digest()).decode() for s in found})
-    return "".join(f" 'sha256-{d}'" for d in digests)
+    return tuple(headers.sha256_source(d) for d in digests)
 
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
@@ -172,12 +162,12 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         return io.BytesIO(body)
 
     def end_headers(self) -> None:
-        hashes = ""
+        hashes: tuple[str, ...] = ()
         path = self._page()
         if path is not None and path.suffix == ".html" and path.is_file():
             hashes = _script_hashes(str(path), path.stat().st_mtime)
-        self.send_header("Content-Security-Policy", SITE_CSP.format(hashes=hashes))
-        for key, value in SITE_HEADERS.items():
+        self.send_header("Content-Security-Policy", headers.csp(hashes))
+        for key, value in headers.SECURITY_HEADERS.items():
             self.send_header(key, value)
         super().end_headers()
 

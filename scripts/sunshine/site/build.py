@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from sunshine import staging
+from sunshine import headers, staging
 from sunshine.chinese.searchdict import write_dictionaries
 from sunshine.noticeboard.build import write_sheets
 from sunshine.package import Project
@@ -71,8 +71,12 @@ PAGE_MODULES = (home, village, grid, petitions, catalog, feed, deadlines)
 
 def all_pages(ctx: Context) -> Iterator[Page]:
     """Every generated page, module by module in the order of the navigation."""
+    sample = ctx.project.settings.sample
     for module in PAGE_MODULES:
-        yield from module.pages(ctx)
+        for page in module.pages(ctx):
+            if isinstance(page.inputs, dict):
+                page.inputs["sample"] = sample  # the 示例数据 marks: sunshine.toml site.sample
+            yield page
 
 
 def build_site(project: Project, target: Path, *, datasette_url: str) -> str:
@@ -139,12 +143,7 @@ def _refuse_unsafe_content(project: Project) -> None:
 
 
 def _site_url(project: Project) -> str:
-    config = project.root / "mkdocs.yml"
-    if config.exists():
-        url = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("site_url")
-        if url:
-            return url
-    return project.descriptor.get("homepage", "http://127.0.0.1:8000/")
+    return project.settings.site_url
 
 
 def _changes(project: Project, datasette_url: str) -> tuple[dict[str, str], bool]:
@@ -288,7 +287,13 @@ def _write_config(
     if not source.exists():
         raise BuildError(f"找不到网站配置文件 {source}。")
     config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    settings = project.settings
     config["docs_dir"] = str(docs)
+    config["site_name"] = settings.title
+    config["site_url"] = settings.site_url
+    if settings.sample:
+        config["site_description"] = config.get("site_description", "") + "（示例数据）"
+        config["copyright"] = "示例数据 · " + config.get("copyright", "")
     config["nav"] = _nav(pages, changes, docs)
     theme = config.setdefault("theme", {})
     overrides = project.root / "content" / OVERRIDES
@@ -304,6 +309,7 @@ def _write_config(
         plugins.append(plugin)
     config["plugins"] = plugins
     config.setdefault("extra", {})["datasette_url"] = datasette_url
+    config["extra"]["sample"] = settings.sample
     path = work / "mkdocs.yml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
@@ -352,11 +358,6 @@ def _write_downloads(project: Project, cache: Path, site: Path) -> None:
 
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>(.*?)</script>", re.S)
 _CHARSET = '<meta charset="utf-8">'
-CSP = (
-    "default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self' blob:; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'"
-)
 
 
 def _add_csp(site: Path) -> int:
@@ -366,11 +367,11 @@ def _add_csp(site: Path) -> int:
         text = page.read_text(encoding="utf-8")
         hashes = sorted(
             {
-                "'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode() + "'"
+                headers.sha256_source(base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode())
                 for s in _INLINE_SCRIPT.findall(text)
             }
         )
-        meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP.format(hashes=" ".join(hashes))}">'
+        meta = f'<meta http-equiv="Content-Security-Policy" content="{headers.csp(hashes, meta=True)}">'
         if _CHARSET in text:
             page.write_text(text.replace(_CHARSET, _CHARSET + "\n" + meta, 1), encoding="utf-8")
         count += 1

@@ -14,6 +14,7 @@ from sunshine.markup import md
 from sunshine.package import Project
 from sunshine.privacy import VERSION as MASKING
 from sunshine.privacy import masked_key
+from sunshine.settings import SAMPLE_MARK
 from sunshine.shown import shown_value
 
 RECENT_LIMIT = 200
@@ -60,7 +61,7 @@ def _load_changes(history_db: Path) -> list[dict[str, Any]]:
 def changes_pages(project: Project, history_db: Path, datasette_url: str) -> dict[str, str]:
     """The 变更记录 section: "changes/index.md" and "changes/<table>.md", Markdown in Chinese."""
     events = _load_changes(history_db)
-    sample = "（示例数据）" if "示例数据" in project.title else ""
+    sample = SAMPLE_MARK if project.settings.sample else ""
     stale = history_db.exists() and not _masked_by_this_version(history_db)
     note = md(STALE if stale else coverage(history_db))
     removed_now = _currently_removed(events)

@@ -85,9 +85,11 @@ def render(inputs: dict[str, Any]) -> str:
     petitions = ds.table("petitions", grid_id=g["grid_id"], _sort_desc="resolved_on")
     return "\n".join(
         [
-            m.front_matter(title, description=f"{title}的网格范围和网格人员（示例数据）", search=False),
+            m.front_matter(
+                title, description=f"{title}的网格范围和网格人员{m.sample_mark(inputs)}", search=False
+            ),
             f"# {m.text(g['name'])}（{m.text(village_name)}）\n",
-            f'<p class="sample-badge">示例数据 · {m.html(v.get("township") or "")}</p>\n',
+            m.sample_badge(inputs, v.get("township") or ""),
             f'<div class="table-wrap" tabindex="0"><table class="facts"><caption>网格概况</caption><tbody>{body}</tbody></table></div>\n',
             f"<p>{m.data_link(ds.row('grids', g['grid_id']), '在数据库中查看本网格记录')}</p>\n",
             "## 网格人员 { #staff }\n",

@@ -60,9 +60,11 @@ def render_home(inputs: dict[str, Any]) -> str:
     h = inputs["headline"]
     f = h["figures"]
     out = [
-        m.front_matter("首页", description="本乡镇三务公开、网格服务和群众诉求办理情况（示例数据）"),
+        m.front_matter(
+            "首页", description=f"本乡镇三务公开、网格服务和群众诉求办理情况{m.sample_mark(inputs)}"
+        ),
         "# 阳光村务\n",
-        m.SAMPLE_NOTE,
+        m.sample_note(inputs),
         inputs["intro"].strip(),
         "",
     ]
@@ -106,9 +108,9 @@ def render_home(inputs: dict[str, Any]) -> str:
 def render_villages(inputs: dict[str, Any]) -> str:
     page = "villages/index.md"
     out = [
-        m.front_matter("村（社区）", description="按乡镇（街道）列出的村和社区（示例数据）"),
+        m.front_matter("村（社区）", description=f"按乡镇（街道）列出的村和社区{m.sample_mark(inputs)}"),
         "# 村（社区）\n",
-        m.SAMPLE_NOTE,
+        m.sample_note(inputs),
     ]
     for township, villages in inputs["townships"].items():
         rows = [

@@ -11,9 +11,25 @@ import json
 import re
 
 from sunshine.links import Datasette  # noqa: F401 - the pages build their links with m.Datasette
+from sunshine.settings import SAMPLE_MARK
 
 GENERATED = "<!-- 本页由 sunshine build 根据 data/ 中的数据自动生成，请勿手工编辑。 -->"
 SAMPLE_NOTE = '!!! note "示例数据"\n    本站所有人名、电话和事项均为虚构的示例数据，仅用于演示。\n'
+
+
+def sample_note(inputs: dict) -> str:
+    """The 示例数据 notice, on a site built from the sample data only (sunshine.toml site.sample)."""
+    return SAMPLE_NOTE if inputs.get("sample") else ""
+
+
+def sample_mark(inputs: dict) -> str:
+    return SAMPLE_MARK if inputs.get("sample") else ""
+
+
+def sample_badge(inputs: dict, *parts: str) -> str:
+    words = (["示例数据"] if inputs.get("sample") else []) + [html(p) for p in parts if p]
+    return f'<p class="sample-badge">{" · ".join(words)}</p>\n'
+
 
 # Python-Markdown's backslash escapes (with the tables extension's pipe); `{` also stops attribute lists.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")

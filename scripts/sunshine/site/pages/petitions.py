@@ -90,9 +90,9 @@ def render(inputs: dict[str, Any]) -> str:
     total = inputs["total"][0] if inputs["total"] else None
     head = inputs["headline"]
     out = [
-        m.front_matter("诉求办理", description="群众诉求的受理、办结、回访和满意度（示例数据）"),
+        m.front_matter("诉求办理", description=f"群众诉求的受理、办结、回访和满意度{m.sample_mark(inputs)}"),
         "# 诉求办理\n",
-        m.SAMPLE_NOTE,
+        m.sample_note(inputs),
         "群众通过来访、来电、12345 热线、网格员走访、网上留言和来信提出的诉求，办结后由承办单位回访。"
         "下表按分类、渠道、承办单位和月份统计已办结的诉求。满意率＝（满意＋基本满意）÷ 已回访并评价的件数。\n",
     ]

@@ -260,9 +260,11 @@ def render(inputs: dict[str, Any]) -> str:
     )
     return "\n".join(
         [
-            m.front_matter(name, description=f"{name}的三务公开、网格服务和群众诉求办理情况（示例数据）"),
+            m.front_matter(
+                name, description=f"{name}的三务公开、网格服务和群众诉求办理情况{m.sample_mark(inputs)}"
+            ),
             f"# {m.text(v['name'])}\n",
-            f'<p class="sample-badge">示例数据 · {m.html(v["township"])} · {m.html(v["kind"])}</p>\n',
+            m.sample_badge(inputs, v["township"], v["kind"]),
             "## 村情概况 { #overview }\n",
             _overview(v, ds),
             "",
