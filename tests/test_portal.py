@@ -393,3 +393,10 @@ def test_query_parameters_suggest_the_values_of_their_field(http):
     html = http.get("/sunshine/satisfaction_by_channel").text
     assert '<label for="qp1">诉求分类 <code>category</code></label>' in html
     assert '<option value="土地"></option>' in html
+
+
+def test_a_record_page_shows_the_village_name_beside_its_code(http, data_villages):
+    disclosure = http.get("/sunshine/disclosures.json", params={"_shape": "array", "_size": 1}).json()[0]
+    code = disclosure["village_code"]
+    html = http.get(f"/sunshine/disclosures/{disclosure['disclosure_id']}").text
+    assert f'<a href="/sunshine/villages/{code}">{data_villages[code]}</a>&nbsp;<em>{code}</em>' in html

@@ -8,6 +8,7 @@
 - Paging: sunshine.portal.paging adds the primary-key tie-breaker to the first page of a sorted table.
 - Downloads: sunshine.portal.excel adds the .xlsx renderer and makes CSV exports open right in Excel.
 - gzip: sunshine.portal.compress, outermost.
+- Record pages: sunshine.portal.labels shows the name beside a foreign key code.
 - Search: a database built by sunshine.database stores the jieba user dictionary it was indexed
   with (table _build, key search_dictionary). On its connections this plugin replaces Datasette's
   escape_fts(), which builds the MATCH expression for ?_search= and ?_search_<column>=, with one
@@ -34,7 +35,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from sunshine import headers as policy
 from sunshine.chinese import search, words
 from sunshine.markup import neutralise_formula
-from sunshine.portal import compress, errors, excel, paging, usage
+from sunshine.portal import compress, errors, excel, labels, paging, usage
 from sunshine.portal.context import HELP_PATH, STATIC, Portal
 from sunshine.portal.limits import (  # noqa: F401  (hooks: registered with this plugin)
     limits_asgi_wrapper,
@@ -90,8 +91,14 @@ def startup(datasette: Any) -> Any:
         for db in datasette.databases.values():
             await db.execute_fn(lambda conn: None)
         await paging.install(datasette)
+        await labels.load(datasette)
 
     return warm_up
+
+
+@hookimpl
+def render_cell(value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
+    return labels.cell(value, column, table, database, datasette)
 
 
 @hookimpl
