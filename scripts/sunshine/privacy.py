@@ -14,6 +14,7 @@ numbers from being flagged: GB 11643 (ISO 7064 MOD 11-2) for ID numbers, Luhn fo
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import polars as pl
 
 # Bump when recognition changes: outputs kept from earlier builds (history.db) are then rebuilt.
-VERSION = "2"
+VERSION = "3"
 
 # ---------------------------------------------------------------- the characters of a disguise
 
@@ -49,6 +50,7 @@ SEPARATOR_RANGES: tuple[tuple[int, int], ...] = (
     (0xA0, 0xA0),
     (0xAD, 0xAD),  # soft hyphen
     (0xB7, 0xB7),  # middle dot
+    (0x300, 0x36F),  # combining accents put on each digit
     (0x61C, 0x61C),
     (0x1680, 0x1680),
     (0x180E, 0x180E),
@@ -57,14 +59,17 @@ SEPARATOR_RANGES: tuple[tuple[int, int], ...] = (
     (0x2024, 0x2027),  # dot leaders, hyphenation point
     (0x2028, 0x202F),  # line/paragraph separators, bidi embeddings, narrow no-break space
     (0x205F, 0x206F),  # word joiner, invisible operators, bidi isolates
+    (0x20D0, 0x20FF),  # combining marks for symbols: the keycap of 1️⃣
     (0x2212, 0x2212),  # minus sign
     (0x3000, 0x3000),
     (0x30FB, 0x30FB),  # katakana middle dot
+    (0xFE00, 0xFE0F),  # variation selectors (emoji digits)
     (0xFE58, 0xFE58),
     (0xFE63, 0xFE63),
     (0xFEFF, 0xFEFF),
     (0xFF0D, 0xFF0E),  # full-width - .
     (0xFF3F, 0xFF3F),
+    (0xE0100, 0xE01EF),  # variation selectors supplement
 )
 _SEP_CHARS = frozenset(chr(c) for lo, hi in SEPARATOR_RANGES for c in range(lo, hi + 1))
 _DOTS = frozenset(".\uff0e")
@@ -76,21 +81,50 @@ def _class(ranges: Iterable[tuple[int, int]], *, rust: bool) -> str:
     def one(c: int) -> str:
         if rust:
             return f"\\x{{{c:X}}}"
+        if c > 0xFFFF:
+            return f"\\U{c:08x}"
         return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
 
     return "[" + "".join(one(lo) if lo == hi else f"{one(lo)}-{one(hi)}" for lo, hi in ranges) + "]"
 
 
-_DIGITISH_CHARS = "0-9０-９" + "".join(_CN_DIGITS)
+# Digits of other scripts and styles that read as 0-9: Arabic-Indic, mathematical bold, circled ①,
+# superscript ¹, dingbat ➊ ... (one character each, so positions are kept).
+_OTHER_DIGITS = {
+    chr(c): str(unicodedata.digit(chr(c)))
+    for c in range(0x80, 0x20000)
+    if unicodedata.digit(chr(c), None) is not None and not 0xFF10 <= c <= 0xFF19
+}
+
+
+def _ranges(code_points: Iterable[int]) -> tuple[tuple[int, int], ...]:
+    out: list[list[int]] = []
+    for c in sorted(code_points):
+        if out and out[-1][1] == c - 1:
+            out[-1][1] = c
+        else:
+            out.append([c, c])
+    return tuple((lo, hi) for lo, hi in out)
+
+
+_DIGITISH_RANGES = _ranges(
+    [
+        *range(0x30, 0x3A),
+        *range(0xFF10, 0xFF1A),
+        *(ord(c) for c in _CN_DIGITS),
+        *(ord(c) for c in _OTHER_DIGITS),
+    ]
+)
 # Vectorised pre-tests (Rust regex syntax, no look-around) that match every cell `find_personal` could
 # flag, and few others: 15 (ID numbers, bank cards) or 11 (mobiles) digits in any of their disguises.
 _RS = _class(SEPARATOR_RANGES, rust=True) + "{0,3}"
-_RD = f"[{_DIGITISH_CHARS}]"
+_RD = _class(_DIGITISH_RANGES, rust=True)
 ID_PRETEST = _RD + "(?:" + _RS + _RD + "){14}"
 MOBILE_PRETEST = _RD + "(?:" + _RS + _RD + "){10}"
 EMAIL_PRETEST = "[@＠]"
 _PY_SEP = _class(SEPARATOR_RANGES, rust=False)
-_PRE_ANY = re.compile(f"[{_DIGITISH_CHARS}](?:{_PY_SEP}{{0,3}}[{_DIGITISH_CHARS}]){{10}}|[@＠]")
+_PY_DIGIT = _class(_DIGITISH_RANGES, rust=False)
+_PRE_ANY = re.compile(f"{_PY_DIGIT}(?:{_PY_SEP}{{0,3}}{_PY_DIGIT}){{10}}|[@＠]")
 
 
 def normalise(text: str) -> str:
@@ -101,6 +135,8 @@ def normalise(text: str) -> str:
     digits only is a decimal point and stays.
     """
     chars = list(text.translate(_FULLWIDTH))
+    if not text.isascii():
+        chars = [_OTHER_DIGITS.get(ch, ch) for ch in chars]
     n = len(chars)
     for i, ch in enumerate(chars):
         if ch in _SEP_CHARS:

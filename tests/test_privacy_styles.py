@@ -1,0 +1,48 @@
+"""Personal numbers written in digits of other scripts and styles, or with marks on each digit."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from sunshine.privacy import ID_PRETEST, MOBILE_PRETEST, mask
+
+ID = "110105198003071234"  # a valid MOD 11-2 check digit
+MOBILE = "13912345601"
+
+
+def styled(digits: str, zero: int) -> str:
+    return "".join(chr(zero + int(d)) for d in digits)
+
+
+CIRCLED = {"0": "⓪", **{str(d): chr(0x2460 + d - 1) for d in range(1, 10)}}
+SUPER = dict(zip("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹", strict=True))
+
+WRITINGS = [
+    (styled(ID, 0x660), "110105********1234"),  # Arabic-Indic digits
+    (styled(ID, 0x6F0), "110105********1234"),  # Persian digits
+    (styled(ID, 0x1D7CE), "110105********1234"),  # mathematical bold digits
+    (styled(ID, 0x1D7EC), "110105********1234"),  # mathematical sans-serif bold digits
+    ("".join(CIRCLED[d] for d in ID), "110105********1234"),
+    ("".join(SUPER[d] for d in MOBILE), "139****5601"),
+    ("".join(d + "\u0301" for d in ID), "110105********1234\u0301"),  # an accent on every digit
+    ("".join(d + "\ufe0f\u20e3" for d in MOBILE), "139****5601\ufe0f\u20e3"),  # keycap emoji 1️⃣3️⃣9️⃣
+    ("联系人" + "".join(d + "\ufe0f" for d in ID) + "。", "联系人110105********1234\ufe0f。"),
+]
+
+
+@pytest.mark.parametrize(("text", "masked"), WRITINGS)
+def test_digits_of_any_script_or_style_are_masked(text, masked):
+    assert mask(text) == masked
+
+
+@pytest.mark.parametrize(("text", "masked"), WRITINGS)
+def test_the_vectorised_pretest_lets_every_styled_number_through_to_the_check(text, masked):
+    frame = pl.DataFrame({"cell": [text]})
+    hit = frame.select(pl.col("cell").str.contains(f"{ID_PRETEST}|{MOBILE_PRETEST}")).item()
+    assert hit is True
+
+
+@pytest.mark.parametrize("text", ["第①②③组", "面积 ²³ 平方米", "١٢٣ 户", "合计 33,466.00 元"])
+def test_short_styled_numbers_stay_as_they_are(text):
+    assert mask(text) == text
