@@ -46,3 +46,20 @@ def test_the_vectorised_pretest_lets_every_styled_number_through_to_the_check(te
 @pytest.mark.parametrize("text", ["第①②③组", "面积 ²³ 平方米", "١٢٣ 户", "合计 33,466.00 元"])
 def test_short_styled_numbers_stay_as_they_are(text):
     assert mask(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("1一0一0五1九8〇0三0七1二3四", "110105********1234"),
+        ("13九12三45六01", "139****5601"),
+        ("电话一 13912345601", "电话一 139****5601"),
+    ],
+)
+def test_chinese_numerals_mixed_one_by_one_with_digits_are_read_as_digits(text, masked):
+    assert mask(text) == masked
+
+
+@pytest.mark.parametrize("text", ["第一13组", "一户 1380 元，二户 2400 元", "共三十五户 12345 元"])
+def test_a_numeral_word_beside_ordinary_numbers_is_left_alone(text):
+    assert mask(text) == text

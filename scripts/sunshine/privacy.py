@@ -167,14 +167,18 @@ def _chinese_numerals(chars: list[str]) -> None:
             j += 1
         if count >= 11:
             k = i
-            while k < j:  # convert groups of three or more numerals, not a lone 一 before a number
+            # Convert groups of three or more numerals, and every numeral of a run where numerals stand
+            # between digits (1一0一0五...), but not a lone 一 before or after a number.
+            inner = [x for x in range(i + 1, j - 1) if chars[x] in _CN_DIGITS]
+            mixed = any(chars[x - 1].isdigit() and chars[x + 1].isdigit() for x in inner)
+            while k < j:
                 if chars[k] in _CN_DIGITS:
                     m = k
                     group = 0
                     while m < j and (chars[m] in _CN_DIGITS or chars[m] == _GAP):
                         group += chars[m] != _GAP
                         m += 1
-                    if group >= 3:
+                    if group >= 3 or mixed or (k > i and m < j):
                         for x in range(k, m):
                             if chars[x] in _CN_DIGITS:
                                 chars[x] = _CN_DIGITS[chars[x]]
