@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from sunshine.privacy import ID_PRETEST, MOBILE_PRETEST, mask
+from sunshine.privacy import ID_PRETEST, MOBILE_PRETEST, Columns, mask, mask_cell
 
 ID = "110105198003071234"  # a valid MOD 11-2 check digit
 MOBILE = "13912345601"
@@ -63,3 +63,11 @@ def test_chinese_numerals_mixed_one_by_one_with_digits_are_read_as_digits(text, 
 @pytest.mark.parametrize("text", ["第一13组", "一户 1380 元，二户 2400 元", "共三十五户 12345 元"])
 def test_a_numeral_word_beside_ordinary_numbers_is_left_alone(text):
     assert mask(text) == text
+
+
+def test_a_code_format_fitting_id_numbers_of_one_region_does_not_keep_them_from_masking():
+    field = {"name": "code", "type": "string", "constraints": {"pattern": "3201[0-9]{13}[0-9X]|[一-龥]*"}}
+    columns = Columns.of([field])
+    assert columns.is_code("code", "320102197501115602")
+    assert mask_cell(columns, "code", "320102197501115602") == "320102********5602"
+    assert mask_cell(columns, "code", "清溪村") == "清溪村"

@@ -18,7 +18,14 @@ from frictionless import fields as ffields
 
 from sunshine import normalize
 from sunshine.markup import FORMULA_PREFIXES
-from sunshine.privacy import EMAIL_PRETEST, ID_PRETEST, MOBILE_PRETEST, code_pattern, find_personal
+from sunshine.privacy import (
+    EMAIL_PRETEST,
+    ID_PRETEST,
+    MOBILE_PRETEST,
+    code_pattern,
+    find_personal,
+    in_code,
+)
 
 FORMULA_START = FORMULA_PREFIXES
 # Characters no published text may hold: C0 and C1 controls (not tab and line breaks), bidi controls
@@ -324,9 +331,12 @@ class FieldCheck:
         out: list[Issue] = []
         # A value in the field's declared code format (a village code, a grid number) is a code,
         # even when its digits happen to look like a phone or an old ID number.
-        if not (self.code and self.code.match(value)):
-            for f in find_personal(value, phones_allowed=self.phones_allowed):
-                out.append(PERSONAL[f.kind](f.masked))
+        if self.code and self.code.match(value):
+            found = in_code(value)
+        else:
+            found = find_personal(value, phones_allowed=self.phones_allowed)
+        for f in found:
+            out.append(PERSONAL[f.kind](f.masked))
         if value.startswith(FORMULA_START) and not _PLAIN_NUMBER.match(value):
             out.append(
                 Issue(
@@ -388,7 +398,7 @@ class FieldCheck:
             pass  # a cell in the enumeration is as clean as the enumeration; any other fails is_in
         elif self.code is not None:
             # A cell in the code format is not personal data; any other fails the pattern above.
-            conds.append(~c.str.contains(SUSPICIOUS_TEXT))
+            conds.append(~c.str.contains(f"{SUSPICIOUS_TEXT}|{ID_PRETEST}|{EMAIL_PRETEST}"))
         else:
             conds.append(~c.str.contains(f"{SUSPICIOUS_TEXT}|{self.personal_pretest}"))
         ok = pl.all_horizontal(conds).fill_null(False)
