@@ -71,3 +71,21 @@ def test_a_code_format_fitting_id_numbers_of_one_region_does_not_keep_them_from_
     assert columns.is_code("code", "320102197501115602")
     assert mask_cell(columns, "code", "320102197501115602") == "320102********5602"
     assert mask_cell(columns, "code", "清溪村") == "清溪村"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("卡 320102/19750212/5618）", "卡 320102********5618）"),
+        ("320102／19750212／5618", "320102********5618"),
+        ("320102\\19750212\\5618", "320102********5618"),
+        ("139/1234/5601", "139****5601"),
+    ],
+)
+def test_numbers_split_by_slashes_are_masked(text, masked):
+    assert mask(text) == masked
+
+
+@pytest.mark.parametrize("text", ["2024/5/3", "2024/05/03—2024/06/30", "第1/3/5组", "13/20 户"])
+def test_dates_and_fractions_with_slashes_are_not_personal(text):
+    assert mask(text) == text

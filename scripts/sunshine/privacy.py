@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 
 # Bump when recognition changes: outputs kept from earlier builds (history.db) are then rebuilt.
-VERSION = "3"
+VERSION = "4"
 
 # ---------------------------------------------------------------- the characters of a disguise
 
@@ -44,7 +44,8 @@ _CN_DIGITS = {
 SEPARATOR_RANGES: tuple[tuple[int, int], ...] = (
     (0x00, 0x1F),  # control characters, tab and line breaks
     (0x20, 0x20),
-    (0x2D, 0x2E),  # - .
+    (0x2D, 0x2F),  # - . /
+    (0x5C, 0x5C),  # backslash
     (0x5F, 0x5F),  # _
     (0x7F, 0x9F),  # DEL and C1 controls
     (0xA0, 0xA0),
@@ -67,7 +68,7 @@ SEPARATOR_RANGES: tuple[tuple[int, int], ...] = (
     (0xFE58, 0xFE58),
     (0xFE63, 0xFE63),
     (0xFEFF, 0xFEFF),
-    (0xFF0D, 0xFF0E),  # full-width - .
+    (0xFF0D, 0xFF0F),  # full-width - . /
     (0xFF3F, 0xFF3F),
     (0xE0100, 0xE01EF),  # variation selectors supplement
 )
