@@ -108,6 +108,12 @@ def test_only_plain_and_paged_pages_keep_datasettes_own_threads(query_string, la
         (("%-*s|%0*d", 10, "a", 5, 3), [10, 5]),
         (("%s", 900000000), []),
         ((None,), []),
+        (("%.*c", "900000000", "x"), [900000000]),
+        (("%.*c", " 9e8 px", "x"), [900000000]),
+        (("%.*c", b"900000000", "x"), [900000000]),
+        (("%*c", "-900000000", "x"), [900000000]),
+        (("%.*c", "1e999", "x"), [2**63]),
+        (("%.*c", "宽", "x"), [0]),
     ],
 )
 def test_printf_widths_are_read_as_sqlite_reads_them(args, widths):
@@ -136,3 +142,12 @@ def test_a_bounded_connection_refuses_a_huge_value_and_a_huge_result(bounded):
     assert conn.execute("SELECT length(zeroblob(?))", [limits.MAX_VALUE_BYTES]).fetchone() == (
         limits.MAX_VALUE_BYTES,
     )
+
+
+@pytest.mark.parametrize("width", ["'900000000'", "' 9e8'", "x'393030303030303030'", "'900000000 wide'"])
+def test_a_width_passed_as_text_or_blob_fails_at_once_like_a_number(width):
+    conn = sqlite3.connect(":memory:")
+    limits.bound_connection(conn)
+    with pytest.raises(sqlite3.DataError, match="too big"):
+        conn.execute(f"SELECT printf('%.*c', {width}, 'x')").fetchone()
+    assert conn.execute("SELECT printf('%.*c', '3', 'x')").fetchone() == ("xxx",)

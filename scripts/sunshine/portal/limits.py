@@ -115,13 +115,31 @@ def printf_widths(args: tuple[Any, ...]) -> list[int]:
     for match in PRINTF_SPEC.finditer(args[0]):
         for part in match.group(2, 3):
             if part == "*":
-                value = rest.pop(0) if rest else 0
-                out.append(abs(int(value)) if isinstance(value, int | float) else 0)
+                out.append(_as_integer(rest.pop(0) if rest else 0))
             elif part:
                 out.append(int(part))
         if match.group(4) != "%" and rest:
             rest.pop(0)
     return out
+
+
+# The number SQLite reads from a text or blob argument: its leading numeric prefix ('900000000abc',
+# ' 9e8'), so a width passed as text is bounded like one passed as a number.
+_NUMERIC_PREFIX = re.compile(rb"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _as_integer(value: Any) -> int:
+    if isinstance(value, str):
+        value = value.encode("utf-8", "surrogatepass")
+    if isinstance(value, bytes):
+        match = _NUMERIC_PREFIX.match(value)
+        if not match:
+            return 0
+        value = float(match.group())
+    if isinstance(value, int | float):
+        number = abs(float(value))
+        return int(number) if number < 2**63 else 2**63
+    return 0
 
 
 def _guarded_printf() -> Callable[..., Any]:
