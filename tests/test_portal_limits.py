@@ -151,3 +151,35 @@ def test_a_width_passed_as_text_or_blob_fails_at_once_like_a_number(width):
     with pytest.raises(sqlite3.DataError, match="too big"):
         conn.execute(f"SELECT printf('%.*c', {width}, 'x')").fetchone()
     assert conn.execute("SELECT printf('%.*c', '3', 'x')").fetchone() == ("xxx",)
+
+
+LONG_VALUE = "(SELECT replace(hex(zeroblob(500000)), '0', 'a'))"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        f"SELECT {LONG_VALUE} LIKE '%' || replace(hex(zeroblob(2000)), '0', 'a') || 'b%'",
+        f"SELECT {LONG_VALUE} GLOB '*' || replace(hex(zeroblob(2000)), '0', 'a') || 'b*'",
+    ],
+    ids=["like", "glob"],
+)
+def test_a_long_like_or_glob_pattern_is_refused_before_it_runs(sql):
+    conn = sqlite3.connect(":memory:")
+    limits.bound_connection(conn)
+    with pytest.raises(sqlite3.OperationalError, match="pattern too complex"):
+        conn.execute(sql).fetchone()
+    assert conn.execute("SELECT '清溪村诉求' LIKE '%诉求%', '清溪村' GLOB '清*'").fetchone() == (1, 1)
+
+
+def test_instr_answers_as_sqlite_s_own_and_a_long_needle_does_not_stall_it():
+    conn = sqlite3.connect(":memory:")
+    limits.bound_connection(conn)
+    plain = sqlite3.connect(":memory:")
+    for sql in [
+        "SELECT instr('清溪村诉求', '诉求'), instr('abc', 'x'), instr(NULL, 'a'), instr('a', NULL)",
+        "SELECT instr(x'00010203', x'0203'), instr(12345, 34), instr('a1.5', 1.5), instr('', '')",
+    ]:
+        assert conn.execute(sql).fetchone() == plain.execute(sql).fetchone()
+    needle = "replace(hex(zeroblob(250000)), '0', 'a') || 'b'"
+    assert conn.execute(f"SELECT instr({LONG_VALUE}, {needle})").fetchone() == (0,)
