@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from sunshine import figures
 from sunshine.chinese import search, words
 from sunshine.package import Project, Table
 from sunshine.problems import BuildError
@@ -35,7 +36,7 @@ LAYOUT_VERSION = "1"
 LOAD_ORDER = ("villages", "grids", "grid_staff", "disclosures", "petitions")
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "year": "INTEGER"}
 
-DAYS_TO_RESOLVE = "CAST(julianday(resolved_on) - julianday(received_on) AS INTEGER)"
+DAYS_TO_RESOLVE = figures.DAYS_SQL
 
 # Columns people filter, facet and sort by, as (index name suffix, indexed terms). The petitions
 # indexes also cover the canned queries: days to resolve is indexed as an expression, spelled

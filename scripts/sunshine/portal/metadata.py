@@ -15,6 +15,7 @@ from typing import Any
 import click
 import yaml
 
+from sunshine import figures
 from sunshine.chinese import search
 from sunshine.database.build import LOAD_ORDER
 from sunshine.package import Project
@@ -79,7 +80,7 @@ def build_metadata(project: Project) -> dict[str, Any]:
                 "license_url": license_.get("path", "https://creativecommons.org/licenses/by/4.0/"),
                 "source": source.get("title", ""),
                 "tables": tables,
-                "queries": overlay["queries"],
+                "queries": {**figures.canned_queries(), **overlay["queries"]},
             }
         },
     }

@@ -241,7 +241,7 @@ def _nav(pages: list[Page], changes: dict[str, str], docs: Path) -> list[Any]:
         }
     )
     if changes:
-        paths = sorted(changes)
+        paths = sorted(changes, key=lambda p: (p != "changes/index.md", p))
         if len(paths) > CHANGES_NAV_LIMIT:
             paths = [p for p in paths if p.endswith("index.md")] or paths[:1]
         nav.append({"变更记录": paths})

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from sunshine.figures import BY_RESOLVED
 from sunshine.site.pages import Context, Page
 from sunshine.site.pages import md as m
 from sunshine.site.pages.petitions import headline
@@ -55,6 +56,10 @@ def pages(ctx: Context) -> Iterator[Page]:
     yield Page("villages/index.md", {"townships": townships}, render_villages, title="村（社区）")
 
 
+def _big(text: str) -> str:
+    return f'<span class="figure">{text}</span>'
+
+
 def render_home(inputs: dict[str, Any]) -> str:
     ds = m.Datasette(inputs["ds"])
     h = inputs["headline"]
@@ -68,14 +73,19 @@ def render_home(inputs: dict[str, Any]) -> str:
     ]
     if f:
         year = h["year"]
+        rows = ds.table("petitions", resolved_on__startswith=year, _sort_desc="resolved_on")
+        query = ds.figures(year=year)
         out += [
             f"## {m.text(year)} 年诉求办理 {{ #petitions data-search-exclude }}\n",
             '<ul class="headline">'
-            f'<li><span class="figure">{m.number(f["count"])}</span><span class="label">件诉求已办结</span></li>'
-            f'<li><span class="figure">{m.number(f["median_days"], 1)}</span><span class="label">天：办理用时中位数</span></li>'
-            f'<li><span class="figure">{m.percent(f["satisfaction_rate"])}</span><span class="label">满意率（满意＋基本满意）</span></li>'
+            f"<li>{m.count_link(f['count'], rows, _big(m.number(f['count'])))}"
+            '<span class="label">件诉求已办结</span></li>'
+            f"<li>{m.figure_link(_big(m.number(f['median_days'], 1)), query, m.figure_row(f))}"
+            '<span class="label">天：办理用时中位数</span></li>'
+            f"<li>{m.figure_link(_big(m.rate(f['satisfaction_rate'])), query)}"
+            '<span class="label">满意率（满意＋基本满意）</span></li>'
             "</ul>\n",
-            f"<p>{m.data_link(ds.query('petitions_by_category', year=year), f'{year} 年诉求统计')} · "
+            f"<p>{BY_RESOLVED}：{m.html(year)} 年 1 月 1 日至 12 月 31 日之间办结的诉求。"
             f'<a href="{m.page_url("index.md", "petitions.md")}">诉求办理详情</a></p>\n',
         ]
     out.append("## 最新公开 { #latest data-search-exclude }\n")

@@ -60,6 +60,11 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def rate(value: float | None) -> str:
+    """A rate already in percent with one decimal (see sunshine.figures)."""
+    return "—" if value is None else f"{value:.1f}%"
+
+
 def yuan(value: float | None) -> str:
     return "—" if value is None else f"{value:,.2f}"
 
@@ -87,6 +92,10 @@ class Datasette:
     def query(self, name: str, **params: str) -> str:
         return f"{self.base.rstrip('/')}/{self.database}/{name}?{urlencode(params)}"
 
+    def figures(self, by: str = "", year: str = "", village_code: str = "") -> str:
+        """The canned query that produces the site's petition figures (sunshine.figures)."""
+        return self.query("petition_figures", by=by, year=year, village_code=village_code)
+
     def history(self, name: str, **params: str) -> str:
         return f"{self.base.rstrip('/')}/history/{name}?{urlencode(params)}"
 
@@ -98,6 +107,32 @@ def link(label: str, url: str) -> str:
 
 def data_link(url: str, label: str = "在数据库中查看") -> str:
     return f'<a class="data-link" href="{_html.escape(url, quote=True)}">{label}</a>'
+
+
+def count_link(count: int, url: str, label: str | None = None) -> str:
+    """A count linked to exactly the rows it counts; the link checker compares the two."""
+    text = label if label is not None else number(count)
+    return f'<a class="num" href="{_html.escape(url, quote=True)}" data-count="{int(count)}">{text}</a>'
+
+
+def figure_row(row: dict, group: str = "全部") -> dict:
+    """The columns of the petition_figures query a row of the site's figures must equal."""
+    return {
+        "group_value": group,
+        "petitions": row["count"],
+        "median_days": row["median_days"],
+        "p90_days": row["p90_days"],
+        "followup_rate_percent": row["followup_rate"],
+        "satisfaction_rate_percent": row["satisfaction_rate"],
+    }
+
+
+def figure_link(text: str, url: str, expect: dict | None = None) -> str:
+    """A figure linked to the query that computes it; `expect` is the query row it must match."""
+    check = ""
+    if expect is not None:
+        check = f' data-expect="{_html.escape(json.dumps(expect, ensure_ascii=False), quote=True)}"'
+    return f'<a class="num" href="{_html.escape(url, quote=True)}"{check}>{text}</a>'
 
 
 def table_html(headers: list[str], rows: list[list[str]], *, caption: str = "", cls: str = "") -> str:

@@ -8,10 +8,11 @@ from typing import Any
 
 import polars as pl
 
+from sunshine.figures import BY_RESOLVED, petition_figures
 from sunshine.site import charts
 from sunshine.site.pages import Context, Page
 from sunshine.site.pages import md as m
-from sunshine.site.pages.data import petition_figures
+from sunshine.site.pages.petitions import FIGURE_HEADERS, figure_cells, statement
 
 CATEGORIES = ("党务公开", "村务公开", "财务公开")
 CATEGORY_IDS = {"党务公开": "party-affairs", "村务公开": "village-affairs", "财务公开": "finance-disclosures"}
@@ -140,7 +141,12 @@ def _disclosures(rows: list[dict[str, Any]], code: str, ds: m.Datasette) -> str:
         periods: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in items:
             periods[r["period"]].append(r)
-        ordered = sorted(periods, key=period_order, reverse=True)
+        # Newest first by publication: an annual plan published in January comes after December's items.
+        ordered = sorted(
+            periods,
+            key=lambda p: (max(r["published_on"] or "" for r in periods[p]), period_order(p)),
+            reverse=True,
+        )
         for n, period in enumerate(ordered[:PERIODS_SHOWN]):
             lis = "".join(_disclosure_item(r, ds) for r in periods[period])
             indexed = "" if n == 0 else " data-search-exclude"  # only the latest period is indexed
@@ -219,30 +225,29 @@ def _petitions(inputs: dict[str, Any], code: str, name: str, ds: m.Datasette) ->
     if not total:
         return "暂无已办结的诉求。\n"
     cats = inputs["petitions_by_category"]
+    rows = ds.table("petitions", village_code=code, _sort_desc="resolved_on")
+    query = ds.figures(by="category", village_code=code)
     out = [
-        f"已办结诉求 **{m.number(total['count'])}** 件，办理用时中位数 **{m.number(total['median_days'], 1)}** 天，"
-        f"满意率 **{m.percent(total['satisfaction_rate'])}**。\n",
+        f"全部年份：{statement(total, rows, ds.figures(village_code=code))}\n",
         m.table_html(
-            ["分类", "件数", "中位天数", "回访率", "满意率"],
+            ["分类", *FIGURE_HEADERS],
             [
                 [
-                    m.link(
-                        m.html(c["category"]),
+                    m.html(c["category"]),
+                    *figure_cells(
+                        c,
+                        c["category"],
                         ds.table(
                             "petitions", village_code=code, category=c["category"], _sort_desc="resolved_on"
                         ),
+                        query,
                     ),
-                    m.number(c["count"]),
-                    m.number(c["median_days"], 1),
-                    m.percent(c["followup_rate"]),
-                    m.percent(c["satisfaction_rate"]),
                 ]
                 for c in cats
             ],
-            caption="按分类统计",
+            caption=f"按分类统计（全部年份，{BY_RESOLVED}）",
         ),
-        f"<p>{m.data_link(ds.table('petitions', village_code=code, _sort_desc='resolved_on'), '查看本村（社区）全部诉求')} · "
-        f"{m.data_link(ds.query('petitions_per_1000_by_grid', village_code=code), '各网格每千人诉求数')}</p>\n",
+        f"<p>{m.data_link(ds.query('petitions_per_1000_by_grid', village_code=code), '各网格每千人诉求数')}</p>\n",
     ]
     return "\n".join(out)
 
