@@ -109,16 +109,16 @@ def in_year(frame: pl.DataFrame, year: str | None, rule: str = "resolved") -> pl
 
 def statistics_sql(key: str, name: str, where: str, order: str) -> str:
     """Count, mean, median, 90th percentile, follow-up and satisfaction figures of petitions per key."""
-    return f"""WITH base AS (
-  SELECT {key} AS k, {DAYS_SQL} AS days, satisfaction
+    return f"""WITH days AS (
+  SELECT {key} AS k, {DAYS_SQL} AS days, count(*) AS n,
+         sum(satisfaction IN {_in(FOLLOWED_UP)}) AS followed,
+         sum(satisfaction IN {_in(SATISFIED)}) AS satisfied
   FROM petitions
   WHERE {where}
-),
-days AS (
-  SELECT k, days, count(*) AS n FROM base GROUP BY 1, 2
+  GROUP BY 1, 2
 ),
 ranked AS (
-  SELECT k, days, n,
+  SELECT k, days, n, followed, satisfied,
          sum(n) OVER (PARTITION BY k ORDER BY days ROWS UNBOUNDED PRECEDING) AS upto,
          sum(n) OVER (PARTITION BY k) AS total
   FROM days
@@ -128,27 +128,22 @@ stats AS (
          round(1.0 * sum(days * n) / total, 1) AS mean_days,
          (min(CASE WHEN upto >= (total + 1) / 2 THEN days END)
           + min(CASE WHEN upto >= total / 2 + 1 THEN days END)) / 2.0 AS median_days,
-         min(CASE WHEN upto >= (9 * total + 9) / 10 THEN days END) AS p90_days
+         min(CASE WHEN upto >= (9 * total + 9) / 10 THEN days END) AS p90_days,
+         sum(followed) AS followed_up,
+         sum(satisfied) AS satisfied
   FROM ranked
   GROUP BY k, total
-),
-rates AS (
-  SELECT k,
-         sum(satisfaction IN {_in(FOLLOWED_UP)}) AS followed_up,
-         sum(satisfaction IN {_in(SATISFIED)}) AS satisfied
-  FROM base
-  GROUP BY k
 )
-SELECT s.k AS {name},
-       s.total AS petitions,
-       s.mean_days,
-       s.median_days,
-       s.p90_days,
-       r.followed_up,
-       {_percent_sql("r.followed_up", "s.total")} AS followup_rate_percent,
-       r.satisfied,
-       {_percent_sql("r.satisfied", "r.followed_up")} AS satisfaction_rate_percent
-FROM stats AS s JOIN rates AS r ON r.k = s.k
+SELECT k AS {name},
+       total AS petitions,
+       mean_days,
+       median_days,
+       p90_days,
+       followed_up,
+       {_percent_sql("followed_up", "total")} AS followup_rate_percent,
+       satisfied,
+       {_percent_sql("satisfied", "followed_up")} AS satisfaction_rate_percent
+FROM stats
 ORDER BY {order}"""
 
 

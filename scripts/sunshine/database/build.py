@@ -33,7 +33,15 @@ from sunshine.problems import BuildError
 # Bump when the database layout changes in a way the code hash would not show.
 LAYOUT_VERSION = "1"
 # Tables in an order that satisfies foreign keys.
-LOAD_ORDER = ("villages", "grids", "grid_staff", "disclosures", "petitions")
+LOAD_ORDER = (
+    "villages",
+    "grids",
+    "grid_staff",
+    "disclosures",
+    "petitions",
+    "committee_members",
+    "commitments",
+)
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "year": "INTEGER"}
 
 DAYS_TO_RESOLVE = figures.DAYS_SQL
@@ -44,6 +52,8 @@ DAYS_TO_RESOLVE = figures.DAYS_SQL
 INDEXES: dict[str, list[tuple[str, str]]] = {
     "grids": [("village_code", "village_code")],
     "grid_staff": [("grid_id", "grid_id"), ("role", "role")],
+    "committee_members": [("village_code", "village_code")],
+    "commitments": [("member_id", "member_id"), ("deadline", "status, deadline")],
     "disclosures": [
         ("village_code", "village_code, published_on"),
         ("category", "category, published_on"),
@@ -55,9 +65,11 @@ INDEXES: dict[str, list[tuple[str, str]]] = {
         ("village_code", "village_code, received_on"),
         ("grid_id", "grid_id"),
         ("category", "category, received_on"),
-        ("category_days", f"category, {DAYS_TO_RESOLVE}, received_on"),
+        ("category_days", f"category, {DAYS_TO_RESOLVE}, received_on, satisfaction"),
         ("department_days", f"department, {DAYS_TO_RESOLVE}, received_on, satisfaction"),
-        ("month_days", f"substr(received_on, 1, 7), {DAYS_TO_RESOLVE}, category"),
+        ("month_days", f"substr(received_on, 1, 7), {DAYS_TO_RESOLVE}, category, satisfaction"),
+        # Covers the petition_figures query behind the site's figures (sunshine.figures).
+        ("figures", "village_code, resolved_on, received_on, category, channel, department, satisfaction"),
         ("satisfaction", "satisfaction"),
         ("channel", "channel, request_type, received_on"),
         ("request_type", "request_type"),
@@ -145,6 +157,7 @@ def _counts_text(info: dict[str, Any]) -> str:
     counts = info.get("counts", {})
     titles = {"villages": "村（社区）", "grids": "网格", "grid_staff": "网格人员", "disclosures": "公开事项"}
     titles["petitions"] = "诉求"
+    titles.update(committee_members="两委成员", commitments="公开承诺")
     return "，".join(f"{titles.get(k, k)} {v:,} 行" for k, v in counts.items())
 
 
