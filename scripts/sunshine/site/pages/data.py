@@ -32,13 +32,15 @@ def _read_table(project: Project, name: str) -> pl.DataFrame:
 
 @dataclass
 class SiteData:
-    """The five tables plus derived columns: numbers as numbers, days to resolve, years."""
+    """The tables plus derived columns: numbers as numbers, days to resolve, years."""
 
     villages: pl.DataFrame
     grids: pl.DataFrame
     staff: pl.DataFrame
     disclosures: pl.DataFrame
     petitions: pl.DataFrame
+    committee_members: pl.DataFrame
+    commitments: pl.DataFrame
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -55,7 +57,15 @@ class SiteData:
             pl.col("period").str.slice(0, 4).alias("year"),
         )
         petitions = figures.with_days(read["petitions"])
-        return cls(villages, grids, read["grid_staff"], disclosures, petitions)
+        return cls(
+            villages,
+            grids,
+            read["grid_staff"],
+            disclosures,
+            petitions,
+            read["committee_members"],
+            read["commitments"],
+        )
 
     def village_name(self) -> dict[str, str]:
         return dict(zip(self.villages["village_code"], self.villages["name"], strict=True))
