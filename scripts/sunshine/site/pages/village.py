@@ -10,12 +10,11 @@ import polars as pl
 
 from sunshine.figures import BY_RESOLVED, petition_figures
 from sunshine.site import charts
-from sunshine.site.pages import Context, Page
+from sunshine.site.pages import Context, Page, records
 from sunshine.site.pages import committees as committee_pages
 from sunshine.site.pages import md as m
-from sunshine.site.pages import records
-from sunshine.site.pages.records import CATEGORIES, CATEGORY_IDS, archive_path, disclosure_item, period_label
 from sunshine.site.pages.petitions import FIGURE_HEADERS, figure_cells, statement
+from sunshine.site.pages.records import CATEGORIES, CATEGORY_IDS, archive_path, disclosure_item, period_label
 
 PERIODS_SHOWN = 2  # most recent periods listed per category, open
 PERIODS_FOLDED = 4  # the next periods, folded; the rest are in the archive by year
