@@ -9,6 +9,7 @@ import click
 
 from sunshine.package import Project, ProjectNotFound
 from sunshine.settings import SettingsError
+from sunshine.validate.report import FORMATS
 
 
 def _project() -> Project:
@@ -30,7 +31,7 @@ def cli() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "github"]),
+    type=click.Choice(FORMATS),
     default="text",
     show_default=True,
     help="输出格式：中文文本、JSON，或 GitHub 注释。",
@@ -122,6 +123,30 @@ def metadata(check: bool) -> None:
     from sunshine.portal.metadata import metadata_command
 
     sys.exit(metadata_command(_project(), check=check))
+
+
+@cli.command()
+@click.option(
+    "--check", is_flag=True, help="只检查 README.md 和 CONTRIBUTING.md 中生成的部分是否最新，不写入。"
+)
+def docs(check: bool) -> None:
+    """由代码重新生成 README.md 的设置表和 CONTRIBUTING.md 的问题代码表。"""
+    from sunshine.docs import MarkersMissing, stale
+
+    project = _project()
+    try:
+        changed = stale(project.root)
+    except (MarkersMissing, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if check:
+        for name in changed:
+            click.echo(f"{name} 中生成的部分已过时：请运行 sunshine docs 重新生成并提交。", err=True)
+        sys.exit(1 if changed else 0)
+    for name, text in changed.items():
+        (project.root / name).write_text(text, encoding="utf-8")
+        click.echo(f"已更新 {name}。")
+    if not changed:
+        click.echo("文档中生成的部分都是最新的。")
 
 
 def main() -> None:  # pragma: no cover

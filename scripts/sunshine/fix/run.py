@@ -22,8 +22,11 @@ import click
 from sunshine import normalize
 from sunshine.package import Project, Table
 from sunshine.privacy import mask_text
+from sunshine.problems import Report
 from sunshine.validate import encoding as enc
 from sunshine.validate.files import BACKUP_SUFFIX
+from sunshine.validate.report import render
+from sunshine.validate.run import validate_project
 
 
 @dataclass
@@ -172,10 +175,6 @@ def _resolve(project: Project, files: list[Path]) -> list[Table] | str:
 
 
 def fix_command(project: Project, files: list[Path]) -> int:
-    from sunshine.problems import Report
-    from sunshine.validate.report import render
-    from sunshine.validate.run import validate_project
-
     tables = _resolve(project, files)
     if isinstance(tables, str):
         click.echo(f"用法错误：{tables}", err=True)

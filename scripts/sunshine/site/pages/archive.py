@@ -14,16 +14,15 @@ from typing import Any
 
 from sunshine.site.pages import Context, Page
 from sunshine.site.pages import md as m
+from sunshine.site.pages.paths import archive_path, village_path
 from sunshine.site.pages.records import (
     CATEGORIES,
     CATEGORY_IDS,
     MONEY_CATEGORY,
     UNDISCLOSED,
-    archive_path,
     money_table,
     period_label,
 )
-from sunshine.site.pages.village import village_path
 
 SEARCH_EXCERPT = 24  # characters of each disclosure's text that go into the search index
 

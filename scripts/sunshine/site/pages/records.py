@@ -36,10 +36,6 @@ MONEY_CATEGORY = "财务公开"
 UNDISCLOSED = "未公开金额"
 
 
-def archive_path(code: str, year: str) -> str:
-    return f"archive/{code}/{year}.md"
-
-
 def disclosure_item(row: dict[str, Any], ds: m.Datasette) -> str:
     """One disclosure: its title and date, the text folded; an amount, or that none was disclosed."""
     amount = ""

@@ -13,15 +13,12 @@ from sunshine.site import charts
 from sunshine.site.pages import Context, Page, records
 from sunshine.site.pages import committees as committee_pages
 from sunshine.site.pages import md as m
+from sunshine.site.pages.paths import archive_path, grid_path, village_path
 from sunshine.site.pages.petitions import FIGURE_HEADERS, figure_cells, statement
-from sunshine.site.pages.records import CATEGORIES, CATEGORY_IDS, archive_path, disclosure_item, period_label
+from sunshine.site.pages.records import CATEGORIES, CATEGORY_IDS, disclosure_item, period_label
 
 PERIODS_SHOWN = 2  # most recent periods listed per category, open
 PERIODS_FOLDED = 4  # the next periods, folded; the rest are in the archive by year
-
-
-def village_path(code: str) -> str:
-    return f"villages/{code}.md"
 
 
 def _by(frame: pl.DataFrame, key: str) -> dict[str, list[dict[str, Any]]]:
@@ -165,7 +162,6 @@ def _finances(rows: list[dict[str, Any]], code: str, name: str, ds: m.Datasette)
 def _grids(rows: list[dict[str, Any]], page: str) -> str:
     if not rows:
         return "暂无网格信息。\n"
-    from sunshine.site.pages.grid import grid_path
 
     table_rows = [
         [
