@@ -53,7 +53,7 @@ def disclosure_item(row: dict[str, Any], ds: m.Datasette) -> str:
     return (
         f"<li><details><summary>{m.html(row['title'])}"
         f'<span class="meta">{m.html(row["published_on"])}{amount}</span></summary>'
-        f'<div class="disclosure-body">{"".join(details)}</div></details></li>'
+        f'<div class="disclosure-body" data-search-exclude>{"".join(details)}</div></details></li>'
     )
 
 

@@ -107,7 +107,9 @@ def _disclosures(rows: list[dict[str, Any]], code: str, ds: m.Datasette) -> str:
         periods = records.periods(items)
         for n, (period, these) in enumerate(periods[: PERIODS_SHOWN + PERIODS_FOLDED]):
             block = (
-                f'<section data-search-exclude><h4>{m.html(period_label(period))}</h4>\n<ul class="disclosures">'
+                # Only the latest period's titles are indexed here; the archive indexes every title.
+                f'<section{"" if n == 0 else " data-search-exclude"}><h4>{m.html(period_label(period))}</h4>\n'
+                '<ul class="disclosures">'
                 f"{''.join(disclosure_item(r, ds) for r in these)}</ul></section>\n"
             )
             if n == PERIODS_SHOWN:
