@@ -115,6 +115,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
         _write_downloads(project, work / "downloads", new)
         stats.html_pages = _add_csp(new)
         stats.search_index_bytes = _compact_search_index(new / "search" / "search_index.json")
+        _fix_query_segmentation(new)
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
         raise
@@ -367,6 +368,26 @@ def _compact_search_index(path: Path) -> int:
     data = json.loads(path.read_text(encoding="utf-8"))
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     return path.stat().st_size
+
+
+# Material's search worker segments a Chinese query greedily into words of the index, but its loop
+# stops one character short (`j < query.length`), so the last character never ends a word: 路灯
+# becomes 路, which finds 光明路. Let the loop reach the end of the query.
+_SEGMENT_LOOP = re.compile(r"for\(let (\w+)=(\w+)\+1;\1<(\w+)\.length;\1\+\+\)\3\.slice\(\2,\1\)in ")
+
+
+def _fix_query_segmentation(site: Path) -> bool:
+    """Patch the search worker's query segmentation; False when the loop is not found (already fixed)."""
+    fixed = False
+    for worker in (site / "assets" / "javascripts" / "workers").glob("search.*.min.js"):
+        text = worker.read_text(encoding="utf-8")
+        patched = _SEGMENT_LOOP.sub(
+            lambda m: m.group(0).replace(f"{m.group(1)}<", f"{m.group(1)}<=", 1), text
+        )
+        if patched != text:
+            worker.write_text(patched, encoding="utf-8")
+            fixed = True
+    return fixed
 
 
 def _swap(new: Path, target: Path) -> None:

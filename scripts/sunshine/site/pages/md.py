@@ -37,7 +37,9 @@ def text(value: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", _html.escape(one_line(value), quote=False))
 
 
-def front_matter(title: str, *, search: bool = True, description: str = "") -> str:
+def front_matter(
+    title: str, *, search: bool = True, description: str = "", boost: float | None = None
+) -> str:
     """YAML front matter for a generated page (values are quoted as JSON, a subset of YAML)."""
 
     # MkDocs renders front-matter titles and descriptions into HTML unescaped: escape them here.
@@ -46,6 +48,8 @@ def front_matter(title: str, *, search: bool = True, description: str = "") -> s
         lines.append(f"description: {json.dumps(html(description), ensure_ascii=False)}")
     if not search:
         lines += ["search:", "  exclude: true"]
+    elif boost is not None:  # rank this page's search results above (> 1) or below (< 1) the others
+        lines += ["search:", f"  boost: {boost}"]
     lines += ["generated: true", "---", "", GENERATED, ""]
     return "\n".join(lines) + "\n"
 

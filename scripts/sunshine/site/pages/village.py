@@ -17,6 +17,7 @@ from sunshine.site.pages.paths import archive_path, grid_path, village_path
 from sunshine.site.pages.petitions import FIGURE_HEADERS, figure_cells, statement
 from sunshine.site.pages.records import CATEGORIES, CATEGORY_IDS, disclosure_item, period_label
 
+VILLAGE_BOOST = 1.3  # a village's name finds its page before its yearly archives
 PERIODS_SHOWN = 2  # most recent periods listed per category, open
 PERIODS_FOLDED = 4  # the next periods, folded; the rest are in the archive by year
 
@@ -108,7 +109,7 @@ def _disclosures(rows: list[dict[str, Any]], code: str, ds: m.Datasette) -> str:
         for n, (period, these) in enumerate(periods[: PERIODS_SHOWN + PERIODS_FOLDED]):
             block = (
                 # Only the latest period's titles are indexed here; the archive indexes every title.
-                f'<section{"" if n == 0 else " data-search-exclude"}><h4>{m.html(period_label(period))}</h4>\n'
+                f"<section{'' if n == 0 else ' data-search-exclude'}><h4>{m.html(period_label(period))}</h4>\n"
                 '<ul class="disclosures">'
                 f"{''.join(disclosure_item(r, ds) for r in these)}</ul></section>\n"
             )
@@ -260,7 +261,11 @@ def render(inputs: dict[str, Any]) -> str:
     )
     return "\n".join(
         [
-            m.front_matter(name, description=f"{name}的三务公开、网格服务和群众诉求办理情况（示例数据）"),
+            m.front_matter(
+                name,
+                description=f"{name}的三务公开、网格服务和群众诉求办理情况（示例数据）",
+                boost=VILLAGE_BOOST,
+            ),
             f"# {m.text(v['name'])}\n",
             f'<p class="sample-badge">示例数据 · {m.html(v["township"])} · {m.html(v["kind"])}</p>\n',
             _jump_list(),
