@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import subprocess
+from html.parser import HTMLParser
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -57,16 +57,23 @@ def site_links(site) -> set[str]:
     return links
 
 
-_ANCHOR = re.compile(r"<a\b([^>]*)>")
-_ATTR = re.compile(r'([\w-]+)="([^"]*)"')
+class _Anchors(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[dict[str, str]] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag == "a":
+            self.found.append({k: v or "" for k, v in attrs})
 
 
 def checked_links(site) -> list[tuple[str, str, dict]]:
     """(page, href, attributes) of every Datasette link that states the count or figures behind it."""
     out = []
     for page in site.rglob("*.html"):
-        for tag in _ANCHOR.findall(page.read_text(encoding="utf-8")):
-            attrs = {k: html.unescape(v) for k, v in _ATTR.findall(tag)}
+        parser = _Anchors()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for attrs in parser.found:
             href = attrs.get("href", "")
             if href.startswith(DATASETTE + "/") and ("data-count" in attrs or "data-expect" in attrs):
                 out.append((str(page.relative_to(site)), href, attrs))

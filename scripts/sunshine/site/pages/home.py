@@ -68,9 +68,23 @@ def render_home(inputs: dict[str, Any]) -> str:
         m.front_matter("首页", description="本乡镇三务公开、网格服务和群众诉求办理情况（示例数据）"),
         "# 阳光村务\n",
         m.SAMPLE_NOTE,
-        inputs["intro"].strip(),
-        "",
     ]
+    # The villages come first: most visitors want their own village, one tap away.
+    c = inputs["counts"]
+    out.append("## 按村（社区）查看 { #villages data-search-exclude }\n")
+    out.append(f"本站收录 {m.number(c['villages'])} 个村（社区）、{m.number(c['grids'])} 个网格。\n")
+    townships = inputs["townships"]
+    for township, villages in townships.items():
+        links = " ".join(
+            f'<a class="village-chip" href="{m.page_url("index.md", village_path(v["code"]))}">{m.html(v["name"])}</a>'
+            for v in villages
+        )
+        opened = " open" if len(townships) == 1 else ""  # several townships: one tap opens each
+        out.append(
+            f'<details class="township"{opened}><summary>{m.html(township)}（{len(villages)} 个）</summary>'
+            f'<p class="villages">{links}</p></details>\n'
+        )
+    out += [inputs["intro"].strip(), ""]
     if f:
         year = h["year"]
         rows = ds.table("petitions", resolved_on__startswith=year, _sort_desc="resolved_on")
@@ -101,15 +115,6 @@ def render_home(inputs: dict[str, Any]) -> str:
         f"<p>{m.data_link(ds.query('latest_disclosures', village_code=''), '全部最新公开事项')} · "
         f'<a href="{m.rel("index.md", "feed.xml")}">订阅（RSS）</a></p>\n'
     )
-    c = inputs["counts"]
-    out.append("## 按村（社区）查看 { #villages data-search-exclude }\n")
-    out.append(f"本站收录 {m.number(c['villages'])} 个村（社区）、{m.number(c['grids'])} 个网格。\n")
-    for township, villages in inputs["townships"].items():
-        links = " ".join(
-            f'<a class="village-chip" href="{m.page_url("index.md", village_path(v["code"]))}">{m.html(v["name"])}</a>'
-            for v in villages
-        )
-        out.append(f'<h3>{m.html(township)}</h3>\n<p class="villages">{links}</p>\n')
     return "\n".join(out)
 
 

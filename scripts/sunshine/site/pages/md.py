@@ -135,7 +135,8 @@ def figure_link(text: str, url: str, expect: dict | None = None) -> str:
     """A figure linked to the query that computes it; `expect` is the query row it must match."""
     check = ""
     if expect is not None:
-        check = f' data-expect="{_html.escape(json.dumps(expect, ensure_ascii=False), quote=True)}"'
+        payload = json.dumps(expect, ensure_ascii=False, separators=(",", ":"))
+        check = " data-expect='" + _html.escape(payload, quote=False).replace("'", "&#x27;") + "'"
     return f'<a class="num" href="{_html.escape(url, quote=True)}"{check}>{text}</a>'
 
 
