@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
 import click
 
 from sunshine.package import Project, ProjectNotFound
+from sunshine.sample.generate import DEFAULT_SEED, Sizes, generate_command
 from sunshine.settings import SettingsError
 from sunshine.validate.report import FORMATS
 
@@ -101,19 +103,23 @@ def diff(base: str, fmt: str, datasette_url: str) -> None:
     sys.exit(diff_command(project, base=base, fmt=fmt, datasette_url=url))
 
 
+def _size_options(command):
+    """One option per field of the generator's Sizes, with its default: the sizes are defined once."""
+    for f in reversed(dataclasses.fields(Sizes)):
+        option = click.option(
+            f"--{f.name.replace('_', '-')}", default=f.default, show_default=True, help=f.metadata.get("help")
+        )
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="写入 CSV 的目录。")
-@click.option("--villages", default=3, show_default=True)
-@click.option("--grids-per-village", default=3, show_default=True)
-@click.option("--staff-per-grid", default=5, show_default=True)
-@click.option("--disclosures", default=160, show_default=True)
-@click.option("--petitions", default=600, show_default=True)
-@click.option("--seed", default=20240501, show_default=True)
-def generate(out: Path, **sizes: int) -> None:
+@_size_options
+@click.option("--seed", default=DEFAULT_SEED, show_default=True)
+def generate(out: Path, seed: int, **sizes: int) -> None:
     """生成结构一致的虚构示例数据（任意规模，用于演示和性能测试）。"""
-    from sunshine.sample.generate import generate_command
-
-    sys.exit(generate_command(out, **sizes))
+    sys.exit(generate_command(out, Sizes(**sizes), seed))
 
 
 @cli.command()
