@@ -238,7 +238,7 @@ def serious_violations(page, axe: str) -> list:
 
 def test_the_open_search_overlay_and_the_404_page_have_no_serious_accessibility_violations(served, phone):
     base, _, _ = served
-    axe = AXE.read_text(encoding="utf-8")
+    axe = axe_source()
     search(phone, base, "低保")
     found = {"search": serious_violations(phone, axe)}
     response = phone.goto(base + "/no-such-page/")
