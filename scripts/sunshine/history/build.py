@@ -29,6 +29,7 @@ from sunshine.history.schema import (
     MODIFIED,
     REMOVED,
 )
+from sunshine.history.start import Start, resolve_start
 from sunshine.package import Project, Table
 from sunshine.problems import BuildError
 from sunshine.shown import mask_row, record_label, shown_value
@@ -118,9 +119,10 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
 
     shallow = repo.is_shallow()
     first = all_commits[0]
-    coverage = _coverage_text(shallow, first)
-    _write_info(db, coverage=coverage, shallow=shallow, first=first, head=all_commits[-1])
-    counts = _derive(project, db)
+    start = resolve_start(repo, project.settings.history_start, repo.commits(*paths))
+    coverage = start.text or _coverage_text(shallow, first)
+    _write_info(db, coverage=coverage, shallow=shallow, first=start.first or first, head=all_commits[-1])
+    counts = _derive(project, db, start)
     summary = (
         f"修改历史 history.db：本次处理 {processed} 个新提交，共记录 {counts['versions']} 个行版本、"
         f"{counts[REMOVED]} 次删除；已公开记录被修改 {counts['flagged_modified']} 处、被删除 {counts['flagged_removed']} 行"
@@ -327,7 +329,7 @@ def _versions(
         yield _key(table, after), row["_version"], row["_hash"], before, after
 
 
-def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
+def _derive(project: Project, db: sqlite_utils.Database, start: Start | None = None) -> dict[str, int]:
     """(Re)write `changes`: one row per added, modified or removed record per commit."""
     commits = {r["hash"]: r for r in db["commit_info"].rows} if db["commit_info"].exists() else {}
     events: list[dict[str, Any]] = []
@@ -354,6 +356,8 @@ def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
                 row = json.loads(r["row"])
                 counts[REMOVED] += 1
                 events.append(_event(table, r["record_id"], REMOVED, None, r["commit_hash"], row, []))
+    if start is not None and start.commits is not None:
+        events = _from_start(events, start)
     for e in events:
         info = commits.get(e["commit_hash"], {})
         e.update(
@@ -394,6 +398,26 @@ def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
             replace=True,
         )
     return counts
+
+
+def _from_start(events: list[dict[str, Any]], start: Start) -> list[dict[str, Any]]:
+    """The events of the public history: none before the start; at the start, only what is there."""
+    kept = []
+    for e in events:
+        if e["commit_hash"] not in start.commits:
+            continue
+        if start.first is not None and e["commit_hash"] == start.first.hash and e["kind"] != ADDED:
+            if e["kind"] == REMOVED:
+                continue
+            e = {
+                **e,
+                "kind": ADDED,
+                "fields": "[]",
+                "summary": e["label"] or e["summary"],
+                "after_publication": 0,
+            }
+        kept.append(e)
+    return kept
 
 
 def _published_before(commits: dict[str, dict[str, Any]], added: str | None, changed: str) -> bool:
