@@ -334,6 +334,7 @@ def _derive(project: Project, db: sqlite_utils.Database, start: Start | None = N
     commits = {r["hash"]: r for r in db["commit_info"].rows} if db["commit_info"].exists() else {}
     events: list[dict[str, Any]] = []
     grid_village: dict[str, str] = {}
+    member_village: dict[str, str] = {}  # a commitment belongs to its member's village
     added_in: dict[tuple[str, str], str] = {}
     counts = {"versions": 0, REMOVED: 0, "flagged_modified": 0, "flagged_removed": 0}
     for table in project.tables.values():
@@ -351,6 +352,8 @@ def _derive(project: Project, db: sqlite_utils.Database, start: Start | None = N
                 added_in[(table.name, record_id)] = commit_hash
             if table.name == "grids" and after.get("grid_id"):
                 grid_village[after["grid_id"]] = after.get("village_code") or ""
+            if table.name == "committee_members" and after.get("member_id"):
+                member_village[after["member_id"]] = after.get("village_code") or ""
         if db["removals"].exists():
             for r in db["removals"].rows_where("namespace = ?", [table.name]):
                 row = json.loads(r["row"])
@@ -369,6 +372,9 @@ def _derive(project: Project, db: sqlite_utils.Database, start: Start | None = N
         )
         if not e["village_code"] and e.pop("_grid", None):
             e["village_code"] = grid_village.get(e["_grid_id"], "")
+        if not e["village_code"] and e["_member_id"]:
+            e["village_code"] = member_village.get(e["_member_id"], "")
+        e.pop("_member_id", None)
         e.pop("_grid", None)
         e.pop("_grid_id", None)
         if e["after_publication"] and not _published_before(
@@ -401,23 +407,8 @@ def _derive(project: Project, db: sqlite_utils.Database, start: Start | None = N
 
 
 def _from_start(events: list[dict[str, Any]], start: Start) -> list[dict[str, Any]]:
-    """The events of the public history: none before the start; at the start, only what is there."""
-    kept = []
-    for e in events:
-        if e["commit_hash"] not in start.commits:
-            continue
-        if start.first is not None and e["commit_hash"] == start.first.hash and e["kind"] != ADDED:
-            if e["kind"] == REMOVED:
-                continue
-            e = {
-                **e,
-                "kind": ADDED,
-                "fields": "[]",
-                "summary": e["label"] or e["summary"],
-                "after_publication": 0,
-            }
-        kept.append(e)
-    return kept
+    """The events of the public history: those of the commits from the start on."""
+    return [e for e in events if e["commit_hash"] in start.commits]
 
 
 def _published_before(commits: dict[str, dict[str, Any]], added: str | None, changed: str) -> bool:
@@ -445,6 +436,7 @@ def _event(
         "village_code": row.get("village_code") or "",
         "_grid": "village_code" not in row and bool(row.get("grid_id")),
         "_grid_id": row.get("grid_id") or "",
+        "_member_id": row.get("member_id") if "village_code" not in row else "",
         "kind": kind,
         "version": version,
         "commit_hash": commit_hash,

@@ -1,9 +1,9 @@
 """Where the public history begins: `history.start` in sunshine.toml, a commit or a date (YYYY-MM-DD).
 
 A township that starts from this repository inherits the sample's development history; its public
-history begins where its own does. Commits before the start are not listed; the rows as they stand
-at the start are the baseline, so the start commit shows only what it added (as 新增), and later
-commits show their corrections of that baseline.
+history begins where its own does. A commit is the baseline: the rows as they stand there are the
+starting point and only the commits after it are listed. A date lists the commits made on or after
+that day.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def resolve_start(repo: GitRepo, setting: str, data_commits: list[Commit]) -> St
         return Start(None, None, "")
     if _DATE.match(setting):
         included = frozenset(c.hash for c in repo.commits() if c.date >= setting)
-        described = f"日期 {setting}"
+        described = f" {setting} 起"
     else:
         start = repo.resolve(setting)
         if start is None:
@@ -41,19 +41,11 @@ def resolve_start(repo: GitRepo, setting: str, data_commits: list[Commit]) -> St
                 f"sunshine.toml 的 history.start 是“{setting}”，但仓库里没有这个提交。"
                 "请填写一个提交（例如 git log 中的前 7 位）或日期（YYYY-MM-DD），或留空。"
             )
-        parents = repo.text("rev-parse", f"{start}^@").split()
-        included = frozenset(repo.text("rev-list", "HEAD", *(f"^{p}" for p in parents)).split())
-        described = f"提交 {start[:7]}"
+        # The start commit is the baseline: the commits after it are the public history.
+        included = frozenset(repo.text("rev-list", "HEAD", f"^{start}").split())
+        described = f"提交 {start[:7]} 之后"
     first = next((c for c in data_commits if c.hash in included), None)
+    text = f"公开的修改历史从{described}开始（sunshine.toml 的 history.start），此前已有的记录作为起点，更早的修改不列出"
     if first is None:
-        return Start(
-            included,
-            None,
-            f"公开的修改历史从{described}开始（sunshine.toml 的 history.start），此后还没有修改。",
-        )
-    return Start(
-        included,
-        first,
-        f"公开的修改历史从{described}开始（sunshine.toml 的 history.start）：第一次是 {first.date} 的提交 {first.short}，"
-        "更早的提交不列出，这时已有的记录作为起点。",
-    )
+        return Start(included, None, text + "；此后还没有修改。")
+    return Start(included, first, text + f"；第一次修改是 {first.date} 的提交 {first.short}。")
