@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,9 @@ from sunshine.package import Project
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "fixture"
+
+# Site builds in the tests print no 公开栏 PDFs (slow); tests/test_noticeboard.py prints its own.
+os.environ.setdefault("SUNSHINE_CHROMIUM", "")
 
 
 def copy_package(source: Path, target: Path, *, data_from: Path | None = None) -> Path:

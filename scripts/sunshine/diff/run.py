@@ -12,8 +12,10 @@ from decimal import Decimal, InvalidOperation
 import click
 
 from sunshine.history.gitrepo import GitRepo, NotARepository, UnreadableCSV, decode_csv, read_rows
+from sunshine.markup import md
 from sunshine.package import Project, Table
-from sunshine.shown import free_text_fields, mask_value, md, phone_fields, query_url, record_label, row_url
+from sunshine.privacy import Columns, mask, mask_cell
+from sunshine.shown import query_url, record_label, row_url
 
 ADDED, REMOVED, MODIFIED = "新增", "删除", "修改"
 SHOWN_LIMIT = 200  # characters of a cell shown
@@ -90,7 +92,7 @@ def _compare_table(repo: GitRepo, table: Table, base_commit: str) -> TableDiff:
         path = repo.cwd / table.path
         after = _keyed(table, decode_csv(path.read_bytes(), table.path)) if path.exists() else {}
     except UnreadableCSV as exc:
-        out.error = str(exc)
+        out.error = mask(str(exc), runs=True)
         return out
     if before_bytes is None and path.exists():
         out.note = "比较的版本中还没有这个文件，全部行都是新增。"
@@ -127,7 +129,17 @@ def _compare_table(repo: GitRepo, table: Table, base_commit: str) -> TableDiff:
             out.changes.append(
                 RowChange(key, REMOVED, _shown(table, "", record_label(table, row)), [], table.flags_removed)
             )
+    for change in out.changes:
+        change.key = _shown_key(table, change.key)
     return out
+
+
+def _shown_key(table: Table, key: str) -> str:
+    """A record's key as the diff shows it: a key that holds a personal number is masked too."""
+    pk = table.primary_key
+    if len(pk) == 1:
+        return mask_cell(Columns.of(table.fields), pk[0], key)
+    return mask(key, runs=True)
 
 
 def _keyed(table: Table, text: str) -> dict[str, dict[str, str]]:
@@ -153,9 +165,10 @@ def _same(old: str, new: str, *, number: bool) -> bool:
 
 
 def _shown(table: Table, name: str, value: str) -> str:
-    """A cell as the diff shows it: personal numbers masked in free text, one line, not too long."""
-    if not name or name not in table.field_names or name in free_text_fields(table):
-        value = mask_value(value, phones_allowed=name in phone_fields(table), limit=SHOWN_LIMIT)
+    """A cell as the diff shows it: personal numbers masked whatever the column, one line, not too long."""
+    value = mask_cell(Columns.of(table.fields), name, value)
+    if len(value) > SHOWN_LIMIT:
+        value = value[: SHOWN_LIMIT - 1] + "…"
     return " ".join(value.split())
 
 
@@ -276,5 +289,6 @@ def diff_command(project: Project, *, base: str, fmt: str, datasette_url: str) -
         return 2
     comparison = compare(project, repo, commit, name, notice)
     render = render_markdown if fmt == "markdown" else render_text
-    click.echo(render(comparison, datasette_url), nl=False)
+    # Every value was masked as it was read; the whole text once more, whatever a renderer added.
+    click.echo(mask(render(comparison, datasette_url), phones_allowed=True), nl=False)
     return 1 if any(t.error for t in comparison.tables) else 0

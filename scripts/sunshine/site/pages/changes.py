@@ -11,10 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from sunshine.history.schema import ADDED, HISTORY_QUERIES, MODIFIED, REMOVED
+from sunshine.markup import md
 from sunshine.package import Project
-from sunshine.shown import md, query_url, row_url, shown_value
+from sunshine.privacy import masked_key
+from sunshine.shown import query_url, row_url, shown_value
 
 RECENT_LIMIT = 200
+# Said where a record's key held a personal number and is shown masked (it then links to no record).
+MASKED_KEY = "编号中含有个人信息，已部分隐去"
 
 
 def coverage(history_db: Path) -> str:
@@ -253,7 +257,9 @@ def _currently_removed(events: list[dict[str, Any]]) -> set[tuple[str, str]]:
 
 def _links(e: dict[str, Any], datasette_url: str, removed_now: set[tuple[str, str]]) -> str:
     links = []
-    if (e["table_name"], e["record_id"]) not in removed_now:
+    if masked_key(e["record_id"]):
+        links.append(MASKED_KEY)
+    elif (e["table_name"], e["record_id"]) not in removed_now:
         links.append(f"[查看这条记录]({row_url(datasette_url, e['table_name'], e['record_id'])})")
     history = query_url(datasette_url, "record_history", table_name=e["table_name"], record_id=e["record_id"])
     links.append(f"[全部版本]({history})")
@@ -280,6 +286,8 @@ def _event_block(e: dict[str, Any], datasette_url: str, removed_now: set[tuple[s
     if e["label"]:
         title += f" {md(e['label'])}"
     lines = [title, ""]
+    if masked_key(e["record_id"]):
+        lines += [f"注意：{MASKED_KEY}。", ""]
     if e["after_publication"]:
         lines += ["⚠ 已公开的记录在公开后被" + ("删除" if e["kind"] == REMOVED else "修改") + "。", ""]
     lines += [f"提交说明：{md(e['commit_message']) or '（无）'}（提交 {e['commit_short']}）", ""]

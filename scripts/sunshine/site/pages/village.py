@@ -11,6 +11,7 @@ import polars as pl
 from sunshine.figures import BY_RESOLVED, petition_figures
 from sunshine.site import charts
 from sunshine.site.pages import Context, Page, records
+from sunshine.site.pages import calendar as deadline_calendar
 from sunshine.site.pages import committees as committee_pages
 from sunshine.site.pages import md as m
 from sunshine.site.pages.paths import archive_path, grid_path, village_path
@@ -69,6 +70,7 @@ def pages(ctx: Context) -> Iterator[Page]:
             "as_of": ctx.as_of,
             "ds": ctx.ds.base,
             "history": ctx.history,
+            "deadlines": deadline_calendar.village_inputs(ctx, code),
         }
         yield Page(village_path(code), inputs, render, title=village["name"])
 
@@ -280,6 +282,7 @@ def render(inputs: dict[str, Any]) -> str:
             "## 三务公开 { #disclosures }\n",
             _disclosures(inputs["disclosures"], code, ds),
             f"<p>{m.data_link(ds.query('latest_disclosures', village_code=code), '本村（社区）最新公开事项')}</p>\n",
+            deadline_calendar.village_section(inputs["deadlines"], page, v),
             "## 财务收支 { #finances data-search-exclude }\n",
             _finances(inputs["disclosures"], code, name, ds),
             "## 网格 { #grids }\n",
