@@ -96,6 +96,8 @@ def test_git_history_keeps_one_namespace_per_table_with_every_version(built):
         ("grid_staff",),
         ("disclosures",),
         ("petitions",),
+        ("committee_members",),
+        ("commitments",),
     ]
     assert rows(
         db,
@@ -152,8 +154,8 @@ def test_a_second_build_processes_no_commit_again_and_a_new_commit_once(repo_cop
     assert build_history(project, db).startswith(
         "修改历史 history.db：本次处理 0 个新提交，共记录 12 个行版本"
     )
-    # git-history keeps a row per table a commit touched: 5 for the first commit, 1 for each of the four others.
-    assert rows(db, "select count(*) from commits") == [(9,)]
+    # git-history keeps a row per table a commit touched: 7 for the first commit, 1 for each of the four others.
+    assert rows(db, "select count(*) from commits") == [(11,)]
 
     write(repo_copy, "disclosures.csv", DISCLOSURES_HEADER + D1.format(amount="1500.00") + D3)
     removed = commit(repo_copy, "Withdraw the work plan, superseded", "2024-06-10T09:00:00+08:00")

@@ -13,8 +13,6 @@ from .git_fixture import P1, PETITIONS_HEADER, git, make_repo, write
 
 ROOT = Path(__file__).resolve().parent.parent
 PR_CHECK = ROOT / "scripts" / "pr-check"
-COMMITTEE_MEMBERS_HEADER = "member_id,village_code,committee,post,name,party_member,duties,work_phone,since\n"
-COMMITMENTS_HEADER = "commitment_id,member_id,promise,made_on,deadline,status,progress,updated_on\n"
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +21,6 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     repo = tmp_path_factory.mktemp("pr") / "repo"
     hashes = make_repo(repo)
     git(repo, "update-ref", "refs/remotes/origin/main", hashes["first"])
-    # The committee tables came after this repository's history: empty, as a township starts them.
-    write(repo, "committee_members.csv", COMMITTEE_MEMBERS_HEADER)
-    write(repo, "commitments.csv", COMMITMENTS_HEADER)
     return repo, hashes
 
 

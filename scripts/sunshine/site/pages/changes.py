@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sqlite3
 from collections import defaultdict
@@ -15,6 +14,7 @@ from sunshine.markup import md
 from sunshine.package import Project
 from sunshine.privacy import masked_key
 from sunshine.shown import query_url, row_url, shown_value
+from sunshine.site.pages.data import read_table
 
 RECENT_LIMIT = 200
 # Said where a record's key held a personal number and is shown masked (it then links to no record).
@@ -138,12 +138,14 @@ def village_changes_path(code: str) -> str:
 
 
 def _village_names(project: Project) -> dict[str, str]:
+    """Village names as every page shows them (personal numbers masked, so left out)."""
     table = project.tables.get("villages")
-    path = project.root / table.path if table else None
-    if not path or not path.exists():
+    if table is None or not (project.root / table.path).exists():
         return {}
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        return {r.get("village_code", ""): r.get("name", "") for r in csv.DictReader(f)}
+    frame = read_table(project, "villages")
+    return {
+        code: name for code, name in zip(frame["village_code"], frame["name"], strict=True) if code and name
+    }
 
 
 def sentence(e: dict[str, Any], villages: dict[str, str]) -> str:

@@ -39,6 +39,11 @@ def _read_table(project: Project, name: str) -> pl.DataFrame:
     return masked.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in columns)
 
 
+def read_table(project: Project, name: str) -> pl.DataFrame:
+    """One table as the pages read it: text columns, personal numbers masked."""
+    return _read_table(project, name)
+
+
 @dataclass
 class SiteData:
     """The tables plus derived columns: numbers as numbers, days to resolve, years."""
