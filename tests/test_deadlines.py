@@ -19,6 +19,7 @@ from sunshine.portal.metadata import load_overlay
 from sunshine.problems import BuildError
 from sunshine.sample.generate import Sizes, generate
 from sunshine.sample.schedule import RULES_FILE
+from sunshine.site.pages.deadlines import lapse_order
 
 from .conftest import ROOT, copy_package
 
@@ -337,3 +338,20 @@ def test_an_exemption_of_a_rule_with_mistakes_reports_only_the_rules_mistake() -
     with pytest.raises(RulesError) as caught:
         rules(text)
     assert [(p.code, p.column) for p in caught.value.problems] == [("bad-number", "due_day")]
+
+
+def test_the_site_lists_lapses_as_the_canned_query_does_missing_first_then_the_latest_deadline() -> None:
+    rows = [
+        {"village_code": "990101101202", "status": "逾期", "due_on": "2026-10-10"},
+        {"village_code": "990101101201", "status": "未公开", "due_on": "2026-04-10"},
+        {"village_code": "990101101202", "status": "未公开", "due_on": "2026-07-10"},
+        {"village_code": "990101101201", "status": "未公开", "due_on": "2026-07-10"},
+        {"village_code": "990101101201", "status": "逾期", "due_on": "2026-01-10"},
+    ]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (village_code, status, due_on)")
+    conn.executemany("INSERT INTO t VALUES (:village_code, :status, :due_on)", rows)
+    order = load_overlay()["queries"]["overdue_and_missing"]["sql"].split("ORDER BY")[1].replace("s.", "")
+    queried = conn.execute(f"SELECT village_code, status, due_on FROM t ORDER BY {order}").fetchall()
+    assert [tuple(r.values()) for r in lapse_order(rows)] == queried
+    assert queried[0] == ("990101101201", "未公开", "2026-07-10")

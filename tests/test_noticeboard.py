@@ -6,6 +6,7 @@ import csv
 import functools
 import re
 import shutil
+import sqlite3
 import threading
 import unicodedata
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -16,10 +17,12 @@ import pytest
 import zxingcpp
 from pypdf import PdfReader
 
+from sunshine.database.build import build_database
 from sunshine.deadlines.rules import FILENAME
 from sunshine.deadlines.status import project_statuses, ranking
 from sunshine.noticeboard.build import project_sheets
 from sunshine.package import Project
+from sunshine.portal.metadata import load_overlay
 from sunshine.sample.generate import Sizes, generate
 from sunshine.sample.schedule import RULES_FILE
 from sunshine.site.build import build
@@ -226,3 +229,46 @@ def test_the_calendar_and_the_sheet_have_no_serious_accessibility_violations(tow
         finally:
             browser.close()
     assert found == {}
+
+
+def test_the_township_calendar_lists_the_lapses_in_the_order_of_the_canned_query(township, tmp_path):
+    project, site, _ = township
+    build_database(project, tmp_path / "sunshine.db")
+    sql = load_overlay()["queries"]["overdue_and_missing"]["sql"]
+    with sqlite3.connect(tmp_path / "sunshine.db") as conn:
+        queried = [(r[0], f"{r[1]}{r[2]}", r[3]) for r in conn.execute(sql, {"village_code": ""})]
+    html = (site / "calendar" / "index.html").read_text(encoding="utf-8")
+    table = html[html.index("<caption>逾期和未公开的事项</caption>") :]
+    table = table[: table.index("</table>")]
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table)]
+    shown = [tuple(compact(re.sub(r"<[^>]+>", "", cell)) for cell in cells[:3]) for cells in rows if cells]
+    assert len(queried) >= 2
+    assert [(v, p, s[: len(q[2])]) for (v, p, s), q in zip(shown, queried, strict=True)] == [
+        (compact(v), compact(p), s) for v, p, s in queried
+    ]
+
+
+@pytest.mark.browser
+def test_on_a_phone_the_calendar_shows_all_four_quarters_without_scrolling_sideways(township, served):
+    from playwright.sync_api import sync_playwright
+
+    project, _, _ = township
+    _, statuses = project_statuses(project)
+    code = next(s.village_code for s in statuses if s.lapse)
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 360, "height": 740})
+            page.goto(f"{served}/villages/{code}/")
+            widths = page.evaluate(
+                "Array.from(document.querySelectorAll('.deadline-calendar'))"
+                ".map(t => [t.scrollWidth, t.parentElement.clientWidth])"
+            )
+            split = page.evaluate(
+                "Array.from(document.querySelectorAll('.dl')).filter(b => /未\\n?公\\n?开/.test(b.innerText)"
+                " && !b.innerText.includes('未公开')).length"
+            )
+        finally:
+            browser.close()
+    assert widths and all(table <= wrap for table, wrap in widths), widths
+    assert split == 0

@@ -26,7 +26,13 @@ STYLE = (
     "<style>.dl{display:inline-block;margin:.1em .2em .1em 0;padding:0 .35em;border-radius:.25em;"
     "background:#f1f1f1;color:#333;white-space:nowrap}.dl-ok{background:#e6f4ea;color:#1b5e20}"
     ".dl-late{background:#fff1d6;color:#6d3a00}.dl-missing{background:#fde7e9;color:#9b1020;font-weight:700}"
-    ".dl-exempt{background:#eef1f8;color:#27408b}.deadline-calendar th[scope=row]{min-width:7.5em}</style>"
+    ".dl-exempt{background:#eef1f8;color:#27408b}.deadline-calendar th[scope=row]{min-width:7.5em}"
+    # On a phone the four quarters fit the screen (the latest is the one that matters): badges and
+    # headings wrap between words only, never inside 未公开.
+    "@media (max-width:30em){.md-typeset .deadline-calendar th[scope=row]{min-width:0;width:4.5em}"
+    ".md-typeset table.deadline-calendar td,.md-typeset table.deadline-calendar th{padding:.5em .25em}"
+    ".md-typeset .dl,.md-typeset .deadline-calendar th[scope=col]{white-space:normal;word-break:keep-all}}"
+    "</style>"
 )
 
 
@@ -85,7 +91,9 @@ def village_inputs(ctx: Context, code: str) -> dict[str, Any]:
 def _badge(row: dict[str, Any], label: str) -> str:
     status = row["status"]
     words = f"{LATE} {row['days_late']} 天" if status == LATE else status
-    text = " ".join(t for t in (MARKS.get(status, ""), label, words) if t)
+    text = " ".join(t for t in (label, words) if t)
+    if status in MARKS:  # the mark stays with the word after it when the badge wraps
+        text = f"{MARKS[status]}\u00a0{text}"
     cls = CLASSES.get(status, "exempt")
     if status in (LATE, MISSING):
         return (
