@@ -272,3 +272,15 @@ def test_on_a_phone_the_calendar_shows_all_four_quarters_without_scrolling_sidew
             browser.close()
     assert widths and all(table <= wrap for table, wrap in widths), widths
     assert split == 0
+
+
+def test_a_village_page_states_its_exemption_and_the_reason_in_words_not_only_in_a_tooltip(township):
+    project, site, _ = township
+    rules, _ = project_statuses(project)
+    exemption = rules.exemptions[0]
+    html = village_page(site, exemption.village_code)
+    start = html.index('id="deadlines"')
+    section = html[start : html.index("<h2", start)]
+    rule = rules.rule(exemption.rule).name
+    assert f"<p>免于公开：{rule}：{exemption.reason}（{exemption.basis}）。</p>" in section
+    assert "✓&nbsp;" in section  # the mark does not wrap away from its word
