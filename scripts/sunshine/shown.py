@@ -1,4 +1,4 @@
-"""Records as lists of changes name them: a record's label, an empty value, links into Datasette.
+"""Records as lists of changes name them: a record's label and an empty value.
 
 Shared by `sunshine diff`, build/history.db and the 变更记录 pages. Masking is sunshine.privacy's,
 escaping sunshine.markup's.
@@ -7,7 +7,6 @@ escaping sunshine.markup's.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from sunshine.package import Table
 
@@ -20,15 +19,3 @@ def record_label(table: Table, row: dict[str, Any]) -> str:
 def shown_value(value: Any) -> str:
     """An old or new value in a list of changes; an empty cell says so."""
     return "（空）" if value in (None, "") else str(value)
-
-
-def row_url(datasette_url: str, table: str, record_id: str) -> str:
-    from datasette.utils import tilde_encode
-
-    key = ",".join(tilde_encode(part) for part in record_id.split(" / "))
-    return f"{datasette_url.rstrip('/')}/sunshine/{table}/{key}"
-
-
-def query_url(datasette_url: str, name: str, **params: str) -> str:
-    url = f"{datasette_url.rstrip('/')}/history/{name}"
-    return f"{url}?{urlencode(params)}" if params else url

@@ -12,10 +12,11 @@ from decimal import Decimal, InvalidOperation
 import click
 
 from sunshine.history.gitrepo import GitRepo, NotARepository, UnreadableCSV, decode_csv, read_rows
+from sunshine.links import Datasette
 from sunshine.markup import md
 from sunshine.package import Project, Table
 from sunshine.privacy import Columns, mask, mask_cell
-from sunshine.shown import query_url, record_label, row_url
+from sunshine.shown import record_label
 
 ADDED, REMOVED, MODIFIED = "新增", "删除", "修改"
 SHOWN_LIMIT = 200  # characters of a cell shown
@@ -145,7 +146,7 @@ def _shown_key(table: Table, key: str) -> str:
 def _keyed(table: Table, text: str) -> dict[str, dict[str, str]]:
     _, rows = read_rows(text)
     pk = table.primary_key
-    return {" / ".join(row.get(k, "") for k in pk): row for row in rows if any(row.get(k) for k in pk)}
+    return {table.record_key(row): row for row in rows if any(row.get(k) for k in pk)}
 
 
 def _columns(table: Table, old: dict[str, str], new: dict[str, str]) -> list[str]:
@@ -180,7 +181,7 @@ def _old_new(old: str, new: str) -> str:
 
 
 def _link(datasette_url: str, table: Table, change: RowChange) -> str:
-    return row_url(datasette_url, table.name, change.key)
+    return Datasette(datasette_url).row(table.name, change.key)
 
 
 def _counts(t: TableDiff) -> str:
@@ -240,7 +241,9 @@ def render_markdown(c: Comparison, datasette_url: str) -> str:
                 what = "：" + "；".join(
                     f"{md(f)} {md(o or '（空）')} → {md(n or '（空）')}" for f, o, n in ch.fields
                 )
-            history = query_url(datasette_url, "record_history", table_name=t.table.name, record_id=ch.key)
+            history = Datasette(datasette_url).history(
+                "record_history", table_name=t.table.name, record_id=ch.key
+            )
             lines.append(f"- {md(t.table.title)} {link} 被{ch.kind}{what}（[修改历史]({history})）")
         if len(c.published) > MARKDOWN_ROWS:
             lines += [

@@ -230,7 +230,7 @@ def _version_rows(content: bytes, table: Table) -> list[dict[str, str]]:
 
 
 def _key(table: Table, row: dict[str, Any]) -> str:
-    return " / ".join(str(row.get(k) or "") for k in table.primary_key)
+    return table.record_key(row)
 
 
 def _record_removals(repo: GitRepo, table: Table, db: sqlite_utils.Database) -> None:

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from sunshine.history.schema import ADDED, HISTORY_QUERIES, MODIFIED, REMOVED
+from sunshine.links import Datasette
 from sunshine.markup import md
 from sunshine.package import Project
 from sunshine.privacy import masked_key
-from sunshine.shown import query_url, row_url, shown_value
+from sunshine.shown import shown_value
 
 RECENT_LIMIT = 200
 # Said where a record's key held a personal number and is shown masked (it then links to no record).
@@ -87,11 +88,11 @@ def changes_pages(project: Project, history_db: Path, datasette_url: str) -> dic
         "## 在数据库中查询",
         "",
         *(
-            f"- [{q['title']}]({query_url(datasette_url, name)})"
+            f"- [{q['title']}]({Datasette(datasette_url).history(name)})"
             for name, q in HISTORY_QUERIES.items()
             if not q.get("params")
         ),
-        f"- [{HISTORY_QUERIES['village_corrections']['title']}]({query_url(datasette_url, 'village_corrections')})"
+        f"- [{HISTORY_QUERIES['village_corrections']['title']}]({Datasette(datasette_url).history('village_corrections')})"
         "：填写村（社区）代码；村（社区）页面上的“更正记录”链接直接打开本村的记录。",
         "",
     ]
@@ -133,8 +134,10 @@ def _links(e: dict[str, Any], datasette_url: str, removed_now: set[tuple[str, st
     if masked_key(e["record_id"]):
         links.append(MASKED_KEY)
     elif (e["table_name"], e["record_id"]) not in removed_now:
-        links.append(f"[查看这条记录]({row_url(datasette_url, e['table_name'], e['record_id'])})")
-    history = query_url(datasette_url, "record_history", table_name=e["table_name"], record_id=e["record_id"])
+        links.append(f"[查看这条记录]({Datasette(datasette_url).row(e['table_name'], e['record_id'])})")
+    history = Datasette(datasette_url).history(
+        "record_history", table_name=e["table_name"], record_id=e["record_id"]
+    )
     links.append(f"[全部版本]({history})")
     return " · ".join(links)
 
