@@ -18,9 +18,11 @@ import zxingcpp
 from pypdf import PdfReader
 
 from sunshine.database.build import build_database
+from sunshine.deadlines.periods import Period
 from sunshine.deadlines.rules import FILENAME
 from sunshine.deadlines.status import project_statuses, ranking
 from sunshine.noticeboard.build import project_sheets
+from sunshine.noticeboard.sheet import running_footer
 from sunshine.package import Project
 from sunshine.portal.metadata import load_overlay
 from sunshine.sample.generate import Sizes, generate
@@ -284,3 +286,19 @@ def test_a_village_page_states_its_exemption_and_the_reason_in_words_not_only_in
     rule = rules.rule(exemption.rule).name
     assert f"<p>免于公开：{rule}：{exemption.reason}（{exemption.basis}）。</p>" in section
     assert "✓&nbsp;" in section  # the mark does not wrap away from its word
+
+
+def test_each_printed_page_names_its_board_and_period_and_counts_the_pages(township, sheets):
+    _, site, _ = township
+    for s in sheets:
+        pages = PdfReader(site / s.path / "sheet.pdf").pages
+        label = Period.parse(s.period).label
+        for n, page in enumerate(pages, 1):
+            footer = f"{s.inputs['village']}三务公开栏 · {label} · 第 {n} 页，共 {len(pages)} 页"
+            assert footer in page.extract_text()
+
+
+def test_the_footer_of_a_sheet_cannot_break_out_of_its_style_element() -> None:
+    css = running_footer('石桥村"</style><script>x</script>')
+    assert "<" not in css and css.count('"') == 8
+    assert css.startswith('@page { @bottom-center { content: "石桥村\\22 \\3c \\2f style\\3e ')
