@@ -132,3 +132,11 @@ def test_bidi_c1_and_invisible_characters_are_refused_and_keys_admit_none(fixtur
         ("constraint-error", 5, "case_id"),
         ("invisible-character", 5, "case_id"),
     ]
+
+
+def test_an_id_number_listed_in_an_enumeration_is_still_personal_data(fixture_package):
+    edit_field(
+        fixture_package, "petitions", "satisfaction", constraints={"required": True, "enum": ["满意", ID]}
+    )
+    replace(fixture_package, "petitions", ",满意\n", f",{ID}\n")
+    assert ("personal-id", 2, "satisfaction") in found(fixture_package)

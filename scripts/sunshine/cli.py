@@ -132,6 +132,48 @@ def metadata(check: bool) -> None:
 
 
 @cli.command()
+@click.option("--township", prompt="乡镇（街道）名称", help="乡镇（街道）名称，例如 清溪镇。")
+@click.option("--county", prompt="所属县（市、区）", help="所属县（市、区），例如 青禾县。")
+@click.option("--title", default="", help="网站标题（默认为“<乡镇>阳光村务”）。")
+@click.option(
+    "--site-url", prompt="网站的公开地址（例如 https://ygcw.example.gov.cn/）", help="网站的公开地址。"
+)
+@click.option("--datasette-url", default="", help="数据门户的公开地址（默认为网站地址加 data）。")
+@click.option("--no-commit", is_flag=True, help="不提交到 git（之后请自己提交并设置 history.start）。")
+@click.option("--force", is_flag=True, help="已经初始化过也重新初始化。")
+def init(
+    township: str, county: str, title: str, site_url: str, datasette_url: str, no_commit: bool, force: bool
+) -> None:
+    """把刚克隆的仓库变成本乡镇自己的项目：写入设置、清空示例数据、移走示例页面，并列出还要做的事。"""
+    from sunshine.init.run import Answers, InitError, init_project
+
+    try:
+        answers = Answers.checked(township, county, title, site_url, datasette_url)
+        result = init_project(_project(), answers, commit=not no_commit, force=force)
+    except InitError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"已初始化：{answers.county}{answers.township} · {answers.title}")
+    click.echo(f"  已清空示例数据（只留表头）：{'、'.join(result.emptied)}")
+    if result.moved:
+        click.echo(f"  示例页面已移到 examples/：{'、'.join(result.moved)}")
+    click.echo("还要做的事：")
+    for i, item in enumerate(result.checklist, 1):
+        click.echo(f"  {i}. {item}")
+
+
+@cli.command()
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None, help="发布包写入的目录（默认 build/publish）。"
+)
+@click.option("--skip-build", is_flag=True, help="不重新构建，直接用 build/ 中已有的结果打包。")
+def publish(out: Path | None, skip_build: bool) -> None:
+    """构建，然后生成可部署到服务器的发布包：网站、nginx 配置、Datasette 服务（Docker、systemd、Kubernetes）和研究用下载。"""
+    from sunshine.publish.run import publish_command
+
+    sys.exit(publish_command(_project(), out=out, skip_build=skip_build))
+
+
+@cli.command()
 @click.option(
     "--check", is_flag=True, help="只检查 README.md 和 CONTRIBUTING.md 中生成的部分是否最新，不写入。"
 )

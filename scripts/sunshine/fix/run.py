@@ -24,7 +24,7 @@ from sunshine.package import Project, Table
 from sunshine.privacy import mask_text
 from sunshine.problems import Report
 from sunshine.validate import encoding as enc
-from sunshine.validate.files import BACKUP_SUFFIX
+from sunshine.validate.files import BACKUP_SUFFIX, DEFAULT_MAX_BYTES, check_file
 from sunshine.validate.report import render
 from sunshine.validate.run import validate_project
 
@@ -53,6 +53,8 @@ class Outcome:
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was left for a person to decide
     error: str | None = None
+    kept: str | None = None  # the backup this run wrote its original to
+    first: str | None = None  # the backup holding the first original, when it is another one
 
 
 def fix_cell(value: str, spec: dict[str, Any] | None) -> tuple[str, str | None]:
@@ -91,6 +93,10 @@ def fix_table(project: Project, table: Table) -> Outcome:
     file = table.path
     path = project.root / file
     out = Outcome(file)
+    unsafe = check_file(project, file, max_bytes=DEFAULT_MAX_BYTES)
+    if unsafe:
+        out.error = f"{unsafe.message}。{unsafe.hint}"
+        return out
     found = enc.detect(path)
     if found.name is None:
         line = enc.line_of(path, found.bad_offset or 0)
@@ -118,7 +124,7 @@ def fix_table(project: Project, table: Table) -> Outcome:
         if label != new:
             out.changes.append(Change(leading + 1, new, "表头", label, new))
     specs = [fields.get(label) for label in header]
-    kept = [header]
+    kept_rows = [header]
     for number, cells in enumerate(rows[1:], start=leading + 2):
         if all(not normalize.strip_spaces(c) for c in cells):
             out.changes.append(Change(number, None, None, "空行", "已删除"))
@@ -138,23 +144,79 @@ def fix_table(project: Project, table: Table) -> Outcome:
             if new != value:
                 out.changes.append(Change(number, name, title, value, new, phones))
             new_cells.append(new)
-        kept.append(new_cells)
+        kept_rows.append(new_cells)
     if out.changes:
-        _write(path, kept, raw)
+        kept = _keep_original(path, raw)
+        out.kept = kept.relative_to(project.root).as_posix() if kept else None
+        first = backup_paths(path)[0].relative_to(project.root).as_posix()
+        out.first = first if first != out.kept else None
+        _replace(path, _written(kept_rows).encode("utf-8"))
     return out
 
 
-def _write(path: Path, rows: list[list[str]], original: bytes) -> None:
-    """Keep the original beside the file (once), then replace the file atomically."""
-    backup = path.with_name(path.name.removesuffix(".csv") + BACKUP_SUFFIX)
-    if not backup.exists():
-        backup.write_bytes(original)
+def _written(rows: list[list[str]]) -> str:
+    """A table as this command writes it: UTF-8 without BOM, one line per row, minimal quoting."""
     buf = io.StringIO(newline="")
     csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
+
+
+def _written_by_fix(content: bytes) -> bool:
+    """True when content is in the form this command writes (a file fixed before, perhaps edited
+    since by hand), False for a file saved by Excel or WPS (a BOM, another encoding, CRLF)."""
+    try:
+        text = content.decode("utf-8")
+        return (
+            not text.startswith("\ufeff")
+            and _written(list(csv.reader(io.StringIO(text, newline="")))) == text
+        )
+    except (UnicodeDecodeError, csv.Error):
+        return False
+
+
+def backup_paths(path: Path) -> list[Path]:
+    """The backups of path: the first original, then any later ones (x.orig.csv, x.2.orig.csv, …)."""
+    stem = path.name.removesuffix(".csv")
+    first = path.with_name(stem + BACKUP_SUFFIX)
+    later = sorted(
+        (
+            p
+            for p in path.parent.glob(f"{stem}.*{BACKUP_SUFFIX}")
+            if p.name[len(stem) + 1 : -len(BACKUP_SUFFIX)].isdigit()
+        ),
+        key=lambda p: int(p.name[len(stem) + 1 : -len(BACKUP_SUFFIX)]),
+    )
+    return [first, *later]
+
+
+def _keep_original(path: Path, original: bytes) -> Path | None:
+    """The backup holding the file as it was before this run (None when it is only the result of an
+    earlier fix, perhaps edited since). The first original is never overwritten; a new export saved over a
+    fixed file is kept beside it under the next number."""
+    backups = backup_paths(path)
+    existing = [p for p in backups if p.exists()]
+    if not existing:
+        _replace(backups[0], original)
+        return backups[0]
+    for p in existing:
+        if p.stat().st_size == len(original) and p.read_bytes() == original:
+            return p
+    if _written_by_fix(original):
+        return None
+    stem = path.name.removesuffix(".csv")
+    target = path.with_name(f"{stem}.{len(backups) + 1}{BACKUP_SUFFIX}")
+    _replace(target, original)
+    return target
+
+
+def _replace(path: Path, content: bytes) -> None:
+    """Write content to path atomically: a killed run leaves the old file or the new one, never half."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(buf.getvalue())
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -172,6 +234,14 @@ def _resolve(project: Project, files: list[Path]) -> list[Table] | str:
         if table not in out:
             out.append(table)
     return out
+
+
+def _kept_text(outcome: Outcome) -> str:
+    if outcome.kept and outcome.first:
+        return f"修改前的文件保留为 {outcome.kept}；最早的原文件仍在 {outcome.first}。"
+    if outcome.kept:
+        return f"原文件保留为 {outcome.kept}。"
+    return f"修改前的文件是上次修复的结果，最早的原文件仍在 {outcome.first}。"
 
 
 def fix_command(project: Project, files: list[Path]) -> int:
@@ -192,8 +262,7 @@ def fix_command(project: Project, files: list[Path]) -> int:
         for note in outcome.notes:
             click.echo(f"  ! {note}")
         if outcome.changes:
-            backup = table.path.removesuffix(".csv") + BACKUP_SUFFIX
-            click.echo(f"✓ {table.path}：修改了 {len(outcome.changes)} 处，原文件保留为 {backup}。")
+            click.echo(f"✓ {table.path}：修改了 {len(outcome.changes)} 处，{_kept_text(outcome)}")
         else:
             click.echo(f"✓ {table.path}：没有需要自动修复的内容。")
     report = validate_project(project)

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import sqlite3
-import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import closing, redirect_stdout
@@ -22,7 +21,8 @@ from typing import Any
 import click
 import sqlite_utils
 
-from sunshine.history.gitrepo import Commit, GitRepo, NotARepository, read_rows
+from sunshine import staging
+from sunshine.history.gitrepo import Commit, GitRepo, NotARepository, UnknownStart, read_rows
 from sunshine.history.schema import (
     ADDED,
     CHANGES_COLUMNS_TYPES,
@@ -50,9 +50,11 @@ def build_history(project: Project, target: Path) -> str:
     leaves the last good one. Commits already recorded are not processed again.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=".history-", suffix=".db", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
+    staging.remove_stale(target)  # the copy a killed build was working on
+    for legacy in target.parent.glob(".history-*.db"):  # the same, as earlier versions named it
+        legacy.unlink(missing_ok=True)
+    tmp = staging.temporary(target)
+    tmp.unlink(missing_ok=True)
     try:
         if target.exists():
             shutil.copyfile(target, tmp)
@@ -101,27 +103,30 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
         repo = GitRepo.find(project.root)
         if not repo.has_commits():
             raise _Empty("仓库还没有任何提交，没有可以记录的修改历史。")
+        start = project.settings.history_start
         paths = [t.path for t in project.tables.values()]
-        if not repo.commits(*paths):
+        if not repo.commits(*paths, start=start):
             raise _Empty("还没有任何提交修改过 data/ 下的表格，没有可以记录的修改历史。")
+    except UnknownStart as exc:
+        raise BuildError(str(exc)) from exc
     except (NotARepository, _Empty) as exc:
         reason = f"{exc}没有可以记录的修改历史。" if isinstance(exc, NotARepository) else str(exc)
         _write_info(db, coverage=reason, shallow=False, first=None, head=None)
         _derive(project, db)
         return f"修改历史：{reason}"
 
-    all_commits = repo.commits()
+    all_commits = repo.commits(start=start)
     _forget_rewritten_history(db, {c.hash for c in all_commits})
     _forget_unmasked(db)
     before = _recorded_commits(db)
     for table in project.tables.values():
-        _record_table(repo, table, db)
-    _record_commit_info(db, repo.commits(*paths), repo.publication_positions())
+        _record_table(repo, table, db, start)
+    _record_commit_info(db, repo.commits(*paths, start=start), repo.publication_positions())
     processed = len(_recorded_commits(db) - before)
 
     shallow = repo.is_shallow()
     first = all_commits[0]
-    coverage = _coverage_text(shallow, first)
+    coverage = _coverage_text(shallow, first, start)
     _write_info(db, coverage=coverage, shallow=shallow, first=first, head=all_commits[-1])
     counts = _derive(project, db)
     summary = (
@@ -131,7 +136,9 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
     return f"{summary}。{coverage}" if shallow else summary
 
 
-def _coverage_text(shallow: bool, first: Commit) -> str:
+def _coverage_text(shallow: bool, first: Commit, start: str = "") -> str:
+    if start:
+        return f"公开的修改历史从提交 {first.short}（{first.date}）开始（sunshine.toml 的 history.start），更早的修改不公开。"
     if shallow:
         return (
             f"注意：这是浅克隆，只能看到从提交 {first.short}（{first.date}）开始的历史，"
@@ -166,10 +173,11 @@ def _forget_unmasked(db: sqlite_utils.Database) -> None:
         _forget_rewritten_history(db, set())
 
 
-def _record_table(repo: GitRepo, table: Table, db: sqlite_utils.Database) -> None:
+def _record_table(repo: GitRepo, table: Table, db: sqlite_utils.Database, start: str = "") -> None:
     from git_history.cli import file as git_history_file
 
-    if not (repo.cwd / table.path).exists() or not repo.commits(table.path):
+    commits = repo.commits(table.path, start=start)
+    if not (repo.cwd / table.path).exists() or not commits:
         return  # git-history reads the file's history only while the file exists
     args = [
         "history.db",  # replaced by the open connection below
@@ -189,6 +197,14 @@ def _record_table(repo: GitRepo, table: Table, db: sqlite_utils.Database) -> Non
     ]
     for key in table.primary_key:
         args += ["--id", key]
+    if start:
+        # git-history skips the commits it has recorded; --start-at skips those before the start too.
+        recorded = _namespace_commits(db, table.name)
+        new = [c for c in commits if c.hash not in recorded]
+        if not new:
+            _record_removals(repo, table, db, start)
+            return
+        args += ["--start-at", new[0].hash]
     _CONVERTING[table.name] = table
     try:
         with redirect_stdout(io.StringIO()), warnings.catch_warnings():
@@ -198,7 +214,14 @@ def _record_table(repo: GitRepo, table: Table, db: sqlite_utils.Database) -> Non
                 ctx.invoke(git_history_file.callback, **ctx.params)
     except click.ClickException as exc:
         raise BuildError(f"无法读取 {table.path} 的修改历史：{exc.format_message()}") from exc
-    _record_removals(repo, table, db)
+    _record_removals(repo, table, db, start)
+
+
+def _namespace_commits(db: sqlite_utils.Database, name: str) -> set[str]:
+    if not (db["namespaces"].exists() and db["commits"].exists()):
+        return set()
+    sql = "select hash from commits join namespaces on commits.namespace = namespaces.id where namespaces.name = ?"
+    return {row[0] for row in db.execute(sql, [name]).fetchall()}
 
 
 # The tables git-history is reading, for `convert` (it names the table it is called for).
@@ -233,18 +256,20 @@ def _key(table: Table, row: dict[str, Any]) -> str:
     return table.record_key(row)
 
 
-def _record_removals(repo: GitRepo, table: Table, db: sqlite_utils.Database) -> None:
+def _record_removals(repo: GitRepo, table: Table, db: sqlite_utils.Database, start: str = "") -> None:
     """Rows present before a commit and absent after it; git-history records additions and changes only."""
     scanned = db["scanned_commits"]
     seen = (
         {r["hash"] for r in scanned.rows_where("namespace = ?", [table.name])} if scanned.exists() else set()
     )
     previous_hash, previous_rows = None, None
-    for commit in repo.commits(table.path):
+    commits = repo.commits(table.path, start=start)
+    baseline = commits[0].hash if start and commits else None  # what was there before it is not public
+    for commit in commits:
         if commit.hash in seen:
             continue
         parent = repo.first_parent(commit.hash)
-        if parent is None:
+        if parent is None or commit.hash == baseline:
             before: dict[str, dict] = {}
         elif parent == previous_hash and previous_rows is not None:
             before = previous_rows
@@ -351,6 +376,7 @@ def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
     commits = {r["hash"]: r for r in db["commit_info"].rows} if db["commit_info"].exists() else {}
     events: list[dict[str, Any]] = []
     grid_village: dict[str, str] = {}
+    member_village: dict[str, str] = {}  # a commitment belongs to its member's village
     added_in: dict[tuple[str, str], str] = {}
     counts = {"versions": 0, REMOVED: 0, "flagged_modified": 0, "flagged_removed": 0}
     for table in project.tables.values():
@@ -368,6 +394,8 @@ def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
                 added_in[(table.name, record_id)] = commit_hash
             if table.name == "grids" and after.get("grid_id"):
                 grid_village[after["grid_id"]] = after.get("village_code") or ""
+            if table.name == "committee_members" and after.get("member_id"):
+                member_village[after["member_id"]] = after.get("village_code") or ""
         if db["removals"].exists():
             for r in db["removals"].rows_where("namespace = ?", [table.name]):
                 row = json.loads(r["row"])
@@ -384,6 +412,9 @@ def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
         )
         if not e["village_code"] and e.pop("_grid", None):
             e["village_code"] = grid_village.get(e["_grid_id"], "")
+        if not e["village_code"] and e["_member_id"]:
+            e["village_code"] = member_village.get(e["_member_id"], "")
+        e.pop("_member_id", None)
         e.pop("_grid", None)
         e.pop("_grid_id", None)
         if e["after_publication"] and not _published_before(
@@ -440,6 +471,7 @@ def _event(
         "village_code": row.get("village_code") or "",
         "_grid": "village_code" not in row and bool(row.get("grid_id")),
         "_grid_id": row.get("grid_id") or "",
+        "_member_id": row.get("member_id") if "village_code" not in row else "",
         "kind": kind,
         "version": version,
         "commit_hash": commit_hash,

@@ -45,6 +45,7 @@ _WS = "[ \t\r\n\u3000\u00a0\ufeff]"
 SUSPICIOUS_TEXT = "[" + _DANGER_CHARS + "<]|^" + _WS + "|" + _WS + "$|^[=+\\-@]|(?i:javascript|vbscript)"
 # A tag, even unclosed (<img src=x onerror=…), or a script link.
 HTML = re.compile(r"<\s*/?\s*[a-zA-Z!?]|(?:javascript|vbscript)\s*:", re.IGNORECASE)
+_TYPED_PERSONAL = "[0-9](?:[.\\-]?[0-9]){10}"
 _PLAIN_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 FIELD_TYPES = {
     "string": ffields.StringField,
@@ -113,6 +114,11 @@ class FieldCheck:
             issues = []
         if value:
             issues += self._extras(value, typed_ok=not any(i.code == "type-error" for i in issues))
+            if any(i.code in PERSONAL_CODES for i in issues):
+                # "应写作 …" would tell the clerk to type the personal number again, in a cleaner form.
+                issues = [
+                    i if i.code in PERSONAL_CODES or not i.fixable else _delete_first(i) for i in issues
+                ]
         if len(self._cache) < 50_000:
             self._cache[value] = issues
         return issues
@@ -374,13 +380,23 @@ class FieldCheck:
         else:
             conds.append(pl.lit(False))
         # Every cell, whatever its type: dangerous text and personal data (a code in its format excepted).
-        conds.append(~c.str.contains(SUSPICIOUS_TEXT))
-        personal = c.str.contains(self.personal_pretest)
-        if self.code is not None:
-            personal = personal & ~c.str.contains(self.code.pattern)
-        conds.append(~personal)
+        if self.type in ("integer", "number", "date", "boolean"):
+            # The strict forms above admit digits, "-" and "." only: no dangerous character, and a
+            # personal number only as eleven digits or more, perhaps split by "." or "-".
+            conds.append(~c.str.contains(_TYPED_PERSONAL))
+        elif self.type == "string" and "enum" in cons and self._enum_clean():
+            pass  # a cell in the enumeration is as clean as the enumeration; any other fails is_in
+        elif self.code is not None:
+            # A cell in the code format is not personal data; any other fails the pattern above.
+            conds.append(~c.str.contains(SUSPICIOUS_TEXT))
+        else:
+            conds.append(~c.str.contains(f"{SUSPICIOUS_TEXT}|{self.personal_pretest}"))
         ok = pl.all_horizontal(conds).fill_null(False)
         return pl.when(c == "").then(pl.lit(not self.required)).otherwise(ok)
+
+    def _enum_clean(self) -> bool:
+        """Whether every value of the enumeration passes the text checks (a schema could list an ID)."""
+        return all(not self._extras(str(v), typed_ok=True) for v in self.constraints["enum"])
 
     def _bounds(self, n: pl.Expr) -> list[pl.Expr]:
         cons = self.constraints
@@ -394,6 +410,12 @@ class FieldCheck:
         if "exclusiveMaximum" in cons:
             out.append(n < cons["exclusiveMaximum"])
         return out
+
+
+def _delete_first(issue: Issue) -> Issue:
+    return Issue(
+        issue.code, issue.message, "这个单元格含有个人信息：请先删除个人信息，再按格式填写。", issue.severity
+    )
 
 
 def _personal(code: str, message: str, hint: str):

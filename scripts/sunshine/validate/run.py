@@ -18,8 +18,9 @@ import pyarrow as pa
 from sunshine.package import Project, Table
 from sunshine.problems import Problem, Report
 from sunshine.validate import encoding as enc
+from sunshine.validate import shape
 from sunshine.validate.collect import Collector
-from sunshine.validate.files import DEFAULT_MAX_BYTES, check_file, stray_files
+from sunshine.validate.files import DEFAULT_MAX_BYTES, check_file, content_problems, stray_files
 from sunshine.validate.keys import check_foreign_keys, check_keys, same_parent
 from sunshine.validate.scan import TableScan
 from sunshine.validate.structure import header_problems, read_header, schema_problems
@@ -98,6 +99,10 @@ def _validate_table(
     if not found.ok:
         collector.add(_encoding_problem(rel, path, found))
         return 0
+    too_wide = shape.first_problem(path, rel, header_only=True)
+    if too_wide:
+        collector.add(too_wide)
+        return 0
     header = read_header(path, "utf-8-sig")
     if header is None:
         collector.add(Problem(code="empty-file", file=rel, message="文件是空的", hint="至少要有表头一行。"))
@@ -147,7 +152,7 @@ def validate_project(project: Project, *, max_bytes: int = DEFAULT) -> Report:
                     hint="确认文件没有被其他程序占用，并已“另存为 CSV UTF-8（逗号分隔）”。",
                 )
             )
-    for p in stray_files(project):
+    for p in stray_files(project) + content_problems(project):
         collector.add(p)
     position = {t.path: i for i, t in enumerate(order)}
     problems = sorted(

@@ -100,7 +100,8 @@ def render(inputs: dict[str, Any]) -> str:
     ]
     parts = [
         m.front_matter(
-            "公开日历", description="各村（社区）三务公开是否按时：按时、逾期和未公开的事项（示例数据）"
+            "公开日历",
+            description=f"各村（社区）三务公开是否按时：按时、逾期和未公开的事项{m.sample_mark(inputs)}",
         ),
         "# 公开日历\n",
         f"<p>按{m.html(inputs['title'] or '本乡镇的公开时限')}，截至 {m.html(inputs['as_of'])}（数据中最新的公开日期），"

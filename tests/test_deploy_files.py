@@ -1,0 +1,121 @@
+"""The deployment files a bundle carries, and the publish workflow, pass the tools their users run:
+hadolint (Dockerfiles), the Kubernetes schemas, systemd-analyze, actionlint and zizmor."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sunshine.package import Project
+from sunshine.publish import service
+from sunshine.publish.bundle import PublishError, public_urls
+
+from .conftest import ROOT, copy_package
+
+BIN = Path(sys.executable).parent
+WORKFLOW = ROOT / ".github" / "workflows" / "publish.yml"
+
+
+def run(*cmd: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.mark.parametrize("name", ["datasette", "site"])
+def test_the_dockerfiles_pass_hadolint(tmp_path, name):
+    text = (
+        service.dockerfile("sunshine-0.1.0-py3-none-any.whl")
+        if name == "datasette"
+        else service.site_dockerfile()
+    )
+    path = tmp_path / "Dockerfile"
+    path.write_text(text, encoding="utf-8")
+    done = run(BIN / "hadolint", path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_datasette_image_is_slim_pinned_non_root_and_checks_its_health():
+    text = service.dockerfile("sunshine-0.1.0-py3-none-any.whl")
+    assert re.search(r"^FROM python:3\.11-slim", text, re.M)
+    assert "pip install --require-hashes --no-deps -r requirements.lock" in text
+    assert re.search(r"^USER 10001:10001$", text, re.M)
+    assert re.search(r"^HEALTHCHECK ", text, re.M)
+    lock = (ROOT / "deploy" / "requirements.lock").read_text(encoding="utf-8")
+    packages = re.findall(r"^([a-z0-9_.-]+)==\S+ \\$", lock, re.M)
+    assert {"datasette", "jieba", "uvicorn"} <= set(packages)
+    assert all(f"{p}==" in lock for p in packages) and lock.count("--hash=sha256:") >= len(packages)
+
+
+def test_the_kubernetes_manifests_validate_against_the_schemas(tmp_path):
+    path = tmp_path / "sunshine.yaml"
+    path.write_text(service.kubernetes_yaml(service.kubernetes(host="cun.example.gov.cn")), encoding="utf-8")
+    done = run(BIN / "kubernetes-validate", "--strict", path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    kinds = [d["kind"] for d in yaml.safe_load_all(path.read_text(encoding="utf-8"))]
+    assert sorted(set(kinds)) == [
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "Ingress",
+        "PodDisruptionBudget",
+        "Service",
+    ]
+
+
+def test_every_container_runs_non_root_read_only_with_probes_and_limits():
+    for doc in service.kubernetes(host="cun.example.gov.cn"):
+        if doc["kind"] != "Deployment":
+            continue
+        assert doc["spec"]["replicas"] >= 2
+        for c in doc["spec"]["template"]["spec"]["containers"]:
+            assert c["securityContext"]["runAsNonRoot"] is True
+            assert c["securityContext"]["readOnlyRootFilesystem"] is True
+            assert c["securityContext"]["allowPrivilegeEscalation"] is False
+            assert set(c["resources"]) == {"requests", "limits"}
+            assert "readinessProbe" in c and "livenessProbe" in c
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not available")
+def test_the_systemd_unit_passes_systemd_analyze_verify(tmp_path):
+    unit = tmp_path / "sunshine-datasette@8001.service"
+    unit.write_text(service.systemd_unit(), encoding="utf-8")
+    done = run("systemd-analyze", "verify", unit)
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stderr.splitlines() if "sunshine-datasette" in line] == []
+    text = service.systemd_unit()
+    for line in ("DynamicUser=yes", "ProtectSystem=strict", "NoNewPrivileges=yes", "ProtectHome=yes"):
+        assert line in text.splitlines()
+
+
+def test_the_publish_workflow_passes_actionlint_and_zizmor():
+    done = run(BIN / "actionlint", WORKFLOW, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = run(BIN / "zizmor", "--offline", "--no-progress", WORKFLOW, cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_publish_workflow_pins_every_action_by_commit():
+    uses = re.findall(r"uses:\s*(\S+)", WORKFLOW.read_text(encoding="utf-8"))
+    assert uses
+    assert [u for u in uses if not re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u)] == []
+
+
+def test_the_publish_workflow_validates_before_it_builds_and_bundles():
+    steps = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))["jobs"]["bundle"]["steps"]
+    runs = [s.get("run", "") for s in steps]
+    assert runs.index(".venv/bin/sunshine validate --format github") < runs.index(
+        ".venv/bin/sunshine publish"
+    )
+
+
+def test_publish_refuses_a_site_below_the_domain_root_with_a_clear_message(tmp_path):
+    root = copy_package(ROOT, tmp_path / "pkg")
+    (root / "sunshine.toml").write_text(
+        '[site]\nurl = "https://www.example.gov.cn/ygcw/"\n', encoding="utf-8"
+    )
+    with pytest.raises(PublishError, match="根路径"):
+        public_urls(Project.load(root))
