@@ -112,6 +112,14 @@ def test_the_publish_workflow_validates_before_it_builds_and_bundles():
     )
 
 
+def test_the_vm_deploy_restores_the_execute_bit_of_every_script_it_runs_on_the_server():
+    # Artifacts lose file modes; `sudo /srv/sunshine.next/deploy/activate.sh` needs its execute bit.
+    steps = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))["jobs"]["vm"]["steps"]
+    script = next(s["run"] for s in steps if "rsync" in s.get("run", ""))
+    assert "chmod +x bundle/datasette/run.sh bundle/deploy/activate.sh" in script
+    assert script.index("chmod +x") < script.index("rsync")
+
+
 def test_publish_refuses_a_site_below_the_domain_root_with_a_clear_message(tmp_path):
     root = copy_package(ROOT, tmp_path / "pkg")
     (root / "sunshine.toml").write_text(
