@@ -3,6 +3,7 @@ hadolint (Dockerfiles), the Kubernetes schemas, systemd-analyze, actionlint and 
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -49,6 +50,43 @@ def test_the_datasette_image_is_slim_pinned_non_root_and_checks_its_health():
     packages = re.findall(r"^([a-z0-9_.-]+)==\S+ \\$", lock, re.M)
     assert {"datasette", "jieba", "uvicorn"} <= set(packages)
     assert all(f"{p}==" in lock for p in packages) and lock.count("--hash=sha256:") >= len(packages)
+
+
+# What the service process imports: the portal plugin, its launcher, and the library modules they use.
+PORTAL_PROBE = """
+import ast, importlib.metadata, json, sys
+import sunshine.portal.__main__, sunshine.portal.plugin
+ours = [m for name, m in sorted(sys.modules.items()) if name.split(".")[0] == "sunshine"]
+tops = set()
+for module in ours:
+    for node in ast.walk(ast.parse(open(module.__file__, encoding="utf-8").read())):
+        if isinstance(node, ast.Import):
+            tops |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            tops.add(node.module.split(".")[0])
+tops -= set(sys.stdlib_module_names) | {"sunshine"}
+dists = importlib.metadata.packages_distributions()
+print(json.dumps(sorted({d for t in tops for d in dists.get(t, [t])})))
+"""
+
+
+def test_the_lock_file_holds_every_package_the_portal_imports():
+    done = subprocess.run([sys.executable, "-c", PORTAL_PROBE], capture_output=True, text=True, check=True)
+    needed = {re.sub(r"[-_.]+", "-", d).lower() for d in json.loads(done.stdout)}
+    lock = (ROOT / "deploy" / "requirements.lock").read_text(encoding="utf-8")
+    locked = {re.sub(r"[-_.]+", "-", p).lower() for p in re.findall(r"^([A-Za-z0-9_.-]+)==", lock, re.M)}
+    # jieba_fast is tried first and falls back to jieba (same words); it has no wheel for a slim image.
+    optional = {"jieba-fast"}
+    assert "openpyxl" in needed
+    assert sorted(needed - locked - optional) == []
+
+
+def test_the_service_writes_https_links_when_the_public_site_is_https():
+    https = service.run_script(["sunshine.db"], base_url="/data/", https=True)
+    plain = service.run_script(["sunshine.db"], base_url="/data/")
+    assert "--setting force_https_urls on" in https
+    assert "force_https_urls" not in plain
+    assert https.replace(" \\\n    --setting force_https_urls on", "") == plain
 
 
 def test_the_kubernetes_manifests_validate_against_the_schemas(tmp_path):
