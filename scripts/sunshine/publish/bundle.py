@@ -142,7 +142,8 @@ def _write_datasette(project: Project, databases: list[Path], target: Path, wher
     write_inspect_file([target / db.name for db in databases], target / "inspect.json")
     names = [db.name for db in databases]
     run = target / "run.sh"
-    run.write_text(service.run_script(names, base_url=where.data_path), encoding="utf-8")
+    https = urlsplit(where.site).scheme == "https"
+    run.write_text(service.run_script(names, base_url=where.data_path, https=https), encoding="utf-8")
     run.chmod(0o755)
     if not LOCK_FILE.exists():
         raise PublishError(f"找不到依赖锁定文件 {LOCK_FILE}。")
