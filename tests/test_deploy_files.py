@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
 from sunshine.package import Project
-from sunshine.publish import service
+from sunshine.publish import loopback, nginx, service
 from sunshine.publish.bundle import PublishError, public_urls
 
 from .conftest import ROOT, copy_package
@@ -165,3 +168,51 @@ def test_publish_refuses_a_site_below_the_domain_root_with_a_clear_message(tmp_p
     )
     with pytest.raises(PublishError, match="根路径"):
         public_urls(Project.load(root))
+
+
+def test_the_kubernetes_nginx_counts_visitors_behind_the_ingress_by_their_forwarded_address():
+    conf = nginx.server_conf(
+        nginx.Nginx(upstreams=("sunshine-datasette:8001",), trusted_proxies=nginx.PRIVATE_NETWORKS)
+    )
+    assert "    set_real_ip_from 10.0.0.0/8;\n" in conf
+    assert "    real_ip_header X-Forwarded-For;\n    real_ip_recursive on;\n" in conf
+    assert "set_real_ip_from" not in nginx.server_conf(nginx.Nginx())
+
+
+@pytest.mark.skipif(loopback.nginx_binary() is None, reason="nginx is not installed (make test installs it)")
+def test_sql_limits_behind_a_trusted_proxy_apply_to_each_forwarded_visitor_not_to_the_proxy():
+    # The limit answers before the request is proxied: 429 when over it, 502 (no Datasette here) when not.
+    base = Path(tempfile.mkdtemp(prefix="sunshine-realip-"))
+    base.chmod(0o755)  # readable by nginx's user
+    bundle = base / "bundle"
+    (bundle / "nginx").mkdir(parents=True)
+    (bundle / "site").mkdir()
+    n = nginx.Nginx(trusted_proxies=("127.0.0.1",))
+    (bundle / "nginx" / "sunshine.conf").write_text(nginx.server_conf(n), encoding="utf-8")
+    (bundle / "nginx" / "locations.conf").write_text(nginx.locations_conf(n), encoding="utf-8")
+    port, dead = loopback.free_port(), loopback.free_port()
+    conf = loopback.loopback_conf(bundle, base / "work", port, [dead])
+    server = subprocess.Popen(
+        loopback.as_unprivileged(
+            [loopback.nginx_binary(), "-c", str(conf), "-p", str(conf.parent), "-g", "daemon off;"]
+        ),
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert loopback.wait_for_port("127.0.0.1", port, timeout=20, proc=server)
+        url = f"http://127.0.0.1:{port}/data/sunshine?sql=select+1"
+        count = nginx.Limits().sql_burst + 5
+        with httpx.Client(timeout=10) as client:
+            many = [
+                client.get(url, headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
+                for i in range(count)
+            ]
+            one = [
+                client.get(url, headers={"X-Forwarded-For": "198.51.100.7"}).status_code for _ in range(count)
+            ]
+    finally:
+        server.send_signal(signal.SIGQUIT)
+        server.wait(timeout=20)
+        shutil.rmtree(base, ignore_errors=True)
+    assert 429 not in many
+    assert 429 in one

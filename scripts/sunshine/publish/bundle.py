@@ -199,6 +199,7 @@ def _write_nginx(target: Path, where: Urls, script_hashes: list[str]) -> None:
         server_name="_",
         listen=str(service.SITE_PORT),
         upstreams=(f"{service.IMAGE}:{service.PORT}",),
+        trusted_proxies=nginx.PRIVATE_NETWORKS,
     )
     (target / "kubernetes.conf").write_text(nginx.server_conf(k8s), encoding="utf-8")
     (target / "site.Dockerfile").write_text(service.site_dockerfile(), encoding="utf-8")
