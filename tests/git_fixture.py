@@ -47,6 +47,10 @@ P1 = "2024-0000001,330102001001,330102001001-01,来访,求助,道路交通,村�
 P2 = "2024-0000002,330102001002,330102001002-01,12345热线,投诉,环境卫生,小区垃圾清运不及时。,2024-04-10,2024-04-12,示例镇环卫所,已调整清运时间。,2024-04-15,基本满意\n"
 
 
+COMMITTEE_MEMBERS_HEADER = "member_id,village_code,committee,post,name,party_member,duties,work_phone,since\n"
+COMMITMENTS_HEADER = "commitment_id,member_id,promise,made_on,deadline,status,progress,updated_on\n"
+
+
 def git(repo: Path, *args: str, date: str | None = None) -> str:
     env = {
         **os.environ,
@@ -85,6 +89,9 @@ def make_repo(repo: Path) -> dict[str, str]:
     write(repo, "grid_staff.csv", GRID_STAFF)
     write(repo, "disclosures.csv", DISCLOSURES_HEADER + D1.format(amount="1200.00") + D2)
     write(repo, "petitions.csv", PETITIONS_HEADER + P1 + P2)
+    # The committees (两委) and their commitments: tables of the contract this history has no rows for.
+    write(repo, "committee_members.csv", COMMITTEE_MEMBERS_HEADER)
+    write(repo, "commitments.csv", COMMITMENTS_HEADER)
     hashes = {"first": commit(repo, "Publish the first records of May", "2024-05-01T09:00:00+08:00")}
     git(repo, "tag", "published")
     write(repo, "disclosures.csv", DISCLOSURES_HEADER + D1.format(amount="1200.00") + D2 + D3)

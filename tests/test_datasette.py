@@ -26,7 +26,7 @@ from .portal_support import (
     sample_project,
 )
 
-TABLES = ("villages", "grids", "grid_staff", "disclosures", "petitions")
+TABLES = ("villages", "grids", "grid_staff", "disclosures", "petitions", "committee_members", "commitments")
 VIEWS = ("petitions_detail", "disclosures_detail", "grid_staff_detail")
 
 

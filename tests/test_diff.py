@@ -61,6 +61,8 @@ def test_the_text_diff_lists_published_changes_first_then_every_table(repo, temp
   + D00000003 2024年第一季度党费收缴情况
 群众诉求办结 data/petitions.csv：新增 0 行，删除 1 行，修改 0 行
   - 2024-0000002 小区垃圾清运不及时。
+村两委成员与分工 data/committee_members.csv：没有变化
+两委成员公开承诺 data/commitments.csv：没有变化
 
 合计：新增 1 行，删除 1 行，修改 2 行。
 """
@@ -93,6 +95,8 @@ def test_the_markdown_diff_has_counts_first_and_a_table_per_data_table(repo, tem
 | 网格人员名册 | data/grid&#95;staff.csv | 0 | 0 | 0 |
 | 三务公开事项 | data/disclosures.csv | 1 | 0 | 1 |
 | 群众诉求办结 | data/petitions.csv | 0 | 1 | 0 |
+| 村两委成员与分工 | data/committee&#95;members.csv | 0 | 0 | 0 |
+| 两委成员公开承诺 | data/commitments.csv | 0 | 0 | 0 |
 
 ### 网格（data/grids.csv）
 

@@ -138,6 +138,8 @@ def test_a_second_fix_keeps_the_first_original_and_leaves_no_temporary_files(fix
     assert fix(fixture_package, monkeypatch, "data/petitions.csv").exit_code == 0
     assert (fixture_package.root / "data" / "petitions.orig.csv").read_bytes() == original
     assert sorted(p.name for p in (fixture_package.root / "data").iterdir()) == [
+        "commitments.csv",
+        "committee_members.csv",
         "disclosures.csv",
         "grid_staff.csv",
         "grids.csv",

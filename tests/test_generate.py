@@ -20,7 +20,7 @@ from sunshine.sample.generate import FIELDS, Sizes, generate, generate_command, 
 
 from .conftest import ROOT, copy_package
 
-TABLES = ("villages", "grids", "grid_staff", "disclosures", "petitions")
+TABLES = ("villages", "grids", "grid_staff", "disclosures", "petitions", "committee_members", "commitments")
 SMALL = Sizes(villages=4, grids_per_village=10, staff_per_grid=3, disclosures=120, petitions=3000)
 SPREAD = Sizes(villages=31, grids_per_village=2, staff_per_grid=9, disclosures=40, petitions=500)
 ROLES = {

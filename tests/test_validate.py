@@ -33,7 +33,7 @@ def replace(project: Project, table: str, old: str, new: str) -> Path:
 def test_a_valid_package_exits_0_with_a_chinese_summary(fixture_package, monkeypatch):
     result = run(fixture_package, monkeypatch)
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "校验通过：5 张表，共 18 行数据，没有发现错误。"
+    assert result.output.strip() == "校验通过：7 张表，共 25 行数据，没有发现错误。"
 
 
 def test_the_repository_sample_data_is_valid(repo: Project):
@@ -235,7 +235,7 @@ def test_a_symlinked_data_directory_is_refused(fixture_package, tmp_path):
     os.symlink(elsewhere, fixture_package.root / "data")
     report = validate_project(fixture_package)
     assert {p.code for p in report.problems} == {"unsafe-path"}
-    assert len(report.problems) == 5
+    assert len(report.problems) == 7  # one per table
 
 
 def test_a_broken_table_schema_is_a_chinese_message_not_a_traceback(fixture_package, monkeypatch):

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from sunshine import figures
 from sunshine.chinese import search, words
 from sunshine.deadlines import periods as deadline_periods
 from sunshine.deadlines import rules as deadline_rules
@@ -37,7 +38,7 @@ LAYOUT_VERSION = "1"
 # Tables in an order that satisfies foreign keys.
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "year": "INTEGER"}
 
-DAYS_TO_RESOLVE = "CAST(julianday(resolved_on) - julianday(received_on) AS INTEGER)"
+DAYS_TO_RESOLVE = figures.DAYS_SQL
 
 # Columns people filter, facet and sort by, as (index name suffix, indexed terms). The petitions
 # indexes also cover the canned queries: days to resolve is indexed as an expression, spelled
@@ -45,6 +46,8 @@ DAYS_TO_RESOLVE = "CAST(julianday(resolved_on) - julianday(received_on) AS INTEG
 INDEXES: dict[str, list[tuple[str, str]]] = {
     "grids": [("village_code", "village_code")],
     "grid_staff": [("grid_id", "grid_id"), ("role", "role")],
+    "committee_members": [("village_code", "village_code")],
+    "commitments": [("member_id", "member_id"), ("deadline", "status, deadline")],
     "disclosures": [
         ("village_code", "village_code, published_on"),
         ("category", "category, published_on"),
@@ -56,9 +59,11 @@ INDEXES: dict[str, list[tuple[str, str]]] = {
         ("village_code", "village_code, received_on"),
         ("grid_id", "grid_id"),
         ("category", "category, received_on"),
-        ("category_days", f"category, {DAYS_TO_RESOLVE}, received_on"),
+        ("category_days", f"category, {DAYS_TO_RESOLVE}, received_on, satisfaction"),
         ("department_days", f"department, {DAYS_TO_RESOLVE}, received_on, satisfaction"),
-        ("month_days", f"substr(received_on, 1, 7), {DAYS_TO_RESOLVE}, category"),
+        ("month_days", f"substr(received_on, 1, 7), {DAYS_TO_RESOLVE}, category, satisfaction"),
+        # Covers the petition_figures query behind the site's figures (sunshine.figures).
+        ("figures", "village_code, resolved_on, received_on, category, channel, department, satisfaction"),
         ("satisfaction", "satisfaction"),
         ("channel", "channel, request_type, received_on"),
         ("request_type", "request_type"),

@@ -22,7 +22,7 @@ import click
 import sqlite_utils
 
 from sunshine import staging
-from sunshine.history.gitrepo import Commit, GitRepo, NotARepository, read_rows
+from sunshine.history.gitrepo import Commit, GitRepo, NotARepository, UnknownStart, read_rows
 from sunshine.history.schema import (
     ADDED,
     CHANGES_COLUMNS_TYPES,
@@ -107,6 +107,8 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
         paths = [t.path for t in project.tables.values()]
         if not repo.commits(*paths, start=start):
             raise _Empty("还没有任何提交修改过 data/ 下的表格，没有可以记录的修改历史。")
+    except UnknownStart as exc:
+        raise BuildError(str(exc)) from exc
     except (NotARepository, _Empty) as exc:
         reason = f"{exc}没有可以记录的修改历史。" if isinstance(exc, NotARepository) else str(exc)
         _write_info(db, coverage=reason, shallow=False, first=None, head=None)
@@ -374,6 +376,7 @@ def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
     commits = {r["hash"]: r for r in db["commit_info"].rows} if db["commit_info"].exists() else {}
     events: list[dict[str, Any]] = []
     grid_village: dict[str, str] = {}
+    member_village: dict[str, str] = {}  # a commitment belongs to its member's village
     added_in: dict[tuple[str, str], str] = {}
     counts = {"versions": 0, REMOVED: 0, "flagged_modified": 0, "flagged_removed": 0}
     for table in project.tables.values():
@@ -391,6 +394,8 @@ def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
                 added_in[(table.name, record_id)] = commit_hash
             if table.name == "grids" and after.get("grid_id"):
                 grid_village[after["grid_id"]] = after.get("village_code") or ""
+            if table.name == "committee_members" and after.get("member_id"):
+                member_village[after["member_id"]] = after.get("village_code") or ""
         if db["removals"].exists():
             for r in db["removals"].rows_where("namespace = ?", [table.name]):
                 row = json.loads(r["row"])
@@ -407,6 +412,9 @@ def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
         )
         if not e["village_code"] and e.pop("_grid", None):
             e["village_code"] = grid_village.get(e["_grid_id"], "")
+        if not e["village_code"] and e["_member_id"]:
+            e["village_code"] = member_village.get(e["_member_id"], "")
+        e.pop("_member_id", None)
         e.pop("_grid", None)
         e.pop("_grid_id", None)
         if e["after_publication"] and not _published_before(
@@ -463,6 +471,7 @@ def _event(
         "village_code": row.get("village_code") or "",
         "_grid": "village_code" not in row and bool(row.get("grid_id")),
         "_grid_id": row.get("grid_id") or "",
+        "_member_id": row.get("member_id") if "village_code" not in row else "",
         "kind": kind,
         "version": version,
         "commit_hash": commit_hash,

@@ -13,6 +13,10 @@ from pathlib import Path
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+class UnknownStart(Exception):
+    """history.start in sunshine.toml names no commit of this repository."""
+
+
 class NotARepository(Exception):
     """The project directory is not inside a git work tree, or git is missing."""
 
@@ -104,7 +108,10 @@ class GitRepo:
             return [f"--since={start}T00:00:00"]
         commit = self.resolve(start)
         if commit is None:
-            raise NotARepository(f"sunshine.toml 中 history.start 的提交 {start} 在本仓库中不存在。")
+            raise UnknownStart(
+                f"sunshine.toml 的 history.start 是“{start}”，但仓库里没有这个提交。"
+                "请填写一个提交（例如 git log 中的前 7 位）或日期（YYYY-MM-DD），或留空。"
+            )
         return [f"^{parent}" for parent in self.text("rev-list", "--parents", "-n", "1", commit).split()[1:]]
 
     def publication_positions(self) -> dict[str, int]:

@@ -31,7 +31,18 @@ from sunshine.noticeboard.build import write_sheets
 from sunshine.package import Project
 from sunshine.problems import BuildError
 from sunshine.site import charts
-from sunshine.site.pages import Context, Page, catalog, deadlines, feed, grid, home, petitions, village
+from sunshine.site.pages import (
+    Context,
+    Page,
+    archive,
+    catalog,
+    deadlines,
+    feed,
+    grid,
+    home,
+    petitions,
+    village,
+)
 from sunshine.site.pages.changes import changes_pages
 from sunshine.site.pages.data import SiteData
 from sunshine.site.pages.downloads import write_table_downloads
@@ -66,7 +77,7 @@ class SiteBuild:
         )
 
 
-PAGE_MODULES = (home, village, grid, petitions, catalog, feed, deadlines)
+PAGE_MODULES = (home, village, archive, grid, petitions, catalog, feed, deadlines)
 
 
 def all_pages(ctx: Context) -> Iterator[Page]:
@@ -127,6 +138,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
         stats.sheets = write_sheets(project, data, new, work / "pdf", datasette_url=datasette_url)
         stats.html_pages = _add_csp(new)
         stats.search_index_bytes = _compact_search_index(new / "search" / "search_index.json")
+        _fix_query_segmentation(new)
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
         raise
@@ -264,7 +276,7 @@ def _nav(pages: list[Page], changes: dict[str, str], docs: Path) -> list[Any]:
         }
     )
     if changes:
-        paths = sorted(changes)
+        paths = sorted(changes, key=lambda p: (p != "changes/index.md", p))
         if len(paths) > CHANGES_NAV_LIMIT:
             paths = [p for p in paths if p.endswith("index.md")] or paths[:1]
         nav.append({"变更记录": paths})
@@ -385,3 +397,23 @@ def _compact_search_index(path: Path) -> int:
     data = json.loads(path.read_text(encoding="utf-8"))
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     return path.stat().st_size
+
+
+# Material's search worker segments a Chinese query greedily into words of the index, but its loop
+# stops one character short (`j < query.length`), so the last character never ends a word: 路灯
+# becomes 路, which finds 光明路. Let the loop reach the end of the query.
+_SEGMENT_LOOP = re.compile(r"for\(let (\w+)=(\w+)\+1;\1<(\w+)\.length;\1\+\+\)\3\.slice\(\2,\1\)in ")
+
+
+def _fix_query_segmentation(site: Path) -> bool:
+    """Patch the search worker's query segmentation; False when the loop is not found (already fixed)."""
+    fixed = False
+    for worker in (site / "assets" / "javascripts" / "workers").glob("search.*.min.js"):
+        text = worker.read_text(encoding="utf-8")
+        patched = _SEGMENT_LOOP.sub(
+            lambda m: m.group(0).replace(f"{m.group(1)}<", f"{m.group(1)}<=", 1), text
+        )
+        if patched != text:
+            worker.write_text(patched, encoding="utf-8")
+            fixed = True
+    return fixed

@@ -84,6 +84,8 @@ def pages(ctx: Context) -> Iterator[Page]:
         "grid_staff": ctx.data.staff,
         "disclosures": ctx.data.disclosures,
         "petitions": ctx.data.petitions,
+        "committee_members": ctx.data.committee_members,
+        "commitments": ctx.data.commitments,
     }
     licence = project.license
     sources = [s.get("title", "") for s in project.descriptor.get("sources", [])]
