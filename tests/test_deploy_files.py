@@ -3,17 +3,21 @@ hadolint (Dockerfiles), the Kubernetes schemas, systemd-analyze, actionlint and 
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
 from sunshine.package import Project
-from sunshine.publish import service
+from sunshine.publish import loopback, nginx, service
 from sunshine.publish.bundle import PublishError, public_urls
 
 from .conftest import ROOT, copy_package
@@ -49,6 +53,43 @@ def test_the_datasette_image_is_slim_pinned_non_root_and_checks_its_health():
     packages = re.findall(r"^([a-z0-9_.-]+)==\S+ \\$", lock, re.M)
     assert {"datasette", "jieba", "uvicorn"} <= set(packages)
     assert all(f"{p}==" in lock for p in packages) and lock.count("--hash=sha256:") >= len(packages)
+
+
+# What the service process imports: the portal plugin, its launcher, and the library modules they use.
+PORTAL_PROBE = """
+import ast, importlib.metadata, json, sys
+import sunshine.portal.__main__, sunshine.portal.plugin
+ours = [m for name, m in sorted(sys.modules.items()) if name.split(".")[0] == "sunshine"]
+tops = set()
+for module in ours:
+    for node in ast.walk(ast.parse(open(module.__file__, encoding="utf-8").read())):
+        if isinstance(node, ast.Import):
+            tops |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            tops.add(node.module.split(".")[0])
+tops -= set(sys.stdlib_module_names) | {"sunshine"}
+dists = importlib.metadata.packages_distributions()
+print(json.dumps(sorted({d for t in tops for d in dists.get(t, [t])})))
+"""
+
+
+def test_the_lock_file_holds_every_package_the_portal_imports():
+    done = subprocess.run([sys.executable, "-c", PORTAL_PROBE], capture_output=True, text=True, check=True)
+    needed = {re.sub(r"[-_.]+", "-", d).lower() for d in json.loads(done.stdout)}
+    lock = (ROOT / "deploy" / "requirements.lock").read_text(encoding="utf-8")
+    locked = {re.sub(r"[-_.]+", "-", p).lower() for p in re.findall(r"^([A-Za-z0-9_.-]+)==", lock, re.M)}
+    # jieba_fast is tried first and falls back to jieba (same words); it has no wheel for a slim image.
+    optional = {"jieba-fast"}
+    assert "openpyxl" in needed
+    assert sorted(needed - locked - optional) == []
+
+
+def test_the_service_writes_https_links_when_the_public_site_is_https():
+    https = service.run_script(["sunshine.db"], base_url="/data/", https=True)
+    plain = service.run_script(["sunshine.db"], base_url="/data/")
+    assert "--setting force_https_urls on" in https
+    assert "force_https_urls" not in plain
+    assert https.replace(" \\\n    --setting force_https_urls on", "") == plain
 
 
 def test_the_kubernetes_manifests_validate_against_the_schemas(tmp_path):
@@ -112,6 +153,14 @@ def test_the_publish_workflow_validates_before_it_builds_and_bundles():
     )
 
 
+def test_the_vm_deploy_restores_the_execute_bit_of_every_script_it_runs_on_the_server():
+    # Artifacts lose file modes; `sudo /srv/sunshine.next/deploy/activate.sh` needs its execute bit.
+    steps = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))["jobs"]["vm"]["steps"]
+    script = next(s["run"] for s in steps if "rsync" in s.get("run", ""))
+    assert "chmod +x bundle/datasette/run.sh bundle/deploy/activate.sh" in script
+    assert script.index("chmod +x") < script.index("rsync")
+
+
 def test_publish_refuses_a_site_below_the_domain_root_with_a_clear_message(tmp_path):
     root = copy_package(ROOT, tmp_path / "pkg")
     (root / "sunshine.toml").write_text(
@@ -119,3 +168,51 @@ def test_publish_refuses_a_site_below_the_domain_root_with_a_clear_message(tmp_p
     )
     with pytest.raises(PublishError, match="根路径"):
         public_urls(Project.load(root))
+
+
+def test_the_kubernetes_nginx_counts_visitors_behind_the_ingress_by_their_forwarded_address():
+    conf = nginx.server_conf(
+        nginx.Nginx(upstreams=("sunshine-datasette:8001",), trusted_proxies=nginx.PRIVATE_NETWORKS)
+    )
+    assert "    set_real_ip_from 10.0.0.0/8;\n" in conf
+    assert "    real_ip_header X-Forwarded-For;\n    real_ip_recursive on;\n" in conf
+    assert "set_real_ip_from" not in nginx.server_conf(nginx.Nginx())
+
+
+@pytest.mark.skipif(loopback.nginx_binary() is None, reason="nginx is not installed (make test installs it)")
+def test_sql_limits_behind_a_trusted_proxy_apply_to_each_forwarded_visitor_not_to_the_proxy():
+    # The limit answers before the request is proxied: 429 when over it, 502 (no Datasette here) when not.
+    base = Path(tempfile.mkdtemp(prefix="sunshine-realip-"))
+    base.chmod(0o755)  # readable by nginx's user
+    bundle = base / "bundle"
+    (bundle / "nginx").mkdir(parents=True)
+    (bundle / "site").mkdir()
+    n = nginx.Nginx(trusted_proxies=("127.0.0.1",))
+    (bundle / "nginx" / "sunshine.conf").write_text(nginx.server_conf(n), encoding="utf-8")
+    (bundle / "nginx" / "locations.conf").write_text(nginx.locations_conf(n), encoding="utf-8")
+    port, dead = loopback.free_port(), loopback.free_port()
+    conf = loopback.loopback_conf(bundle, base / "work", port, [dead])
+    server = subprocess.Popen(
+        loopback.as_unprivileged(
+            [loopback.nginx_binary(), "-c", str(conf), "-p", str(conf.parent), "-g", "daemon off;"]
+        ),
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert loopback.wait_for_port("127.0.0.1", port, timeout=20, proc=server)
+        url = f"http://127.0.0.1:{port}/data/sunshine?sql=select+1"
+        count = nginx.Limits().sql_burst + 5
+        with httpx.Client(timeout=10) as client:
+            many = [
+                client.get(url, headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
+                for i in range(count)
+            ]
+            one = [
+                client.get(url, headers={"X-Forwarded-For": "198.51.100.7"}).status_code for _ in range(count)
+            ]
+    finally:
+        server.send_signal(signal.SIGQUIT)
+        server.wait(timeout=20)
+        shutil.rmtree(base, ignore_errors=True)
+    assert 429 not in many
+    assert 429 in one

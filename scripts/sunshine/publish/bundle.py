@@ -142,7 +142,8 @@ def _write_datasette(project: Project, databases: list[Path], target: Path, wher
     write_inspect_file([target / db.name for db in databases], target / "inspect.json")
     names = [db.name for db in databases]
     run = target / "run.sh"
-    run.write_text(service.run_script(names, base_url=where.data_path), encoding="utf-8")
+    https = urlsplit(where.site).scheme == "https"
+    run.write_text(service.run_script(names, base_url=where.data_path, https=https), encoding="utf-8")
     run.chmod(0o755)
     if not LOCK_FILE.exists():
         raise PublishError(f"找不到依赖锁定文件 {LOCK_FILE}。")
@@ -198,6 +199,7 @@ def _write_nginx(target: Path, where: Urls, script_hashes: list[str]) -> None:
         server_name="_",
         listen=str(service.SITE_PORT),
         upstreams=(f"{service.IMAGE}:{service.PORT}",),
+        trusted_proxies=nginx.PRIVATE_NETWORKS,
     )
     (target / "kubernetes.conf").write_text(nginx.server_conf(k8s), encoding="utf-8")
     (target / "site.Dockerfile").write_text(service.site_dockerfile(), encoding="utf-8")

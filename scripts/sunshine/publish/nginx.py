@@ -46,6 +46,9 @@ class Nginx:
     script_hashes: Iterable[str] = ()
     limits: Limits = field(default_factory=Limits)
     hsts: bool = False  # the site is served over https: browsers are told to use nothing else
+    # Addresses of the proxies in front (an Ingress controller): the visitor's address is then read from
+    # X-Forwarded-For, so the per-address limits count visitors, not the one proxy they all come through.
+    trusted_proxies: Sequence[str] = ()
 
     @property
     def data_path(self) -> str:
@@ -53,6 +56,8 @@ class Nginx:
 
 
 LOCATIONS = "/srv/sunshine/nginx/locations.conf"
+# Where a cluster's pods (an Ingress controller among them) have their addresses: the private ranges.
+PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
 
 
 def server_conf(n: Nginx, *, locations: str = LOCATIONS) -> str:
@@ -61,6 +66,9 @@ def server_conf(n: Nginx, *, locations: str = LOCATIONS) -> str:
     locations, whose policy changes with the site, come anew with every bundle."""
     lim = n.limits
     upstream = "\n".join(f"    server {u} max_fails=1 fail_timeout=10s;" for u in n.upstreams)
+    real_ip = "".join(f"    set_real_ip_from {a};\n" for a in n.trusted_proxies)
+    if real_ip:
+        real_ip += "    real_ip_header X-Forwarded-For;\n    real_ip_recursive on;\n"
     return f"""# 阳光村务 · written by `sunshine publish`. Copy it to /etc/nginx/conf.d/ once and adapt it there
 # (HTTPS, more Datasette instances): {locations} is replaced with each bundle.
 limit_req_zone $binary_remote_addr zone=sunshine_data:10m rate={lim.data_rate}r/s;
@@ -80,7 +88,7 @@ upstream sunshine_datasette {{
 server {{
     listen {n.listen};
     server_name {n.server_name};
-    include {locations};
+{real_ip}    include {locations};
 }}
 """
 

@@ -23,8 +23,12 @@ IMAGE = "sunshine-datasette"
 UID = 10001
 
 
-def datasette_args(databases: list[str], *, base_url: str) -> list[str]:
-    """Datasette's arguments after `python -m sunshine.portal`, with files relative to the bundle."""
+def datasette_args(databases: list[str], *, base_url: str, https: bool = False) -> list[str]:
+    """Datasette's arguments after `python -m sunshine.portal`, with files relative to the bundle.
+
+    Behind a proxy Datasette sees plain http: with `https` (the public site is https) the absolute
+    links it writes (the JSON alternate link, for example) say https, as the visitor's browser needs.
+    """
     cmd = datasette_command(
         [Path(db) for db in databases],
         metadata=Path("metadata.json"),
@@ -34,11 +38,12 @@ def datasette_args(databases: list[str], *, base_url: str) -> list[str]:
     )
     args = cmd[len(launcher()) :]
     args = [a for a in args if a != "--cors"]  # one origin behind nginx: nothing to share across origins
-    return [*args, "--setting", "base_url", base_url]
+    args = [*args, "--setting", "base_url", base_url]
+    return [*args, "--setting", "force_https_urls", "on"] if https else args
 
 
-def run_script(databases: list[str], *, base_url: str) -> str:
-    args = datasette_args(databases, base_url=base_url)
+def run_script(databases: list[str], *, base_url: str, https: bool = False) -> str:
+    args = datasette_args(databases, base_url=base_url, https=https)
     words = []
     for i, arg in enumerate(args):
         previous = args[i - 1] if i else ""

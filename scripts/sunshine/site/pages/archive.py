@@ -19,6 +19,7 @@ from sunshine.site.pages.paths import archive_path, village_path
 from sunshine.site.pages.records import (
     CATEGORIES,
     CATEGORY_IDS,
+    DISCLOSURE_COLUMNS,
     MONEY_CATEGORY,
     UNDISCLOSED,
     money_table,
@@ -27,28 +28,12 @@ from sunshine.site.pages.records import (
 
 SEARCH_EXCERPT = 12  # characters of each disclosure's text that go into the search index
 
-COLUMNS = (
-    "disclosure_id",
-    "village_code",
-    "category",
-    "topic",
-    "title",
-    "content",
-    "period",
-    "published_on",
-    "amount_yuan",
-    "direction",
-    "approval_ref",
-    "responsible",
-    "year",
-)
-
 
 def pages(ctx: Context) -> Iterator[Page]:
     d = ctx.data
     rows: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in (
-        d.disclosures.select(COLUMNS)
+        d.disclosures.select(DISCLOSURE_COLUMNS)
         .sort("published_on", "disclosure_id", descending=True)
         .iter_rows(named=True)
     ):

@@ -14,6 +14,24 @@ CATEGORIES = ("党务公开", "村务公开", "财务公开")
 CATEGORY_IDS = {"党务公开": "party-affairs", "村务公开": "village-affairs", "财务公开": "finance-disclosures"}
 
 
+# The disclosure columns the village pages and the archive show.
+DISCLOSURE_COLUMNS = (
+    "disclosure_id",
+    "village_code",
+    "category",
+    "topic",
+    "title",
+    "content",
+    "period",
+    "published_on",
+    "amount_yuan",
+    "direction",
+    "approval_ref",
+    "responsible",
+    "year",
+)
+
+
 def period_label(period: str) -> str:
     year, _, rest = period.partition("-")
     if not rest:

@@ -16,7 +16,13 @@ from sunshine.site.pages import committees as committee_pages
 from sunshine.site.pages import md as m
 from sunshine.site.pages.paths import archive_path, grid_path, village_path
 from sunshine.site.pages.petitions import FIGURE_HEADERS, figure_cells, statement
-from sunshine.site.pages.records import CATEGORIES, CATEGORY_IDS, disclosure_item, period_label
+from sunshine.site.pages.records import (
+    CATEGORIES,
+    CATEGORY_IDS,
+    DISCLOSURE_COLUMNS,
+    disclosure_item,
+    period_label,
+)
 
 VILLAGE_BOOST = 1.3  # a village's name finds its page before its yearly archives
 PERIODS_SHOWN = 2  # most recent periods listed per category, open
@@ -33,21 +39,7 @@ def _by(frame: pl.DataFrame, key: str) -> dict[str, list[dict[str, Any]]]:
 def pages(ctx: Context) -> Iterator[Page]:
     d = ctx.data
     disclosures = _by(
-        d.disclosures.select(
-            "disclosure_id",
-            "village_code",
-            "category",
-            "topic",
-            "title",
-            "content",
-            "period",
-            "published_on",
-            "amount_yuan",
-            "direction",
-            "approval_ref",
-            "responsible",
-            "year",
-        ).sort("published_on", "disclosure_id", descending=True),
+        d.disclosures.select(DISCLOSURE_COLUMNS).sort("published_on", "disclosure_id", descending=True),
         "village_code",
     )
     staff_counts = dict(d.staff.group_by("grid_id").len().iter_rows())
