@@ -404,8 +404,8 @@ def test_the_public_history_begins_where_sunshine_toml_says(built, tmp_path, sta
     db.unlink()
     build_history(Project.load(copy), db)
     recorded = rows(db, "select record_id, kind, commit_hash, after_publication from changes order by id")
-    # The public history lists the start commit and what was committed after it, or from that day on.
-    assert recorded == [("D00000003", "新增", hashes["added"], 0)] + [
+    # A commit is the baseline, listed no more; a date lists what was committed from that day on.
+    assert recorded == [("D00000003", "新增", hashes["added"], 0)] * (start != "added") + [
         ("D00000001", "修改", hashes["amount"], 1),
         ("2024-0000002", "删除", hashes["removed"], 1),
         ("330102001001-01", "修改", hashes["typo"], 0),

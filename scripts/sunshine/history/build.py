@@ -22,7 +22,7 @@ import click
 import sqlite_utils
 
 from sunshine import staging
-from sunshine.history.gitrepo import Commit, GitRepo, NotARepository, UnknownStart, read_rows
+from sunshine.history.gitrepo import Commit, GitRepo, NotARepository, UnknownStart, names_date, read_rows
 from sunshine.history.schema import (
     ADDED,
     CHANGES_COLUMNS_TYPES,
@@ -119,8 +119,9 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
     _forget_rewritten_history(db, {c.hash for c in all_commits})
     _forget_unmasked(db)
     before = _recorded_commits(db)
+    point = _start_point(repo, start, all_commits)
     for table in project.tables.values():
-        _record_table(repo, table, db, start)
+        _record_table(repo, table, db, start, point)
     _record_commit_info(db, repo.commits(*paths, start=start), repo.publication_positions())
     processed = len(_recorded_commits(db) - before)
 
@@ -128,7 +129,8 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
     first = all_commits[0]
     coverage = _coverage_text(shallow, first, start)
     _write_info(db, coverage=coverage, shallow=shallow, first=first, head=all_commits[-1])
-    counts = _derive(project, db)
+    baseline = {name: _rows_at(repo, t, point) for name, t in project.tables.items()} if point else {}
+    counts = _derive(project, db, point=point, baseline=baseline)
     summary = (
         f"修改历史 history.db：本次处理 {processed} 个新提交，共记录 {counts['versions']} 个行版本、"
         f"{counts[REMOVED]} 次删除；已公开记录被修改 {counts['flagged_modified']} 处、被删除 {counts['flagged_removed']} 行"
@@ -173,7 +175,9 @@ def _forget_unmasked(db: sqlite_utils.Database) -> None:
         _forget_rewritten_history(db, set())
 
 
-def _record_table(repo: GitRepo, table: Table, db: sqlite_utils.Database, start: str = "") -> None:
+def _record_table(
+    repo: GitRepo, table: Table, db: sqlite_utils.Database, start: str = "", point: str | None = None
+) -> None:
     from git_history.cli import file as git_history_file
 
     commits = repo.commits(table.path, start=start)
@@ -202,7 +206,7 @@ def _record_table(repo: GitRepo, table: Table, db: sqlite_utils.Database, start:
         recorded = _namespace_commits(db, table.name)
         new = [c for c in commits if c.hash not in recorded]
         if not new:
-            _record_removals(repo, table, db, start)
+            _record_removals(repo, table, db, start, point)
             return
         args += ["--start-at", new[0].hash]
     _CONVERTING[table.name] = table
@@ -214,7 +218,7 @@ def _record_table(repo: GitRepo, table: Table, db: sqlite_utils.Database, start:
                 ctx.invoke(git_history_file.callback, **ctx.params)
     except click.ClickException as exc:
         raise BuildError(f"无法读取 {table.path} 的修改历史：{exc.format_message()}") from exc
-    _record_removals(repo, table, db, start)
+    _record_removals(repo, table, db, start, point)
 
 
 def _namespace_commits(db: sqlite_utils.Database, name: str) -> set[str]:
@@ -256,7 +260,9 @@ def _key(table: Table, row: dict[str, Any]) -> str:
     return table.record_key(row)
 
 
-def _record_removals(repo: GitRepo, table: Table, db: sqlite_utils.Database, start: str = "") -> None:
+def _record_removals(
+    repo: GitRepo, table: Table, db: sqlite_utils.Database, start: str = "", point: str | None = None
+) -> None:
     """Rows present before a commit and absent after it; git-history records additions and changes only."""
     scanned = db["scanned_commits"]
     seen = (
@@ -264,13 +270,15 @@ def _record_removals(repo: GitRepo, table: Table, db: sqlite_utils.Database, sta
     )
     previous_hash, previous_rows = None, None
     commits = repo.commits(table.path, start=start)
-    baseline = commits[0].hash if start and commits else None  # what was there before it is not public
+    first = commits[0].hash if start and commits else None
     for commit in commits:
         if commit.hash in seen:
             continue
         parent = repo.first_parent(commit.hash)
-        if parent is None or commit.hash == baseline:
-            before: dict[str, dict] = {}
+        if parent is None or commit.hash == point:
+            before: dict[str, dict] = {}  # the start commit is the baseline: nothing it removed is listed
+        elif commit.hash == first:
+            before = _rows_at(repo, table, point) if point else {}
         elif parent == previous_hash and previous_rows is not None:
             before = previous_rows
         else:
@@ -371,7 +379,22 @@ def _versions(
         yield _key(table, after), row["_version"], row["_hash"], before, after
 
 
-def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
+def _start_point(repo: GitRepo, start: str, public: list[Commit]) -> str | None:
+    """The commit whose tables are the public history's starting point: the history.start commit
+    itself (listed as no change), or for a date the commit before the first one on that day."""
+    if not start or not public:
+        return None
+    if not names_date(start):
+        return repo.resolve(start)
+    return repo.first_parent(public[0].hash)
+
+
+def _derive(
+    project: Project,
+    db: sqlite_utils.Database,
+    point: str | None = None,
+    baseline: dict[str, dict[str, dict[str, str]]] | None = None,
+) -> dict[str, int]:
     """(Re)write `changes`: one row per added, modified or removed record per commit."""
     commits = {r["hash"]: r for r in db["commit_info"].rows} if db["commit_info"].exists() else {}
     events: list[dict[str, Any]] = []
@@ -381,16 +404,21 @@ def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
     counts = {"versions": 0, REMOVED: 0, "flagged_modified": 0, "flagged_removed": 0}
     for table in project.tables.values():
         titles = _field_titles(table)
+        base = (baseline or {}).get(table.name, {})
         for record_id, version, commit_hash, before, after in _versions(db, table):
             counts["versions"] += 1
             kind = ADDED if version == 1 else MODIFIED
+            inherited = version == 1 and record_id in base and commit_hash != point
+            if inherited:  # first recorded after the start, but already there at it: a change, or none
+                before, kind = base[record_id], MODIFIED
             fields = [
                 {"field": f, "title": titles.get(f, f), "old": before.get(f), "new": after.get(f)}
                 for f in _ordered(table, after)
                 if kind == MODIFIED and before.get(f) != after.get(f)
             ]
-            events.append(_event(table, record_id, kind, version, commit_hash, after, fields))
-            if version == 1:
+            if not inherited or fields:
+                events.append(_event(table, record_id, kind, version, commit_hash, after, fields))
+            if version == 1 and not inherited:
                 added_in[(table.name, record_id)] = commit_hash
             if table.name == "grids" and after.get("grid_id"):
                 grid_village[after["grid_id"]] = after.get("village_code") or ""
@@ -401,6 +429,8 @@ def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
                 row = json.loads(r["row"])
                 counts[REMOVED] += 1
                 events.append(_event(table, r["record_id"], REMOVED, None, r["commit_hash"], row, []))
+    if point:
+        events = [e for e in events if e["commit_hash"] != point]
     for e in events:
         info = commits.get(e["commit_hash"], {})
         e.update(

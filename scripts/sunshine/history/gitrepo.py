@@ -13,6 +13,11 @@ from pathlib import Path
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+def names_date(start: str) -> bool:
+    """history.start written as a date (YYYY-MM-DD) rather than a commit."""
+    return bool(_DATE.fullmatch(start))
+
+
 class UnknownStart(Exception):
     """history.start in sunshine.toml names no commit of this repository."""
 
