@@ -14,6 +14,8 @@ from sunshine.package import Project
 from sunshine.validate.collect import CAP
 from sunshine.validate.run import validate_project
 
+from .conftest import demo_only
+
 ID = "110105198001011238"
 
 
@@ -36,6 +38,7 @@ def test_a_valid_package_exits_0_with_a_chinese_summary(fixture_package, monkeyp
     assert result.output.strip() == "校验通过：5 张表，共 18 行数据，没有发现错误。"
 
 
+@demo_only
 def test_the_repository_sample_data_is_valid(repo: Project):
     if not (repo.root / "data" / "petitions.csv").exists():
         pytest.skip("sample data not written yet")
