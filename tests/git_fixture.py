@@ -11,6 +11,7 @@ Commits (dates in UTC+8, one per step):
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -100,3 +101,12 @@ def make_repo(repo: Path) -> dict[str, str]:
     write(repo, "grids.csv", GRIDS.replace("村东片一至三组", "村东片一至四组"))
     hashes["typo"] = commit(repo, "Fix the area of the first grid of Qingshi", "2024-06-05T09:00:00+08:00")
     return hashes
+
+
+def excel_resave(text: str) -> bytes:
+    """What Excel on Chinese Windows writes when a clerk opens a CSV and saves it: GBK, CRLF,
+    dates as 2024/5/1, amounts without trailing zeros, thousands separators."""
+    text = re.sub(r"\b(20[0-9]{2})-0?([1-9][0-9]?)-0?([1-9][0-9]?)\b", r"\1/\2/\3", text)
+    text = re.sub(r",([0-9]+)\.00,", r",\1,", text)
+    text = re.sub(r",([0-9]+)([0-9]{3})\.([0-9]*[1-9])0?,", r',"\1,\2.\3",', text)
+    return text.replace("\n", "\r\n").encode("gbk")

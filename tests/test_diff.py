@@ -11,7 +11,18 @@ from click.testing import CliRunner
 
 from sunshine.cli import cli
 
-from .git_fixture import D1, D2, D3, DISCLOSURES_HEADER, P1, PETITIONS_HEADER, git, make_repo, write
+from .git_fixture import (
+    D1,
+    D2,
+    D3,
+    DISCLOSURES_HEADER,
+    P1,
+    PETITIONS_HEADER,
+    excel_resave,
+    git,
+    make_repo,
+    write,
+)
 
 DATASETTE = "http://127.0.0.1:8001"
 
@@ -183,17 +194,42 @@ def test_a_byte_order_mark_changes_nothing(repo):
     assert "村（社区） data/villages.csv：没有变化\n" in out
 
 
-def test_a_file_saved_as_gbk_is_named_with_what_to_do(repo):
+def test_a_file_saved_as_gbk_is_read_for_what_it_says(repo):
     (repo / "data" / "grids.csv").write_bytes(
         (repo / "data" / "grids.csv").read_text(encoding="utf-8").encode("gbk")
     )
     status, out, _ = diff("--base", "HEAD")
+    assert status == 0
+    assert "网格 data/grids.csv：没有变化\n" in out
+
+
+def test_a_file_in_no_known_encoding_is_named_with_what_to_do(repo):
+    (repo / "data" / "grids.csv").write_bytes(b"grid_id,village_code\n\xff\xfe\x00\x81\n")
+    status, out, _ = diff("--base", "HEAD")
     assert status == 1
     assert (
-        "网格 data/grids.csv：无法比较。data/grids.csv 第 2 行不是 UTF-8 编码（可能是 GBK，打开后会显示乱码），无法比较。"
-        "请在 Excel 或 WPS 中另存为“CSV UTF-8（逗号分隔）”，或运行 sunshine fix data/grids.csv。\n"
+        "网格 data/grids.csv：无法比较。data/grids.csv：文件中有无法识别的字符（共 3 行），不是 UTF-8，也不是 GBK。"
+        "请在 Excel 或 WPS 中另存为“CSV UTF-8（逗号分隔）”。\n"
     ) in out
-    assert "三务公开事项 data/disclosures.csv：没有变化\n" in out
+
+
+def test_an_excel_resave_of_every_table_is_no_change(repo):
+    for name in ("villages", "grids", "grid_staff", "disclosures", "petitions"):
+        path = repo / "data" / f"{name}.csv"
+        path.write_bytes(excel_resave(path.read_text(encoding="utf-8")))
+    assert "2024/5/1" in (repo / "data" / "disclosures.csv").read_bytes().decode("gbk")
+    status, out, _ = diff("--base", "HEAD")
+    assert status == 0, out
+    assert out.endswith("合计：新增 0 行，删除 0 行，修改 0 行。\n")
+
+
+def test_a_real_change_in_a_resaved_file_is_the_only_change(repo):
+    path = repo / "data" / "disclosures.csv"
+    path.write_bytes(excel_resave(path.read_text(encoding="utf-8").replace("1500.00", "1500.50")))
+    status, out, _ = diff("--base", "HEAD")
+    assert status == 0, out
+    assert "      金额（元）：1500.00 → 1500.50\n" in out
+    assert out.endswith("合计：新增 0 行，删除 0 行，修改 1 行。\n")
 
 
 def test_personal_numbers_are_masked_and_data_cannot_inject_markdown(repo):

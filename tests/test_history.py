@@ -14,7 +14,19 @@ from sunshine.history.build import HISTORY_QUERIES, build_history, changes_pages
 from sunshine.package import Project
 from sunshine.problems import BuildError
 
-from .git_fixture import D1, D2, D3, DISCLOSURES_HEADER, P1, PETITIONS_HEADER, commit, git, make_repo, write
+from .git_fixture import (
+    D1,
+    D2,
+    D3,
+    DISCLOSURES_HEADER,
+    P1,
+    PETITIONS_HEADER,
+    commit,
+    excel_resave,
+    git,
+    make_repo,
+    write,
+)
 
 DATASETTE = "http://127.0.0.1:8001"
 
@@ -372,3 +384,14 @@ def test_rewritten_history_is_recorded_again_from_the_start(repo_copy):
     assert rows(db, "select commit_message from changes where table_name = 'grids' and kind = '修改'") == [
         ("Fix the area of grid 330102001001-01",)
     ]
+
+
+def test_a_merged_excel_resave_records_no_correction(repo_copy):
+    for name in ("disclosures", "petitions", "grids"):
+        path = repo_copy / "data" / f"{name}.csv"
+        path.write_bytes(excel_resave(path.read_text(encoding="utf-8")))
+    commit(repo_copy, "Save the tables again in Excel", "2024-06-10T09:00:00+08:00")
+    db = repo_copy / "build" / "history.db"
+    summary = build_history(Project.load(repo_copy), db)
+    assert summary.startswith("修改历史 history.db：本次处理 1 个新提交，共记录 12 个行版本")
+    assert rows(db, "select count(*) from changes where commit_date = '2024-06-10'") == [(0,)]

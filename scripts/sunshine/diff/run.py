@@ -11,8 +11,9 @@ from decimal import Decimal, InvalidOperation
 
 import click
 
+from sunshine import typed
 from sunshine.history.build import MODIFIED_FLAGGED, REMOVED_FLAGGED
-from sunshine.history.gitrepo import GitRepo, NotARepository, UnreadableCSV, decode_csv, read_rows
+from sunshine.history.gitrepo import GitRepo, NotARepository
 from sunshine.package import Project, Table
 from sunshine.shown import free_text_fields, mask_value, md, phone_fields, query_url, record_label, row_url
 
@@ -87,11 +88,11 @@ def _compare_table(repo: GitRepo, table: Table, base_commit: str) -> TableDiff:
     out = TableDiff(table)
     try:
         before_bytes = repo.show(base_commit, table.path)
-        before = _keyed(table, decode_csv(before_bytes, table.path)) if before_bytes is not None else {}
+        before = _keyed(table, before_bytes) if before_bytes is not None else {}
         path = repo.cwd / table.path
-        after = _keyed(table, decode_csv(path.read_bytes(), table.path)) if path.exists() else {}
-    except UnreadableCSV as exc:
-        out.error = str(exc)
+        after = _keyed(table, path.read_bytes()) if path.exists() else {}
+    except typed.Unreadable as exc:
+        out.error = f"{table.path}：{exc}请在 Excel 或 WPS 中另存为“CSV UTF-8（逗号分隔）”。"
         return out
     if before_bytes is None and path.exists():
         out.note = "比较的版本中还没有这个文件，全部行都是新增。"
@@ -133,8 +134,9 @@ def _compare_table(repo: GitRepo, table: Table, base_commit: str) -> TableDiff:
     return out
 
 
-def _keyed(table: Table, text: str) -> dict[str, dict[str, str]]:
-    _, rows = read_rows(text)
+def _keyed(table: Table, data: bytes) -> dict[str, dict[str, str]]:
+    """Rows by primary key, each cell as its canonical text: a re-save by Excel changes nothing."""
+    rows = typed.canonical_rows(table, data)
     pk = table.primary_key
     return {" / ".join(row.get(k, "") for k in pk): row for row in rows if any(row.get(k) for k in pk)}
 

@@ -22,6 +22,7 @@ from typing import Any
 import click
 import sqlite_utils
 
+from sunshine import typed
 from sunshine.history.gitrepo import Commit, GitRepo, NotARepository, read_rows
 from sunshine.package import Project, Table
 from sunshine.problems import BuildError
@@ -198,16 +199,14 @@ def convert(content: bytes, table_name: str) -> list[dict[str, str]]:
 
 
 def _version_rows(content: bytes, table: Table) -> list[dict[str, str]]:
-    """Rows of one committed version of a CSV, personal data masked; rows without a key are left out."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        text = content.decode("utf-8", "replace")
-    _, rows = read_rows(text)
+    """Rows of one committed version of a CSV, personal data masked; rows without a key are left out.
+
+    Cells are compared as their canonical text (sunshine.typed), so a re-save by Excel is no change.
+    """
+    try:
+        rows = typed.canonical_rows(table, content)
+    except typed.Unreadable:
+        _, rows = read_rows(content.decode("utf-8", "replace"))
     return [mask_row(table, row) for row in rows if all(row.get(k) for k in table.primary_key)]
 
 
