@@ -47,16 +47,48 @@ def test_the_repository_sample_data_is_valid(repo: Project):
 
 
 def test_an_invalid_package_exits_1_and_names_file_row_column_and_fix(fixture_package, monkeypatch):
-    replace(fixture_package, "petitions", ",2024-05-03,", ",2024/5/3,")
+    replace(fixture_package, "petitions", ",2024-05-03,", ",03/05/2024,")
     result = run(fixture_package, monkeypatch)
     assert result.exit_code == 1, result.output
     assert result.output.splitlines() == [
         "data/petitions.csv（1 个错误）",
-        "  ✗ 第 2 行，“受理日期”（received_on）：日期格式不对。内容：2024/5/3",
-        "    → 应写作 2024-05-03（格式 YYYY-MM-DD）。可运行 sunshine fix data/petitions.csv 自动改正。",
+        "  ✗ 第 2 行，“受理日期”（received_on）：不是有效的日期。内容：03/05/2024",
+        "    → 看不出是“日/月/年”还是“月/日/年”，请按 YYYY-MM-DD 填写完整日期，例如 2024-05-03。",
         "",
         "校验未通过：1 个文件中共有 1 个错误。请按提示改正后重新运行 sunshine validate。",
     ]
+
+
+def test_what_excel_writes_on_saving_is_read_as_meant_and_said_as_a_notice(fixture_package, monkeypatch):
+    replace(fixture_package, "petitions", ",2024-05-03,", ",2024/5/3,")
+    replace(fixture_package, "petitions", ",2024-05-07,", ",2024年5月7日,")
+    replace(fixture_package, "grids", ",924", ',"1,924"')
+    result = run(fixture_package, monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "data/grids.csv（1 个提醒）",
+        "  ! 第 3 行，“人口”（population）：Excel 改写了数字的写法，按 1924 读取。内容：1,924",
+        "    → 发布时规范为 1924。PR 检查会自动改正；也可运行 sunshine fix data/grids.csv。",
+        "",
+        "data/petitions.csv（2 个提醒）",
+        "  ! 第 2 行，“受理日期”（received_on）：Excel 改写了日期的写法，按 2024-05-03 读取。内容：2024/5/3",
+        "    → 发布时规范为 2024-05-03。PR 检查会自动改正；也可运行 sunshine fix data/petitions.csv。",
+        "  ! 第 3 行，“受理日期”（received_on）：Excel 改写了日期的写法，按 2024-05-07 读取。内容：2024年5月7日",
+        "    → 发布时规范为 2024-05-07。PR 检查会自动改正；也可运行 sunshine fix data/petitions.csv。",
+        "",
+        "校验通过：5 张表，共 18 行数据，没有发现错误，3 个提醒。",
+    ]
+
+
+def test_a_reordered_header_in_chinese_titles_reads_as_the_schema_says(fixture_package, monkeypatch):
+    path = fixture_package.root / "data" / "grids.csv"
+    rows = [line.split(",") for line in path.read_text(encoding="utf-8").splitlines()]
+    titles = {f["name"]: f["title"] for f in fixture_package.tables["grids"].fields}
+    rows[0] = [titles[name] for name in rows[0]]
+    path.write_text("\n".join(",".join(reversed(r)) for r in rows) + "\n", encoding="utf-8")
+    report = validate_project(fixture_package)
+    assert report.valid
+    assert [(p.code, p.severity) for p in report.problems] == [("header-title", "notice")] * 6
 
 
 def test_json_lists_every_error_with_its_location(fixture_package, monkeypatch):

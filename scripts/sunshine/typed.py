@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -24,6 +25,8 @@ from sunshine import normalize
 from sunshine.package import Table
 
 ENCODINGS = ("utf-8-sig", "gb18030")
+# How Excel and WPS write a date on saving: 2024/1/9, 2024-1-9, 2024年1月9日.
+RESAVED_DATE = re.compile(r"^[0-9]{4}(/[0-9]{1,2}/|-[0-9]{1,2}-|年[0-9]{1,2}月)[0-9]{1,2}日?$")
 TRUE = ("true", "True", "TRUE", "1", "是")
 FALSE = ("false", "False", "FALSE", "0", "否")
 
@@ -104,6 +107,8 @@ def is_resave(spec: dict[str, Any], text: str) -> bool:
         return False
     kind = spec.get("type")
     if kind == "date":
+        if not RESAVED_DATE.match(text):
+            return False
         d, reason = normalize.parse_date(text, serials=False)
         return d is not None and not reason and d.isoformat() != text
     if kind == "number":

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 from frictionless import fields as ffields
 
-from sunshine import normalize
+from sunshine import normalize, typed
 from sunshine.privacy import ID_PRETEST, MOBILE_PRETEST, find_personal
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -109,6 +109,8 @@ class FieldCheck:
         return [self._constraint_issue(name, value or "") for name in notes]
 
     def _type_issue(self, value: str) -> Issue:
+        if typed.is_resave(self.field, value):
+            return self._resave(value, "type-error")
         if self.type == "date":
             d, reason = normalize.parse_date(value)
             if d and reason:
@@ -152,6 +154,17 @@ class FieldCheck:
             )
             return Issue("type-error", "不是允许的取值", f"只能填写：{yes}。")
         return Issue("type-error", f"类型不对，应为 {self.type}", "")
+
+    def _resave(self, value: str, code: str) -> Issue:
+        """A spelling Excel or WPS writes on saving, with one meaning: read as meant, said as a notice."""
+        what = "日期" if self.type == "date" else "数字"
+        return Issue(
+            code,
+            f"Excel 改写了{what}的写法，按 {typed.canonical(self.field, value)} 读取",
+            f"发布时规范为 {typed.canonical(self.field, value)}。PR 检查会自动改正；也可运行 {self.fix}。",
+            severity="notice",
+            fixable=True,
+        )
 
     def _constraint_issue(self, name: str, value: str) -> Issue:
         c = self.constraints
@@ -212,7 +225,9 @@ class FieldCheck:
             out += self._number_extras(stripped)
         elif typed_ok and self.type == "date" and not normalize.ISO_DATE.match(value):
             d, _ = normalize.parse_date(value, serials=False)
-            if d and stripped == value:
+            if typed.is_resave(self.field, value):
+                out.append(self._resave(value, "date-format"))
+            elif d and stripped == value:
                 full = normalize.has_fullwidth(value)
                 out.append(
                     Issue(

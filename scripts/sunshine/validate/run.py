@@ -176,7 +176,7 @@ def _validate_table(
             table, path, encoding, columns, header_row, scratch / f"{table.name}.csv"
         )
         labels = [n for n in names if n in columns] + [
-            label for label, c in zip(labels, columns) if c is None
+            label for label, c in zip(labels, columns, strict=True) if c is None
         ]
     fields = key_fields(table, project.tables)
     scanned = TableScan(table, path, rel, len(labels), fields, header_row=header_row).run(collector)
