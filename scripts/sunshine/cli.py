@@ -36,13 +36,20 @@ def cli() -> None:
     help="输出格式：中文文本、JSON，或 GitHub 注释。",
 )
 @click.option("--max-bytes", type=int, default=None, help="单个 CSV 文件的大小上限（字节）。")
-def validate(fmt: str, max_bytes: int | None) -> None:
+@click.option(
+    "--base", default=None, help="与哪个 git 版本比较：本次新增或修改的行的问题列在最前面、全部列出。"
+)
+def validate(fmt: str, max_bytes: int | None, base: str | None) -> None:
     """校验 data/ 下的全部表格。退出码：0 通过，1 有错误，2 用法错误。"""
     project = _project()
     from sunshine.validate.report import render
     from sunshine.validate.run import validate_project
 
-    kwargs = {"max_bytes": max_bytes} if max_bytes else {}
+    kwargs: dict = {"max_bytes": max_bytes} if max_bytes else {}
+    if base:
+        from sunshine.diff.run import changed_focus
+
+        kwargs["focus"] = changed_focus(project, base)
     report = validate_project(project, **kwargs)
     click.echo(render(report, fmt), nl=False)
     sys.exit(0 if report.valid else 1)

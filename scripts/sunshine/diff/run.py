@@ -141,6 +141,39 @@ def _keyed(table: Table, data: bytes) -> dict[str, dict[str, str]]:
     return {" / ".join(row.get(k, "") for k in pk): row for row in rows if any(row.get(k) for k in pk)}
 
 
+def changed_rows(project: Project, repo: GitRepo, base_commit: str) -> dict[str, set[int]]:
+    """Spreadsheet rows of each table that are new or changed since the base: what a pull request did."""
+    out: dict[str, set[int]] = {}
+    for table in project.tables.values():
+        path = project.root / table.path
+        if not path.is_file():
+            continue
+        try:
+            before_bytes = repo.show(base_commit, table.path)
+            before = _keyed(table, before_bytes) if before_bytes is not None else {}
+            now = typed.read(table, path.read_bytes())
+        except typed.Unreadable:
+            continue
+        rows = now.canonical_rows()
+        pk = table.primary_key
+        out[table.path] = {
+            r.number
+            for r, row in zip(now.rows, rows, strict=True)
+            if before.get(" / ".join(row.get(k, "") for k in pk)) != row
+        }
+    return out
+
+
+def changed_focus(project: Project, base: str) -> dict[str, set[int]]:
+    """changed_rows against a named base; nothing when there is no git history to compare with."""
+    try:
+        repo = GitRepo.find(project.root)
+        commit, _, _ = resolve_base(repo, base)
+    except (NotARepository, BaseNotFound):
+        return {}
+    return changed_rows(project, repo, commit)
+
+
 def _columns(table: Table, old: dict[str, str], new: dict[str, str]) -> list[str]:
     names = table.field_names
     return names + sorted((old.keys() | new.keys()) - set(names))
