@@ -13,7 +13,7 @@ COMMANDS = sorted(cli.commands)
 
 
 def test_the_cli_has_the_commands_the_readme_promises():
-    assert COMMANDS == ["build", "diff", "fix", "generate", "metadata", "serve", "validate"]
+    assert COMMANDS == ["build", "diff", "fix", "generate", "metadata", "serve", "template", "validate"]
 
 
 @pytest.mark.parametrize("name", COMMANDS)

@@ -66,6 +66,22 @@ def fix(files: tuple[Path, ...]) -> None:
 
 @cli.command()
 @click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("build/templates"),
+    show_default=True,
+    help="写入 .xlsx 模板的目录。",
+)
+@click.argument("tables", nargs=-1)
+def template(out: Path, tables: tuple[str, ...]) -> None:
+    """为每张表生成 Excel 模板（.xlsx）：英文列名和中文名称、下拉列表、文本格式的日期和编号、列说明。"""
+    from sunshine.fix.template import template_command
+
+    sys.exit(template_command(_project(), out, list(tables)))
+
+
+@cli.command()
+@click.option(
     "--datasette-url",
     envvar="SUNSHINE_DATASETTE_URL",
     default=None,

@@ -13,11 +13,13 @@ import csv
 import shutil
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 
+from sunshine.fix import xlsx
 from sunshine.package import Project, Table
 from sunshine.problems import Problem, Report
 from sunshine.validate import encoding as enc
@@ -88,6 +90,46 @@ def _encoding_problem(rel: str, path, found: enc.Encoding) -> Problem:
     )
 
 
+def _workbook(project: Project, table: Table) -> Path | None:
+    """data/<table>.xlsx, when a clerk put the table there as an Excel workbook."""
+    for suffix in xlsx.SUFFIXES:
+        path = (project.root / table.path).with_suffix(suffix)
+        if path.is_file() and not path.is_symlink():
+            return path
+    return None
+
+
+def _stray(project: Project) -> list[Problem]:
+    """Files in data/ that are no table, with the right advice for a spreadsheet saved in another format."""
+    workbooks = {
+        w.relative_to(project.root).as_posix()
+        for t in project.tables.values()
+        if (w := _workbook(project, t))
+    }
+    names = "、".join(f"{t.name}.xlsx" for t in project.tables.values())
+    out = []
+    for p in stray_files(project):
+        suffix = Path(p.file).suffix.lower()
+        if p.file in workbooks:
+            continue
+        if p.code == "unknown-file" and suffix in (*xlsx.SUFFIXES, ".xls", ".et", ".ods"):
+            p = replace(
+                p,
+                message="这是一个电子表格工作簿，但文件名不是任何一张表的名称",
+                hint=(
+                    f"把它保存为 Excel 工作簿（.xlsx），文件名用表名（{names}），PR 检查会自动转换为 CSV；"
+                    "或在 Excel/WPS 中“另存为 → CSV UTF-8（逗号分隔）”，保存为 data/ 下同名的 .csv 文件。"
+                ),
+            )
+        elif p.code == "unknown-file" and suffix == ".txt":
+            p = replace(
+                p,
+                hint="如果这是 Excel“Unicode 文本”，请改为“另存为 → CSV UTF-8（逗号分隔）”，文件名用表名，例如 data/petitions.csv。",
+            )
+        out.append(p)
+    return out
+
+
 def _unicode_text_problem(rel: str) -> Problem:
     return Problem(
         code="encoding-error",
@@ -145,10 +187,32 @@ def _validate_table(
 ) -> int:
     rel = table.path
     path = project.root / rel
-    problem = check_file(project, rel, max_bytes=max_bytes)
-    if problem:
-        collector.add(problem)
-        return 0
+    workbook = _workbook(project, table)
+    if workbook is not None:
+        rel = workbook.relative_to(project.root).as_posix()
+        try:
+            rows = xlsx.read_workbook(table, workbook)
+        except xlsx.WorkbookError as exc:
+            collector.add(Problem(code="source-error", file=rel, message=str(exc)))
+            return 0
+        path = scratch / f"{table.name}.xlsx.csv"
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(rows)
+        collector.add(
+            Problem(
+                code="workbook",
+                file=rel,
+                message=f"Excel 工作簿，按其中的内容校验（代替 {table.path}）",
+                hint=f"PR 检查会把它转换为 {table.path}；也可运行 sunshine fix {rel}。",
+                severity="notice",
+                fixable=True,
+            )
+        )
+    else:
+        problem = check_file(project, rel, max_bytes=max_bytes)
+        if problem:
+            collector.add(problem)
+            return 0
     found = enc.detect(path)
     if found.name and found.name.startswith("utf-16"):
         collector.add(_unicode_text_problem(rel))
@@ -224,7 +288,7 @@ def validate_project(
                 )
             )
     shutil.rmtree(scratch, ignore_errors=True)
-    for p in stray_files(project):
+    for p in _stray(project):
         collector.add(p)
     position = {t.path: i for i, t in enumerate(order)}
     problems = sorted(
