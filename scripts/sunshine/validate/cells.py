@@ -292,6 +292,14 @@ class FieldCheck:
         if not (self.pattern and self.pattern.match(value)):
             for f in find_personal(value, phones_allowed=self.phones_allowed):
                 out.append(PERSONAL[f.kind](f.masked))
+        if self.field.get("x-person-name") and ("?" in value or "\ufffd" in value):
+            out.append(
+                Issue(
+                    "lost-character",
+                    "姓名中有“?”：多半是文件另存为 GBK 时保存不了的生僻字（如“䶮”）",
+                    "请在 Excel/WPS 中重新输入这个字，并“另存为 → CSV UTF-8（逗号分隔）”或 Excel 工作簿（.xlsx）。",
+                )
+            )
         if value.startswith(FORMULA_START):
             out.append(
                 Issue(
@@ -327,6 +335,8 @@ class FieldCheck:
             if "minLength" in cons:
                 conds.append(c.str.len_chars() >= cons["minLength"])
             suspicious = [SUSPICIOUS_TEXT]
+            if self.field.get("x-person-name"):
+                suspicious.append("[?\ufffd]")
             if "pattern" not in cons:
                 suspicious.append(self.personal_pretest)
             conds.append(~c.str.contains("|".join(suspicious)))

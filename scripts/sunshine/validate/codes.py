@@ -49,6 +49,8 @@ OWN = {
     "personal-phone": "文本中含有手机号（电话列除外）",
     "formula-injection": "文本以 = + - @ 或制表符开头，在 Excel 中会被当作公式",
     "html-content": "文本中含有 HTML 标签或 javascript: 链接",
+    "lost-character": "姓名中有“?”，多半是另存为 GBK 时丢失的生僻字（x-person-name）",
+    "workbook": "data/ 中的 Excel 工作簿，按其内容校验、由 sunshine fix 转换为 CSV（提示）",
     "control-character": "文本中含有控制字符或 NUL",
 }
 
