@@ -13,7 +13,17 @@ COMMANDS = sorted(cli.commands)
 
 
 def test_the_cli_has_the_commands_the_readme_promises():
-    assert COMMANDS == ["build", "diff", "fix", "generate", "metadata", "serve", "template", "validate"]
+    assert COMMANDS == [
+        "build",
+        "diff",
+        "docs",
+        "fix",
+        "generate",
+        "metadata",
+        "serve",
+        "template",
+        "validate",
+    ]
 
 
 @pytest.mark.parametrize("name", COMMANDS)

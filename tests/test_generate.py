@@ -212,7 +212,7 @@ def test_villages_stay_unique_and_coded_by_township_at_county_scale() -> None:
 
 
 def test_sizes_the_identifiers_cannot_hold_are_refused_in_chinese(tmp_path: Path, capsys) -> None:
-    assert generate_command(tmp_path / "out", villages=0) == 2
+    assert generate_command(tmp_path / "out", Sizes(villages=0)) == 2
     assert "村（社区）数量" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
@@ -221,6 +221,6 @@ def test_a_failed_generation_leaves_the_previous_files_untouched(tmp_path: Path,
     generate(tmp_path, Sizes(villages=1, grids_per_village=1, staff_per_grid=1, disclosures=5, petitions=5))
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     # Too many petitions a year for a 7-digit case number: found only when the petitions are written.
-    assert generate_command(tmp_path, villages=2, petitions=40_000_000) == 2
+    assert generate_command(tmp_path, Sizes(villages=2, petitions=40_000_000)) == 2
     assert "诉求编号" in capsys.readouterr().err
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

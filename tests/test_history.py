@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from sunshine.history import build as history
-from sunshine.history.build import HISTORY_QUERIES, build_history, changes_pages
+from sunshine.history.build import build_history
+from sunshine.history.schema import HISTORY_QUERIES, history_tables_metadata
 from sunshine.package import Project
 from sunshine.problems import BuildError
+from sunshine.site.pages.changes import changes_pages
 
 from .git_fixture import (
     D1,
@@ -360,7 +362,7 @@ def test_the_datasette_metadata_names_every_table_and_view_of_history_db(built):
             repo / "build" / "history.db", "select name from sqlite_master where type in ('table', 'view')"
         )
     }
-    described = history.history_tables_metadata(Project.load(repo))
+    described = history_tables_metadata(Project.load(repo))
     assert names - described.keys() == set()
     assert set(described["changes"]["columns"]) == {
         r[1] for r in rows(repo / "build" / "history.db", "pragma table_info(changes)")

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
 from sunshine.package import Project
-from sunshine.portal import metadata
 from sunshine.portal.metadata import build_metadata, metadata_command, render
 
 from .conftest import ROOT, copy_package
@@ -92,10 +90,10 @@ def test_canned_queries_have_the_names_and_parameters_the_site_links_to(meta):
             assert f":{param}" in q["sql"], (name, param)
 
 
-def test_history_queries_are_included_when_the_history_module_provides_them(meta, monkeypatch):
-    from sunshine.history.build import HISTORY_QUERIES
+def test_history_queries_and_tables_come_from_the_history_schema_module(meta):
+    from sunshine.history.schema import HISTORY_QUERIES, history_tables_metadata
 
     assert meta["databases"]["history"]["queries"] == json.loads(json.dumps(HISTORY_QUERIES))
-    monkeypatch.setitem(sys.modules, "sunshine.history.build", None)
-    assert metadata.history_queries() is None
-    assert "history" not in build_metadata(Project.load(ROOT))["databases"]
+    tables = json.loads(json.dumps(history_tables_metadata(Project.load(ROOT))))
+    assert meta["databases"]["history"]["tables"] == tables
+    assert tables["commits"] == {"hidden": True}

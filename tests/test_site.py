@@ -19,8 +19,8 @@ from sunshine.chinese.searchdict import segment, write_dictionaries
 from sunshine.markup import neutralise_formula
 from sunshine.package import Project
 from sunshine.problems import BuildError
-from sunshine.site.build import _write_docs, build, build_site
-from sunshine.site.pages import Context, all_pages
+from sunshine.site.build import _write_docs, all_pages, build, build_site
+from sunshine.site.pages import Context
 from sunshine.site.pages.data import SiteData
 from sunshine.site.pages.md import Datasette
 

@@ -10,13 +10,10 @@ from urllib.parse import urlparse
 
 import pytest
 
-from .browser import launch
-from .conftest import ROOT
+from .browser import axe_source, launch
 from .test_site import SCRIPT, build_sample_site
 
 pytestmark = pytest.mark.browser
-
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -162,7 +159,7 @@ def test_a_script_in_the_data_is_shown_as_text_and_never_runs(served, phone):
 
 def test_no_serious_accessibility_violations(served, phone):
     base, _, where = served
-    axe = AXE.read_text(encoding="utf-8")
+    axe = axe_source()
     found = {}
     for name, path in pages_to_check(where).items():
         phone.goto(base + path)

@@ -8,16 +8,18 @@ from collections.abc import Iterable
 
 import click
 
+from sunshine.database.build import build_database
+from sunshine.history.build import build_history
 from sunshine.package import Project
 from sunshine.problems import BuildError
+from sunshine.site.build import build_site
+from sunshine.validate.report import render
+from sunshine.validate.run import validate_project
 
 STAGES = ("database", "history", "site")
 
 
 def build_command(project: Project, *, datasette_url: str, only: Iterable[str] = ()) -> int:
-    from sunshine.validate.report import render
-    from sunshine.validate.run import validate_project
-
     stages = [s for s in STAGES if not only or s in only]
     started = time.perf_counter()
     report = validate_project(project)
@@ -54,15 +56,9 @@ def run_stage(project: Project, stage: str, *, datasette_url: str) -> str:
     out = project.build_dir
     out.mkdir(parents=True, exist_ok=True)
     if stage == "database":
-        from sunshine.database.build import build_database
-
         return build_database(project, out / "sunshine.db")
     if stage == "history":
-        from sunshine.history.build import build_history
-
         return build_history(project, out / "history.db")
     if stage == "site":
-        from sunshine.site.build import build_site
-
         return build_site(project, out / "site", datasette_url=datasette_url)
     raise ValueError(stage)

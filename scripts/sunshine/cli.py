@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
 import click
 
 from sunshine.package import Project, ProjectNotFound
+from sunshine.sample.generate import DEFAULT_SEED, Sizes, generate_command
 from sunshine.settings import SettingsError
+from sunshine.validate.report import FORMATS
 
 
 def _project() -> Project:
@@ -30,7 +33,7 @@ def cli() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "github"]),
+    type=click.Choice(FORMATS),
     default="text",
     show_default=True,
     help="输出格式：中文文本、JSON，或 GitHub 注释。",
@@ -123,19 +126,23 @@ def diff(base: str, fmt: str, datasette_url: str) -> None:
     sys.exit(diff_command(project, base=base, fmt=fmt, datasette_url=url))
 
 
+def _size_options(command):
+    """One option per field of the generator's Sizes, with its default: the sizes are defined once."""
+    for f in reversed(dataclasses.fields(Sizes)):
+        option = click.option(
+            f"--{f.name.replace('_', '-')}", default=f.default, show_default=True, help=f.metadata.get("help")
+        )
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="写入 CSV 的目录。")
-@click.option("--villages", default=3, show_default=True)
-@click.option("--grids-per-village", default=3, show_default=True)
-@click.option("--staff-per-grid", default=5, show_default=True)
-@click.option("--disclosures", default=160, show_default=True)
-@click.option("--petitions", default=600, show_default=True)
-@click.option("--seed", default=20240501, show_default=True)
-def generate(out: Path, **sizes: int) -> None:
+@_size_options
+@click.option("--seed", default=DEFAULT_SEED, show_default=True)
+def generate(out: Path, seed: int, **sizes: int) -> None:
     """生成结构一致的虚构示例数据（任意规模，用于演示和性能测试）。"""
-    from sunshine.sample.generate import generate_command
-
-    sys.exit(generate_command(out, **sizes))
+    sys.exit(generate_command(out, Sizes(**sizes), seed))
 
 
 @cli.command()
@@ -145,6 +152,30 @@ def metadata(check: bool) -> None:
     from sunshine.portal.metadata import metadata_command
 
     sys.exit(metadata_command(_project(), check=check))
+
+
+@cli.command()
+@click.option(
+    "--check", is_flag=True, help="只检查 README.md 和 CONTRIBUTING.md 中生成的部分是否最新，不写入。"
+)
+def docs(check: bool) -> None:
+    """由代码重新生成 README.md 的设置表和 CONTRIBUTING.md 的问题代码表。"""
+    from sunshine.docs import MarkersMissing, stale
+
+    project = _project()
+    try:
+        changed = stale(project.root)
+    except (MarkersMissing, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if check:
+        for name in changed:
+            click.echo(f"{name} 中生成的部分已过时：请运行 sunshine docs 重新生成并提交。", err=True)
+        sys.exit(1 if changed else 0)
+    for name, text in changed.items():
+        (project.root / name).write_text(text, encoding="utf-8")
+        click.echo(f"已更新 {name}。")
+    if not changed:
+        click.echo("文档中生成的部分都是最新的。")
 
 
 def main() -> None:  # pragma: no cover

@@ -44,10 +44,6 @@ def strip_spaces(value: str) -> str:
     return value.strip(SPACES)
 
 
-def has_surrounding_spaces(value: str) -> bool:
-    return bool(value) and (value[0] in SPACES or value[-1] in SPACES)
-
-
 def excel_serial_to_date(serial: int) -> date | None:
     """Excel (1900 system) serial to a date, only within a plausible range for these records."""
     if serial < 61:  # before 1900-03-01 the serials are off by Excel's fictional leap day

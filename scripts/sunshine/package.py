@@ -64,6 +64,31 @@ class Table:
         return out
 
     @property
+    def label_field(self) -> str:
+        """The field naming what a row is about, in lists of changes (x-label)."""
+        return self.schema.get("x-label") or self.primary_key[0]
+
+    @property
+    def search_fields(self) -> tuple[str, ...]:
+        """Fields indexed for Chinese full-text search (x-search), in schema order."""
+        return tuple(f["name"] for f in self.fields if f.get("x-search"))
+
+    @property
+    def word_fields(self) -> tuple[str, ...]:
+        """Fields whose values are place names for the segmentation dictionary (x-words)."""
+        return tuple(f["name"] for f in self.fields if f.get("x-words"))
+
+    @property
+    def flags_modified(self) -> bool:
+        """A change to an existing row alters a record the public has already seen (x-published)."""
+        return bool(self.schema.get("x-published", {}).get("modified"))
+
+    @property
+    def flags_removed(self) -> bool:
+        """Removing a row takes a published record away (x-published)."""
+        return bool(self.schema.get("x-published", {}).get("removed"))
+
+    @property
     def rules(self) -> list[dict[str, Any]]:
         """Cross-field rules beyond Table Schema (x-rules)."""
         return self.schema.get("x-rules", [])
@@ -110,6 +135,30 @@ class Project:
     def settings(self) -> settings_module.Settings:
         """The township's settings from sunshine.toml."""
         return settings_module.load(self.root)
+
+    @cached_property
+    def load_order(self) -> tuple[str, ...]:
+        """Table names with every table after the tables its foreign keys point to; ties in descriptor order."""
+        order: list[str] = []
+        pending = list(self.tables)
+        while pending:
+            ready = [
+                name
+                for name in pending
+                if all(
+                    fk["resource"] in order or fk["resource"] == name for fk in self.tables[name].foreign_keys
+                )
+            ]
+            if not ready:
+                raise ValueError(f"外键互相引用，无法确定表的顺序：{'、'.join(pending)}")
+            order.append(ready[0])
+            pending.remove(ready[0])
+        return tuple(order)
+
+    @property
+    def searchable(self) -> dict[str, tuple[str, ...]]:
+        """Searchable fields per table (x-search); each such table gets an FTS5 table <name>_fts."""
+        return {name: t.search_fields for name, t in self.tables.items() if t.search_fields}
 
     @property
     def title(self) -> str:

@@ -129,11 +129,11 @@ def render(values: dict[str, Any]) -> str:
             section = sec
         value = values.get(s.name, s.default)
         lines.append(f"# {s.help}")
-        lines.append(f"{key} = {_toml_value(value)}")
+        lines.append(f"{key} = {toml_value(value)}")
     return "\n".join(lines) + "\n"
 
 
-def _toml_value(value: Any) -> str:
+def toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')

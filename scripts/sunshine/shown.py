@@ -12,9 +12,6 @@ from sunshine.normalize import halfwidth
 from sunshine.package import Table
 from sunshine.privacy import mask_text
 
-# Fields naming what a row is about, for lists of changes; the first present is used.
-LABEL_FIELDS = ("title", "name", "summary", "category")
-
 
 def mask_value(value: str, *, phones_allowed: bool = False, limit: int | None = None) -> str:
     """A cell as it may be published: 身份证号 and mobile numbers masked the way the validator shows them.
@@ -68,11 +65,9 @@ def escape_markdown(value: object) -> str:
 md = escape_markdown
 
 
-def record_label(row: dict[str, Any]) -> str:
-    for name in LABEL_FIELDS:
-        if row.get(name):
-            return str(row[name])
-    return ""
+def record_label(table: Table, row: dict[str, Any]) -> str:
+    """What a row is about, from the field its Table Schema names in x-label."""
+    return str(row.get(table.label_field) or "")
 
 
 def shown_value(value: Any) -> str:

@@ -25,7 +25,7 @@ import httpx
 
 from sunshine.database import build as database
 from sunshine.package import Project
-from sunshine.portal.metadata import build_metadata
+from sunshine.portal.metadata import build_metadata, render
 from sunshine.serve.run import datasette_command, wait_for_port, write_inspect_file
 
 REQUESTS = 200
@@ -158,8 +158,6 @@ def run(project: Project) -> None:
     aggregate_sql = aggregate_sql.replace(":year", "''")
 
     metadata = work / "metadata.json"
-    from sunshine.portal.metadata import render
-
     metadata.write_text(render(build_metadata(project)), encoding="utf-8")
     inspect_file = write_inspect_file([target], work / "inspect.json")
     port, ref_port = _free_port(), _free_port()

@@ -15,17 +15,10 @@ What matches (the contract the tests check):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 import jieba
 
 from sunshine.chinese import words
-
-# Searchable columns per public table; the FTS5 table is named <table>_fts.
-SEARCHABLE: dict[str, tuple[str, ...]] = {
-    "disclosures": ("title", "content"),
-    "petitions": ("summary", "outcome"),
-}
 
 _BLOCK = words.BLOCK
 _WORDLIKE = re.compile(r"\w")
@@ -105,10 +98,3 @@ class Segmenter:
         """
         tokens = [t for w in self.query_words(query or "") for t in _FTS_TOKEN.findall(w)]
         return " ".join(f'"{t}"' for t in dict.fromkeys(tokens))
-
-
-def index_rows(segmenter: Segmenter, rows: Iterable[tuple]) -> Iterable[tuple]:
-    """(rowid, text, ...) -> (rowid, segmented text, ...)."""
-    seg = segmenter.index_text
-    for rowid, *texts in rows:
-        yield (rowid, *(seg(t) for t in texts))

@@ -45,8 +45,11 @@ def project_words(project: Project) -> list[str]:
     for table in project.tables.values():
         for field in table.fields:
             words.update(v for v in field.get("constraints", {}).get("enum", []) if len(v) > 1)
-    for table_name, columns in (("villages", ("name", "township", "county")), ("grids", ("name",))):
-        path = project.root / project.tables[table_name].path
+    for table in project.tables.values():
+        columns = table.word_fields
+        path = project.root / table.path
+        if not columns:
+            continue
         if not path.exists():
             continue
         with path.open(encoding="utf-8-sig", newline="") as f:
@@ -62,13 +65,6 @@ def dictionary_lines(project: Project) -> list[str]:
     return lines
 
 
-def write_user_dictionary(project: Project, path: Path) -> Path:
-    """Write the jieba user dictionary for this project to path (UTF-8, one word a line)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(dictionary_lines(project)) + "\n", encoding="utf-8")
-    return path
-
-
 @lru_cache(maxsize=8)
 def _tokenizer(lines: tuple[str, ...]) -> jieba.Tokenizer:
     tok = _segmenter_module.Tokenizer()
@@ -77,11 +73,6 @@ def _tokenizer(lines: tuple[str, ...]) -> jieba.Tokenizer:
         word, freq, tag = line.split()
         tok.add_word(word, int(freq), tag)
     return tok
-
-
-def tokenizer(project: Project) -> jieba.Tokenizer:
-    """A jieba tokenizer loaded with this project's user dictionary (cached)."""
-    return _tokenizer(tuple(dictionary_lines(project)))
 
 
 def tokenizer_from_lines(lines: list[str] | tuple[str, ...]) -> jieba.Tokenizer:

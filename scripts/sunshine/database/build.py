@@ -32,7 +32,6 @@ from sunshine.problems import BuildError
 # Bump when the database layout changes in a way the code hash would not show.
 LAYOUT_VERSION = "1"
 # Tables in an order that satisfies foreign keys.
-LOAD_ORDER = ("villages", "grids", "grid_staff", "disclosures", "petitions")
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "year": "INTEGER"}
 
 DAYS_TO_RESOLVE = "CAST(julianday(resolved_on) - julianday(received_on) AS INTEGER)"
@@ -100,7 +99,7 @@ def build_database(project: Project, target: Path) -> str:
     fingerprint = input_fingerprint(project)
     previous = stored_build_info(target)
     if previous.get("fingerprint") == fingerprint:
-        return f"数据库没有变化，沿用 {_shown(project, target)}（{_counts_text(previous)}）"
+        return f"数据库没有变化，沿用 {_shown(project, target)}（{_counts_text(project, previous)}）"
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(target)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -112,7 +111,7 @@ def build_database(project: Project, target: Path) -> str:
         raise BuildError(f"写入数据库时出错：{exc}。请先运行 sunshine validate 检查数据。") from exc
     finally:
         tmp.unlink(missing_ok=True)
-    return f"数据库已写入 {_shown(project, target)}（{_counts_text({'counts': counts})}）"
+    return f"数据库已写入 {_shown(project, target)}（{_counts_text(project, {'counts': counts})}）"
 
 
 def _remove_stale_temporaries(target: Path) -> None:
@@ -140,10 +139,9 @@ def _shown(project: Project, target: Path) -> str:
         return str(target)
 
 
-def _counts_text(info: dict[str, Any]) -> str:
+def _counts_text(project: Project, info: dict[str, Any]) -> str:
     counts = info.get("counts", {})
-    titles = {"villages": "村（社区）", "grids": "网格", "grid_staff": "网格人员", "disclosures": "公开事项"}
-    titles["petitions"] = "诉求"
+    titles = {name: table.title for name, table in project.tables.items()}
     return "，".join(f"{titles.get(k, k)} {v:,} 行" for k, v in counts.items())
 
 
@@ -155,7 +153,7 @@ def input_fingerprint(project: Project) -> str:
     """SHA-256 over the descriptor, schemas, CSVs, word list and the code that builds."""
     h = hashlib.sha256(LAYOUT_VERSION.encode())
     paths = [project.root / "datapackage.json"]
-    for name in LOAD_ORDER:
+    for name in project.load_order:
         table = project.tables[name]
         paths.append(project.root / table.path)
     for path in paths:
@@ -211,7 +209,7 @@ def _build(project: Project, path: Path, fingerprint: str) -> dict[str, int]:
     dictionary = words.dictionary_lines(project)
     fts_path = path.with_name(path.name + ".fts")
     ctx = multiprocessing.get_context("spawn")  # no fork: the parent may hold threads (polars, sqlite)
-    counters = {table: ctx.Value("q", 0) for table in search.SEARCHABLE}
+    counters = {table: ctx.Value("q", 0) for table in project.searchable}
     fts_path.unlink(missing_ok=True)
     worker = ctx.Process(
         target=write_search_index,
@@ -223,7 +221,7 @@ def _build(project: Project, path: Path, fingerprint: str) -> dict[str, int]:
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         _pragmas(conn)
-        tables = [project.tables[name] for name in LOAD_ORDER]
+        tables = [project.tables[name] for name in project.load_order]
         counts = {}
         conn.execute("BEGIN")
         for table in tables:
@@ -256,14 +254,14 @@ def _build(project: Project, path: Path, fingerprint: str) -> dict[str, int]:
         clock.lap("segment (this process's share)")
         _finish_search_worker(worker)
         clock.lap("wait for search worker")
-        _copy_search_index(conn, fts_path)
+        _copy_search_index(conn, fts_path, project.searchable)
         conn.close()
         # A fresh connection: FTS5 must not rely on what it cached before the copy.
         conn = sqlite3.connect(path, isolation_level=None)
         _pragmas(conn)
         conn.execute("BEGIN")
         for table, rows in mine.items():
-            _insert_segmented(conn, table, rows)
+            _insert_segmented(conn, table, project.searchable[table], rows)
         conn.execute("COMMIT")
         clock.lap("copy and complete search index")
     except BaseException:
@@ -274,7 +272,7 @@ def _build(project: Project, path: Path, fingerprint: str) -> dict[str, int]:
     finally:
         conn.close()
         fts_path.unlink(missing_ok=True)
-    _check(path, clock)
+    _check(path, clock, tuple(project.searchable))
     return counts
 
 
@@ -285,7 +283,7 @@ def _pragmas(conn: sqlite3.Connection) -> None:
     )
 
 
-def _check(path: Path, clock: _Clock) -> None:
+def _check(path: Path, clock: _Clock, searchable: tuple[str, ...]) -> None:
     """Fresh connection (no cached FTS5 state): statistics for the planner, then the checks."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
@@ -299,7 +297,7 @@ def _check(path: Path, clock: _Clock) -> None:
         # integrity_check also re-reads every index against its table: the slowest check (about 15 s
         # at a million rows) and the one that proves the file about to be served is whole.
         problems = [r[0] for r in conn.execute("PRAGMA integrity_check")]
-        for table in search.SEARCHABLE:
+        for table in searchable:
             fts = search.fts_table(table)
             try:
                 conn.execute(f"INSERT INTO {fts} ({fts}) VALUES ('integrity-check')")
@@ -382,7 +380,7 @@ def _load(conn: sqlite3.Connection, project: Project, table: Table) -> int:
     conn.executemany(f"INSERT INTO {table.name} VALUES ({values})", _rows(path, table))
     count, last = conn.execute(f"SELECT count(*), max(rowid) FROM {table.name}").fetchone()
     # The search worker numbers CSV rows 1..n; into an empty table SQLite assigns the same rowids.
-    if table.name in search.SEARCHABLE and count and last != count:
+    if table.name in project.searchable and count and last != count:
         raise BuildError(f"{table.path} 的行号与数据库不一致，无法建立搜索索引。")
     return count
 
@@ -402,7 +400,7 @@ CHUNK = 20_000  # rows a process takes at a time when the two share the segmenta
 
 
 def _search_sources(project: Project) -> list[tuple[str, str, tuple[str, ...]]]:
-    return [(t, str(project.root / project.tables[t].path), cols) for t, cols in search.SEARCHABLE.items()]
+    return [(t, str(project.root / project.tables[t].path), cols) for t, cols in project.searchable.items()]
 
 
 def _finish_search_worker(worker: multiprocessing.Process) -> None:
@@ -427,8 +425,9 @@ def _segment_chunks(
             yield (rowid, *(seg(t) for t in row))
 
 
-def _insert_segmented(conn: sqlite3.Connection, table: str, rows: Iterable[tuple]) -> None:
-    columns = search.SEARCHABLE[table]
+def _insert_segmented(
+    conn: sqlite3.Connection, table: str, columns: tuple[str, ...], rows: Iterable[tuple]
+) -> None:
     marks = ", ".join("?" * (len(columns) + 1))
     conn.executemany(
         f"INSERT INTO {search.fts_table(table)} (rowid, {', '.join(columns)}) VALUES ({marks})", rows
@@ -450,7 +449,7 @@ def write_search_index(
         for table, csv_path, columns in sources:
             conn.execute(f"CREATE VIRTUAL TABLE {search.fts_table(table)} USING {fts5_definition(columns)}")
             texts = _searchable_texts(Path(csv_path), columns)
-            _insert_segmented(conn, table, _segment_chunks(segmenter, texts, counters[table], chunk))
+            _insert_segmented(conn, table, columns, _segment_chunks(segmenter, texts, counters[table], chunk))
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -476,10 +475,12 @@ def _searchable_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[str
             yield tuple(row[i] if i < len(row) else "" for i in positions)
 
 
-def _copy_search_index(conn: sqlite3.Connection, fts_path: Path) -> None:
+def _copy_search_index(
+    conn: sqlite3.Connection, fts_path: Path, searchable: dict[str, tuple[str, ...]]
+) -> None:
     """Create each FTS5 table and fill its shadow tables from the worker's file."""
     conn.execute("ATTACH DATABASE ? AS segmented", [str(fts_path)])
-    for table, columns in search.SEARCHABLE.items():
+    for table, columns in searchable.items():
         fts = search.fts_table(table)
         conn.execute(f"CREATE VIRTUAL TABLE {fts} USING {fts5_definition(columns)}")
         shadows = conn.execute(

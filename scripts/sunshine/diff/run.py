@@ -12,7 +12,6 @@ from decimal import Decimal, InvalidOperation
 import click
 
 from sunshine import typed
-from sunshine.history.build import MODIFIED_FLAGGED, REMOVED_FLAGGED
 from sunshine.history.gitrepo import GitRepo, NotARepository
 from sunshine.package import Project, Table
 from sunshine.shown import free_text_fields, mask_value, md, phone_fields, query_url, record_label, row_url
@@ -102,7 +101,7 @@ def _compare_table(repo: GitRepo, table: Table, base_commit: str) -> TableDiff:
     numbers = {f["name"] for f in table.fields if f.get("type") in ("number", "integer")}
     for key, row in after.items():
         if key not in before:
-            out.changes.append(RowChange(key, ADDED, _shown(table, "", record_label(row))))
+            out.changes.append(RowChange(key, ADDED, _shown(table, "", record_label(table, row))))
             continue
         old = before[key]
         fields = [
@@ -119,17 +118,15 @@ def _compare_table(repo: GitRepo, table: Table, base_commit: str) -> TableDiff:
                 RowChange(
                     key,
                     MODIFIED,
-                    _shown(table, "", record_label(row)),
+                    _shown(table, "", record_label(table, row)),
                     fields,
-                    table.name in MODIFIED_FLAGGED,
+                    table.flags_modified,
                 )
             )
     for key, row in before.items():
         if key not in after:
             out.changes.append(
-                RowChange(
-                    key, REMOVED, _shown(table, "", record_label(row)), [], table.name in REMOVED_FLAGGED
-                )
+                RowChange(key, REMOVED, _shown(table, "", record_label(table, row)), [], table.flags_removed)
             )
     return out
 

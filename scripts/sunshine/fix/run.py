@@ -23,8 +23,11 @@ from sunshine import normalize, typed
 from sunshine.fix import xlsx
 from sunshine.package import Project, Table
 from sunshine.privacy import mask_text
+from sunshine.problems import Report
 from sunshine.validate import encoding as enc
 from sunshine.validate.files import BACKUP_SUFFIX
+from sunshine.validate.report import render
+from sunshine.validate.run import validate_project
 
 
 @dataclass
@@ -206,10 +209,6 @@ def _resolve(project: Project, files: list[Path]) -> list[tuple[Table, Path | No
 
 
 def fix_command(project: Project, files: list[Path]) -> int:
-    from sunshine.problems import Report
-    from sunshine.validate.report import render
-    from sunshine.validate.run import validate_project
-
     tables = _resolve(project, files)
     if isinstance(tables, str):
         click.echo(f"用法错误：{tables}", err=True)

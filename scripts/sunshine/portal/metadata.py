@@ -9,6 +9,7 @@ at the top of the repository and a test fails when it drifts from what this modu
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,12 @@ import click
 import yaml
 
 from sunshine.chinese import search
-from sunshine.database.build import LOAD_ORDER
+from sunshine.history.schema import HISTORY_QUERIES, history_tables_metadata
 from sunshine.package import Project
 
 OVERLAY = Path(__file__).with_name("overlay.yaml")
 METADATA = "metadata.json"
 DATABASE = "sunshine"
-HIDDEN = ["_build"] + [search.fts_table(t) for t in search.SEARCHABLE]
 
 
 def load_overlay() -> dict[str, Any]:
@@ -39,43 +39,34 @@ def table_metadata(project: Project, name: str, overlay: dict[str, Any]) -> dict
     table = project.tables[name]
     meta: dict[str, Any] = {"title": table.title, "description": table.description}
     meta.update(overlay.get("tables", {}).get(name, {}))
-    if name in search.SEARCHABLE:
+    if name in project.searchable:
         meta["fts_table"] = search.fts_table(name)
         meta["fts_pk"] = "rowid"
     meta["columns"] = {f["name"]: column_description(f) for f in table.fields}
     return meta
 
 
-def history_queries() -> dict[str, Any] | None:
-    """The history database's canned queries, when that module provides them."""
-    try:
-        from sunshine.history.build import HISTORY_QUERIES
-    except ImportError:
-        return None
-    return dict(HISTORY_QUERIES)
-
-
 def build_metadata(project: Project) -> dict[str, Any]:
     overlay = load_overlay()
     license_ = project.license
     source = (project.descriptor.get("sources") or [{}])[0]
-    tables = {name: table_metadata(project, name, overlay) for name in LOAD_ORDER}
+    tables = {name: table_metadata(project, name, overlay) for name in project.load_order}
     for name, view in overlay.get("views", {}).items():
         tables[name] = dict(view)
-    for name in HIDDEN:
+    for name in ["_build", *(search.fts_table(t) for t in project.searchable)]:
         tables[name] = {"hidden": True}
     description = project.descriptor.get("description", "").split("\n\n")[0]
     meta: dict[str, Any] = {
         "title": project.title,
         "description": f"{description}\n\n{overlay['description_en']}",
-        "license": "CC BY 4.0",
+        "license": license_name(project),
         "license_url": license_.get("path", "https://creativecommons.org/licenses/by/4.0/"),
         "source": source.get("title", ""),
         "databases": {
             DATABASE: {
                 "title": project.title,
                 "description": overlay["database"]["description"],
-                "license": "CC BY 4.0",
+                "license": license_name(project),
                 "license_url": license_.get("path", "https://creativecommons.org/licenses/by/4.0/"),
                 "source": source.get("title", ""),
                 "tables": tables,
@@ -85,14 +76,21 @@ def build_metadata(project: Project) -> dict[str, Any]:
     }
     if source.get("path"):
         meta["source_url"] = source["path"]
-    history = history_queries()
-    if history is not None:
-        meta["databases"]["history"] = {
-            "title": "阳光村务修改历史（示例数据）",
-            "description": "每一次发布前后各表记录的变化，由 git 历史生成。（示例数据）",
-            "queries": history,
-        }
+    sample = "（示例数据）" if project.settings.sample else ""
+    meta["databases"]["history"] = {
+        "title": f"{project.settings.title}修改历史{sample}",
+        "description": f"每一次发布前后各表记录的变化，由 git 历史生成。{sample}",
+        "tables": history_tables_metadata(project),
+        "queries": dict(HISTORY_QUERIES),
+    }
     return meta
+
+
+def license_name(project: Project) -> str:
+    """The licence's short name from datapackage.json: the bracketed part of its title ("CC BY 4.0")."""
+    license_ = project.license
+    short = re.search(r"\(([^()]+)\)\s*$", license_.get("title", ""))
+    return short.group(1) if short else license_.get("name", "")
 
 
 def render(meta: dict[str, Any]) -> str:

@@ -57,11 +57,11 @@ FIELDS = {
 class Sizes:
     """How much to generate; the defaults are the committed sample in data/."""
 
-    villages: int = 3
-    grids_per_village: int = 3
-    staff_per_grid: int = 5
-    disclosures: int = 160
-    petitions: int = 600
+    villages: int = field(default=3, metadata={"help": "村（社区）数量。"})
+    grids_per_village: int = field(default=3, metadata={"help": "每个村（社区）的网格数。"})
+    staff_per_grid: int = field(default=5, metadata={"help": "每个网格的人员数。"})
+    disclosures: int = field(default=160, metadata={"help": "三务公开事项总数。"})
+    petitions: int = field(default=600, metadata={"help": "群众诉求总数。"})
 
     def check(self) -> None:
         """Raise ValueError (in Chinese) for sizes the identifiers cannot hold."""
@@ -627,18 +627,8 @@ def generate(out: Path, sizes: Sizes = Sizes(), seed: int = DEFAULT_SEED) -> dic
     return counts
 
 
-def generate_command(
-    out: Path,
-    *,
-    villages: int = 3,
-    grids_per_village: int = 3,
-    staff_per_grid: int = 5,
-    disclosures: int = 160,
-    petitions: int = 600,
-    seed: int = DEFAULT_SEED,
-) -> int:
+def generate_command(out: Path, sizes: Sizes = Sizes(), seed: int = DEFAULT_SEED) -> int:
     """`sunshine generate`: exit code 0 on success, 1 when the files cannot be written, 2 for bad sizes."""
-    sizes = Sizes(villages, grids_per_village, staff_per_grid, disclosures, petitions)
     try:
         counts = generate(out, sizes, seed)
     except ValueError as exc:

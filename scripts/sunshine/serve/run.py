@@ -26,7 +26,9 @@ from pathlib import Path
 
 import click
 
+from sunshine.build import build_command
 from sunshine.package import Project
+from sunshine.portal.metadata import build_metadata, render
 
 SQL_TIME_LIMIT_MS = 3000
 MAX_RETURNED_ROWS = 1000
@@ -163,8 +165,6 @@ def wait_for_port(host: str, port: int, timeout: float = 30.0, proc: subprocess.
 
 
 def _build(project: Project, host: str, datasette_port: int) -> bool:
-    from sunshine.build import build_command
-
     return build_command(project, datasette_url=f"http://{host}:{datasette_port}") == 0
 
 
@@ -173,8 +173,6 @@ def metadata_file(project: Project) -> Path:
     committed = project.root / "metadata.json"
     if committed.exists():
         return committed
-    from sunshine.portal.metadata import build_metadata, render
-
     generated = project.build_dir / "metadata.json"
     generated.write_text(render(build_metadata(project)), encoding="utf-8")
     return generated

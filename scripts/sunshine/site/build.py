@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,10 @@ from sunshine.chinese.searchdict import write_dictionaries
 from sunshine.package import Project
 from sunshine.problems import BuildError
 from sunshine.site import charts
-from sunshine.site.pages import Context, Page, all_pages
-from sunshine.site.pages import catalog as catalog_pages
+from sunshine.site.pages import Context, Page, catalog, feed, grid, home, petitions, village
+from sunshine.site.pages.changes import changes_pages
 from sunshine.site.pages.data import SiteData
+from sunshine.site.pages.downloads import write_table_downloads
 from sunshine.site.pages.md import Datasette, html
 
 WORK = ".site-work"
@@ -57,6 +59,15 @@ class SiteBuild:
             f"网站已生成：{target}（{self.html_pages} 个页面，其中数据生成页 {self.pages} 个，"
             f"本次重新生成 {self.rendered} 个；搜索索引 {self.search_index_bytes / 1024:,.0f} KB）"
         )
+
+
+PAGE_MODULES = (home, village, grid, petitions, catalog, feed)
+
+
+def all_pages(ctx: Context) -> Iterator[Page]:
+    """Every generated page, module by module in the order of the navigation."""
+    for module in PAGE_MODULES:
+        yield from module.pages(ctx)
 
 
 def build_site(project: Project, target: Path, *, datasette_url: str) -> str:
@@ -126,10 +137,6 @@ def _changes(project: Project, datasette_url: str) -> tuple[dict[str, str], bool
     history_db = project.build_dir / "history.db"
     if not history_db.exists():
         return {}, False
-    try:
-        from sunshine.history.build import changes_pages
-    except ImportError:
-        return {}, True
     try:
         return dict(changes_pages(project, history_db, datasette_url)), True
     except Exception as exc:  # a broken history must not publish a half-made site
@@ -312,15 +319,13 @@ def _run_mkdocs(config: Path, site_dir: Path) -> None:
 
 def _write_downloads(project: Project, cache: Path, site: Path) -> None:
     """Each table as UTF-8 CSV, Excel-friendly CSV and JSON, made once per version of its CSV."""
-    from sunshine.site.pages.downloads import write_table_downloads
-
     for name, table in project.tables.items():
         source = project.root / table.path
         if not source.exists():
             continue
         made = write_table_downloads(table, source, cache)
         for kind, path in made.items():
-            target = site / catalog_pages.download_names(name)[kind]
+            target = site / catalog.download_names(name)[kind]
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 os.link(path, target)

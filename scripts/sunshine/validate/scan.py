@@ -360,9 +360,3 @@ class TableScan:
             message="这一行用中文逗号“，”分隔各列，整行被当成了一列",
             hint="列与列之间要用英文逗号“,”。请在 Excel 或 WPS 中重新输入这一行，不要手工输入分隔符。",
         )
-
-
-def scan_rows(path: Path) -> Iterator[list[str]]:
-    """Every record of a UTF-8 CSV as a list of cells (for small files and `sunshine fix`)."""
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        yield from csv.reader(f)

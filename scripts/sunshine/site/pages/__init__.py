@@ -6,7 +6,7 @@ Markdown, so the site stage can skip a page whose inputs have not changed since 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,10 +40,3 @@ class Context:
     def content_text(self, relative: str) -> str:
         path = self.content / relative
         return path.read_text(encoding="utf-8") if path.is_file() else ""
-
-
-def all_pages(ctx: Context) -> Iterator[Page]:
-    from sunshine.site.pages import catalog, feed, grid, home, petitions, village
-
-    for module in (home, village, grid, petitions, catalog, feed):
-        yield from module.pages(ctx)

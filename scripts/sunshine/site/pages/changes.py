@@ -8,7 +8,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from sunshine.history.build import ADDED, HISTORY_QUERIES, MODIFIED, REMOVED
+from sunshine.history.schema import ADDED, HISTORY_QUERIES, MODIFIED, REMOVED
 from sunshine.package import Project
 from sunshine.shown import md, query_url, row_url, shown_value
 
@@ -38,7 +38,7 @@ def _load_changes(history_db: Path) -> list[dict[str, Any]]:
             return []
 
 
-def render_changes_pages(project: Project, history_db: Path, datasette_url: str) -> dict[str, str]:
+def changes_pages(project: Project, history_db: Path, datasette_url: str) -> dict[str, str]:
     """The 变更记录 section: "changes/index.md" and "changes/<table>.md", Markdown in Chinese."""
     events = _load_changes(history_db)
     sample = "（示例数据）" if "示例数据" in project.title else ""

@@ -8,6 +8,7 @@ from typing import Any
 
 from sunshine.site.pages import Context, Page
 from sunshine.site.pages import md as m
+from sunshine.site.pages.paths import grid_path, village_path
 
 ROLE_ORDER = (
     "网格长",
@@ -20,10 +21,6 @@ ROLE_ORDER = (
     "驻村民警",
     "法律顾问",
 )
-
-
-def grid_path(grid_id: str) -> str:
-    return f"grids/{grid_id}.md"
 
 
 def pages(ctx: Context) -> Iterator[Page]:
@@ -71,7 +68,6 @@ def render(inputs: dict[str, Any]) -> str:
     page = grid_path(g["grid_id"])
     village_name = m.one_line(v.get("name") or g["village_code"])
     title = f"{m.one_line(g['name'])}（{village_name}）"
-    from sunshine.site.pages.village import village_path
 
     facts = [
         [

@@ -8,8 +8,8 @@ from typing import Any
 
 from sunshine.site.pages import Context, Page
 from sunshine.site.pages import md as m
+from sunshine.site.pages.paths import village_path
 from sunshine.site.pages.petitions import headline
-from sunshine.site.pages.village import village_path
 
 LATEST = 10
 

@@ -12,14 +12,11 @@ from sunshine.site import charts
 from sunshine.site.pages import Context, Page
 from sunshine.site.pages import md as m
 from sunshine.site.pages.data import petition_figures
+from sunshine.site.pages.paths import grid_path, village_path
 
 CATEGORIES = ("党务公开", "村务公开", "财务公开")
 CATEGORY_IDS = {"党务公开": "party-affairs", "村务公开": "village-affairs", "财务公开": "finance-disclosures"}
 PERIODS_SHOWN = 6  # most recent periods listed per category; the rest are one link away
-
-
-def village_path(code: str) -> str:
-    return f"villages/{code}.md"
 
 
 def period_label(period: str) -> str:
@@ -197,7 +194,6 @@ def _finances(rows: list[dict[str, Any]], code: str, name: str, ds: m.Datasette)
 def _grids(rows: list[dict[str, Any]], page: str) -> str:
     if not rows:
         return "暂无网格信息。\n"
-    from sunshine.site.pages.grid import grid_path
 
     table_rows = [
         [
