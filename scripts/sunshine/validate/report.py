@@ -114,7 +114,8 @@ def render_text(report: Report) -> str:
             x for x in (f"{n_err} 个错误" if n_err else "", f"{n_warn} 个提醒" if n_warn else "") if x
         )
         out.append(f"{file}（{counts}）")
-        for g in grouped(items):
+        rank = {"error": 0, "warning": 1}
+        for g in sorted(grouped(items), key=lambda g: rank.get(g[0].severity, 2)):
             if len(g) > 1:
                 out += _group_lines(g)
                 continue
