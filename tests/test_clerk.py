@@ -105,7 +105,7 @@ def test_a_fork_gets_the_normalised_file_to_download_instead_of_a_commit(repo):
     fixed = repo / "build" / "normalised" / "data" / "disclosures.csv"
     assert ",2024-06-03,8000,收入," in fixed.read_text(encoding="utf-8")
     assert "| 自动规范格式 | 💡 可规范 1 个文件（见下方说明） |" in summary
-    assert "Artifacts 中下载“自动规范的文件”" in summary
+    assert "Artifacts 中下载“normalised-data”（自动规范的文件）" in summary
 
 
 def test_a_correction_in_a_resaved_file_shows_only_what_changed(repo):
