@@ -18,6 +18,7 @@ from .git_fixture import (
     DISCLOSURES_HEADER,
     P1,
     PETITIONS_HEADER,
+    commit,
     excel_resave,
     git,
     make_repo,
@@ -70,6 +71,10 @@ def test_the_text_diff_lists_published_changes_first_then_every_table(repo, temp
   ~ D00000001 村道修缮工程款支付
       金额（元）：1200.00 → 1500.00
   + D00000003 2024年第一季度党费收缴情况
+      村（社区）代码：330102001002
+      所属期间：2024-Q1
+      金额（元）：1520.00
+      收支方向：收入
 群众诉求办结 data/petitions.csv：新增 0 行，删除 1 行，修改 0 行
   - 2024-0000002 小区垃圾清运不及时。
 
@@ -120,7 +125,10 @@ def test_the_markdown_diff_has_counts_first_and_a_table_per_data_table(repo, tem
 | 变化 | 编号 | 标题或名称 | 字段 | 原值 | 新值 |
 | --- | --- | --- | --- | --- | --- |
 | 修改 | D00000001 | 村道修缮工程款支付 | 金额（元） | 1200.00 | 1500.00 |
-| 新增 | D00000003 | 2024年第一季度党费收缴情况 |  |  |  |
+| 新增 | D00000003 | 2024年第一季度党费收缴情况 | 村（社区）代码 |  | 330102001002 |
+| 新增 | D00000003 | 2024年第一季度党费收缴情况 | 所属期间 |  | 2024-Q1 |
+| 新增 | D00000003 | 2024年第一季度党费收缴情况 | 金额（元） |  | 1520.00 |
+| 新增 | D00000003 | 2024年第一季度党费收缴情况 | 收支方向 |  | 收入 |
 
 ### 群众诉求办结（data/petitions.csv）
 
@@ -255,3 +263,18 @@ def test_outside_git_the_diff_says_so(template, tmp_path, monkeypatch):
     status, out, err = diff()
     assert status == 2
     assert err == f"无法比较：{plain} 不是 git 仓库。\n"
+
+
+def test_a_changed_paragraph_shows_only_the_changed_words(repo):
+    plan = "全年重点：村道修缮、垃圾分类、河塘清淤。"
+    longer = (
+        "全年重点：村道修缮、垃圾分类、河塘清淤，更换村东主干道路灯24盏，维修线路3处，所需费用由村集体列支。"
+    )
+    path = repo / "data" / "disclosures.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(plan, longer), encoding="utf-8")
+    commit(repo, "Add the street lights to the plan", "2024-06-06T09:00:00+08:00")
+    path.write_text(path.read_text(encoding="utf-8").replace("24盏", "42盏"), encoding="utf-8")
+    _, out, _ = diff("--base", "HEAD")
+    assert "      公开内容：…东主干道路灯〔24盏〕，维修线路3… → …东主干道路灯〔42盏〕，维修线路3…\n" in out
+    _, out, _ = diff("--base", "HEAD", "--format", "markdown")
+    assert "| 公开内容 | …东主干道路灯**24盏**，维修线路3… | …东主干道路灯**42盏**，维修线路3… |" in out

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 import click
 
 from sunshine import typed
+from sunshine.diff import words
 from sunshine.history.gitrepo import GitRepo, NotARepository
 from sunshine.package import Project, Table
 from sunshine.shown import free_text_fields, mask_value, md, phone_fields, query_url, record_label, row_url
@@ -99,16 +100,21 @@ def _compare_table(repo: GitRepo, table: Table, base_commit: str) -> TableDiff:
         out.note = "这个文件被删除了，全部行都是删除。"
     titles = {f["name"]: f.get("title", f["name"]) for f in table.fields}
     numbers = {f["name"] for f in table.fields if f.get("type") in ("number", "integer")}
+    free = free_text_fields(table)
     for key, row in after.items():
         if key not in before:
-            out.changes.append(RowChange(key, ADDED, _shown(table, "", record_label(table, row))))
+            facts = [
+                (titles.get(name, name), "", _shown(table, name, row.get(name, "")))
+                for name in table.schema.get("x-summary", [])
+                if row.get(name)
+            ]
+            out.changes.append(RowChange(key, ADDED, _shown(table, "", record_label(table, row)), facts))
             continue
         old = before[key]
         fields = [
             (
                 titles.get(name, name),
-                _shown(table, name, old.get(name, "")),
-                _shown(table, name, row.get(name, "")),
+                *_changed(table, name, old.get(name, ""), row.get(name, ""), name in free),
             )
             for name in _columns(table, old, row)
             if not _same(old.get(name, ""), row.get(name, ""), number=name in numbers)
@@ -187,6 +193,18 @@ def _same(old: str, new: str, *, number: bool) -> bool:
     return False
 
 
+def _changed(table: Table, name: str, old: str, new: str, free: bool) -> tuple[str, str]:
+    """Old and new as shown; a long free text shortened to the changed words, marked (diff.words)."""
+    shown_old, shown_new = _shown(table, name, old), _shown(table, name, new)
+    if free and max(len(old), len(new)) > words.LONG:
+        old_marked, new_marked = words.marked(
+            " ".join(mask_value(old).split()), " ".join(mask_value(new).split())
+        )
+        if words.START in old_marked + new_marked:
+            return old_marked, new_marked
+    return shown_old, shown_new
+
+
 def _shown(table: Table, name: str, value: str) -> str:
     """A cell as the diff shows it: personal numbers masked in free text, one line, not too long."""
     if not name or name not in table.field_names or name in free_text_fields(table):
@@ -195,7 +213,13 @@ def _shown(table: Table, name: str, value: str) -> str:
 
 
 def _old_new(old: str, new: str) -> str:
-    return f"{old or '（空）'} → {new or '（空）'}"
+    if not old and new and words.START not in new:
+        return new  # a key fact of a new row
+    return f"{words.plain(old) or '（空）'} → {words.plain(new) or '（空）'}"
+
+
+def _md(value: str) -> str:
+    return words.markdown(md(value))
 
 
 # ---------------------------------------------------------------- rendering
@@ -260,7 +284,7 @@ def render_markdown(c: Comparison, datasette_url: str) -> str:
                 what = f"：{md(ch.label)}" if ch.label else ""
             else:
                 what = "：" + "；".join(
-                    f"{md(f)} {md(o or '（空）')} → {md(n or '（空）')}" for f, o, n in ch.fields
+                    f"{md(f)} {_md(o or '（空）')} → {_md(n or '（空）')}" for f, o, n in ch.fields
                 )
             history = query_url(datasette_url, "record_history", table_name=t.table.name, record_id=ch.key)
             lines.append(f"- {md(t.table.title)} {link} 被{ch.kind}{what}（[修改历史]({history})）")
@@ -293,7 +317,7 @@ def render_markdown(c: Comparison, datasette_url: str) -> str:
             for f, o, n in ch.fields or [("", "", "")]:
                 if shown < MARKDOWN_ROWS:
                     lines.append(
-                        f"| {ch.kind} | {md(ch.key)} | {md(ch.label)} | {md(f)} | {md(o)} | {md(n)} |"
+                        f"| {ch.kind} | {md(ch.key)} | {md(ch.label)} | {md(f)} | {_md(o)} | {_md(n)} |"
                     )
                 shown += 1
         if shown > MARKDOWN_ROWS:
