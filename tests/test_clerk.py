@@ -39,7 +39,7 @@ def repo(template: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(template, tmp_path / "repo"))
 
 
-def pr_check(repo: Path, *, commit: bool = True) -> tuple[int, str, str]:
+def pr_check(repo: Path, *, commit: bool = True, body: str = "") -> tuple[int, str, str]:
     """One round: (exit status, log, job summary)."""
     summary = repo.parent / "summary.md"
     summary.unlink(missing_ok=True)
@@ -56,6 +56,8 @@ def pr_check(repo: Path, *, commit: bool = True) -> tuple[int, str, str]:
     }
     if commit:
         env["SUNSHINE_PR_CHECK_COMMIT"] = "1"
+    if body:
+        env["SUNSHINE_PR_BODY"] = body
     proc = subprocess.run([str(PR_CHECK)], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
     return proc.returncode, proc.stdout + proc.stderr, summary.read_text(encoding="utf-8")
 
@@ -108,11 +110,18 @@ def test_a_fork_gets_the_normalised_file_to_download_instead_of_a_commit(repo):
     assert "Artifacts 中下载“normalised-data”（自动规范的文件）" in summary
 
 
-def test_a_correction_in_a_resaved_file_shows_only_what_changed(repo):
+def test_a_correction_in_a_resaved_file_shows_only_what_changed_and_needs_a_reason(repo):
     excel_edit(repo, "disclosures", lambda t: t.replace(",1500.00,", ",1800.00,"))
     commit_all(repo, "Correct the road repair payment to 1800 yuan")
     status, log, summary = pr_check(repo)
+    assert status == 1, log + summary
+    assert "| 更正原因 | ❌ 未通过 |" in summary
+    assert "还没有写明更正原因：请在合并请求的说明中加一行“更正原因：……”" in summary
+    # Second round: the clerk adds the reason to the pull request's description.
+    status, log, summary = pr_check(repo, body="本月更正。\n更正原因：按工程结算单更正金额\n")
     assert status == 0, log + summary
+    assert "| 更正原因 | ✅ 通过 |" in summary
+    assert "\n更正原因：按工程结算单更正金额\n" in summary
     assert "### ⚠ 已公开记录的改动（1 处）" in summary
     assert "| 修改 | D00000001 | 村道修缮工程款支付 | 金额（元） | 1500.00 | 1800.00 |" in summary
     assert "| 三务公开事项 | data/disclosures.csv | 0 | 0 | 1 |" in summary

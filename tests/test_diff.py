@@ -57,6 +57,7 @@ def test_the_text_diff_lists_published_changes_first_then_every_table(repo, temp
         == f"""数据变更：工作区中的 data/ 与 published（{template[1]["first"][:7]}）相比。
 
 ⚠ 已公开记录的改动 2 处，请逐条核对：
+  更正原因：按工程结算单更正金额；同一诉求重复录入
   · 三务公开事项 D00000001 被修改：金额（元） 1200.00 → 1500.00
     {DATASETTE}/sunshine/disclosures/D00000001
   · 群众诉求办结 2024-0000002 被删除：小区垃圾清运不及时。
@@ -98,6 +99,8 @@ def test_the_markdown_diff_has_counts_first_and_a_table_per_data_table(repo, tem
 ### ⚠ 已公开记录的改动（2 处）
 
 这些记录已经公开，请审核人员逐条核对，并在说明中写明修改原因。
+
+更正原因：按工程结算单更正金额；同一诉求重复录入
 
 - 三务公开事项 [D00000001]({url}/sunshine/disclosures/D00000001) 被修改：金额（元） 1200.00 → 1500.00（[修改历史]({url}/history/record_history?table_name=disclosures&record_id=D00000001)）
 - 群众诉求办结 [2024-0000002]({url}/sunshine/petitions/2024-0000002) 被删除：小区垃圾清运不及时。（[修改历史]({url}/history/record_history?table_name=petitions&record_id=2024-0000002)）
@@ -278,3 +281,15 @@ def test_a_changed_paragraph_shows_only_the_changed_words(repo):
     assert "      公开内容：…东主干道路灯〔24盏〕，维修线路3… → …东主干道路灯〔42盏〕，维修线路3…\n" in out
     _, out, _ = diff("--base", "HEAD", "--format", "markdown")
     assert "| 公开内容 | …东主干道路灯**24盏**，维修线路3… | …东主干道路灯**42盏**，维修线路3… |" in out
+
+
+def test_a_correction_without_a_reason_says_how_to_give_one_and_a_reason_given_is_shown(repo):
+    path = repo / "data" / "disclosures.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",1500.00,", ",1800.00,"), encoding="utf-8")
+    _, out, _ = diff("--base", "HEAD")
+    assert (
+        "⚠ 已公开记录的改动 1 处，请逐条核对：\n"
+        "  还没有写明更正原因：请在合并请求的说明中（或提交说明中）加一行“更正原因：……”，例如“更正原因：按工程结算单更正金额”。\n"
+    ) in out
+    _, out, _ = diff("--base", "HEAD", "--reason", "发票金额录入错误，以会计凭证为准")
+    assert "⚠ 已公开记录的改动 1 处，请逐条核对：\n  更正原因：发票金额录入错误，以会计凭证为准\n" in out

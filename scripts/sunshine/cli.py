@@ -117,13 +117,19 @@ def serve(host: str, port: int, datasette_port: int) -> None:
 @click.option("--base", default="origin/main", show_default=True, help="与哪个 git 版本比较。")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
 @click.option("--datasette-url", envvar="SUNSHINE_DATASETTE_URL", default=None)
-def diff(base: str, fmt: str, datasette_url: str) -> None:
-    """按主键列出每张表新增、删除和修改的行；已公开记录的修改列在最前面。"""
+@click.option(
+    "--reason",
+    "reasons",
+    multiple=True,
+    help="修改已公开记录的原因（或含“更正原因：……”的合并请求说明）；提交说明中的“更正原因：”会自动读取。",
+)
+def diff(base: str, fmt: str, datasette_url: str, reasons: tuple[str, ...]) -> None:
+    """按主键列出每张表新增、删除和修改的行；已公开记录的修改列在最前面，附更正原因。"""
     from sunshine.diff.run import diff_command
 
     project = _project()
     url = datasette_url or project.settings.datasette_url
-    sys.exit(diff_command(project, base=base, fmt=fmt, datasette_url=url))
+    sys.exit(diff_command(project, base=base, fmt=fmt, datasette_url=url, reasons=reasons))
 
 
 def _size_options(command):

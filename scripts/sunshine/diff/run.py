@@ -6,6 +6,7 @@ Changes to records the public has already seen are listed first, with their link
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -48,6 +49,7 @@ class Comparison:
     commit: str  # short hash
     tables: list[TableDiff]
     notice: str = ""
+    reasons: list[str] = field(default_factory=list)  # 更正原因 given for changing published records
 
     @property
     def published(self) -> list[tuple[TableDiff, RowChange]]:
@@ -233,12 +235,39 @@ def _counts(t: TableDiff) -> str:
     return f"新增 {t.count(ADDED)} 行，删除 {t.count(REMOVED)} 行，修改 {t.count(MODIFIED)} 行"
 
 
+REASON = re.compile(r"^\s*更正原因\s*[:：]\s*(.+?)\s*$", re.M)
+MISSING_REASON = "还没有写明更正原因"
+
+
+def correction_reasons(text: str) -> list[str]:
+    """Every `更正原因：……` line of a commit message or a pull request's description."""
+    return [m[1] for m in REASON.finditer(text or "")]
+
+
+def commit_reasons(repo: GitRepo, base_commit: str) -> list[str]:
+    """The 更正原因 lines of the commits since the base."""
+    return correction_reasons(repo.text("log", "--reverse", "--format=%B", f"{base_commit}..HEAD"))
+
+
+def _reason_lines(c: Comparison) -> list[str]:
+    if c.reasons:
+        return [f"更正原因：{'；'.join(dict.fromkeys(c.reasons))}"]
+    return [
+        f"{MISSING_REASON}：请在合并请求的说明中（或提交说明中）加一行“更正原因：……”，"
+        "例如“更正原因：按工程结算单更正金额”。"
+    ]
+
+
 def render_text(c: Comparison, datasette_url: str) -> str:
     lines = [f"数据变更：工作区中的 data/ 与 {c.base}（{c.commit}）相比。"]
     if c.notice:
         lines.append(c.notice)
     if c.published:
-        lines += ["", f"⚠ 已公开记录的改动 {len(c.published)} 处，请逐条核对："]
+        lines += [
+            "",
+            f"⚠ 已公开记录的改动 {len(c.published)} 处，请逐条核对：",
+            *(f"  {x}" for x in _reason_lines(c)),
+        ]
         for t, ch in c.published:
             what = "：" + "；".join(f"{f} {_old_new(o, n)}" for f, o, n in ch.fields) if ch.fields else ""
             if ch.kind == REMOVED:
@@ -276,6 +305,8 @@ def render_markdown(c: Comparison, datasette_url: str) -> str:
             f"### ⚠ 已公开记录的改动（{len(c.published)} 处）",
             "",
             "这些记录已经公开，请审核人员逐条核对，并在说明中写明修改原因。",
+            "",
+            *(f"**{md(x)}**" if x.startswith(MISSING_REASON) else md(x) for x in _reason_lines(c)),
             "",
         ]
         for t, ch in c.published[:MARKDOWN_ROWS]:
@@ -325,7 +356,9 @@ def render_markdown(c: Comparison, datasette_url: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def diff_command(project: Project, *, base: str, fmt: str, datasette_url: str) -> int:
+def diff_command(
+    project: Project, *, base: str, fmt: str, datasette_url: str, reasons: tuple[str, ...] = ()
+) -> int:
     """Print the comparison; exit 0, 1 when a file could not be read, 2 when there is nothing to compare with."""
     try:
         repo = GitRepo.find(project.root)
@@ -334,6 +367,10 @@ def diff_command(project: Project, *, base: str, fmt: str, datasette_url: str) -
         click.echo(f"无法比较：{exc}", err=True)
         return 2
     comparison = compare(project, repo, commit, name, notice)
+    comparison.reasons = [
+        *commit_reasons(repo, commit),
+        *(r for text in reasons for r in correction_reasons(text) or [text]),
+    ]
     render = render_markdown if fmt == "markdown" else render_text
     click.echo(render(comparison, datasette_url), nl=False)
     return 1 if any(t.error for t in comparison.tables) else 0
