@@ -219,3 +219,24 @@ def test_a_data_only_pull_request_needs_no_code_tests(repo):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "| 测试 | ⏭ 未运行（只修改了 data/ 下的数据） |" in proc.stdout
+
+
+@pytest.mark.parametrize("name", ["villages", "grids", "grid_staff", "disclosures", "petitions"])
+def test_the_committed_templates_follow_the_schemas(name, tmp_path):
+    """templates/*.xlsx is what a clerk downloads in the browser; `sunshine template --out templates` rewrites it."""
+    table = Project.load(ROOT).tables[name]
+    fresh = tmp_path / f"{name}.xlsx"
+    write_template(table, fresh)
+
+    def content(path: Path) -> tuple:
+        ws = load_workbook(path).active
+        return (
+            ws.title,
+            [(c.value, c.comment.text if c.comment else None) for c in ws[1]],
+            [c.value for c in ws[2]],
+            sorted((str(dv.sqref), dv.formula1) for dv in ws.data_validations.dataValidation),
+        )
+
+    assert content(ROOT / "templates" / f"{name}.xlsx") == content(fresh), (
+        "运行 sunshine template --out templates"
+    )

@@ -75,12 +75,13 @@ def fix(files: tuple[Path, ...]) -> None:
     show_default=True,
     help="写入 .xlsx 模板的目录。",
 )
+@click.option("--with-data", is_flag=True, help="把 data/ 中现有的行也写进工作簿，用于在 Excel 中修改。")
 @click.argument("tables", nargs=-1)
-def template(out: Path, tables: tuple[str, ...]) -> None:
+def template(out: Path, tables: tuple[str, ...], with_data: bool) -> None:
     """为每张表生成 Excel 模板（.xlsx）：英文列名和中文名称、下拉列表、文本格式的日期和编号、列说明。"""
     from sunshine.fix.template import template_command
 
-    sys.exit(template_command(_project(), out, list(tables)))
+    sys.exit(template_command(_project(), out, list(tables), with_data=with_data))
 
 
 @cli.command()

@@ -43,9 +43,9 @@ def _note(spec: dict[str, Any]) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def write_template(table: Table, path: Path) -> None:
-    """One sheet named after the table: row 1 the column names, row 2 the Chinese titles (kept when
-    read back only if it is exactly the titles), every column formatted as text."""
+def write_template(table: Table, path: Path, rows: list[dict[str, str]] | None = None) -> None:
+    """One sheet named after the table: row 1 the column names, row 2 the Chinese titles (dropped
+    when read back), every column formatted as text; then the table's rows, when given."""
     wb = Workbook()
     ws = wb.active
     ws.title = table.name
@@ -60,8 +60,10 @@ def write_template(table: Table, path: Path) -> None:
         title.fill = HEADER_FILL
         ws.column_dimensions[letter].width = max(12, min(40, 2 * len(spec.get("title", "")) + 4))
         ws.column_dimensions[letter].number_format = TEXT
-        for row in range(3, ROWS + 3):
-            ws.cell(row=row, column=col).number_format = TEXT
+        for r in range(3, max(ROWS, len(rows or [])) + 3):
+            ws.cell(row=r, column=col).number_format = TEXT
+        for r, row in enumerate(rows or [], start=3):
+            ws.cell(row=r, column=col, value=row.get(spec["name"], ""))
         enum = spec.get("constraints", {}).get("enum")
         if enum:
             dv = DataValidation(
