@@ -240,3 +240,28 @@ def test_the_committed_templates_follow_the_schemas(name, tmp_path):
     assert content(ROOT / "templates" / f"{name}.xlsx") == content(fresh), (
         "运行 sunshine template --out templates"
     )
+
+
+def test_a_new_petition_with_a_deleted_cases_number_is_refused_and_the_next_free_one_offered(
+    repo, monkeypatch
+):
+    from click.testing import CliRunner
+
+    from sunshine.cli import cli
+
+    reused = "2024-0000002,330102001001,330102001001-01,来电,咨询,社会保障,咨询养老保险缴费。,2024-06-10,2024-06-10,青石村村委会,已电话告知。,2024-06-12,满意\n"
+    path = repo / "data" / "petitions.csv"
+    path.write_text(path.read_text(encoding="utf-8") + reused, encoding="utf-8")
+    monkeypatch.chdir(repo)
+    result = CliRunner().invoke(cli, ["validate", "--base", "origin/main"])
+    assert result.exit_code == 1, result.output
+    assert (
+        "  ✗ 第 3 行，“诉求编号”（case_id）：编号 2024-0000002 曾属于已删除的记录“小区垃圾清运不及时。”"
+        "（2024-06-01 在提交 " in result.output
+    )
+    assert (
+        "请换一个从未用过的编号，例如 2024-0000003（运行 sunshine next-id petitions 可得到下一个可用编号）。"
+        in result.output
+    )
+    result = CliRunner().invoke(cli, ["next-id", "petitions"])
+    assert result.output == "2024-0000003\n"

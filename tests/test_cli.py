@@ -20,6 +20,7 @@ def test_the_cli_has_the_commands_the_readme_promises():
         "fix",
         "generate",
         "metadata",
+        "next-id",
         "serve",
         "template",
         "validate",

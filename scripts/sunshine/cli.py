@@ -50,9 +50,9 @@ def validate(fmt: str, max_bytes: int | None, base: str | None) -> None:
 
     kwargs: dict = {"max_bytes": max_bytes} if max_bytes else {}
     if base:
-        from sunshine.diff.run import changed_focus
+        from sunshine.diff.run import against_base
 
-        kwargs["focus"] = changed_focus(project, base)
+        kwargs["focus"], kwargs["extra"] = against_base(project, base)
     report = validate_project(project, **kwargs)
     click.echo(render(report, fmt), nl=False)
     sys.exit(0 if report.valid else 1)
@@ -65,6 +65,23 @@ def fix(files: tuple[Path, ...]) -> None:
     from sunshine.fix.run import fix_command
 
     sys.exit(fix_command(_project(), list(files)))
+
+
+@cli.command("next-id")
+@click.argument("table")
+def next_id(table: str) -> None:
+    """给出一张表下一个可用的编号：比历史上用过的（包括已删除的）编号都大。"""
+    from sunshine.diff.keys import next_free
+    from sunshine.history.gitrepo import GitRepo, NotARepository
+
+    project = _project()
+    if table not in project.tables:
+        raise click.UsageError(f"没有这张表：{table}。可用的表：{'、'.join(project.tables)}")
+    try:
+        repo = GitRepo.find(project.root)
+    except NotARepository as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(next_free(project, repo, project.tables[table]))
 
 
 @cli.command()

@@ -14,8 +14,10 @@ import click
 
 from sunshine import typed
 from sunshine.diff import words
+from sunshine.diff.keys import reused_keys
 from sunshine.history.gitrepo import GitRepo, NotARepository
 from sunshine.package import Project, Table
+from sunshine.problems import Problem
 from sunshine.shown import free_text_fields, mask_value, md, phone_fields, query_url, record_label, row_url
 
 ADDED, REMOVED, MODIFIED = "新增", "删除", "修改"
@@ -169,14 +171,15 @@ def changed_rows(project: Project, repo: GitRepo, base_commit: str) -> dict[str,
     return out
 
 
-def changed_focus(project: Project, base: str) -> dict[str, set[int]]:
-    """changed_rows against a named base; nothing when there is no git history to compare with."""
+def against_base(project: Project, base: str) -> tuple[dict[str, set[int]], list[Problem]]:
+    """What validation needs from git for a pull request: the rows it added or changed (changed_rows)
+    and its rows that reuse a deleted record's key; nothing when there is no history to compare with."""
     try:
         repo = GitRepo.find(project.root)
         commit, _, _ = resolve_base(repo, base)
     except (NotARepository, BaseNotFound):
-        return {}
-    return changed_rows(project, repo, commit)
+        return {}, []
+    return changed_rows(project, repo, commit), reused_keys(project, repo, commit)
 
 
 def _columns(table: Table, old: dict[str, str], new: dict[str, str]) -> list[str]:

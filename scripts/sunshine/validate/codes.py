@@ -118,6 +118,10 @@ OWN = {
         "删除开头的符号，或在前面加上文字。",
     ),
     "html-content": Code("文本中含有 HTML 标签或 javascript: 链接", "只写纯文字。"),
+    "reused-key": Code(
+        "新记录用了一条已删除记录的编号（validate --base）",
+        "换一个从未用过的编号；`sunshine next-id 表名` 给出下一个可用编号。",
+    ),
     "lost-character": Code(
         "姓名中有“?”，多半是另存为 GBK 时丢失的生僻字（x-person-name）",
         "重新输入这个字，并另存为“CSV UTF-8（逗号分隔）”或 Excel 工作簿（.xlsx）。",

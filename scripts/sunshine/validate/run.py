@@ -254,13 +254,20 @@ def _validate_table(
 
 
 def validate_project(
-    project: Project, *, max_bytes: int = DEFAULT, focus: dict[str, set[int]] | None = None
+    project: Project,
+    *,
+    max_bytes: int = DEFAULT,
+    focus: dict[str, set[int]] | None = None,
+    extra: list[Problem] | None = None,
 ) -> Report:
     """Validate every table. `focus`: rows a pull request added or changed, per file; their problems
-    are never left out and come first in each file."""
+    are never left out and come first in each file. `extra`: problems found against the git history
+    (a deleted record's key reused)."""
     started = time.perf_counter()
     focus = focus or {}
     collector = Collector(focus=focus)
+    for p in extra or []:
+        collector.add(p)
     loaded: dict[str, pl.DataFrame] = {}
     rows: dict[str, int] = {}
     try:
