@@ -397,3 +397,14 @@ def test_a_merged_excel_resave_records_no_correction(repo_copy):
     summary = build_history(Project.load(repo_copy), db)
     assert summary.startswith("修改历史 history.db：本次处理 1 个新提交，共记录 12 个行版本")
     assert rows(db, "select count(*) from changes where commit_date = '2024-06-10'") == [(0,)]
+
+
+def test_a_correction_keeps_its_reason_in_the_history_and_on_the_change_page(built):
+    repo, hashes, _ = built
+    db = repo / "build" / "history.db"
+    assert rows(db, "select record_id, reason from changes where after_publication = 1 order by id") == [
+        ("D00000001", "按工程结算单更正金额"),
+        ("2024-0000002", "同一诉求重复录入"),
+    ]
+    page = changes_pages(Project.load(repo), db, DATASETTE)["changes/disclosures.md"]
+    assert "| 金额（元） | 1200.00 | 1500.00 |\n\n⚠ 更正原因：按工程结算单更正金额\n" in page

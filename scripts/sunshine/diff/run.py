@@ -6,13 +6,13 @@ Changes to records the public has already seen are listed first, with their link
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 import click
 
 from sunshine import typed
+from sunshine.corrections import correction_reasons
 from sunshine.diff import words
 from sunshine.diff.keys import reused_keys
 from sunshine.history.gitrepo import GitRepo, NotARepository
@@ -238,13 +238,7 @@ def _counts(t: TableDiff) -> str:
     return f"新增 {t.count(ADDED)} 行，删除 {t.count(REMOVED)} 行，修改 {t.count(MODIFIED)} 行"
 
 
-REASON = re.compile(r"^\s*更正原因\s*[:：]\s*(.+?)\s*$", re.M)
 MISSING_REASON = "还没有写明更正原因"
-
-
-def correction_reasons(text: str) -> list[str]:
-    """Every `更正原因：……` line of a commit message or a pull request's description."""
-    return [m[1] for m in REASON.finditer(text or "")]
 
 
 def commit_reasons(repo: GitRepo, base_commit: str) -> list[str]:

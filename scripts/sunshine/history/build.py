@@ -23,6 +23,7 @@ import click
 import sqlite_utils
 
 from sunshine import typed
+from sunshine.corrections import correction_reasons
 from sunshine.history.gitrepo import Commit, GitRepo, NotARepository, read_rows
 from sunshine.history.schema import (
     ADDED,
@@ -115,6 +116,7 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
     for table in project.tables.values():
         _record_table(repo, table, db)
     _record_commit_info(db, repo.commits(*paths), repo.publication_positions())
+    _record_reasons(db, repo)
     processed = len(_recorded_commits(db) - before)
 
     shallow = repo.is_shallow()
@@ -276,6 +278,22 @@ def _record_commit_info(db: sqlite_utils.Database, commits: list[Commit], positi
     )
 
 
+def _record_reasons(db: sqlite_utils.Database, repo: GitRepo) -> None:
+    """`reason` of each commit: its own 更正原因 line, else that of the merge that published it."""
+    messages = {}
+    for record in repo.text("log", "--format=%H%x1f%B%x1e", "HEAD").split("\x1e"):
+        if "\x1f" in record:
+            hash_, body = record.strip("\n").split("\x1f", 1)
+            messages[hash_] = "；".join(correction_reasons(body))
+    line = repo.text("rev-list", "--first-parent", "--reverse", "HEAD").split()
+    positions = repo.publication_positions()
+    for row in list(db["commit_info"].rows):
+        own = messages.get(row["hash"], "")
+        at = positions.get(row["hash"])
+        merged = messages.get(line[at], "") if at is not None and at < len(line) else ""
+        db["commit_info"].update(row["hash"], {"reason": own or merged}, alter=True)
+
+
 def _write_info(
     db: sqlite_utils.Database, *, coverage: str, shallow: bool, first: Commit | None, head: Commit | None
 ) -> None:
@@ -361,6 +379,7 @@ def _derive(project: Project, db: sqlite_utils.Database) -> dict[str, int]:
             committed_at=info.get("committed_at", ""),
             commit_date=(info.get("committed_at") or "")[:10],
             commit_message=info.get("message", ""),
+            reason=info.get("reason") or "",
         )
         if not e["village_code"] and e.pop("_grid", None):
             e["village_code"] = grid_village.get(e["_grid_id"], "")
