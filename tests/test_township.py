@@ -53,6 +53,10 @@ def test_the_whole_suite_passes_with_another_township_in_data(tmp_path: Path) ->
         "site.sample": False,
     }
     (root / "sunshine.toml").write_text(render(values), encoding="utf-8")
+    # As a township does after editing sunshine.toml: the portal's metadata names the site.
+    subprocess.run(
+        [str(Path(sys.executable).parent / "sunshine"), "metadata"], cwd=root, check=True, capture_output=True
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "SUNSHINE_", "PYTEST_"))}
     env[INNER] = "1"
     proc = subprocess.run(

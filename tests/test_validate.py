@@ -279,3 +279,26 @@ def test_a_broken_table_schema_is_a_chinese_message_not_a_traceback(fixture_pack
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert "无法读取数据包描述或表结构（JSONDecodeError）" in result.output
+
+
+def test_problems_on_the_rows_a_pull_request_changed_are_never_left_out_and_come_first(fixture_package):
+    path = fixture_package.root / "data" / "petitions.csv"
+    header, *rows = path.read_text(encoding="utf-8").splitlines()
+    old = [f"2024-{i:07d}" + rows[0][12:].replace(",满意", ",很满意") for i in range(100, 100 + CAP + 20)]
+    new = "2024-0009999" + rows[0][12:].replace("2024-05-03", "03/05/2024")
+    path.write_text("\n".join([header, *old, new]) + "\n", encoding="utf-8")
+    last = len(old) + 2
+    report = validate_project(fixture_package, focus={"data/petitions.csv": {last}})
+    mine = [p for p in report.problems if p.file == "data/petitions.csv"]
+    assert (mine[0].row, mine[0].code, mine[0].column) == (last, "type-error", "received_on")
+    assert sum(p.code == "constraint-error" for p in mine) == CAP
+
+
+def test_the_build_publishes_nothing_until_excels_spellings_are_normalised(fixture_package, monkeypatch):
+    replace(fixture_package, "petitions", ",2024-05-03,", ",2024/5/3,")
+    monkeypatch.chdir(fixture_package.root)
+    result = CliRunner().invoke(cli, ["build", "--only", "database"])
+    assert result.exit_code == 1
+    assert "data/petitions.csv 是 Excel 改写过的写法" in result.output
+    assert "请运行 sunshine fix data/petitions.csv" in result.output
+    assert not (fixture_package.root / "build" / "sunshine.db").exists()
