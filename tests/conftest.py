@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from functools import cache
@@ -26,6 +27,9 @@ def sample_data() -> Path:
     out = Path(tempfile.mkdtemp(prefix="sunshine-sample-")) / "data"
     generate(out, Sizes(), seed=DEFAULT_SEED)
     return out
+
+# Site builds in the tests print no 公开栏 PDFs (slow); tests/test_noticeboard.py prints its own.
+os.environ.setdefault("SUNSHINE_CHROMIUM", "")
 
 
 def copy_package(source: Path, target: Path, *, data_from: Path | None = None) -> Path:

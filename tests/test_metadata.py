@@ -93,7 +93,10 @@ def test_canned_queries_have_the_names_and_parameters_the_site_links_to(meta):
 def test_history_queries_and_tables_come_from_the_history_schema_module(meta):
     from sunshine.history.schema import HISTORY_QUERIES, history_tables_metadata
 
-    assert meta["databases"]["history"]["queries"] == json.loads(json.dumps(HISTORY_QUERIES))
+    served = meta["databases"]["history"]["queries"]
+    assert {name: served[name] for name in HISTORY_QUERIES} == {
+        name: {**query, "hide_sql": True} for name, query in json.loads(json.dumps(HISTORY_QUERIES)).items()
+    }
     tables = json.loads(json.dumps(history_tables_metadata(Project.load(ROOT))))
     assert meta["databases"]["history"]["tables"] == tables
     assert tables["commits"] == {"hidden": True}

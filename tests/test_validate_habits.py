@@ -64,7 +64,7 @@ def test_amounts_as_staff_type_them(text, expected):
     ("value", "expected"),
     [
         ("NaN", ["constraint-error", "not-a-number"]),
-        ("INF", ["not-a-number"]),
+        ("INF", ["constraint-error", "not-a-number"]),  # above the maximum as well
         ("sNaN", ["not-a-number"]),
         ("1.2e3", ["number-format"]),
         ("12.345", ["too-many-decimals"]),
@@ -233,6 +233,24 @@ TRICKY = [
     "JavaScript:void(0)",
     "名单\x07张贴",
     "很长" * 300,
+    ID,
+    "13912345607",
+    "+8613912345601",
+    "139.1234.5603",
+    "139\u00a01234\u00a05603",
+    "139\u200b1234\u200b5603",
+    "一三九一二三四五六〇一",
+    "110105.19800101.1238",
+    "110105198001\n011238",
+    "6222 0212 3456 7890 128",
+    "6222021234567890128",
+    "zhang.san@example.com",
+    "名单\u202e张贴",
+    "名单\u0085张贴",
+    "D0000000\u200b2",
+    "000000101001\u200b",
+    "<img src=x onerror=alert(1)",
+    "-12800.50",
 ]
 
 

@@ -11,6 +11,7 @@ import click
 from sunshine.database.build import build_database
 from sunshine.history.build import build_history
 from sunshine.package import Project
+from sunshine.privacy import mask
 from sunshine.problems import BuildError
 from sunshine.site.build import build_site
 from sunshine.validate.report import render
@@ -42,7 +43,8 @@ def build_command(project: Project, *, datasette_url: str, only: Iterable[str] =
             summary = run_stage(project, stage, datasette_url=datasette_url)
             click.echo(f"✓ {summary}（{time.perf_counter() - t0:.1f} 秒）")
     except BuildError as exc:
-        click.echo(f"构建失败：{exc}\n上一次的构建保持不变。", err=True)
+        # A stage's error may quote a cell (a number that would not convert): masked like every output.
+        click.echo(mask(f"构建失败：{exc}\n上一次的构建保持不变。", runs=True), err=True)
         return 1
     except KeyboardInterrupt:
         click.echo("构建被中断，上一次的构建保持不变。", err=True)

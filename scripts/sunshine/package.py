@@ -13,6 +13,15 @@ from sunshine import settings as settings_module
 DESCRIPTOR = "datapackage.json"
 
 
+# How the parts of a compound primary key are joined into one record key ("a / b").
+KEY_SEPARATOR = " / "
+
+
+def split_key(key: str) -> list[str]:
+    """The parts of a record key, in primary-key order."""
+    return key.split(KEY_SEPARATOR)
+
+
 class ProjectNotFound(Exception):
     """No datapackage.json in this directory or any parent."""
 
@@ -62,6 +71,10 @@ class Table:
                 }
             )
         return out
+
+    def record_key(self, row: dict[str, Any]) -> str:
+        """One string naming a row: its primary-key values, joined with KEY_SEPARATOR."""
+        return KEY_SEPARATOR.join(str(row.get(k) or "") for k in self.primary_key)
 
     @property
     def label_field(self) -> str:

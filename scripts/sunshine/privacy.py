@@ -1,41 +1,179 @@
-"""Personal data in text cells: resident ID numbers and mobile numbers, found and masked.
+"""Personal data: resident ID numbers, mobile numbers, bank card numbers and e-mail addresses, found and masked.
 
-A found value is only ever shown masked: at most the first 6 and last 4 digits of an ID number
-(110105********1234) and the first 3 and last 4 digits of a mobile number (138****5678).
+Everything that leaves the program goes through `mask` (text) or `mask_row` / `mask_frame` (tables
+of a Table Schema), so a value is only ever shown masked: at most the first 6 and last 4 digits of an
+ID number (110105********1234) or a bank card, the first 3 and last 4 digits of a mobile number
+(138****5678), the first character and the domain of an e-mail address (z***@example.com).
+
+Numbers are recognised however they are written: full-width digits, Chinese numerals (一三九…〇,
+零, 幺, 壹贰叁…), +86 / 0086 in front of a mobile number, and digits split by spaces, no-break or
+zero-width spaces, dashes, dots, line breaks or other invisible characters. Checksums keep ordinary
+numbers from being flagged: GB 11643 (ISO 7064 MOD 11-2) for ID numbers, Luhn for bank cards.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sunshine.normalize import halfwidth
+import polars as pl
 
-# Digits, optionally separated by single spaces or dashes, as people paste them.
-_SEP = r"[ \-\u3000]?"
-_ID18 = re.compile(r"(?<![0-9])[1-9](?:" + _SEP + r"[0-9]){16}" + _SEP + r"[0-9Xx](?![0-9])")
-_ID15 = re.compile(r"(?<![0-9])[1-9](?:" + _SEP + r"[0-9]){14}(?![0-9Xx])")
-_MOBILE = re.compile(r"(?<![0-9])1" + _SEP + r"[3-9](?:" + _SEP + r"[0-9]){9}(?![0-9])")
+# Bump when recognition changes: outputs kept from earlier builds (history.db) are then rebuilt.
+VERSION = "2"
+
+# ---------------------------------------------------------------- the characters of a disguise
+
+_CN_DIGITS = {
+    "〇": "0", "零": "0", "○": "0", "洞": "0",
+    "一": "1", "幺": "1", "壹": "1",
+    "二": "2", "两": "2", "贰": "2",
+    "三": "3", "叁": "3",
+    "四": "4", "肆": "4",
+    "五": "5", "伍": "5",
+    "六": "6", "陆": "6",
+    "七": "7", "柒": "7", "拐": "7",
+    "八": "8", "捌": "8",
+    "九": "9", "玖": "9", "勾": "9",
+}  # fmt: skip
+# Characters people (or a careless paste) put between the digits of one number: spaces of every
+# width, zero-width and other invisible format characters, bidi controls, control characters,
+# dashes, dots and middle dots. As code point ranges, rendered for Python and for Rust's regex.
+SEPARATOR_RANGES: tuple[tuple[int, int], ...] = (
+    (0x00, 0x1F),  # control characters, tab and line breaks
+    (0x20, 0x20),
+    (0x2D, 0x2E),  # - .
+    (0x5F, 0x5F),  # _
+    (0x7F, 0x9F),  # DEL and C1 controls
+    (0xA0, 0xA0),
+    (0xAD, 0xAD),  # soft hyphen
+    (0xB7, 0xB7),  # middle dot
+    (0x61C, 0x61C),
+    (0x1680, 0x1680),
+    (0x180E, 0x180E),
+    (0x2000, 0x200F),  # spaces, zero-width characters, LRM/RLM
+    (0x2010, 0x2015),  # dashes
+    (0x2024, 0x2027),  # dot leaders, hyphenation point
+    (0x2028, 0x202F),  # line/paragraph separators, bidi embeddings, narrow no-break space
+    (0x205F, 0x206F),  # word joiner, invisible operators, bidi isolates
+    (0x2212, 0x2212),  # minus sign
+    (0x3000, 0x3000),
+    (0x30FB, 0x30FB),  # katakana middle dot
+    (0xFE58, 0xFE58),
+    (0xFE63, 0xFE63),
+    (0xFEFF, 0xFEFF),
+    (0xFF0D, 0xFF0E),  # full-width - .
+    (0xFF3F, 0xFF3F),
+)
+_SEP_CHARS = frozenset(chr(c) for lo, hi in SEPARATOR_RANGES for c in range(lo, hi + 1))
+_DOTS = frozenset(".\uff0e")
+_GAP = "\x1f"  # every separator, once normalised
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+
+
+def _class(ranges: Iterable[tuple[int, int]], *, rust: bool) -> str:
+    def one(c: int) -> str:
+        if rust:
+            return f"\\x{{{c:X}}}"
+        return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+    return "[" + "".join(one(lo) if lo == hi else f"{one(lo)}-{one(hi)}" for lo, hi in ranges) + "]"
+
+
+_DIGITISH_CHARS = "0-9０-９" + "".join(_CN_DIGITS)
+# Vectorised pre-tests (Rust regex syntax, no look-around) that match every cell `find_personal` could
+# flag, and few others: 15 (ID numbers, bank cards) or 11 (mobiles) digits in any of their disguises.
+_RS = _class(SEPARATOR_RANGES, rust=True) + "{0,3}"
+_RD = f"[{_DIGITISH_CHARS}]"
+ID_PRETEST = _RD + "(?:" + _RS + _RD + "){14}"
+MOBILE_PRETEST = _RD + "(?:" + _RS + _RD + "){10}"
+EMAIL_PRETEST = "[@＠]"
+_PY_SEP = _class(SEPARATOR_RANGES, rust=False)
+_PRE_ANY = re.compile(f"[{_DIGITISH_CHARS}](?:{_PY_SEP}{{0,3}}[{_DIGITISH_CHARS}]){{10}}|[@＠]")
+
+
+def normalise(text: str) -> str:
+    """The text with every disguise undone, character for character (same length, same positions).
+
+    Full-width forms become ASCII; Chinese numerals become digits where at least three stand together
+    in a long run of digits; every separator becomes one gap character. A dot followed by one or two
+    digits only is a decimal point and stays.
+    """
+    chars = list(text.translate(_FULLWIDTH))
+    n = len(chars)
+    for i, ch in enumerate(chars):
+        if ch in _SEP_CHARS:
+            if ch in _DOTS or ch == ".":
+                j = i + 1
+                while j < n and chars[j].isascii() and chars[j].isdigit():
+                    j += 1
+                if 1 <= j - i - 1 <= 2 and i > 0 and chars[i - 1].isascii() and chars[i - 1].isdigit():
+                    continue  # 12800.50: a decimal point
+            chars[i] = _GAP
+    if any(ch in _CN_DIGITS for ch in chars):
+        _chinese_numerals(chars)
+    return "".join(chars)
+
+
+def _chinese_numerals(chars: list[str]) -> None:
+    """Chinese numerals to digits inside runs of digits that are long enough to be a personal number."""
+    i, n = 0, len(chars)
+    while i < n:
+        if not (chars[i] in _CN_DIGITS or chars[i].isdigit()):
+            i += 1
+            continue
+        j, count = i, 0
+        while j < n and (
+            chars[j] in _CN_DIGITS or chars[j] == _GAP or (chars[j].isascii() and chars[j].isdigit())
+        ):
+            count += chars[j] != _GAP
+            j += 1
+        if count >= 11:
+            k = i
+            while k < j:  # convert groups of three or more numerals, not a lone 一 before a number
+                if chars[k] in _CN_DIGITS:
+                    m = k
+                    group = 0
+                    while m < j and (chars[m] in _CN_DIGITS or chars[m] == _GAP):
+                        group += chars[m] != _GAP
+                        m += 1
+                    if group >= 3:
+                        for x in range(k, m):
+                            if chars[x] in _CN_DIGITS:
+                                chars[x] = _CN_DIGITS[chars[x]]
+                    k = m
+                else:
+                    k += 1
+        i = max(j, i + 1)
+
+
+# ---------------------------------------------------------------- recognising
+
+_S = _GAP + "{0,3}"
+_ID18 = re.compile(r"(?<![0-9])[1-9](?:" + _S + r"[0-9]){16}" + _S + r"[0-9Xx](?![0-9Xx])")
+_ID15 = re.compile(r"(?<![0-9])[1-9](?:" + _S + r"[0-9]){14}(?![0-9Xx])")
+_CARD = re.compile(r"(?<![0-9])[1-9](?:" + _S + r"[0-9]){15,18}(?![0-9])")
+_MOBILE = re.compile(
+    r"(?:(?<![0-9])(?:(?:\+|00)" + _S + r")?86" + _S + r"(?:\(0\)|\)|\])?" + _S + r"|(?<![0-9]))"
+    r"(1" + _S + r"[3-9](?:" + _S + r"[0-9]){9})(?![0-9])"
+)
+# Matched on the text with full-width forms made ASCII only (dots and dashes are part of an address).
+_EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+\-]*\s?@\s?[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+_LONG_RUN = re.compile(r"[0-9]{11,}")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-# Cheap test: fewer than 11 digits anywhere means none of the above can match.
-_DIGIT = re.compile(r"[0-9０-９]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
-
-# Vectorised pre-tests (Rust regex syntax, no look-around) that match every cell find_personal could
-# flag, and few others: 15 digits in a row for ID numbers, 1[3-9] and 9 digits for mobiles, with the
-# same separators and full-width digits.
-_S = "[ \\-\u3000－]?"
-_D = "[0-9０-９]"
-ID_PRETEST = "[1-9１-９](?:" + _S + _D + "){14}"
-MOBILE_PRETEST = "[1１]" + _S + "[3-9３-９](?:" + _S + _D + "){9}"
+KINDS = ("id", "id-checksum", "id-old", "mobile", "bank-card", "email")
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # "id", "id-checksum", "id-old", "mobile"
+    kind: str  # one of KINDS
     masked: str
+    start: int = 0  # span in the original text
+    end: int = 0
 
 
 def id_checksum_ok(digits: str) -> bool:
@@ -44,12 +182,23 @@ def id_checksum_ok(digits: str) -> bool:
     return _CHECK[total % 11] == digits[17].upper()
 
 
+def luhn_ok(digits: str) -> bool:
+    """The Luhn check digit that bank card numbers carry."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
 def _plausible_birth(digits: str, year_at: int, year_len: int) -> bool:
     year = int(digits[year_at : year_at + year_len])
     month = int(digits[year_at + year_len : year_at + year_len + 2])
     day = int(digits[year_at + year_len + 2 : year_at + year_len + 4])
     ok_year = 1900 <= year <= 2100 if year_len == 4 else True
-    return ok_year and 1 <= month <= 12 and 1 <= day <= 31
+    return ok_year and 1 <= month <= 12 and 1 <= day <= _DAYS[month - 1]
 
 
 def mask_id(digits: str) -> str:
@@ -65,54 +214,236 @@ def mask_digits(digits: str) -> str:
     return mask_id(digits) if len(digits) >= 15 else digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
+def mask_email(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
 def _digits(text: str) -> str:
-    return re.sub(r"[ \-\u3000]", "", text)
+    return text.replace(_GAP, "").upper()
 
 
-def find_personal(value: str, *, phones_allowed: bool = False) -> list[Finding]:
-    """Every ID number and (unless phones are this field's purpose) mobile number in a cell."""
-    if len(_DIGIT.findall(value)) < 11:
+def _in_groups(matched: str) -> list[int]:
+    return [len(g) for g in matched.split(_GAP) if g]
+
+
+def _in_fours(matched: str) -> bool:
+    """A card number is typed whole or in groups of four; other groupings are other numbers."""
+    groups = _in_groups(matched)
+    return len(groups) == 1 or all(n == 4 for n in groups[:-1])
+
+
+def _free(taken: list[tuple[int, int]], start: int, end: int) -> bool:
+    return all(end <= s or start >= e for s, e in taken)
+
+
+def _findings(value: str, *, phones_allowed: bool) -> list[Finding]:
+    if not _PRE_ANY.search(value):
         return []
-    text = halfwidth(value)
+    text = normalise(value)
     found: list[Finding] = []
     taken: list[tuple[int, int]] = []
+
+    def add(kind: str, masked: str, span: tuple[int, int]) -> None:
+        found.append(Finding(kind, masked, *span))
+        taken.append(span)
+
     for m in _ID18.finditer(text):
         digits = _digits(m.group())
-        if not _plausible_birth(digits, 6, 4):
-            continue
-        kind = "id" if id_checksum_ok(digits) else "id-checksum"
-        found.append(Finding(kind, mask_id(digits)))
-        taken.append(m.span())
+        if _plausible_birth(digits, 6, 4):
+            add("id" if id_checksum_ok(digits) else "id-checksum", mask_id(digits), m.span())
+    for m in _CARD.finditer(text):
+        digits = _digits(m.group())
+        if _free(taken, *m.span()) and luhn_ok(digits) and _in_fours(m.group()):
+            add("bank-card", mask_id(digits), m.span())
     for m in _ID15.finditer(text):
         digits = _digits(m.group())
-        if any(s <= m.start() < e for s, e in taken) or not _plausible_birth(digits, 6, 2):
-            continue
-        found.append(Finding("id-old", mask_id(digits)))
-        taken.append(m.span())
-    if not phones_allowed:
-        for m in _MOBILE.finditer(text):
-            if any(s <= m.start() < e for s, e in taken):
-                continue
-            found.append(Finding("mobile", mask_mobile(_digits(m.group()))))
+        code = "-" in value[m.start() : m.end()] and _in_groups(m.group()) == [12, 3]
+        if _free(taken, *m.span()) and _plausible_birth(digits, 6, 2) and not code:
+            add("id-old", mask_id(digits), m.span())
+    for m in _MOBILE.finditer(text):
+        if _free(taken, *m.span()):
+            digits = _digits(m.group(1))
+            if not phones_allowed:
+                add("mobile", mask_mobile(digits), m.span())
+            else:
+                taken.append(m.span())  # a published work phone: not part of anything else
+    for m in _EMAIL.finditer(value.translate(_FULLWIDTH)):
+        if _free(taken, *m.span()):
+            add("email", mask_email(re.sub(r"\s", "", m.group())), m.span())
+    found.sort(key=lambda f: f.start)
     return found
 
 
+def find_personal(value: str, *, phones_allowed: bool = False) -> list[Finding]:
+    """Every ID number, bank card, e-mail address and (unless phones are this field's purpose)
+    mobile number in a cell, in the order they stand."""
+    return _findings(value, phones_allowed=phones_allowed)
+
+
+def mask(value: str, *, phones_allowed: bool = False, runs: bool = False) -> str:
+    """The text as it may leave the program: every personal number masked, everything else as typed.
+
+    With `runs`, any other run of eleven or more digits (an ID cut short, a long account number)
+    keeps its ends only: for text that never passed validation (reports, old versions, diffs).
+    """
+    if not value or not _PRE_ANY.search(value):
+        return value
+    found = _findings(value, phones_allowed=phones_allowed)
+    out: list[str] = []
+    at = 0
+    for f in found:
+        out.append(value[at : f.start])
+        out.append(f.masked)
+        at = f.end
+    out.append(value[at:])
+    text = "".join(out)
+    if not runs:
+        return text
+    plain = normalise(text)
+    runs = [m for m in _LONG_RUN.finditer(plain) if "*" not in text[max(0, m.start() - 1) : m.end() + 1]]
+    if not runs:
+        return text
+    kept = _phone_spans(plain) if phones_allowed else []
+    out, at = [], 0
+    for m in runs:
+        if not _free(kept, *m.span()):
+            continue
+        out.append(text[at : m.start()])
+        out.append(mask_digits(_digits(m.group())))
+        at = m.end()
+    out.append(text[at:])
+    return "".join(out)
+
+
+def _phone_spans(plain: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _MOBILE.finditer(plain)] + [
+        m.span() for m in re.finditer(r"(?<![0-9])0[0-9]{2,3}-?[0-9]{7,8}(?![0-9])", plain.replace(_GAP, "-"))
+    ]
+
+
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+
+
 def mask_text(value: str, *, phones_allowed: bool = False, limit: int = 60) -> str:
-    """The cell as it may be shown in a report: personal numbers masked, long text shortened."""
-    if len(_DIGIT.findall(value)) >= 11:
-        text = halfwidth(value)
-
-        def _id(m: re.Match[str]) -> str:
-            return mask_id(_digits(m.group()))
-
-        text = _ID18.sub(_id, text)
-        text = _ID15.sub(_id, text)
-        if not phones_allowed:
-            text = _MOBILE.sub(lambda m: mask_mobile(_digits(m.group())), text)
-        # Any long run of digits left (an ID cut short, a bank card): keep its ends only.
-        text = re.sub(r"[0-9]{11,}", lambda m: mask_digits(m.group()), text)
-        value = text
-    value = _CONTROL.sub("�", value)
+    """The cell as it may be shown in a report: personal numbers masked, control characters, bidi
+    controls and zero-width characters made visible (�), long text shortened."""
+    value = _CONTROL.sub("�", mask(value, phones_allowed=phones_allowed, runs=True))
     if len(value) > limit:
         value = value[: limit - 1] + "…"
     return value
+
+
+# ---------------------------------------------------------------- rows and tables of a Table Schema
+
+# Values a code format must not admit for its cells to be left unmasked and unchecked.
+_PROBES = (
+    "110105198001011238",
+    "110105800101123",
+    "13812345678",
+    "6222021234567890128",
+    "a@b.cn",
+    "身份证110105198001011238",
+    "电话13812345678",
+)
+
+
+def _pattern(field: Mapping[str, Any]) -> re.Pattern[str] | None:
+    constraints = field.get("constraints")
+    pattern = constraints.get("pattern") if isinstance(constraints, Mapping) else None
+    if not isinstance(pattern, str):
+        return None
+    try:
+        return re.compile(f"^(?:{pattern})$")
+    except re.error:
+        return None
+
+
+def code_pattern(field: Mapping[str, Any]) -> re.Pattern[str] | None:
+    """The field's pattern when it is a strict code format (a village code, a grid number) that no
+    personal number can take; a cell matching it is a code, even if its digits look like a phone."""
+    compiled = _pattern(field)
+    return None if compiled is None or any(compiled.match(p) for p in _PROBES) else compiled
+
+
+@dataclass(frozen=True)
+class Columns:
+    """What masking needs to know of a table's columns: which publish phones, which hold codes."""
+
+    phones: frozenset[str] = frozenset()
+    codes: Mapping[str, re.Pattern[str]] | None = None
+    formats: Mapping[str, re.Pattern[str]] | None = None  # patterns of the phone columns
+
+    @classmethod
+    def of(cls, fields: Iterable[Mapping[str, Any]]) -> Columns:
+        fields = list(fields)
+        codes = {f["name"]: p for f in fields if (p := code_pattern(f))}
+        formats = {f["name"]: p for f in fields if f.get("x-phone") and (p := _pattern(f))}
+        return cls(frozenset(f["name"] for f in fields if f.get("x-phone")), codes, formats)
+
+    def is_code(self, name: str, value: str) -> bool:
+        pattern = (self.codes or {}).get(name)
+        return bool(pattern and pattern.match(value))
+
+    def phone_allowed(self, name: str, value: str) -> bool:
+        """A phone column publishes a phone written as its format says; anything else there is masked."""
+        if name not in self.phones:
+            return False
+        pattern = (self.formats or {}).get(name)
+        return pattern is None or bool(pattern.match(value))
+
+
+def phone_fields(fields: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Fields whose purpose is a published work phone (x-phone in the Table Schema)."""
+    return {f["name"] for f in fields if f.get("x-phone")}
+
+
+def mask_value(
+    value: str, *, phones_allowed: bool = False, limit: int | None = None, runs: bool = True
+) -> str:
+    """A cell as it may be shown (None and "" stay as they are), optionally shortened."""
+    if not value:
+        return value
+    masked = mask(value, phones_allowed=phones_allowed, runs=runs)
+    if limit is not None and len(masked) > limit:
+        masked = masked[: limit - 1] + "…"
+    return masked
+
+
+def mask_cell(columns: Columns, name: str, value: Any, *, runs: bool = True) -> Any:
+    """One cell of a table as it may leave the program, whatever its column or type."""
+    if not isinstance(value, str) or not value or columns.is_code(name, value):
+        return value
+    return mask(value, phones_allowed=columns.phone_allowed(name, value), runs=runs)
+
+
+def mask_row(row: Mapping[str, Any], columns: Columns = Columns(), *, runs: bool = True) -> dict[str, Any]:
+    """Every cell of a row masked, whatever its column or type; column names too (a header can leak)."""
+    return {mask(str(k), runs=runs): mask_cell(columns, k, v, runs=runs) for k, v in row.items()}
+
+
+def mask_frame(frame: pl.DataFrame, columns: Columns = Columns()) -> pl.DataFrame:
+    """Every text cell of a table masked (digit runs left alone: the data passed validation);
+    only the cells a vectorised pre-test finds go through Python."""
+    out = []
+    for name in frame.columns:
+        col = frame[name]
+        if col.dtype != pl.String:
+            out.append(col)
+            continue
+        # Phone columns too: a phone not written as the column's format says is masked.
+        pretest = f"{MOBILE_PRETEST}|{EMAIL_PRETEST}"
+        hits = col.str.contains(pretest).fill_null(False)
+        if hits.any():
+            idx = hits.arg_true()
+            values = [mask_cell(columns, name, v, runs=False) for v in col.gather(idx).to_list()]
+            col = col.scatter(idx, pl.Series(values, dtype=pl.String))
+        out.append(col)
+    return pl.DataFrame(out)
+
+
+def masked_key(value: str) -> bool:
+    """Whether a record key shown in a list is a masked personal number."""
+    return bool(re.search(r"[0-9]\*{4,}[0-9Xx]|\*\*\*@", value or ""))

@@ -203,13 +203,18 @@ def read(table: Table, data: bytes) -> TypedTable:
             break
     columns = header_map(table, labels)
     out = TypedTable(table, encoding, labels, columns)
-    known = [n for n in columns if n is not None]
+    # A column the schema does not know is kept under its own label, as it was written.
+    keys = [
+        name or (label if label and label not in table.field_names else None)
+        for name, label in zip(columns, labels, strict=True)
+    ]
+    known = [k for k in keys if k is not None]
     for record in records:
         number += 1
         if not any(normalize.strip_spaces(c) for c in record):
             continue
         cells = {name: "" for name in known}
-        for name, cell in zip(columns, record, strict=False):
+        for name, cell in zip(keys, record, strict=False):
             if name is not None:
                 cells[name] = cell
         out.rows.append(Row(number, cells))

@@ -116,6 +116,30 @@ def main() -> None:
     edit(p, "personal-id-bad-checksum", 3, "垃圾收集点", f"证件号{ID_BAD}反映垃圾收集点")
     edit(p, "personal-id-old", 3, "垃圾收集点", "证件号110105800101123反映垃圾收集点")
     edit(p, "personal-mobile", 5, "建议在社区广场", "居民（电话 138-1234-5678）建议在社区广场")
+    # Personal data in disguise: prefixes, separators, widths, Chinese numerals, checksums
+    zwsp, nbsp = "\u200b", "\u00a0"
+    edit(p, "personal-mobile-plus86", 5, "建议在社区广场", "居民（+8613912345601）建议在社区广场")
+    edit(p, "personal-mobile-0086", 5, "建议在社区广场", "居民（0086 139 1234 5602）建议在社区广场")
+    edit(p, "personal-mobile-dots", 5, "建议在社区广场", "居民（139.1234.5603）建议在社区广场")
+    edit(p, "personal-mobile-no-break-spaces", 5, "建议在社区广场", f"居民（139{nbsp}1234{nbsp}5604）建议在社区广场")
+    edit(p, "personal-mobile-zero-width", 5, "建议在社区广场", f"居民（139{zwsp}1234{zwsp}5605）建议在社区广场")
+    edit(p, "personal-mobile-chinese-numerals", 5, "建议在社区广场", "居民（一三九一二三四五六〇六）建议在社区广场")
+    edit(p, "personal-id-dots", 3, "垃圾收集点", f"证件{ID[:6]}.{ID[6:14]}.{ID[14:]}反映垃圾收集点")
+    edit(p, "personal-id-zero-width", 3, "垃圾收集点", f"证件{ID[:6]}{zwsp}{ID[6:]}反映垃圾收集点")
+    edit(p, "personal-id-line-break", 3, "垃圾收集点清运不及时。", f'"证件{ID[:10]}\n{ID[10:]}反映垃圾收集点清运不及时。"')
+    edit(p, "personal-id-in-date-column", 3, ",2024-05-07,", f",{ID},")
+    edit(p, "personal-bank-card", 3, "垃圾收集点", "补贴打入卡号6222 0212 3456 7890 128，垃圾收集点")
+    edit(p, "personal-email", 3, "垃圾收集点", "联系人邮箱 zhang.san@example.com，垃圾收集点")
+    edit(p, "ok-ordinary-numbers", 3, "垃圾收集点", "合同 DQ-2024-017 支付 138000000.00 元，2024-05-03 2024-05-06 两次清运，卡号尾号 0128，垃圾收集点")
+    edit(d, "amount-id", 2, ",12800.50,", f",{ID},")
+    edit(g, "population-id", 2, ",462", f",{ID}")
+    edit(g, "households-mobile", 3, ",274,", ",13912345607,")
+    # Text that shows other than it is
+    edit(d, "bidi-control", 3, "名单已在", "名单\u202e已在")
+    edit(d, "c1-control", 3, "名单已在", "名单\u0085已在")
+    edit(d, "invisible-in-key", 3, "D00000002", f"D0000000{zwsp}2")
+    edit(p, "invisible-in-text", 3, "垃圾收集点", f"垃圾{zwsp}收集点")
+    edit(d, "html-unclosed", 3, "名单已在村务公开栏张贴。", "名单见<img src=x onerror=alert(1)")
     # Encodings
     v = "villages"
     write(v, "gbk", fixture[v].encode("gbk"))

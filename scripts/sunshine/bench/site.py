@@ -7,11 +7,14 @@ apart). Also the nav and page sizes that county scale puts on every page, and th
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
+from sunshine.noticeboard import pdf
 from sunshine.package import Project
 from sunshine.site.build import SiteBuild, build
 
@@ -32,6 +35,8 @@ def _report(label: str, seconds: float, stats: SiteBuild) -> None:
         f" · downloads, CSP, swap {t['finish']:.1f} s"
     )
     print(f"  search index: {stats.search_index_bytes / 1024 / 1024:.2f} MB")
+    if stats.sheets:
+        print(f"  {stats.sheets}")
 
 
 def _sizes(site: Path) -> None:
@@ -71,7 +76,26 @@ def _touch_one_village(project: Project) -> tuple[str, Path]:
     return first["village_code"], backup
 
 
+def _print_some_sheets(site: Path, count: int = 6) -> None:
+    """Chromium's PDF printing of a few 公开栏 sheets (the site builds above print none)."""
+    if not pdf.available():
+        print("公开栏 PDF: no Chromium here, not measured")
+        return
+    sheets = sorted(site.glob("noticeboard/*/*/index.html"))[-count:]
+    with tempfile.TemporaryDirectory() as tmp:
+        jobs = [(html, Path(tmp) / f"{n}.pdf", f"bench-{n}") for n, html in enumerate(sheets)]
+        t0 = time.perf_counter()
+        pdf.print_pdfs(jobs, Path(tmp) / "cache")
+        seconds = time.perf_counter() - t0
+    print(
+        f"公开栏 PDF: {len(jobs)} sheets printed in {seconds:.1f} s ({seconds / max(len(jobs), 1):.2f} s per sheet, "
+        "Chromium start included); a build prints only the latest four quarters, and only sheets that changed"
+    )
+
+
 def run(project: Project) -> None:
+    chromium = os.environ.get("SUNSHINE_CHROMIUM")
+    os.environ["SUNSHINE_CHROMIUM"] = ""  # the builds below print no PDFs; _print_some_sheets measures them
     target = project.build_dir / "site"
     shutil.rmtree(project.build_dir / ".site-work", ignore_errors=True)
     shutil.rmtree(target, ignore_errors=True)
@@ -94,3 +118,8 @@ def run(project: Project) -> None:
         )
     finally:
         backup.replace(project.root / project.tables["disclosures"].path)
+    if chromium is None:
+        del os.environ["SUNSHINE_CHROMIUM"]
+    else:
+        os.environ["SUNSHINE_CHROMIUM"] = chromium
+    _print_some_sheets(target)

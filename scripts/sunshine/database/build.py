@@ -26,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from sunshine.chinese import search, words
+from sunshine.deadlines import periods as deadline_periods
+from sunshine.deadlines import rules as deadline_rules
+from sunshine.deadlines import status as deadline_status
 from sunshine.package import Project, Table
 from sunshine.problems import BuildError
 
@@ -146,13 +149,14 @@ def _counts_text(project: Project, info: dict[str, Any]) -> str:
 
 
 def code_files() -> list[Path]:
-    return [Path(__file__), Path(search.__file__), Path(words.__file__), words.DOMAIN_WORDS]
+    deadlines = [Path(m.__file__) for m in (deadline_periods, deadline_rules, deadline_status)]
+    return [Path(__file__), Path(search.__file__), Path(words.__file__), words.DOMAIN_WORDS, *deadlines]
 
 
 def input_fingerprint(project: Project) -> str:
     """SHA-256 over the descriptor, schemas, CSVs, word list and the code that builds."""
     h = hashlib.sha256(LAYOUT_VERSION.encode())
-    paths = [project.root / "datapackage.json"]
+    paths = [project.root / "datapackage.json", project.root / deadline_rules.FILENAME]
     for name in project.load_order:
         table = project.tables[name]
         paths.append(project.root / table.path)
@@ -233,6 +237,7 @@ def _build(project: Project, path: Path, fingerprint: str) -> dict[str, int]:
                 conn.execute(f"CREATE INDEX idx_{table.name}_{suffix} ON {table.name} ({terms})")
         for name, sql in VIEWS.items():
             conn.execute(f"CREATE VIEW {name} AS {sql}")
+        _load_deadlines(conn, project)
         conn.execute("CREATE TABLE _build (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         conn.executemany(
             "INSERT INTO _build VALUES (?, ?)",
@@ -274,6 +279,25 @@ def _build(project: Project, path: Path, fingerprint: str) -> dict[str, int]:
         fts_path.unlink(missing_ok=True)
     _check(path, clock, tuple(project.searchable))
     return counts
+
+
+def _load_deadlines(conn: sqlite3.Connection, project: Project) -> None:
+    """The table of 公开时限 statuses, from the one definition in sunshine.deadlines.status."""
+    try:
+        _, statuses = deadline_status.project_statuses(project)
+    except deadline_rules.RulesError as exc:
+        raise BuildError(f"公开时限规则有误，无法计算公开状态：\n{exc}") from exc
+    columns = list(deadline_status.COLUMNS)
+    types = {"days_late": "INTEGER", "later_count": "INTEGER"}
+    conn.execute(
+        f"CREATE TABLE {deadline_status.TABLE} ("
+        + ", ".join(f"{c} {types.get(c, 'TEXT')}" for c in columns)
+        + ")"
+    )
+    conn.executemany(
+        f"INSERT INTO {deadline_status.TABLE} VALUES ({', '.join('?' for _ in columns)})",
+        ([s.row()[c] for c in columns] for s in statuses),
+    )
 
 
 def _pragmas(conn: sqlite3.Connection) -> None:

@@ -16,9 +16,12 @@ from sunshine.corrections import correction_reasons
 from sunshine.diff import words
 from sunshine.diff.keys import reused_keys
 from sunshine.history.gitrepo import GitRepo, NotARepository
+from sunshine.links import Datasette
+from sunshine.markup import md
 from sunshine.package import Project, Table
+from sunshine.privacy import Columns, mask, mask_cell
 from sunshine.problems import Problem
-from sunshine.shown import free_text_fields, mask_value, md, phone_fields, query_url, record_label, row_url
+from sunshine.shown import record_label
 
 ADDED, REMOVED, MODIFIED = "新增", "删除", "修改"
 SHOWN_LIMIT = 200  # characters of a cell shown
@@ -96,7 +99,7 @@ def _compare_table(repo: GitRepo, table: Table, base_commit: str) -> TableDiff:
         path = repo.cwd / table.path
         after = _keyed(table, path.read_bytes()) if path.exists() else {}
     except typed.Unreadable as exc:
-        out.error = f"{table.path}：{exc}请在 Excel 或 WPS 中另存为“CSV UTF-8（逗号分隔）”。"
+        out.error = mask(f"{table.path}：{exc}请在 Excel 或 WPS 中另存为“CSV UTF-8（逗号分隔）”。", runs=True)
         return out
     if before_bytes is None and path.exists():
         out.note = "比较的版本中还没有这个文件，全部行都是新增。"
@@ -104,7 +107,11 @@ def _compare_table(repo: GitRepo, table: Table, base_commit: str) -> TableDiff:
         out.note = "这个文件被删除了，全部行都是删除。"
     titles = {f["name"]: f.get("title", f["name"]) for f in table.fields}
     numbers = {f["name"] for f in table.fields if f.get("type") in ("number", "integer")}
-    free = free_text_fields(table)
+    free = {  # text a person types freely: worth showing word by word
+        f["name"]
+        for f in table.fields
+        if f.get("type", "string") == "string" and not {"pattern", "enum"} & set(f.get("constraints", {}))
+    }
     for key, row in after.items():
         if key not in before:
             facts = [
@@ -138,14 +145,24 @@ def _compare_table(repo: GitRepo, table: Table, base_commit: str) -> TableDiff:
             out.changes.append(
                 RowChange(key, REMOVED, _shown(table, "", record_label(table, row)), [], table.flags_removed)
             )
+    for change in out.changes:
+        change.key = _shown_key(table, change.key)
     return out
+
+
+def _shown_key(table: Table, key: str) -> str:
+    """A record's key as the diff shows it: a key that holds a personal number is masked too."""
+    pk = table.primary_key
+    if len(pk) == 1:
+        return mask_cell(Columns.of(table.fields), pk[0], key)
+    return mask(key, runs=True)
 
 
 def _keyed(table: Table, data: bytes) -> dict[str, dict[str, str]]:
     """Rows by primary key, each cell as its canonical text: a re-save by Excel changes nothing."""
     rows = typed.canonical_rows(table, data)
     pk = table.primary_key
-    return {" / ".join(row.get(k, "") for k in pk): row for row in rows if any(row.get(k) for k in pk)}
+    return {table.record_key(row): row for row in rows if any(row.get(k) for k in pk)}
 
 
 def changed_rows(project: Project, repo: GitRepo, base_commit: str) -> dict[str, set[int]]:
@@ -162,11 +179,10 @@ def changed_rows(project: Project, repo: GitRepo, base_commit: str) -> dict[str,
         except typed.Unreadable:
             continue
         rows = now.canonical_rows()
-        pk = table.primary_key
         out[table.path] = {
             r.number
             for r, row in zip(now.rows, rows, strict=True)
-            if before.get(" / ".join(row.get(k, "") for k in pk)) != row
+            if before.get(table.record_key(row)) != row
         }
     return out
 
@@ -202,8 +218,10 @@ def _changed(table: Table, name: str, old: str, new: str, free: bool) -> tuple[s
     """Old and new as shown; a long free text shortened to the changed words, marked (diff.words)."""
     shown_old, shown_new = _shown(table, name, old), _shown(table, name, new)
     if free and max(len(old), len(new)) > words.LONG:
+        columns = Columns.of(table.fields)
         old_marked, new_marked = words.marked(
-            " ".join(mask_value(old).split()), " ".join(mask_value(new).split())
+            " ".join(str(mask_cell(columns, name, old)).split()),
+            " ".join(str(mask_cell(columns, name, new)).split()),
         )
         if words.START in old_marked + new_marked:
             return old_marked, new_marked
@@ -211,9 +229,10 @@ def _changed(table: Table, name: str, old: str, new: str, free: bool) -> tuple[s
 
 
 def _shown(table: Table, name: str, value: str) -> str:
-    """A cell as the diff shows it: personal numbers masked in free text, one line, not too long."""
-    if not name or name not in table.field_names or name in free_text_fields(table):
-        value = mask_value(value, phones_allowed=name in phone_fields(table), limit=SHOWN_LIMIT)
+    """A cell as the diff shows it: personal numbers masked whatever the column, one line, not too long."""
+    value = mask_cell(Columns.of(table.fields), name, value)
+    if len(value) > SHOWN_LIMIT:
+        value = value[: SHOWN_LIMIT - 1] + "…"
     return " ".join(value.split())
 
 
@@ -231,7 +250,7 @@ def _md(value: str) -> str:
 
 
 def _link(datasette_url: str, table: Table, change: RowChange) -> str:
-    return row_url(datasette_url, table.name, change.key)
+    return Datasette(datasette_url).row(table.name, change.key)
 
 
 def _counts(t: TableDiff) -> str:
@@ -314,7 +333,9 @@ def render_markdown(c: Comparison, datasette_url: str) -> str:
                 what = "：" + "；".join(
                     f"{md(f)} {_md(o or '（空）')} → {_md(n or '（空）')}" for f, o, n in ch.fields
                 )
-            history = query_url(datasette_url, "record_history", table_name=t.table.name, record_id=ch.key)
+            history = Datasette(datasette_url).history(
+                "record_history", table_name=t.table.name, record_id=ch.key
+            )
             lines.append(f"- {md(t.table.title)} {link} 被{ch.kind}{what}（[修改历史]({history})）")
         if len(c.published) > MARKDOWN_ROWS:
             lines += [
@@ -369,5 +390,6 @@ def diff_command(
         *(r for text in reasons for r in correction_reasons(text) or [text]),
     ]
     render = render_markdown if fmt == "markdown" else render_text
-    click.echo(render(comparison, datasette_url), nl=False)
+    # Every value was masked as it was read; the whole text once more, whatever a renderer added.
+    click.echo(mask(render(comparison, datasette_url), phones_allowed=True), nl=False)
     return 1 if any(t.error for t in comparison.tables) else 0

@@ -32,8 +32,10 @@ from sunshine.history.schema import (
     REMOVED,
 )
 from sunshine.package import Project, Table
+from sunshine.privacy import VERSION as MASKING
+from sunshine.privacy import Columns, mask, mask_row
 from sunshine.problems import BuildError
-from sunshine.shown import mask_row, record_label, shown_value
+from sunshine.shown import record_label, shown_value
 
 
 class _Empty(Exception):
@@ -112,6 +114,7 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
 
     all_commits = repo.commits()
     _forget_rewritten_history(db, {c.hash for c in all_commits})
+    _forget_unmasked(db)
     before = _recorded_commits(db)
     for table in project.tables.values():
         _record_table(repo, table, db)
@@ -154,6 +157,16 @@ def _forget_rewritten_history(db: sqlite_utils.Database, reachable: set[str]) ->
         db[view].drop()
     for table in db.table_names():
         db[table].drop(ignore=True)
+
+
+def _forget_unmasked(db: sqlite_utils.Database) -> None:
+    """Start over when the history was recorded by a version that masked less than this one does."""
+    info = db["history_info"]
+    if not info.exists():
+        return
+    row = db.execute("select value from history_info where key = 'masking'").fetchone()
+    if row is None or row[0] != MASKING:
+        _forget_rewritten_history(db, set())
 
 
 def _record_table(repo: GitRepo, table: Table, db: sqlite_utils.Database) -> None:
@@ -201,19 +214,22 @@ def convert(content: bytes, table_name: str) -> list[dict[str, str]]:
 
 
 def _version_rows(content: bytes, table: Table) -> list[dict[str, str]]:
-    """Rows of one committed version of a CSV, personal data masked; rows without a key are left out.
+    """Rows of one committed version of a CSV; rows without a key are left out.
 
     Cells are compared as their canonical text (sunshine.typed), so a re-save by Excel is no change.
+    Every cell of every column is masked, keys and column names included: an old version never
+    passed validation, and an ID number may stand in any column (pushed there by an unquoted comma).
     """
     try:
         rows = typed.canonical_rows(table, content)
     except typed.Unreadable:
         _, rows = read_rows(content.decode("utf-8", "replace"))
-    return [mask_row(table, row) for row in rows if all(row.get(k) for k in table.primary_key)]
+    columns = Columns.of(table.fields)
+    return [mask_row(row, columns) for row in rows if all(row.get(k) for k in table.primary_key)]
 
 
 def _key(table: Table, row: dict[str, Any]) -> str:
-    return " / ".join(str(row.get(k) or "") for k in table.primary_key)
+    return table.record_key(row)
 
 
 def _record_removals(repo: GitRepo, table: Table, db: sqlite_utils.Database) -> None:
@@ -268,7 +284,7 @@ def _record_commit_info(db: sqlite_utils.Database, commits: list[Commit], positi
                 "published_seq": positions.get(c.hash, seq),
                 "short": c.short,
                 "committed_at": c.committed_at,
-                "message": c.subject,
+                "message": mask(c.subject),
             }
             for seq, c in enumerate(commits)
         ),
@@ -305,6 +321,7 @@ def _write_info(
             {"key": "first_commit_at", "value": first.committed_at if first else ""},
             {"key": "head_commit", "value": head.hash if head else ""},
             {"key": "head_commit_at", "value": head.committed_at if head else ""},
+            {"key": "masking", "value": MASKING},
         ],
         pk="key",
         replace=True,

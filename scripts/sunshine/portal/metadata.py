@@ -2,8 +2,11 @@
 
 The package descriptor and the Table Schemas give titles, descriptions, license, source, column
 descriptions and foreign keys; overlay.yaml adds what the schemas cannot say: label
-columns, default facets and sort, the views and the canned queries. metadata.json is committed
-at the top of the repository and a test fails when it drifts from what this module generates.
+columns, default facets and sort, the views, the canned queries and the Chinese titles of the
+columns queries return. Every statistic of the canned queries (count, mean, median and 90th
+percentile of handling days; satisfaction rate) is written here once, in DAY_FIGURES and
+SATISFACTION, and spliced into each query that asks for it. metadata.json is committed at the top
+of the repository and a test fails when it drifts from what this module generates.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import click
 import yaml
 
 from sunshine.chinese import search
+from sunshine.deadlines import status as deadline_status
 from sunshine.history.schema import HISTORY_QUERIES, history_tables_metadata
 from sunshine.package import Project
+from sunshine.site.pages.catalog import catalog_path, download_names
 
 OVERLAY = Path(__file__).with_name("overlay.yaml")
 METADATA = "metadata.json"
@@ -29,10 +34,115 @@ def load_overlay() -> dict[str, Any]:
     return yaml.safe_load(OVERLAY.read_text(encoding="utf-8"))
 
 
+PLUGIN = "sunshine-portal"
+
+# Handling days per group: count, mean, median (mean of the middle two when the count is even)
+# and nearest-rank 90th percentile (the ⌈0.9 × n⌉-th value). {group}, {alias}, {where}, {having}
+# and {order} come from a query's `figures` in overlay.yaml.
+DAY_FIGURES = """WITH days AS (
+  SELECT {group} AS k,
+         CAST(julianday(resolved_on) - julianday(received_on) AS INTEGER) AS days,
+         count(*) AS n
+  FROM petitions
+  WHERE {where}
+  GROUP BY 1, 2
+),
+ranked AS (
+  SELECT k, days, n,
+         sum(n) OVER (PARTITION BY k ORDER BY days ROWS UNBOUNDED PRECEDING) AS upto,
+         sum(n) OVER (PARTITION BY k) AS total
+  FROM days
+)
+SELECT k AS {alias},
+       total AS petitions,
+       round(1.0 * sum(days * n) / total, 1) AS mean_days,
+       (min(CASE WHEN upto >= (total + 1) / 2 THEN days END)
+        + min(CASE WHEN upto >= total / 2 + 1 THEN days END)) / 2.0 AS median_days,
+       min(CASE WHEN upto >= (9 * total + 9) / 10 THEN days END) AS p90_days
+FROM ranked
+GROUP BY k, total{having}
+ORDER BY {order}"""
+
+# Satisfaction rate = (满意 + 基本满意) ÷ petitions followed up (satisfaction other than 未回访) × 100,
+# one decimal; empty when none was followed up.
+SATISFACTION = """SELECT {group},
+       count(*) AS petitions,
+       sum(satisfaction <> '未回访') AS followed_up,
+       sum(satisfaction = '满意') AS satisfied,
+       sum(satisfaction = '基本满意') AS basically_satisfied,
+       sum(satisfaction = '不满意') AS dissatisfied,
+       round(100.0 * sum(satisfaction IN ('满意', '基本满意'))
+             / nullif(sum(satisfaction <> '未回访'), 0), 1) AS satisfaction_rate_percent
+FROM petitions
+WHERE {where}
+GROUP BY {group}{having}
+ORDER BY {order}"""
+
+
+def day_figures_sql(figures: dict[str, str]) -> str:
+    alias = figures["as"]
+    return DAY_FIGURES.format(
+        group=figures["group"],
+        alias=alias,
+        where=figures.get("where", "1"),
+        having=f"\nHAVING {figures['having']}" if figures.get("having") else "",
+        order=figures.get("order", f"petitions DESC, {alias}"),
+    )
+
+
+def satisfaction_sql(spec: dict[str, str]) -> str:
+    return SATISFACTION.format(
+        group=spec["group"],
+        where=spec.get("where", "1"),
+        having=f"\nHAVING {spec['having']}" if spec.get("having") else "",
+        order=spec.get("order", f"petitions DESC, {spec['group']}"),
+    )
+
+
+def canned_query(spec: dict[str, Any]) -> dict[str, Any]:
+    """A query of overlay.yaml as Datasette reads it: SQL spliced in, SQL hidden until asked for."""
+    query = {k: v for k, v in spec.items() if k not in ("figures", "satisfaction")}
+    if "figures" in spec:
+        query["sql"] = day_figures_sql(spec["figures"])
+    if "satisfaction" in spec:
+        query["sql"] = satisfaction_sql(spec["satisfaction"])
+    query["hide_sql"] = True
+    return query
+
+
 def column_description(field: dict[str, Any]) -> str:
     title = field.get("title", field["name"])
     description = field.get("description", "").strip()
+    if description.startswith(f"{title}：") or description == title:
+        return description
     return f"{title}：{description}" if description else title
+
+
+def parameter_choices(project: Project) -> dict[str, list[str]]:
+    """The values a query parameter named like an enumerated field may take, from the Table Schemas."""
+    choices: dict[str, list[str]] = {}
+    for table in project.tables.values():
+        for field in table.fields:
+            values = field.get("constraints", {}).get("enum")
+            if values and field["name"] not in choices:
+                choices[field["name"]] = [str(v) for v in values]
+    return choices
+
+
+def catalog_links(project: Project) -> dict[str, dict[str, str]]:
+    """Per table, the site's catalog page and its Excel-ready file, relative to the site's address."""
+    return {
+        name: {"page": catalog_path(name).removesuffix(".md") + "/", "excel": download_names(name)["excel"]}
+        for name in project.tables
+    }
+
+
+def column_titles(project: Project, overlay: dict[str, Any]) -> dict[str, Any]:
+    """Chinese titles of columns: per table from the Table Schemas, then of query results."""
+    tables = {
+        name: {f["name"]: f.get("title", f["name"]) for f in t.fields} for name, t in project.tables.items()
+    }
+    return {"tables": tables, "results": dict(overlay.get("result_columns", {}))}
 
 
 def table_metadata(project: Project, name: str, overlay: dict[str, Any]) -> dict[str, Any]:
@@ -51,6 +161,8 @@ def build_metadata(project: Project) -> dict[str, Any]:
     license_ = project.license
     source = (project.descriptor.get("sources") or [{}])[0]
     tables = {name: table_metadata(project, name, overlay) for name in project.load_order}
+    deadlines = overlay["tables"][deadline_status.TABLE]
+    tables[deadline_status.TABLE] = {**deadlines, "columns": dict(deadline_status.COLUMNS)}
     for name, view in overlay.get("views", {}).items():
         tables[name] = dict(view)
     for name in ["_build", *(search.fts_table(t) for t in project.searchable)]:
@@ -70,7 +182,16 @@ def build_metadata(project: Project) -> dict[str, Any]:
                 "license_url": license_.get("path", "https://creativecommons.org/licenses/by/4.0/"),
                 "source": source.get("title", ""),
                 "tables": tables,
-                "queries": overlay["queries"],
+                "queries": {name: canned_query(q) for name, q in overlay["queries"].items()},
+            }
+        },
+        "plugins": {
+            PLUGIN: {
+                "site_url": project.settings.site_url,
+                "site_title": project.settings.title,
+                "columns": column_titles(project, overlay),
+                "catalog": catalog_links(project),
+                "choices": parameter_choices(project),
             }
         },
     }
@@ -81,7 +202,10 @@ def build_metadata(project: Project) -> dict[str, Any]:
         "title": f"{project.settings.title}修改历史{sample}",
         "description": f"每一次发布前后各表记录的变化，由 git 历史生成。{sample}",
         "tables": history_tables_metadata(project),
-        "queries": dict(HISTORY_QUERIES),
+        "queries": {
+            name: canned_query(q)
+            for name, q in {**HISTORY_QUERIES, **overlay.get("history_queries", {})}.items()
+        },
     }
     return meta
 

@@ -1,5 +1,13 @@
-"""Datasette plugin for the portal: Chinese search, safe CSV export, security headers, robots.txt.
+"""Datasette plugin for the portal: Chinese pages, Chinese search, Excel downloads, headers, gzip.
 
+- Pages: templates/ holds Chinese copies of the Datasette templates the portal overrides (listed with
+  the SHA-256 of the upstream file they were copied from in upstream.json; a test fails when the
+  installed Datasette's files differ). The Jinja global `portal` (sunshine.portal.context) gives
+  them titles and Chinese words; static/ is served under /-/portal/static/; /-/help is the
+  数据使用说明 page. Errors are rendered by sunshine.portal.errors.
+- Paging: sunshine.portal.paging adds the primary-key tie-breaker to the first page of a sorted table.
+- Downloads: sunshine.portal.excel adds the .xlsx renderer and makes CSV exports open right in Excel.
+- gzip: sunshine.portal.compress, outermost.
 - Search: a database built by sunshine.database stores the jieba user dictionary it was indexed
   with (table _build, key search_dictionary). On its connections this plugin replaces Datasette's
   escape_fts(), which builds the MATCH expression for ?_search= and ?_search_<column>=, with one
@@ -17,12 +25,21 @@ from __future__ import annotations
 import csv
 import secrets
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from datasette import Response, hookimpl
+from jinja2 import ChoiceLoader, FileSystemLoader
 
 from sunshine.chinese import search, words
 from sunshine.markup import neutralise_formula
+from sunshine.portal import compress, errors, excel, paging, usage
+from sunshine.portal.context import HELP_PATH, STATIC, Portal
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC_FILES = HERE / "static"
+STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
 DICTIONARY_SQL = "SELECT value FROM _build WHERE key = 'search_dictionary'"
 NOTHING = '""'  # an FTS5 expression that matches no row
@@ -76,8 +93,33 @@ def startup(datasette: Any) -> Any:
         # Load jieba's dictionary now rather than during the first search request.
         for db in datasette.databases.values():
             await db.execute_fn(lambda conn: None)
+        await paging.install(datasette)
 
     return warm_up
+
+
+@hookimpl
+def prepare_jinja2_environment(env: Any, datasette: Any) -> None:
+    env.loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES)), env.loader])
+    env.globals["portal"] = Portal(datasette)
+
+
+@hookimpl
+def extra_js_urls(datasette: Any) -> list[dict[str, Any]]:
+    return [{"url": datasette.urls.path(STATIC + "portal.js"), "module": False}]
+
+
+@hookimpl
+def handle_exception(datasette: Any, request: Any, exception: Exception) -> Any:
+    async def inner() -> Response | None:
+        return await errors.error_response(datasette, request, exception)
+
+    return inner
+
+
+@hookimpl
+def register_output_renderer(datasette: Any) -> dict[str, Any]:
+    return {"extension": "xlsx", "render": excel.render_xlsx}
 
 
 class _NeutralisingWriter:
@@ -109,6 +151,8 @@ def install_csv_neutraliser() -> None:
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Any:
     def wrap(app: Any) -> Any:
+        app = excel.csv_app(datasette, app)
+
         async def with_headers(scope: dict, receive: Any, send: Any) -> None:
             if scope["type"] != "http":
                 await app(scope, receive, send)
@@ -140,7 +184,7 @@ def asgi_wrapper(datasette: Any) -> Any:
 
             await app(scope, receive, send_with_headers)
 
-        return with_headers
+        return compress.gzip_app(with_headers)
 
     return wrap
 
@@ -171,6 +215,22 @@ async def robots_txt(datasette: Any, request: Any) -> Response:
     return Response.text("\n".join(lines) + "\n")
 
 
+async def static_file(request: Any) -> Response:
+    name = request.url_vars["name"]
+    path = STATIC_FILES / name
+    if "/" in name or name.startswith(".") or not path.is_file():
+        return Response.text("找不到这个文件。", status=404)
+    return Response(
+        path.read_bytes(),
+        content_type=STATIC_TYPES.get(path.suffix, "application/octet-stream"),
+        headers={"cache-control": "max-age=3600"},
+    )
+
+
 @hookimpl
 def register_routes(datasette: Any) -> list:
-    return [(r"^/robots\.txt$", robots_txt)]
+    return [
+        (r"^/robots\.txt$", robots_txt),
+        (rf"^{STATIC}(?P<name>[A-Za-z0-9_.-]+)$", static_file),
+        (rf"^{HELP_PATH}$", usage.usage_page),
+    ]

@@ -12,6 +12,7 @@ import csv
 import itertools
 import os
 import random
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -19,8 +20,10 @@ from pathlib import Path
 
 import click
 
+from sunshine.deadlines.periods import Period
 from sunshine.sample import text as T
-from sunshine.sample.disclosures import BUILDERS, CATEGORY_WEIGHTS, Notice, Place, number_refs
+from sunshine.sample.disclosures import BUILDERS, CATEGORY_WEIGHTS, REF_MARK, Notice, Place, number_refs
+from sunshine.sample.schedule import rules_start, scheduled_notices
 
 DEFAULT_SEED = 20240501
 FIRST_DAY = date(2024, 1, 1)  # first day of the data
@@ -387,6 +390,45 @@ def disclosure_rows(rng: random.Random, villages: Sequence[Village], count: int)
     return rows
 
 
+def keep_deadlines(villages: Sequence[Village], rows: list[tuple], seed: int) -> list[tuple]:
+    """The notices with the sample's 公开时限 kept but for two planted lapses (see sample/schedule.py).
+
+    Each notice that keeps a deadline takes the place of a random one published before the rules
+    start, which no rule judges, so the package has as many notices as asked for (a small package
+    keeps fewer deadlines). Numbers follow the order of publication.
+    """
+    fields = FIELDS["disclosures"]
+    places = {v.code: v.place for v in villages if v.place is not None}
+    kinds = {v.code: v.kind for v in villages}
+    notices = scheduled_notices(places, [dict(zip(fields, r, strict=True)) for r in rows], seed)
+    start = rules_start()
+    removable = [
+        i for i, r in enumerate(rows) if date.fromisoformat(r[7]) < start and Period.parse(r[6]).start < start
+    ]
+    keep = min(len(notices), len(removable))
+    dropped = {removable[n * len(removable) // keep] for n in range(keep)} if keep else set()
+    kept = [r for i, r in enumerate(rows) if i not in dropped]
+    seen: dict[tuple[str, str], int] = {}  # documents already numbered in each series
+    for r in kept:
+        series = re.sub(r"〕[0-9]+号$", f"〕{REF_MARK}号", r[10])
+        seen[(r[1], series)] = seen.get((r[1], series), 0) + 1
+    added = []
+    for code, category, note in sorted(notices[:keep], key=lambda x: (x[2].published, x[0])):
+        if kinds[code] == "社区":
+            note.title, note.content = _community_text(note.title), _community_text(note.content)
+        amount = "" if note.cents is None else f"{note.cents // 100}.{note.cents % 100:02d}"
+        ref = note.approval_ref
+        if REF_MARK in ref:
+            seen[(code, ref)] = seen.get((code, ref), 0) + 1
+            ref = ref.replace(REF_MARK, str(seen[(code, ref)]))
+        added.append(
+            ("", code, category, note.topic, note.title, note.content, note.period,
+             date(*note.published).isoformat(), amount, note.direction if amount else "", ref, note.responsible)
+        )  # fmt: skip
+    ordered = sorted(kept + added, key=lambda r: (r[7], r[1]))
+    return [(f"D{n:08d}", *r[1:]) for n, r in enumerate(ordered, start=1)]
+
+
 # ---- petitions --------------------------------------------------------------------------------------
 
 COMMUNITY_WORDS = (
@@ -600,6 +642,8 @@ def generate(out: Path, sizes: Sizes = Sizes(), seed: int = DEFAULT_SEED) -> dic
     sizes.check()
     rng = random.Random(seed)
     villages = build_villages(rng, sizes)
+    disclosures = disclosure_rows(rng, villages, sizes.disclosures)
+    disclosures = keep_deadlines(villages, disclosures, seed + 1)
     counts = {
         "villages": len(villages),
         "grids": sum(len(v.grids) for v in villages),
@@ -611,7 +655,7 @@ def generate(out: Path, sizes: Sizes = Sizes(), seed: int = DEFAULT_SEED) -> dic
         "villages": village_rows(villages),
         "grids": grid_rows(villages),
         "grid_staff": staff_rows(rng, villages, sizes.staff_per_grid),
-        "disclosures": disclosure_rows(rng, villages, sizes.disclosures),
+        "disclosures": disclosures,
         "petitions": petition_rows(rng, villages, sizes.petitions),
     }
     out.mkdir(parents=True, exist_ok=True)

@@ -26,10 +26,11 @@ from typing import Any
 import yaml
 
 from sunshine.chinese.searchdict import write_dictionaries
+from sunshine.noticeboard.build import write_sheets
 from sunshine.package import Project
 from sunshine.problems import BuildError
 from sunshine.site import charts
-from sunshine.site.pages import Context, Page, catalog, feed, grid, home, petitions, village
+from sunshine.site.pages import Context, Page, catalog, deadlines, feed, grid, home, petitions, village
 from sunshine.site.pages.changes import changes_pages
 from sunshine.site.pages.data import SiteData
 from sunshine.site.pages.downloads import write_table_downloads
@@ -52,16 +53,18 @@ class SiteBuild:
     removed: int = 0
     html_pages: int = 0
     search_index_bytes: int = 0
+    sheets: str = ""  # what the 公开栏 sheets stage did
     timings: dict[str, float] = field(default_factory=dict)
 
     def summary(self, target: Path) -> str:
         return (
             f"网站已生成：{target}（{self.html_pages} 个页面，其中数据生成页 {self.pages} 个，"
             f"本次重新生成 {self.rendered} 个；搜索索引 {self.search_index_bytes / 1024:,.0f} KB）"
+            + (f"；{self.sheets}" if self.sheets else "")
         )
 
 
-PAGE_MODULES = (home, village, grid, petitions, catalog, feed)
+PAGE_MODULES = (home, village, grid, petitions, catalog, feed, deadlines)
 
 
 def all_pages(ctx: Context) -> Iterator[Page]:
@@ -113,6 +116,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     t0 = time.perf_counter()
     try:
         _write_downloads(project, work / "downloads", new)
+        stats.sheets = write_sheets(project, data, new, work / "pdf", datasette_url=datasette_url)
         stats.html_pages = _add_csp(new)
         stats.search_index_bytes = _compact_search_index(new / "search" / "search_index.json")
     except BaseException:
@@ -235,6 +239,8 @@ def _nav(pages: list[Page], changes: dict[str, str], docs: Path) -> list[Any]:
             townships.setdefault(html(township), []).append({html(page.title): page.path})
     nav.append({"村（社区）": ["villages/index.md", *({t: v} for t, v in sorted(townships.items()))]})
     nav.append({"诉求办理": "petitions.md"})
+    if "calendar.md" in by_path:
+        nav.append({"公开日历": "calendar.md"})
     nav.append(
         {
             "数据目录": [

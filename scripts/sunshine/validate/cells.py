@@ -17,21 +17,35 @@ import polars as pl
 from frictionless import fields as ffields
 
 from sunshine import normalize, typed
-from sunshine.privacy import ID_PRETEST, MOBILE_PRETEST, find_personal
+from sunshine.markup import FORMULA_PREFIXES
+from sunshine.privacy import EMAIL_PRETEST, ID_PRETEST, MOBILE_PRETEST, code_pattern, find_personal
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# Vectorised pre-test for text: control characters, "<", surrounding spaces, a formula start,
-# "javascript" in any case. Everything check() flags in a text cell matches it (or the personal pre-test).
-_WS = "[ \t\r\n\u3000\u00a0\ufeff]"
-SUSPICIOUS_TEXT = (
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f<]|^"
-    + _WS
-    + "|"
-    + _WS
-    + "$|^[=+\\-@]|[jJ][aA][vV][aA][sS][cC][rR][iI][pP][tT]"
+FORMULA_START = FORMULA_PREFIXES
+# Characters no published text may hold: C0 and C1 controls (not tab and line breaks), bidi controls
+# that reorder what a reader sees (U+202E turns "exe.txt" into "txt.exe"), and invisible format
+# characters (zero-width spaces and joiners, word joiners, soft hyphens, Hangul fillers, tags).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+INVISIBLE = re.compile(
+    r"[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200d\u2060-\u2064\u206a-\u206f"
+    r"\u3164\ufeff\uffa0\ufff0-\ufffb\U000e0000-\U000e007f]"
 )
-HTML = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|javascript\s*:", re.IGNORECASE)
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# In free text, a zero-width joiner may join two emoji (👨‍👩‍👧); in key columns never.
+_EMOJI_JOIN = re.compile(
+    r"(?<=[\u2600-\u27bf\U0001f000-\U0001faff\ufe0f])\u200d(?=[\u2600-\u27bf\U0001f000-\U0001faff])"
+)
+_DANGER_CHARS = (
+    "\\x{0}-\\x{8}\\x{B}\\x{C}\\x{E}-\\x{1F}\\x{7F}-\\x{9F}\\x{61C}\\x{200E}\\x{200F}\\x{202A}-\\x{202E}\\x{2066}-\\x{2069}"
+    "\\x{AD}\\x{34F}\\x{115F}\\x{1160}\\x{17B4}\\x{17B5}\\x{180B}-\\x{180F}\\x{200B}-\\x{200D}\\x{2060}-\\x{2064}"
+    "\\x{206A}-\\x{206F}\\x{3164}\\x{FEFF}\\x{FFA0}\\x{FFF0}-\\x{FFFB}\\x{E0000}-\\x{E007F}"
+)
+# Vectorised pre-test for every cell: those characters, "<", surrounding spaces, a formula start,
+# "javascript" or "vbscript" in any case. Everything check() flags matches it (or the personal pre-test).
+_WS = "[ \t\r\n\u3000\u00a0\ufeff]"
+SUSPICIOUS_TEXT = "[" + _DANGER_CHARS + "<]|^" + _WS + "|" + _WS + "$|^[=+\\-@]|(?i:javascript|vbscript)"
+# A tag, even unclosed (<img src=x onerror=…), or a script link.
+HTML = re.compile(r"<\s*/?\s*[a-zA-Z!?]|(?:javascript|vbscript)\s*:", re.IGNORECASE)
+_PLAIN_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 FIELD_TYPES = {
     "string": ffields.StringField,
     "integer": ffields.IntegerField,
@@ -61,7 +75,7 @@ def frictionless_field(field: dict[str, Any]) -> Any:
 
 
 class FieldCheck:
-    def __init__(self, field: dict[str, Any], *, file: str) -> None:
+    def __init__(self, field: dict[str, Any], *, file: str, key: bool = False) -> None:
         self.field = field
         self.name: str = field["name"]
         self.title: str = field.get("title", self.name)
@@ -72,9 +86,14 @@ class FieldCheck:
         self.phones_allowed = bool(field.get("x-phone"))
         self.decimals: int | None = field.get("x-decimals")
         self.reader = frictionless_field(field).create_cell_reader()
-        self.personal_pretest = ID_PRETEST if self.phones_allowed else f"{ID_PRETEST}|{MOBILE_PRETEST}"
-        pattern = self.constraints.get("pattern")
-        self.pattern = re.compile(f"^(?:{pattern})$") if pattern else None
+        phones = ID_PRETEST if self.phones_allowed else f"{ID_PRETEST}|{MOBILE_PRETEST}"
+        self.personal_pretest = f"{phones}|{EMAIL_PRETEST}"
+        # A strict code format (no personal number fits it) marks its cells as codes, not personal data.
+        self.code = code_pattern(field)
+        # Keys, codes and enumerations admit no invisible character at all.
+        self.key = (
+            key or bool(self.code) or "enum" in self.constraints or bool(self.constraints.get("unique"))
+        )
         self._cache: dict[str | None, list[Issue]] = {}
 
     # The fix command, as a hint names it.
@@ -106,7 +125,10 @@ class FieldCheck:
             return []
         if "type" in notes:
             return [self._type_issue(value or "")]
-        return [self._constraint_issue(name, value or "") for name in notes]
+        names = list(notes)
+        if "minimum" in names and "maximum" in names:  # NaN fails both bounds: one error says it
+            names.remove("maximum")
+        return [self._constraint_issue(name, value or "") for name in names]
 
     def _type_issue(self, value: str) -> Issue:
         if typed.is_resave(self.field, value):
@@ -188,7 +210,11 @@ class FieldCheck:
         if name in ("minimum", "exclusiveMinimum"):
             return Issue("constraint-error", f"不能小于 {c[name]}", f"请填写不小于 {c[name]} 的数。")
         if name in ("maximum", "exclusiveMaximum"):
-            return Issue("constraint-error", f"不能大于 {c[name]}", f"请填写不大于 {c[name]} 的数。")
+            return Issue(
+                "constraint-error",
+                f"不能大于 {c[name]}",
+                f"这个数大得不合常理，是不是把身份证号、电话或银行卡号填进了这一列？请填写不大于 {c[name]} 的数。",
+            )
         return Issue("constraint-error", f"不满足约束 {name}", "")
 
     def _pattern_hint(self, value: str) -> str:
@@ -204,10 +230,29 @@ class FieldCheck:
     # Beyond Frictionless
 
     def _extras(self, value: str, *, typed_ok: bool) -> list[Issue]:
+        """Checks of the cell as raw text, whatever its declared type, then those of its type."""
         out: list[Issue] = []
         if CONTROL.search(value):
             out.append(
                 Issue("control-character", "含有看不见的控制字符", "请删除这个单元格里的特殊字符后重新输入。")
+            )
+        if BIDI.search(value):
+            out.append(
+                Issue(
+                    "bidi-control",
+                    "含有改变文字显示方向的控制字符（从右到左等），显示的内容会与实际内容不同",
+                    "请删除这个单元格后重新输入文字，不要从网页或聊天软件中复制粘贴。",
+                )
+            )
+        invisible = INVISIBLE.search(value if self.key else _EMOJI_JOIN.sub("", value))
+        if invisible and not (value.startswith("\ufeff") and INVISIBLE.search(value[1:]) is None):
+            out.append(
+                Issue(
+                    "invisible-character",
+                    f"含有看不见的格式字符 U+{ord(invisible.group()):04X}（零宽空格等）"
+                    + ("，编号和代码中不允许" if self.key else ""),
+                    "请删除这个单元格后重新输入，不要从网页或聊天软件中复制粘贴。",
+                )
             )
         stripped = normalize.strip_spaces(value)
         if stripped != value:
@@ -219,9 +264,8 @@ class FieldCheck:
                     fixable=True,
                 )
             )
-        if self.type == "string":
-            out += self._text_extras(value)
-        elif typed_ok and self.type in ("integer", "number"):
+        out += self._text_extras(value)
+        if typed_ok and self.type in ("integer", "number"):
             out += self._number_extras(stripped)
         elif typed_ok and self.type == "date" and not normalize.ISO_DATE.match(value):
             d, _ = normalize.parse_date(value, serials=False)
@@ -289,7 +333,7 @@ class FieldCheck:
         out: list[Issue] = []
         # A value in the field's declared code format (a village code, a grid number) is a code,
         # even when its digits happen to look like a phone or an old ID number.
-        if not (self.pattern and self.pattern.match(value)):
+        if not (self.code and self.code.match(value)):
             for f in find_personal(value, phones_allowed=self.phones_allowed):
                 out.append(PERSONAL[f.kind](f.masked))
         if self.field.get("x-person-name") and ("?" in value or "\ufffd" in value):
@@ -300,7 +344,7 @@ class FieldCheck:
                     "请在 Excel/WPS 中重新输入这个字，并“另存为 → CSV UTF-8（逗号分隔）”或 Excel 工作簿（.xlsx）。",
                 )
             )
-        if value.startswith(FORMULA_START):
+        if value.startswith(FORMULA_START) and not _PLAIN_NUMBER.match(value):
             out.append(
                 Issue(
                     "formula-injection",
@@ -334,12 +378,8 @@ class FieldCheck:
                 conds.append(c.str.len_chars() <= cons["maxLength"])
             if "minLength" in cons:
                 conds.append(c.str.len_chars() >= cons["minLength"])
-            suspicious = [SUSPICIOUS_TEXT]
             if self.field.get("x-person-name"):
-                suspicious.append("[?\ufffd]")
-            if "pattern" not in cons:
-                suspicious.append(self.personal_pretest)
-            conds.append(~c.str.contains("|".join(suspicious)))
+                conds.append(~c.str.contains("[?\ufffd]"))
         elif self.type == "integer":
             conds.append(c.str.contains(r"^-?[0-9]{1,15}$"))
             conds += self._bounds(c.cast(pl.Int64, strict=False))
@@ -358,6 +398,12 @@ class FieldCheck:
             )
         else:
             conds.append(pl.lit(False))
+        # Every cell, whatever its type: dangerous text and personal data (a code in its format excepted).
+        conds.append(~c.str.contains(SUSPICIOUS_TEXT))
+        personal = c.str.contains(self.personal_pretest)
+        if self.code is not None:
+            personal = personal & ~c.str.contains(self.code.pattern)
+        conds.append(~personal)
         ok = pl.all_horizontal(conds).fill_null(False)
         return pl.when(c == "").then(pl.lit(not self.required)).otherwise(ok)
 
@@ -403,5 +449,15 @@ PERSONAL = {
         "含有手机号 {masked}，公开数据不得包含个人联系方式",
         "请删除手机号；需要公开的工作电话只填在“工作电话”“办公电话”等电话列中。",
     ),
+    "bank-card": _personal(
+        "personal-bank-card",
+        "含有银行卡号 {masked}，公开数据不得包含个人账户信息",
+        "请删除银行卡号；补贴发放情况只写“已通过一卡通发放到户”等文字。",
+    ),
+    "email": _personal(
+        "personal-email",
+        "含有电子邮箱 {masked}，公开数据不得包含个人联系方式",
+        "请删除电子邮箱地址。",
+    ),
 }
-PERSONAL_CODES = ("personal-id", "personal-id-like", "personal-phone")
+PERSONAL_CODES = ("personal-id", "personal-id-like", "personal-phone", "personal-bank-card", "personal-email")

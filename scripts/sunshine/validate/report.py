@@ -1,10 +1,16 @@
-"""Render a validation report: Chinese text for staff, JSON for tools, annotations for GitHub Actions."""
+"""Render a validation report: Chinese text for staff, JSON for tools, annotations for GitHub Actions.
+
+Every format renders `shown(report)`: each text of each problem (message, hint, value, file, column)
+with personal numbers masked, so a hint that repeats a cell ("应写作 …") never shows it in full.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from itertools import groupby
 
+from sunshine.privacy import mask
 from sunshine.problems import Problem, Report
 
 FORMATS = ("text", "json", "github")
@@ -18,6 +24,22 @@ def render(report: Report, fmt: str) -> str:
     if fmt == "github":
         return render_github(report)
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def _masked(p: Problem) -> Problem:
+    # Values are cells: any long run of digits keeps its ends only. Messages and hints are our own
+    # sentences around a cell: personal numbers masked, codes such as 000000101001 kept.
+    changes = {
+        name: mask(value, runs=name == "value")
+        for name in ("file", "message", "hint", "column", "column_title", "value")
+        if isinstance(value := getattr(p, name), str)
+    }
+    return dataclasses.replace(p, **changes)
+
+
+def shown(report: Report) -> Report:
+    """The report as it may be shown anywhere: personal numbers masked in every text of every problem."""
+    return Report(problems=[_masked(p) for p in report.problems], stats=report.stats)
 
 
 def _where(p: Problem) -> str:
@@ -105,6 +127,7 @@ def _group_lines(g: list[Problem]) -> list[str]:
 
 
 def render_text(report: Report) -> str:
+    report = shown(report)
     out: list[str] = []
     for file, group in groupby(report.problems, key=lambda p: p.file):
         items = list(group)
@@ -130,6 +153,7 @@ def render_text(report: Report) -> str:
 
 
 def render_json(report: Report) -> str:
+    report = shown(report)
     doc = {
         "valid": report.valid,
         "summary": summary(report),
@@ -158,6 +182,7 @@ def render_github(report: Report) -> str:
     `line` is the spreadsheet row, as in every other format. It equals the line of the file unless
     a quoted cell above it spans several lines; the annotation then sits that many lines too high.
     """
+    report = shown(report)
     out = []
     first = sorted(report.problems, key=lambda p: p.severity != "error")
     for p in first[:ANNOTATIONS]:

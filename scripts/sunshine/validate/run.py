@@ -27,7 +27,7 @@ from sunshine.validate.collect import Collector
 from sunshine.validate.files import DEFAULT_MAX_BYTES, check_file, stray_files
 from sunshine.validate.keys import check_foreign_keys, check_keys, same_parent
 from sunshine.validate.scan import TableScan
-from sunshine.validate.structure import match_header, read_header
+from sunshine.validate.structure import match_header, read_header, schema_problems
 
 DEFAULT = DEFAULT_MAX_BYTES
 
@@ -271,8 +271,11 @@ def validate_project(
     loaded: dict[str, pl.DataFrame] = {}
     rows: dict[str, int] = {}
     try:
+        broken = schema_problems(project)
+        if broken:
+            return Report(problems=broken, stats={"files": 0, "rows": {}})
         order = table_order(project.tables)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         problem = Problem(
             code="descriptor-error",
             file="datapackage.json",

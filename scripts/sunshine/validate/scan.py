@@ -92,7 +92,7 @@ class TableScan:
         self.fields = table.fields
         self.nfields = len(self.fields)
         self.present = min(ncols, self.nfields)
-        self.checks = [FieldCheck(f, file=file) for f in self.fields]
+        self.checks = [FieldCheck(f, file=file, key=f["name"] in key_fields) for f in self.fields]
         self.key_fields = [k for k in key_fields if table.field_names.index(k) < self.present]
         self.invalid: list[tuple[int, str]] = []
         self.done_invalid = 0

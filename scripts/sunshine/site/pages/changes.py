@@ -9,10 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from sunshine.history.schema import ADDED, HISTORY_QUERIES, MODIFIED, REMOVED
+from sunshine.links import Datasette
+from sunshine.markup import md
 from sunshine.package import Project
-from sunshine.shown import md, query_url, row_url, shown_value
+from sunshine.privacy import masked_key
+from sunshine.shown import shown_value
 
 RECENT_LIMIT = 200
+# Said where a record's key held a personal number and is shown masked (it then links to no record).
+MASKED_KEY = "编号中含有个人信息，已部分隐去"
 
 
 def coverage(history_db: Path) -> str:
@@ -83,11 +88,11 @@ def changes_pages(project: Project, history_db: Path, datasette_url: str) -> dic
         "## 在数据库中查询",
         "",
         *(
-            f"- [{q['title']}]({query_url(datasette_url, name)})"
+            f"- [{q['title']}]({Datasette(datasette_url).history(name)})"
             for name, q in HISTORY_QUERIES.items()
             if not q.get("params")
         ),
-        f"- [{HISTORY_QUERIES['village_corrections']['title']}]({query_url(datasette_url, 'village_corrections')})"
+        f"- [{HISTORY_QUERIES['village_corrections']['title']}]({Datasette(datasette_url).history('village_corrections')})"
         "：填写村（社区）代码；村（社区）页面上的“更正记录”链接直接打开本村的记录。",
         "",
     ]
@@ -126,9 +131,13 @@ def _currently_removed(events: list[dict[str, Any]]) -> set[tuple[str, str]]:
 
 def _links(e: dict[str, Any], datasette_url: str, removed_now: set[tuple[str, str]]) -> str:
     links = []
-    if (e["table_name"], e["record_id"]) not in removed_now:
-        links.append(f"[查看这条记录]({row_url(datasette_url, e['table_name'], e['record_id'])})")
-    history = query_url(datasette_url, "record_history", table_name=e["table_name"], record_id=e["record_id"])
+    if masked_key(e["record_id"]):
+        links.append(MASKED_KEY)
+    elif (e["table_name"], e["record_id"]) not in removed_now:
+        links.append(f"[查看这条记录]({Datasette(datasette_url).row(e['table_name'], e['record_id'])})")
+    history = Datasette(datasette_url).history(
+        "record_history", table_name=e["table_name"], record_id=e["record_id"]
+    )
     links.append(f"[全部版本]({history})")
     return " · ".join(links)
 
@@ -153,6 +162,8 @@ def _event_block(e: dict[str, Any], datasette_url: str, removed_now: set[tuple[s
     if e["label"]:
         title += f" {md(e['label'])}"
     lines = [title, ""]
+    if masked_key(e["record_id"]):
+        lines += [f"注意：{MASKED_KEY}。", ""]
     if e["after_publication"]:
         lines += ["⚠ 已公开的记录在公开后被" + ("删除" if e["kind"] == REMOVED else "修改") + "。", ""]
     lines += [f"提交说明：{md(e['commit_message']) or '（无）'}（提交 {e['commit_short']}）", ""]

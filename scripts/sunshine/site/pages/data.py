@@ -8,25 +8,34 @@ from typing import Any
 import polars as pl
 
 from sunshine.package import Project
+from sunshine.privacy import Columns, mask_frame
 
 SATISFIED = ("满意", "基本满意")
 RATED = ("满意", "基本满意", "不满意")
 
 
 def _read_table(project: Project, name: str) -> pl.DataFrame:
-    """A table from its CSV as text columns (empty cells are null).
+    """A table from its CSV as text columns (empty cells are null), personal numbers masked.
 
     The CSVs are read directly: polars reads a million rows in about a second, faster than
     fetching them from SQLite, and the site never sees a database older than the data.
+    Every page is rendered from these frames, so no page can show a cell unmasked; a number
+    that had to be masked is left out (empty) rather than shown.
     """
     table = project.tables[name]
     columns = table.field_names
-    return pl.read_csv(
+    frame = pl.read_csv(
         project.root / table.path,
         infer_schema=False,
         encoding="utf8-lossy",
         columns=columns,
-    ).with_columns(pl.col(c).str.strip_chars().replace("", None) for c in columns)
+    )
+    masked = mask_frame(frame, Columns.of(table.fields))
+    numeric = [f["name"] for f in table.fields if f.get("type") in ("integer", "number")]
+    masked = masked.with_columns(
+        pl.when(masked[c] == frame[c]).then(masked[c]).otherwise(None).alias(c) for c in numeric
+    )
+    return masked.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in columns)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
+from sunshine import privacy
 from sunshine.markup import FORMULA_PREFIXES
 from sunshine.package import Table
 
@@ -32,8 +33,10 @@ def _digest(path: Path) -> str:
 
 
 def write_table_downloads(table: Table, source: Path, cache: Path) -> dict[str, Path]:
-    """Write (or reuse) the three download files of one table; return {kind: path}."""
-    key = _digest(source)
+    """Write (or reuse) the three download files of one table; return {kind: path}.
+
+    Every cell is masked as on the pages (the files are made again when masking changes)."""
+    key = _digest(source) + privacy.VERSION
     made = {
         "csv": cache / f"{table.name}-{key}.csv",
         "excel": cache / f"{table.name}-{key}-excel.csv",
@@ -46,6 +49,7 @@ def write_table_downloads(table: Table, source: Path, cache: Path) -> dict[str, 
         old.unlink()
     columns = table.field_names
     frame = pl.read_csv(source, infer_schema=False, encoding="utf8-lossy", columns=columns)
+    frame = privacy.mask_frame(frame, privacy.Columns.of(table.fields))
     frame.write_csv(made["csv"])
     types = {f["name"]: f.get("type", "string") for f in table.fields}
     text_columns = [c for c in columns if types[c] not in NUMERIC]

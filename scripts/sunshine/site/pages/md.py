@@ -9,10 +9,8 @@ from __future__ import annotations
 import html as _html
 import json
 import re
-from dataclasses import dataclass
-from urllib.parse import urlencode
 
-from datasette.utils import tilde_encode
+from sunshine.links import Datasette  # noqa: F401 - the pages build their links with m.Datasette
 
 GENERATED = "<!-- 本页由 sunshine build 根据 data/ 中的数据自动生成，请勿手工编辑。 -->"
 SAMPLE_NOTE = '!!! note "示例数据"\n    本站所有人名、电话和事项均为虚构的示例数据，仅用于演示。\n'
@@ -68,27 +66,6 @@ def tel(phone: str) -> str:
     """A tap-to-call link for a public phone number (digits and dashes only, checked by validation)."""
     digits = re.sub(r"[^0-9+]", "", phone or "")
     return f'<a class="tel" href="tel:{digits}">{html(phone)}</a>' if digits else html(phone)
-
-
-@dataclass(frozen=True)
-class Datasette:
-    """Links into the Datasette instance that serves the same data."""
-
-    base: str
-    database: str = "sunshine"
-
-    def table(self, table: str, **filters: str) -> str:
-        url = f"{self.base.rstrip('/')}/{self.database}/{table}"
-        return f"{url}?{urlencode(filters)}" if filters else url
-
-    def row(self, table: str, pk: str) -> str:
-        return f"{self.base.rstrip('/')}/{self.database}/{table}/{tilde_encode(pk)}"
-
-    def query(self, name: str, **params: str) -> str:
-        return f"{self.base.rstrip('/')}/{self.database}/{name}?{urlencode(params)}"
-
-    def history(self, name: str, **params: str) -> str:
-        return f"{self.base.rstrip('/')}/history/{name}?{urlencode(params)}"
 
 
 def link(label: str, url: str) -> str:

@@ -10,6 +10,7 @@ import polars as pl
 
 from sunshine.site import charts
 from sunshine.site.pages import Context, Page
+from sunshine.site.pages import calendar as deadline_calendar
 from sunshine.site.pages import md as m
 from sunshine.site.pages.data import petition_figures
 from sunshine.site.pages.paths import grid_path, village_path
@@ -81,6 +82,7 @@ def pages(ctx: Context) -> Iterator[Page]:
             "petitions_by_category": by_category.get(code, []),
             "ds": ctx.ds.base,
             "history": ctx.history,
+            "deadlines": deadline_calendar.village_inputs(ctx, code),
         }
         yield Page(village_path(code), inputs, render, title=village["name"])
 
@@ -269,6 +271,7 @@ def render(inputs: dict[str, Any]) -> str:
             "## 三务公开 { #disclosures }\n",
             _disclosures(inputs["disclosures"], code, ds),
             f"<p>{m.data_link(ds.query('latest_disclosures', village_code=code), '本村（社区）最新公开事项')}</p>\n",
+            deadline_calendar.village_section(inputs["deadlines"], page, v),
             "## 财务收支 { #finances data-search-exclude }\n",
             _finances(inputs["disclosures"], code, name, ds),
             "## 网格 { #grids }\n",

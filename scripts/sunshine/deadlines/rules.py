@@ -1,0 +1,316 @@
+"""公开时限: the township's disclosure deadlines, read from `deadlines.toml` beside sunshine.toml.
+
+The file is data, not code. Each `[[rule]]` says which category (and optionally which topic) is due
+how often, by which day, from which date, for which villages, and on what legal basis; each
+`[[exemption]]` frees one village from one rule for a time, with its public reason. Mistakes are
+reported in Chinese as `Problem`s naming the rule and the key, so a clerk can fix the file.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sunshine.deadlines.periods import KINDS, Period
+from sunshine.package import Project
+from sunshine.problems import Problem
+
+FILENAME = "deadlines.toml"
+EVENT = "event"
+EVERY = {"month": "每月", "quarter": "每季度", "year": "每年", EVENT: "随时（事项发生后）"}
+RULE_KEYS = {"id", "name", "category", "topic", "every", "due_months", "due_day", "within_days"}
+RULE_KEYS |= {"from", "until", "villages", "basis"}
+EXEMPTION_KEYS = {"rule", "village_code", "from", "until", "reason", "basis"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One deadline: `category`/`topic` due `every` month, quarter, year or event."""
+
+    id: str
+    name: str
+    category: str
+    topic: str  # "" = any topic of the category
+    every: str  # month | quarter | year | event
+    due_months: int  # the deadline falls in the month this many months after the period's first month
+    due_day: int  # on this day of that month (past the month's end: its last day)
+    within_days: int  # for events: days after the end of the month the matter happened in
+    start: date
+    until: date | None
+    villages: tuple[str, ...]  # empty = every village
+    basis: str
+
+    def applies(self, village_code: str, period: Period) -> bool:
+        if self.villages and village_code not in self.villages:
+            return False
+        return period.start >= self.start and (self.until is None or period.start <= self.until)
+
+    def covers(self, category: str, topic: str) -> bool:
+        return category == self.category and (not self.topic or topic == self.topic)
+
+    @property
+    def subject(self) -> str:
+        """What is due: 财务公开（集体资金收支）."""
+        return f"{self.category}（{self.topic}）" if self.topic else self.category
+
+
+@dataclass(frozen=True)
+class Exemption:
+    """One village freed from one rule for a time; the reason is public."""
+
+    rule: str
+    village_code: str
+    start: date
+    until: date | None
+    reason: str
+    basis: str
+
+    def covers(self, rule: str, village_code: str, period: Period) -> bool:
+        return (
+            rule == self.rule
+            and village_code == self.village_code
+            and period.start >= self.start
+            and (self.until is None or period.start <= self.until)
+        )
+
+
+@dataclass(frozen=True)
+class Rules:
+    rules: tuple[Rule, ...] = ()
+    exemptions: tuple[Exemption, ...] = ()
+    title: str = ""
+    basis: str = ""
+
+    def rule(self, rule_id: str) -> Rule:
+        return next(r for r in self.rules if r.id == rule_id)
+
+    def exemption(self, rule_id: str, village_code: str, period: Period) -> Exemption | None:
+        return next((e for e in self.exemptions if e.covers(rule_id, village_code, period)), None)
+
+
+class RulesError(Exception):
+    """deadlines.toml cannot be used; `problems` says where and why, in Chinese."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(render(p) for p in problems))
+
+
+def render(problem: Problem) -> str:
+    return f"{problem.file}：{problem.message}{'。' + problem.hint if problem.hint else ''}"
+
+
+def load_project_rules(project: Project) -> Rules:
+    """The project's rules; no deadlines.toml means no deadlines (and no statuses)."""
+    path = project.root / FILENAME
+    if not path.is_file():
+        return Rules()
+    table = project.tables["disclosures"]
+    categories = table.field("category")["constraints"]["enum"]
+    topics = table.field("topic")["constraints"]["enum"]
+    return parse(path.read_text(encoding="utf-8"), categories=categories, topics=topics)
+
+
+def load(path: Path, *, categories: list[str], topics: list[str]) -> Rules:
+    return parse(path.read_text(encoding="utf-8"), categories=categories, topics=topics)
+
+
+def parse(text: str, *, categories: list[str], topics: list[str]) -> Rules:
+    """Read the rules; raise RulesError listing every problem at once."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        where = re.search(r"line (\d+), column (\d+)", str(exc))
+        at = f"第 {where.group(1)} 行第 {where.group(2)} 列附近" if where else str(exc)
+        hint = "请检查引号、方括号和等号；文字要加引号，日期写成 2026-01-01"
+        raise RulesError([_problem("toml-syntax", f"无法读取：{at}写法有误", hint)]) from exc
+    problems: list[Problem] = []
+    rules = [_rule(n, entry, categories, topics, problems) for n, entry in enumerate(raw.get("rule", []), 1)]
+    ids = [r.id for r in rules if r]
+    for rule_id in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(_problem("duplicate-rule", f"规则编号 {rule_id} 重复", "每条规则的 id 应各不相同"))
+    exemptions = [
+        _exemption(n, entry, set(ids), problems) for n, entry in enumerate(raw.get("exemption", []), 1)
+    ]
+    if problems:
+        raise RulesError(problems)
+    return Rules(
+        rules=tuple(r for r in rules if r),
+        exemptions=tuple(e for e in exemptions if e),
+        title=str(raw.get("title", "")),
+        basis=str(raw.get("basis", "")),
+    )
+
+
+def check_villages(rules: Rules, village_codes: set[str]) -> None:
+    """Every village named by a rule or an exemption must exist in villages.csv."""
+    problems = []
+    for n, rule in enumerate(rules.rules, 1):
+        for code in rule.villages:
+            if code not in village_codes:
+                problems.append(
+                    _problem(
+                        "unknown-village",
+                        f"第 {n} 条规则（{rule.id}）的 villages 中的 {code} 不是本乡镇的村（社区）代码",
+                        "请对照 data/villages.csv 改正",
+                    )
+                )
+    for n, e in enumerate(rules.exemptions, 1):
+        if e.village_code not in village_codes:
+            problems.append(
+                _problem(
+                    "unknown-village",
+                    f"第 {n} 条豁免的 village_code {e.village_code} 不是本乡镇的村（社区）代码",
+                    "请对照 data/villages.csv 改正",
+                )
+            )
+    if problems:
+        raise RulesError(problems)
+
+
+def _problem(code: str, message: str, hint: str = "", column: str | None = None) -> Problem:
+    return Problem(code=code, file=FILENAME, message=message, hint=hint, column=column)
+
+
+def _unknown_keys(entry: dict[str, Any], allowed: set[str], where: str, problems: list[Problem]) -> None:
+    for key in sorted(set(entry) - allowed):
+        problems.append(
+            _problem(
+                "unknown-key", f"{where}中有未知的项 {key}", f"可用的项：{'、'.join(sorted(allowed))}", key
+            )
+        )
+
+
+def _date(value: Any, key: str, where: str, problems: list[Problem], *, required: bool) -> date | None:
+    if value is None:
+        if required:
+            problems.append(
+                _problem("missing-key", f"{where}缺少 {key}（起始日期）", "写成 2026-01-01 的形式", key)
+            )
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        problems.append(
+            _problem("bad-date", f"{where}的 {key} 不是日期：{value!r}", "写成 2026-01-01 的形式", key)
+        )
+        return None
+
+
+def _int(entry: dict[str, Any], key: str, lo: int, hi: int, where: str, problems: list[Problem]) -> int:
+    value = entry.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        problems.append(
+            _problem("bad-number", f"{where}的 {key} 应为 {lo} 到 {hi} 之间的整数，现在是 {value!r}", "", key)
+        )
+        return lo
+    return value
+
+
+def _text(
+    entry: dict[str, Any], key: str, where: str, problems: list[Problem], *, required: bool = True
+) -> str:
+    value = entry.get(key, "")
+    if not isinstance(value, str) or (required and not value.strip()):
+        problems.append(_problem("missing-key", f"{where}缺少 {key}，或它不是文字", "", key))
+        return ""
+    return value.strip()
+
+
+def _rule(
+    n: int, entry: Any, categories: list[str], topics: list[str], problems: list[Problem]
+) -> Rule | None:
+    if not isinstance(entry, dict):
+        problems.append(_problem("bad-rule", f"第 {n} 条规则应写成 [[rule]] 小节"))
+        return None
+    where = f"第 {n} 条规则（{entry.get('id', '无编号')}）"
+    before = len(problems)
+    _unknown_keys(entry, RULE_KEYS, where, problems)
+    rule_id = _text(entry, "id", where, problems)
+    name = _text(entry, "name", where, problems)
+    category = _text(entry, "category", where, problems)
+    if category and category not in categories:
+        problems.append(
+            _problem(
+                "bad-category",
+                f"{where}的 category {category!r} 不是公开类别",
+                f"可选：{'、'.join(categories)}",
+                "category",
+            )
+        )
+    topic = _text(entry, "topic", where, problems, required=False)
+    if topic and topic not in topics:
+        problems.append(
+            _problem(
+                "bad-topic", f"{where}的 topic {topic!r} 不是公开事项", f"可选：{'、'.join(topics)}", "topic"
+            )
+        )
+    every = entry.get("every")
+    if every not in EVERY:
+        problems.append(
+            _problem(
+                "bad-every",
+                f"{where}的 every 应为 month、quarter、year 或 event，现在是 {every!r}",
+                "",
+                "every",
+            )
+        )
+    due_months = due_day = within_days = 0
+    if every in KINDS:
+        due_months = _int(entry, "due_months", 0, 24, where, problems)
+        due_day = _int(entry, "due_day", 1, 31, where, problems)
+    elif every == EVENT:
+        within_days = _int(entry, "within_days", 0, 366, where, problems)
+    start = _date(entry.get("from"), "from", where, problems, required=True)
+    until = _date(entry.get("until"), "until", where, problems, required=False)
+    villages = entry.get("villages", [])
+    if not isinstance(villages, list) or not all(isinstance(v, str) for v in villages):
+        problems.append(
+            _problem("bad-villages", f"{where}的 villages 应为村（社区）代码的列表", "", "villages")
+        )
+        villages = []
+    basis = _text(entry, "basis", where, problems)
+    if len(problems) > before or start is None:
+        return None
+    return Rule(
+        rule_id,
+        name,
+        category,
+        topic,
+        every,
+        due_months,
+        due_day,
+        within_days,
+        start,
+        until,
+        tuple(villages),
+        basis,
+    )
+
+
+def _exemption(n: int, entry: Any, rule_ids: set[str], problems: list[Problem]) -> Exemption | None:
+    if not isinstance(entry, dict):
+        problems.append(_problem("bad-exemption", f"第 {n} 条豁免应写成 [[exemption]] 小节"))
+        return None
+    where = f"第 {n} 条豁免"
+    before = len(problems)
+    _unknown_keys(entry, EXEMPTION_KEYS, where, problems)
+    rule = _text(entry, "rule", where, problems)
+    if rule and rule not in rule_ids:
+        problems.append(
+            _problem("unknown-rule", f"{where}的 rule {rule!r} 不是任何一条规则的 id", "", "rule")
+        )
+    code = _text(entry, "village_code", where, problems)
+    start = _date(entry.get("from"), "from", where, problems, required=True)
+    until = _date(entry.get("until"), "until", where, problems, required=False)
+    reason = _text(entry, "reason", where, problems)
+    basis = _text(entry, "basis", where, problems)
+    if len(problems) > before or start is None:
+        return None
+    return Exemption(rule, code, start, until, reason, basis)

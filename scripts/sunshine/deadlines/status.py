@@ -1,0 +1,242 @@
+"""Every village, every period, every rule: 按时, 逾期 (and by how many days) or 未公开.
+
+This module is the one definition of a disclosure's timeliness. The database stage loads its rows
+as the table `disclosure_deadlines`; the site's calendars, the township overview, the feed and the
+generator of the sample township all read the same rows.
+
+- A period is judged against a rule when the rule applies to the village and the period starts on
+  or after the rule's `from` date (a rule that starts mid-year judges the periods after it).
+- A disclosure counts for a period when its category (and topic, if the rule names one) match and
+  its own period lies inside the rule's period: the August accounts count for the third quarter.
+- The earliest such disclosure decides: published on or before the deadline is 按时, after it 逾期
+  with the days late. A correction or supplement published later does not change the status.
+- Nothing published: 未公开 once the deadline has passed on the `as_of` day (by default the latest
+  publication date in the data, so the statuses depend on the data and the rules alone), else 未到期.
+- An exemption turns the period into 免于公开, with its public reason.
+- Rules for matters that happen at any time (`every = "event"`) judge each disclosure of the
+  topic: due `within_days` after the end of the period the matter happened in. A matter nobody
+  disclosed cannot be seen in the data, so these are never 未公开.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sunshine.deadlines.periods import Period, due_date
+from sunshine.deadlines.rules import EVENT, Rules, check_villages, load_project_rules
+from sunshine.package import Project
+
+ON_TIME, LATE, MISSING, NOT_DUE, EXEMPT = "按时", "逾期", "未公开", "未到期", "免于公开"
+STATUSES = (ON_TIME, LATE, MISSING, NOT_DUE, EXEMPT)
+LAPSES = (MISSING, LATE)
+TABLE = "disclosure_deadlines"
+
+# The table's columns with their Chinese descriptions (the database and Datasette's metadata).
+COLUMNS: dict[str, str] = {
+    "village_code": "村（社区）代码。",
+    "village_name": "村（社区）名称。",
+    "rule_id": "公开时限规则的编号（见 deadlines.toml）。",
+    "rule_name": "公开时限规则的名称。",
+    "category": "应公开的类别。",
+    "topic": "应公开的事项；为空表示该类别的任何事项。",
+    "every": "公开频次：每月、每季度、每年或随时。",
+    "period": "所属期间：年（2026）、季度（2026-Q3）或月份（2026-08）。",
+    "period_label": "所属期间（中文）。",
+    "due_on": "最迟公开日期（YYYY-MM-DD）。",
+    "status": "公开状态：按时、逾期、未公开、未到期或免于公开。",
+    "days_late": "逾期天数：首次公开日期减最迟公开日期，单位：天；按时或未公开时为空。",
+    "published_on": "该期间首次公开的日期；未公开时为空。",
+    "disclosure_id": "该期间首次公开的公开事项编号；未公开时为空。",
+    "later_count": "此后又公开（更正或补充）的同期事项数。",
+    "note": "豁免的理由，或其他说明。",
+    "basis": "规则的依据。",
+    "as_of": "判断状态所依据的日期：数据中最新的公开日期。",
+}
+
+
+@dataclass(frozen=True)
+class Status:
+    village_code: str
+    village_name: str
+    rule_id: str
+    rule_name: str
+    category: str
+    topic: str
+    every: str
+    period: str
+    period_label: str
+    due_on: str
+    status: str
+    days_late: int | None
+    published_on: str | None
+    disclosure_id: str | None
+    later_count: int
+    note: str
+    basis: str
+    as_of: str
+
+    def row(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def lapse(self) -> bool:
+        return self.status in LAPSES
+
+    @property
+    def text(self) -> str:
+        """The status in words: 逾期 12 天."""
+        return f"{LATE} {self.days_late} 天" if self.status == LATE else self.status
+
+
+@dataclass(frozen=True)
+class _Item:
+    period: Period
+    category: str
+    topic: str
+    published: date
+    disclosure_id: str
+
+
+def _items(disclosures: Iterable[Mapping[str, Any]]) -> dict[str, list[_Item]]:
+    out: dict[str, list[_Item]] = defaultdict(list)
+    for d in disclosures:
+        period = Period.parse(str(d.get("period") or ""))
+        try:
+            published = date.fromisoformat(str(d.get("published_on") or ""))
+        except ValueError:
+            continue
+        if period is None:
+            continue
+        out[str(d["village_code"])].append(
+            _Item(period, str(d["category"]), str(d.get("topic") or ""), published, str(d["disclosure_id"]))
+        )
+    for items in out.values():
+        items.sort(key=lambda i: (i.published, i.disclosure_id))
+    return out
+
+
+def latest_publication(disclosures: Iterable[Mapping[str, Any]]) -> date | None:
+    days = [str(d.get("published_on") or "") for d in disclosures]
+    days = [d for d in days if d]
+    return date.fromisoformat(max(days)) if days else None
+
+
+def compute(
+    rules: Rules,
+    villages: Mapping[str, str],
+    disclosures: Iterable[Mapping[str, Any]],
+    as_of: date | None = None,
+) -> list[Status]:
+    """The status of every (village, rule, period), villages given as code -> name."""
+    disclosures = list(disclosures)
+    as_of = as_of or latest_publication(disclosures)
+    if as_of is None or not rules.rules:
+        return []
+    by_village = _items(disclosures)
+    out: list[Status] = []
+    for code, name in sorted(villages.items()):
+        items = [i for i in by_village.get(code, []) if i.published <= as_of]
+        for rule in rules.rules:
+            base = {
+                "village_code": code,
+                "village_name": name,
+                "rule_id": rule.id,
+                "rule_name": rule.name,
+                "category": rule.category,
+                "topic": rule.topic,
+                "every": rule.every,
+                "basis": rule.basis,
+                "as_of": as_of.isoformat(),
+            }
+            if rule.every == EVENT:
+                for item in items:
+                    if rule.covers(item.category, item.topic) and rule.applies(code, item.period):
+                        due = item.period.end + timedelta(days=rule.within_days)
+                        out.append(_judge(rules, rule.id, code, item.period, due, [item], as_of, base))
+                continue
+            for period in _periods(rule.every, rule.start, rule.until, as_of):
+                if not rule.applies(code, period):
+                    continue
+                due = due_date(period, rule.due_months, rule.due_day)
+                found = [i for i in items if rule.covers(i.category, i.topic) and period.contains(i.period)]
+                out.append(_judge(rules, rule.id, code, period, due, found, as_of, base))
+    return out
+
+
+def _periods(kind: str, start: date, until: date | None, as_of: date) -> Iterable[Period]:
+    period = Period.of(kind, start)
+    if period.start < start:
+        period = period.next()
+    while period.start <= as_of and (until is None or period.start <= until):
+        yield period
+        period = period.next()
+
+
+def _judge(
+    rules: Rules,
+    rule_id: str,
+    code: str,
+    period: Period,
+    due: date,
+    found: list[_Item],
+    as_of: date,
+    base: dict[str, Any],
+) -> Status:
+    exemption = rules.exemption(rule_id, code, period)
+    first = found[0] if found else None
+    if exemption is not None:
+        status, note = EXEMPT, f"{exemption.reason}（{exemption.basis}）"
+    elif first is not None:
+        status, note = (ON_TIME if first.published <= due else LATE), ""
+    else:
+        status, note = (MISSING if due < as_of else NOT_DUE), ""
+    return Status(
+        **base,
+        period=period.text,
+        period_label=period.label,
+        due_on=due.isoformat(),
+        status=status,
+        days_late=(first.published - due).days if status == LATE and first else None,
+        published_on=first.published.isoformat() if first else None,
+        disclosure_id=first.disclosure_id if first else None,
+        later_count=max(0, len(found) - 1),
+        note=note,
+    )
+
+
+def _read(project: Project, table: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    path = project.root / project.tables[table].path
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return [{c: (row.get(c) or "").strip() for c in columns} for row in csv.DictReader(f)]
+
+
+def project_statuses(project: Project) -> tuple[Rules, list[Status]]:
+    """The project's rules and the statuses they give its data (RulesError when the rules are wrong)."""
+    rules = load_project_rules(project)
+    if not rules.rules:
+        return rules, []
+    villages = {r["village_code"]: r["name"] for r in _read(project, "villages", ("village_code", "name"))}
+    check_villages(rules, set(villages))
+    columns = ("disclosure_id", "village_code", "category", "topic", "period", "published_on")
+    return rules, compute(rules, villages, _read(project, "disclosures", columns))
+
+
+def ranking(statuses: Iterable[Status]) -> list[dict[str, Any]]:
+    """Villages by missing, then late items (most first), with their on-time count."""
+    counts: dict[str, dict[str, Any]] = {}
+    for s in statuses:
+        c = counts.setdefault(
+            s.village_code,
+            {"village_code": s.village_code, "village_name": s.village_name, **{k: 0 for k in STATUSES}},
+        )
+        c[s.status] += 1
+    rows = list(counts.values())
+    for r in rows:
+        judged = r[ON_TIME] + r[LATE] + r[MISSING]
+        r["on_time_rate"] = r[ON_TIME] / judged if judged else None
+    return sorted(rows, key=lambda r: (-r[MISSING], -r[LATE], r["village_code"]))

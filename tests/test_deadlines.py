@@ -1,0 +1,286 @@
+"""公开时限: the rules as data, and the one definition of 按时 / 逾期 / 未公开 at its edges."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from sunshine.database.build import build_database
+from sunshine.deadlines.periods import Period, due_date
+from sunshine.deadlines.rules import FILENAME, RulesError, check_villages, parse
+from sunshine.deadlines.status import compute, project_statuses
+from sunshine.package import Project
+from sunshine.portal.metadata import load_overlay
+from sunshine.problems import BuildError
+from sunshine.sample.generate import Sizes, generate
+from sunshine.sample.schedule import RULES_FILE
+
+from .conftest import ROOT, copy_package
+
+CATEGORIES = ["党务公开", "村务公开", "财务公开"]
+TOPICS = ["年度工作计划", "工程项目", "集体资金收支", "低保", "党费收缴"]
+VILLAGES = {"990101101201": "桃源村", "990101101202": "石桥村"}
+
+MONTHLY = """
+[[rule]]
+id = "finance-monthly"
+name = "财务收支每月公开"
+category = "财务公开"
+topic = "集体资金收支"
+every = "month"
+due_months = 1
+due_day = 10
+from = 2024-01-01
+basis = "村民委员会组织法第三十条"
+"""
+
+
+def rules(text: str):
+    return parse(text, categories=CATEGORIES, topics=TOPICS)
+
+
+def disclosure(n: int, period: str, published: str, *, code: str = "990101101201", **kw: str) -> dict:
+    row = {
+        "disclosure_id": f"D{n:08d}",
+        "village_code": code,
+        "category": "财务公开",
+        "topic": "集体资金收支",
+        "period": period,
+        "published_on": published,
+    }
+    return {**row, **kw}
+
+
+def judged(text: str, rows: list[dict], as_of: str, villages=None) -> list[tuple]:
+    out = compute(rules(text), villages or {"990101101201": "桃源村"}, rows, date.fromisoformat(as_of))
+    return [(s.period, s.status, s.days_late, s.disclosure_id) for s in out]
+
+
+def test_a_disclosure_on_its_deadline_day_is_on_time_and_the_next_day_is_one_day_late() -> None:
+    rows = [disclosure(1, "2024-01", "2024-02-10"), disclosure(2, "2024-02", "2024-03-11")]
+    assert judged(MONTHLY, rows, "2024-03-31") == [
+        ("2024-01", "按时", None, "D00000001"),
+        ("2024-02", "逾期", 1, "D00000002"),
+        ("2024-03", "未到期", None, None),
+    ]
+
+
+def test_a_period_is_missing_only_once_its_deadline_has_passed() -> None:
+    assert judged(MONTHLY, [disclosure(1, "2024-03", "2024-04-10")], "2024-04-10") == [
+        ("2024-01", "未公开", None, None),
+        ("2024-02", "未公开", None, None),
+        ("2024-03", "按时", None, "D00000001"),
+        ("2024-04", "未到期", None, None),
+    ]
+
+
+def test_a_deadline_on_the_31st_falls_on_the_last_day_of_february_in_leap_years_and_others() -> None:
+    january_2024, january_2025 = Period.parse("2024-01"), Period.parse("2025-01")
+    assert due_date(january_2024, 1, 31) == date(2024, 2, 29)
+    assert due_date(january_2025, 1, 31) == date(2025, 2, 28)
+    text = MONTHLY.replace("due_day = 10", "due_day = 31")
+    rows = [
+        disclosure(1, "2024-01", "2024-02-29"),
+        disclosure(2, "2025-01", "2025-02-28"),
+    ]
+    statuses = compute(rules(text), {"990101101201": "桃源村"}, rows, date(2025, 3, 1))
+    by_period = {s.period: (s.due_on, s.status) for s in statuses}
+    assert by_period["2024-01"] == ("2024-02-29", "按时")
+    assert by_period["2025-01"] == ("2025-02-28", "按时")
+
+
+def test_a_quarter_counts_the_months_inside_it_and_ends_on_the_last_day_of_its_third_month() -> None:
+    text = MONTHLY.replace('every = "month"', 'every = "quarter"').replace("due_months = 1", "due_months = 3")
+    text = text.replace("due_day = 10", "due_day = 15")
+    rows = [disclosure(1, "2024-03", "2024-04-15"), disclosure(2, "2024-04", "2024-07-16")]
+    assert judged(text, rows, "2024-07-31") == [
+        ("2024-Q1", "按时", None, "D00000001"),
+        ("2024-Q2", "逾期", 1, "D00000002"),
+        ("2024-Q3", "未到期", None, None),
+    ]
+
+
+def test_a_rule_starting_mid_year_judges_only_the_periods_after_it() -> None:
+    text = MONTHLY.replace("from = 2024-01-01", "from = 2024-07-15")
+    assert [p for p, *_ in judged(text, [disclosure(1, "2024-06", "2024-07-01")], "2024-10-31")] == [
+        "2024-08",
+        "2024-09",
+        "2024-10",
+    ]
+
+
+def test_a_correction_published_after_the_deadline_keeps_the_on_time_status() -> None:
+    rows = [
+        disclosure(2, "2024-01", "2024-02-20", title="2024年1月财务收支公开（更正）"),
+        disclosure(1, "2024-01", "2024-02-08"),
+    ]
+    statuses = compute(rules(MONTHLY), {"990101101201": "桃源村"}, rows, date(2024, 2, 29))
+    assert [(s.period, s.status, s.disclosure_id, s.later_count) for s in statuses] == [
+        ("2024-01", "按时", "D00000001", 1),
+        ("2024-02", "未到期", None, 0),
+    ]
+
+
+def test_an_exempt_village_is_shown_exempt_with_its_reason_and_the_others_are_judged() -> None:
+    text = (
+        MONTHLY
+        + """
+[[exemption]]
+rule = "finance-monthly"
+village_code = "990101101202"
+from = 2024-02-01
+reason = "集体财务往来较少，按季度公开"
+basis = "镇人民政府同意"
+"""
+    )
+    statuses = compute(rules(text), VILLAGES, [], date(2024, 3, 31))
+    assert [(s.village_name, s.period, s.status, s.note) for s in statuses] == [
+        ("桃源村", "2024-01", "未公开", ""),
+        ("桃源村", "2024-02", "未公开", ""),
+        ("桃源村", "2024-03", "未到期", ""),
+        ("石桥村", "2024-01", "未公开", ""),
+        ("石桥村", "2024-02", "免于公开", "集体财务往来较少，按季度公开（镇人民政府同意）"),
+        ("石桥村", "2024-03", "免于公开", "集体财务往来较少，按季度公开（镇人民政府同意）"),
+    ]
+
+
+def test_a_rule_for_some_villages_judges_only_them_and_other_topics_do_not_count() -> None:
+    text = MONTHLY.replace('basis = "', 'villages = ["990101101202"]\nbasis = "')
+    rows = [disclosure(1, "2024-01", "2024-02-01", code="990101101202", topic="低保")]
+    statuses = compute(rules(text), VILLAGES, rows, date(2024, 2, 29))
+    assert [(s.village_name, s.period, s.status) for s in statuses] == [
+        ("石桥村", "2024-01", "未公开"),
+        ("石桥村", "2024-02", "未到期"),
+    ]
+
+
+def test_a_matter_disclosed_at_once_is_judged_from_the_end_of_the_month_it_happened_in() -> None:
+    text = """
+[[rule]]
+id = "projects"
+name = "工程项目随时公开"
+category = "村务公开"
+topic = "工程项目"
+every = "event"
+within_days = 10
+from = 2024-01-01
+basis = "第三十条：涉及村民利益的重大事项应当随时公布"
+"""
+    rows = [
+        disclosure(1, "2024-02", "2024-03-10", category="村务公开", topic="工程项目"),
+        disclosure(2, "2024-02", "2024-03-11", category="村务公开", topic="工程项目"),
+    ]
+    assert judged(text, rows, "2024-12-31") == [
+        ("2024-02", "按时", None, "D00000001"),
+        ("2024-02", "逾期", 1, "D00000002"),
+    ]
+
+
+def test_statuses_depend_on_the_data_alone_judged_on_the_latest_publication_day() -> None:
+    statuses = compute(rules(MONTHLY), {"990101101201": "桃源村"}, [disclosure(1, "2024-01", "2024-02-10")])
+    assert [(s.period, s.status, s.as_of) for s in statuses] == [
+        ("2024-01", "按时", "2024-02-10"),
+        ("2024-02", "未到期", "2024-02-10"),
+    ]
+
+
+def test_mistakes_in_the_rules_are_listed_in_chinese_naming_the_rule_and_the_key() -> None:
+    text = MONTHLY.replace('"财务公开"', '"财务"').replace("due_day = 10", "due_day = 40")
+    text = text.replace('every = "month"', 'every = "month"\nevery_other = 1')
+    text += '[[exemption]]\nrule = "nope"\nvillage_code = "990101101201"\nfrom = "2024-13-01"\nreason = "x"\nbasis = "y"\n'
+    with pytest.raises(RulesError) as caught:
+        rules(text)
+    assert [(p.code, p.column) for p in caught.value.problems] == [
+        ("unknown-key", "every_other"),
+        ("bad-category", "category"),
+        ("bad-number", "due_day"),
+        ("unknown-rule", "rule"),
+        ("bad-date", "from"),
+    ]
+    assert "第 1 条规则（finance-monthly）的 category '财务' 不是公开类别" in str(caught.value)
+    assert "第 1 条豁免的 from 不是日期：'2024-13-01'" in str(caught.value)
+
+
+def test_a_typing_mistake_in_the_file_is_located_by_line_in_chinese() -> None:
+    with pytest.raises(RulesError) as caught:
+        rules(MONTHLY.replace("due_day = 10", "due_day = 十"))
+    assert str(caught.value) == (
+        "deadlines.toml：无法读取：第 9 行第 11 列附近写法有误。请检查引号、方括号和等号；文字要加引号，日期写成 2026-01-01"
+    )
+
+
+def test_a_village_the_rules_name_must_exist() -> None:
+    text = MONTHLY.replace('basis = "', 'villages = ["990101101299"]\nbasis = "')
+    with pytest.raises(RulesError, match="990101101299 不是本乡镇的村（社区）代码"):
+        check_villages(rules(text), set(VILLAGES))
+
+
+def test_the_committed_rules_are_the_sample_townships_and_cite_their_legal_basis(repo: Project) -> None:
+    assert (ROOT / FILENAME).read_bytes() == RULES_FILE.read_bytes()
+    loaded, _ = project_statuses(repo)
+    assert [r.id for r in loaded.rules] == [
+        "party-quarterly",
+        "affairs-quarterly",
+        "finance-day",
+        "finance-monthly",
+        "annual-plan",
+        "projects-at-once",
+    ]
+    assert all(r.basis for r in loaded.rules)
+    assert "第三十条" in loaded.basis and "第三十一条" in loaded.basis
+    assert [(e.rule, e.village_code) for e in loaded.exemptions] == [("finance-monthly", "990101101202")]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """The sample township as `sunshine generate` writes it, with the sample rules."""
+    root = tmp_path_factory.mktemp("demo")
+    generate(root / "generated", Sizes())
+    copy_package(ROOT, root / "pkg", data_from=root / "generated")
+    shutil.copy(RULES_FILE, root / "pkg" / FILENAME)
+    return Project.load(root / "pkg")
+
+
+def test_the_demo_township_has_one_missing_and_one_late_disclosure_and_an_exemption(demo: Project) -> None:
+    _, statuses = project_statuses(demo)
+    counts = Counter(s.status for s in statuses)
+    assert counts["未公开"] == 1 and counts["逾期"] == 1 and counts["免于公开"] > 0
+    lapses = [(s.rule_id, s.status, s.days_late) for s in statuses if s.lapse]
+    assert sorted(lapses) == [("finance-monthly", "逾期", 9), ("party-quarterly", "未公开", None)]
+
+
+def test_the_database_holds_the_same_statuses_and_the_canned_query_lists_the_lapses(
+    demo: Project, tmp_path: Path
+) -> None:
+    build_database(demo, tmp_path / "sunshine.db")
+    _, statuses = project_statuses(demo)
+    conn = sqlite3.connect(tmp_path / "sunshine.db")
+    stored = conn.execute("SELECT village_code, rule_id, period, status, days_late FROM disclosure_deadlines")
+    assert sorted(stored.fetchall()) == sorted(
+        (s.village_code, s.rule_id, s.period, s.status, s.days_late) for s in statuses
+    )
+    sql = load_overlay()["queries"]["overdue_and_missing"]["sql"]
+    rows = conn.execute(sql, {"village_code": ""}).fetchall()
+    assert [(r[3], r[4]) for r in rows] == [("未公开", None), ("逾期", 9)]
+
+
+def test_wrong_rules_stop_the_database_build_in_chinese_and_keep_the_last_database(
+    demo: Project, tmp_path: Path
+) -> None:
+    target = tmp_path / "sunshine.db"
+    build_database(demo, target)
+    before = target.read_bytes()
+    broken = tmp_path / "broken"
+    shutil.copytree(demo.root, broken)
+    rules_path = broken / FILENAME
+    rules_path.write_text(
+        rules_path.read_text(encoding="utf-8").replace('every = "month"', 'every = "fortnight"')
+    )
+    with pytest.raises(BuildError, match="every 应为 month、quarter、year 或 event"):
+        build_database(Project.load(broken), target)
+    assert target.read_bytes() == before
