@@ -28,6 +28,7 @@ def sample_data() -> Path:
     generate(out, Sizes(), seed=DEFAULT_SEED)
     return out
 
+
 # Site builds in the tests print no 公开栏 PDFs (slow); tests/test_noticeboard.py prints its own.
 os.environ.setdefault("SUNSHINE_CHROMIUM", "")
 
