@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from sunshine import typed
 from sunshine.history.gitrepo import GitRepo
 from sunshine.package import Project, Table
+from sunshine.privacy import mask_value
 from sunshine.problems import Problem
-from sunshine.shown import mask_value, record_label
+from sunshine.shown import record_label
 
 _NUMBERED = re.compile(r"^(.*?)([0-9]+)$")
 
