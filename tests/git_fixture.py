@@ -11,6 +11,7 @@ Commits (dates in UTC+8, one per step):
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -98,12 +99,25 @@ def make_repo(repo: Path) -> dict[str, str]:
     hashes["added"] = commit(repo, "Add the first-quarter Party dues disclosure", "2024-05-10T09:00:00+08:00")
     write(repo, "disclosures.csv", DISCLOSURES_HEADER + D1.format(amount="1500.00") + D2 + D3)
     hashes["amount"] = commit(
-        repo, "Correct the road repair payment to 1500 yuan", "2024-05-20T09:00:00+08:00"
+        repo,
+        "Correct the road repair payment to 1500 yuan\n\n更正原因：按工程结算单更正金额",
+        "2024-05-20T09:00:00+08:00",
     )
     write(repo, "petitions.csv", PETITIONS_HEADER + P1)
     hashes["removed"] = commit(
-        repo, "Remove petition 2024-0000002, entered twice", "2024-06-01T09:00:00+08:00"
+        repo,
+        "Remove petition 2024-0000002, entered twice\n\n更正原因：同一诉求重复录入",
+        "2024-06-01T09:00:00+08:00",
     )
     write(repo, "grids.csv", GRIDS.replace("村东片一至三组", "村东片一至四组"))
     hashes["typo"] = commit(repo, "Fix the area of the first grid of Qingshi", "2024-06-05T09:00:00+08:00")
     return hashes
+
+
+def excel_resave(text: str) -> bytes:
+    """What Excel on Chinese Windows writes when a clerk opens a CSV and saves it: GBK, CRLF,
+    dates as 2024/5/1, amounts without trailing zeros, thousands separators."""
+    text = re.sub(r"\b(20[0-9]{2})-0?([1-9][0-9]?)-0?([1-9][0-9]?)\b", r"\1/\2/\3", text)
+    text = re.sub(r",([0-9]+)\.00,", r",\1,", text)
+    text = re.sub(r",([0-9]+)([0-9]{3})\.([0-9]*[1-9])0?,", r',"\1,\2.\3",', text)
+    return text.replace("\n", "\r\n").encode("gbk")

@@ -21,8 +21,10 @@ def test_the_cli_has_the_commands_the_readme_promises():
         "generate",
         "init",
         "metadata",
+        "next-id",
         "publish",
         "serve",
+        "template",
         "validate",
     ]
 

@@ -18,7 +18,19 @@ from sunshine.privacy import VERSION as MASKING
 from sunshine.problems import BuildError
 from sunshine.site.pages.changes import changes_pages
 
-from .git_fixture import D1, D2, D3, DISCLOSURES_HEADER, P1, PETITIONS_HEADER, commit, git, make_repo, write
+from .git_fixture import (
+    D1,
+    D2,
+    D3,
+    DISCLOSURES_HEADER,
+    P1,
+    PETITIONS_HEADER,
+    commit,
+    excel_resave,
+    git,
+    make_repo,
+    write,
+)
 
 DATASETTE = "http://127.0.0.1:8001"
 
@@ -436,3 +448,25 @@ def test_changes_read_as_sentences_by_month_and_by_village_with_the_commit_folde
     index = pages["changes/index.md"]
     assert index.index("- [2024 年 6 月](month/2024-06.md)") < index.index("## ⚠ 已公开记录的修改和删除")
     assert "- [青石村](village/330102001001.md)" in index
+
+
+def test_a_merged_excel_resave_records_no_correction(repo_copy):
+    for name in ("disclosures", "petitions", "grids"):
+        path = repo_copy / "data" / f"{name}.csv"
+        path.write_bytes(excel_resave(path.read_text(encoding="utf-8")))
+    commit(repo_copy, "Save the tables again in Excel", "2024-06-10T09:00:00+08:00")
+    db = repo_copy / "build" / "history.db"
+    summary = build_history(Project.load(repo_copy), db)
+    assert summary.startswith("修改历史 history.db：本次处理 1 个新提交，共记录 12 个行版本")
+    assert rows(db, "select count(*) from changes where commit_date = '2024-06-10'") == [(0,)]
+
+
+def test_a_correction_keeps_its_reason_in_the_history_and_on_the_change_page(built):
+    repo, hashes, _ = built
+    db = repo / "build" / "history.db"
+    assert rows(db, "select record_id, reason from changes where after_publication = 1 order by id") == [
+        ("D00000001", "按工程结算单更正金额"),
+        ("2024-0000002", "同一诉求重复录入"),
+    ]
+    page = changes_pages(Project.load(repo), db, DATASETTE)["changes/disclosures.md"]
+    assert "| 金额（元） | 1200.00 | 1500.00 |\n\n⚠ 更正原因：按工程结算单更正金额\n" in page

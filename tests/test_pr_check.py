@@ -59,7 +59,7 @@ def test_a_clean_pull_request_passes_and_summarises_its_changes(repo, template, 
 
 
 def test_invalid_data_fails_with_annotations_skips_the_build_and_still_summarises(repo, tmp_path):
-    write(repo, "petitions.csv", PETITIONS_HEADER + P1.replace("2024-04-02", "2024/4/2"))
+    write(repo, "petitions.csv", PETITIONS_HEADER + P1.replace("2024-04-02", "04/02/2024"))
     summary = tmp_path / "summary.md"
     proc = pr_check(repo, summary)
     assert proc.returncode == 1
@@ -70,7 +70,9 @@ def test_invalid_data_fails_with_annotations_skips_the_build_and_still_summarise
     text = summary.read_text(encoding="utf-8")
     assert "| 校验数据 | ❌ 未通过 |\n| 构建数据库和网站 | ⏭ 未运行（数据未通过校验） |\n" in text
     assert "<details><summary>校验发现的问题</summary>" in text
-    assert "| 修改 | 2024-0000001 | 村东路灯损坏，夜间出行不便。 | 受理日期 | 2024-04-02 | 2024/4/2 |" in text
+    assert (
+        "| 修改 | 2024-0000001 | 村东路灯损坏，夜间出行不便。 | 受理日期 | 2024-04-02 | 04/02/2024 |" in text
+    )
 
 
 def test_without_a_summary_file_the_summary_is_printed(repo):

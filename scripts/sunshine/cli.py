@@ -39,13 +39,20 @@ def cli() -> None:
     help="输出格式：中文文本、JSON，或 GitHub 注释。",
 )
 @click.option("--max-bytes", type=int, default=None, help="单个 CSV 文件的大小上限（字节）。")
-def validate(fmt: str, max_bytes: int | None) -> None:
+@click.option(
+    "--base", default=None, help="与哪个 git 版本比较：本次新增或修改的行的问题列在最前面、全部列出。"
+)
+def validate(fmt: str, max_bytes: int | None, base: str | None) -> None:
     """校验 data/ 下的全部表格。退出码：0 通过，1 有错误，2 用法错误。"""
     project = _project()
     from sunshine.validate.report import render
     from sunshine.validate.run import validate_project
 
-    kwargs = {"max_bytes": max_bytes} if max_bytes else {}
+    kwargs: dict = {"max_bytes": max_bytes} if max_bytes else {}
+    if base:
+        from sunshine.diff.run import against_base
+
+        kwargs["focus"], kwargs["extra"] = against_base(project, base)
     report = validate_project(project, **kwargs)
     click.echo(render(report, fmt), nl=False)
     sys.exit(0 if report.valid else 1)
@@ -58,6 +65,40 @@ def fix(files: tuple[Path, ...]) -> None:
     from sunshine.fix.run import fix_command
 
     sys.exit(fix_command(_project(), list(files)))
+
+
+@cli.command("next-id")
+@click.argument("table")
+def next_id(table: str) -> None:
+    """给出一张表下一个可用的编号：比历史上用过的（包括已删除的）编号都大。"""
+    from sunshine.diff.keys import next_free
+    from sunshine.history.gitrepo import GitRepo, NotARepository
+
+    project = _project()
+    if table not in project.tables:
+        raise click.UsageError(f"没有这张表：{table}。可用的表：{'、'.join(project.tables)}")
+    try:
+        repo = GitRepo.find(project.root)
+    except NotARepository as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(next_free(project, repo, project.tables[table]))
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("build/templates"),
+    show_default=True,
+    help="写入 .xlsx 模板的目录。",
+)
+@click.option("--with-data", is_flag=True, help="把 data/ 中现有的行也写进工作簿，用于在 Excel 中修改。")
+@click.argument("tables", nargs=-1)
+def template(out: Path, tables: tuple[str, ...], with_data: bool) -> None:
+    """为每张表生成 Excel 模板（.xlsx）：英文列名和中文名称、下拉列表、文本格式的日期和编号、列说明。"""
+    from sunshine.fix.template import template_command
+
+    sys.exit(template_command(_project(), out, list(tables), with_data=with_data))
 
 
 @cli.command()
@@ -94,13 +135,19 @@ def serve(host: str, port: int, datasette_port: int) -> None:
 @click.option("--base", default="origin/main", show_default=True, help="与哪个 git 版本比较。")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
 @click.option("--datasette-url", envvar="SUNSHINE_DATASETTE_URL", default=None)
-def diff(base: str, fmt: str, datasette_url: str) -> None:
-    """按主键列出每张表新增、删除和修改的行；已公开记录的修改列在最前面。"""
+@click.option(
+    "--reason",
+    "reasons",
+    multiple=True,
+    help="修改已公开记录的原因（或含“更正原因：……”的合并请求说明）；提交说明中的“更正原因：”会自动读取。",
+)
+def diff(base: str, fmt: str, datasette_url: str, reasons: tuple[str, ...]) -> None:
+    """按主键列出每张表新增、删除和修改的行；已公开记录的修改列在最前面，附更正原因。"""
     from sunshine.diff.run import diff_command
 
     project = _project()
     url = datasette_url or project.settings.datasette_url
-    sys.exit(diff_command(project, base=base, fmt=fmt, datasette_url=url))
+    sys.exit(diff_command(project, base=base, fmt=fmt, datasette_url=url, reasons=reasons))
 
 
 def _size_options(command):

@@ -21,7 +21,8 @@ from typing import Any
 import click
 import sqlite_utils
 
-from sunshine import staging
+from sunshine import staging, typed
+from sunshine.corrections import correction_reasons
 from sunshine.history.gitrepo import Commit, GitRepo, NotARepository, UnknownStart, names_date, read_rows
 from sunshine.history.schema import (
     ADDED,
@@ -123,6 +124,7 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
     for table in project.tables.values():
         _record_table(repo, table, db, start, point)
     _record_commit_info(db, repo.commits(*paths, start=start), repo.publication_positions())
+    _record_reasons(db, repo)
     processed = len(_recorded_commits(db) - before)
 
     shallow = repo.is_shallow()
@@ -240,18 +242,14 @@ def convert(content: bytes, table_name: str) -> list[dict[str, str]]:
 def _version_rows(content: bytes, table: Table) -> list[dict[str, str]]:
     """Rows of one committed version of a CSV; rows without a key are left out.
 
+    Cells are compared as their canonical text (sunshine.typed), so a re-save by Excel is no change.
     Every cell of every column is masked, keys and column names included: an old version never
     passed validation, and an ID number may stand in any column (pushed there by an unquoted comma).
     """
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        text = content.decode("utf-8", "replace")
-    _, rows = read_rows(text)
+    try:
+        rows = typed.canonical_rows(table, content)
+    except typed.Unreadable:
+        _, rows = read_rows(content.decode("utf-8", "replace"))
     columns = Columns.of(table.fields)
     return [mask_row(row, columns) for row in rows if all(row.get(k) for k in table.primary_key)]
 
@@ -326,6 +324,22 @@ def _record_commit_info(db: sqlite_utils.Database, commits: list[Commit], positi
         replace=True,
         alter=True,
     )
+
+
+def _record_reasons(db: sqlite_utils.Database, repo: GitRepo) -> None:
+    """`reason` of each commit: its own 更正原因 line, else that of the merge that published it."""
+    messages = {}
+    for record in repo.text("log", "--format=%H%x1f%B%x1e", "HEAD").split("\x1e"):
+        if "\x1f" in record:
+            hash_, body = record.strip("\n").split("\x1f", 1)
+            messages[hash_] = "；".join(correction_reasons(body))
+    line = repo.text("rev-list", "--first-parent", "--reverse", "HEAD").split()
+    positions = repo.publication_positions()
+    for row in list(db["commit_info"].rows):
+        own = messages.get(row["hash"], "")
+        at = positions.get(row["hash"])
+        merged = messages.get(line[at], "") if at is not None and at < len(line) else ""
+        db["commit_info"].update(row["hash"], {"reason": own or merged}, alter=True)
 
 
 def _write_info(
@@ -439,6 +453,7 @@ def _derive(
             committed_at=info.get("committed_at", ""),
             commit_date=(info.get("committed_at") or "")[:10],
             commit_message=info.get("message", ""),
+            reason=info.get("reason") or "",
         )
         if not e["village_code"] and e.pop("_grid", None):
             e["village_code"] = grid_village.get(e["_grid_id"], "")

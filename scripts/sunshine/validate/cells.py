@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 from frictionless import fields as ffields
 
-from sunshine import normalize
+from sunshine import normalize, typed
 from sunshine.markup import FORMULA_PREFIXES
 from sunshine.privacy import (
     EMAIL_PRETEST,
@@ -144,6 +144,8 @@ class FieldCheck:
         return [self._constraint_issue(name, value or "") for name in names]
 
     def _type_issue(self, value: str) -> Issue:
+        if typed.is_resave(self.field, value):
+            return self._resave(value, "type-error")
         if self.type == "date":
             d, reason = normalize.parse_date(value)
             if d and reason:
@@ -187,6 +189,17 @@ class FieldCheck:
             )
             return Issue("type-error", "不是允许的取值", f"只能填写：{yes}。")
         return Issue("type-error", f"类型不对，应为 {self.type}", "")
+
+    def _resave(self, value: str, code: str) -> Issue:
+        """A spelling Excel or WPS writes on saving, with one meaning: read as meant, said as a notice."""
+        what = "日期" if self.type == "date" else "数字"
+        return Issue(
+            code,
+            f"Excel 改写了{what}的写法，按 {typed.canonical(self.field, value)} 读取",
+            f"发布时规范为 {typed.canonical(self.field, value)}。PR 检查会自动改正；也可运行 {self.fix}。",
+            severity="notice",
+            fixable=True,
+        )
 
     def _constraint_issue(self, name: str, value: str) -> Issue:
         c = self.constraints
@@ -269,7 +282,9 @@ class FieldCheck:
             out += self._number_extras(stripped)
         elif typed_ok and self.type == "date" and not normalize.ISO_DATE.match(value):
             d, _ = normalize.parse_date(value, serials=False)
-            if d and stripped == value:
+            if typed.is_resave(self.field, value):
+                out.append(self._resave(value, "date-format"))
+            elif d and stripped == value:
                 full = normalize.has_fullwidth(value)
                 out.append(
                     Issue(
@@ -337,6 +352,14 @@ class FieldCheck:
             found = find_personal(value, phones_allowed=self.phones_allowed)
         for f in found:
             out.append(PERSONAL[f.kind](f.masked))
+        if self.field.get("x-person-name") and ("?" in value or "\ufffd" in value):
+            out.append(
+                Issue(
+                    "lost-character",
+                    "姓名中有“?”：多半是文件另存为 GBK 时保存不了的生僻字（如“䶮”）",
+                    "请在 Excel/WPS 中重新输入这个字，并“另存为 → CSV UTF-8（逗号分隔）”或 Excel 工作簿（.xlsx）。",
+                )
+            )
         if value.startswith(FORMULA_START) and not _PLAIN_NUMBER.match(value):
             out.append(
                 Issue(
@@ -371,6 +394,8 @@ class FieldCheck:
                 conds.append(c.str.len_chars() <= cons["maxLength"])
             if "minLength" in cons:
                 conds.append(c.str.len_chars() >= cons["minLength"])
+            if self.field.get("x-person-name"):
+                conds.append(~c.str.contains("[?\ufffd]"))
         elif self.type == "integer":
             conds.append(c.str.contains(r"^-?[0-9]{1,15}$"))
             conds += self._bounds(c.cast(pl.Int64, strict=False))

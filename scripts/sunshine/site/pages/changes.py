@@ -326,5 +326,7 @@ def _event_block(e: dict[str, Any], datasette_url: str, removed_now: set[tuple[s
             for f in fields
         ]
         lines.append("")
+    if e["after_publication"] and e.get("reason"):
+        lines += [f"⚠ 更正原因：{md(e['reason'])}", ""]
     lines += [_links(e, datasette_url, removed_now), "", "---", ""]
     return lines
