@@ -76,7 +76,7 @@ def test_what_excel_writes_on_saving_is_read_as_meant_and_said_as_a_notice(fixtu
         "  ! 第 3 行，“受理日期”（received_on）：Excel 改写了日期的写法，按 2024-05-07 读取。内容：2024年5月7日",
         "    → 发布时规范为 2024-05-07。PR 检查会自动改正；也可运行 sunshine fix data/petitions.csv。",
         "",
-        "校验通过：5 张表，共 18 行数据，没有发现错误，3 个提醒。",
+        "校验通过：7 张表，共 25 行数据，没有发现错误，3 个提醒。",
     ]
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sunshine import typed
 from sunshine.history.gitrepo import GitRepo
 from sunshine.package import Project, Table
-from sunshine.privacy import mask_value
+from sunshine.privacy import mask_text
 from sunshine.problems import Problem
 from sunshine.shown import record_label
 
@@ -86,7 +86,7 @@ def reused_keys(project: Project, repo: GitRepo, base_commit: str) -> list[Probl
                         column_title=spec.get("title"),
                         value=key,
                         message=(
-                            f"编号 {key} 曾属于已删除的记录“{mask_value(gone.label, limit=40)}”"
+                            f"编号 {key} 曾属于已删除的记录“{mask_text(gone.label, limit=40)}”"
                             f"（{gone.date} 在提交 {gone.commit} 中删除），不能再给别的记录用"
                         ),
                         hint=f"请换一个从未用过的编号，例如 {suggestion}"

@@ -223,11 +223,11 @@ def _validate_table(
     elif not found.ok:
         collector.add(_encoding_problem(rel, path, found))
         return 0
-    too_wide = shape.first_problem(path, rel, header_only=True)
+    encoding = "utf-8-sig" if found.ok else "gb18030"
+    too_wide = shape.first_problem(path, rel, encoding=encoding, header_only=True)
     if too_wide:
         collector.add(too_wide)
         return 0
-    encoding = "utf-8-sig" if found.ok else "gb18030"
     header = read_header(path, encoding)
     if header is None:
         collector.add(Problem(code="empty-file", file=rel, message="文件是空的", hint="至少要有表头一行。"))
