@@ -18,7 +18,7 @@ import pytest
 from sunshine.package import Project
 from sunshine.serve.run import wait_for_port
 
-from .conftest import ROOT
+from .conftest import ROOT, demo_only
 from .portal_support import free_port
 
 GIT_ENV = {
@@ -38,6 +38,10 @@ FILES = (
     "sunshine.toml",
     "deadlines.toml",
 )
+
+# `sunshine init` turns a clone of the sample into a township's own project: a township's own repository
+# has been initialised already.
+pytestmark = demo_only
 
 
 def sunshine(root: Path, *args: str) -> subprocess.CompletedProcess:

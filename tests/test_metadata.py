@@ -47,8 +47,11 @@ def test_check_mode_reports_drift_without_writing(tmp_path, capsys):
 
 
 def test_site_wide_title_license_and_source(meta):
-    assert "示例数据" in meta["title"]
-    assert "sample data" in meta["description"]
+    if Project.load(ROOT).settings.sample:
+        assert "示例数据" in meta["title"]
+        assert "sample data" in meta["description"]
+    else:
+        assert "示例数据" not in meta["title"]
     assert (meta["license"], meta["license_url"]) == (
         "CC BY 4.0",
         "https://creativecommons.org/licenses/by/4.0/",
