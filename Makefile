@@ -45,7 +45,7 @@ node_modules/.installed: package.json package-lock.json
 test: install fonts browser nginx node_modules/.installed
 	$(BIN)/ruff check scripts tests
 	$(BIN)/ruff format --check scripts tests
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 validate: install
 	$(BIN)/sunshine validate
