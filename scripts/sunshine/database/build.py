@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sunshine import figures
+from sunshine import figures, staging
 from sunshine.chinese import search, words
 from sunshine.deadlines import periods as deadline_periods
 from sunshine.deadlines import rules as deadline_rules
@@ -109,7 +109,7 @@ def build_database(project: Project, target: Path) -> str:
     if previous.get("fingerprint") == fingerprint:
         return f"数据库没有变化，沿用 {_shown(project, target)}（{_counts_text(project, previous)}）"
     target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(target)
+    staging.remove_stale(target)  # temporaries of builds that were killed
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     try:
@@ -120,24 +120,6 @@ def build_database(project: Project, target: Path) -> str:
     finally:
         tmp.unlink(missing_ok=True)
     return f"数据库已写入 {_shown(project, target)}（{_counts_text(project, {'counts': counts})}）"
-
-
-def _remove_stale_temporaries(target: Path) -> None:
-    """Temporary files left by a build that was killed (its process no longer exists)."""
-    for path in target.parent.glob(f".{target.name}.*.tmp*"):
-        pid = path.name[len(target.name) + 2 :].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _shown(project: Project, target: Path) -> str:
