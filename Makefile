@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test serve build validate bench lint format fonts browser sqlite-cli install clean
+.PHONY: test serve build validate bench bench-province publish lint format fonts browser nginx sqlite-cli install clean
 .DEFAULT_GOAL := test
 
 # Python packages, into .venv, re-installed when pyproject.toml changes.
@@ -29,6 +29,10 @@ fonts:
 browser:
 	@command -v chromium >/dev/null || { $(APT_INSTALL) chromium >/dev/null; }
 
+# The web server the publish tests run in front of Datasette (the one DEPLOY.md deploys with).
+nginx:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || { $(APT_INSTALL) nginx >/dev/null; }
+
 # The reference tool the benchmarks compare against.
 sqlite-cli:
 	@command -v sqlite3 >/dev/null || { $(APT_INSTALL) sqlite3 >/dev/null; }
@@ -38,10 +42,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	touch $@
 
-test: install fonts browser node_modules/.installed
+test: install fonts browser nginx node_modules/.installed
 	$(BIN)/ruff check scripts tests
 	$(BIN)/ruff format --check scripts tests
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 validate: install
 	$(BIN)/sunshine validate
@@ -54,6 +58,14 @@ serve: install fonts
 
 bench: install fonts sqlite-cli
 	$(BIN)/python -m sunshine.bench
+
+# The bundle for real servers: build/publish/ (see DEPLOY.md).
+publish: install fonts
+	$(BIN)/sunshine publish
+
+# A province simulated with a few small counties, projected from the per-county figures.
+bench-province: install fonts nginx
+	$(BIN)/python -m sunshine.bench.province
 
 lint: install
 	$(BIN)/ruff check scripts tests

@@ -11,6 +11,7 @@ Commits (dates in UTC+8, one per step):
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -45,6 +46,10 @@ PETITIONS_HEADER = (
 )
 P1 = "2024-0000001,330102001001,330102001001-01,来访,求助,道路交通,村东路灯损坏，夜间出行不便。,2024-04-02,2024-04-05,青石村村委会,已更换路灯两盏。,2024-04-08,满意\n"
 P2 = "2024-0000002,330102001002,330102001002-01,12345热线,投诉,环境卫生,小区垃圾清运不及时。,2024-04-10,2024-04-12,示例镇环卫所,已调整清运时间。,2024-04-15,基本满意\n"
+
+
+COMMITTEE_MEMBERS_HEADER = "member_id,village_code,committee,post,name,party_member,duties,work_phone,since\n"
+COMMITMENTS_HEADER = "commitment_id,member_id,promise,made_on,deadline,status,progress,updated_on\n"
 
 
 def git(repo: Path, *args: str, date: str | None = None) -> str:
@@ -85,18 +90,34 @@ def make_repo(repo: Path) -> dict[str, str]:
     write(repo, "grid_staff.csv", GRID_STAFF)
     write(repo, "disclosures.csv", DISCLOSURES_HEADER + D1.format(amount="1200.00") + D2)
     write(repo, "petitions.csv", PETITIONS_HEADER + P1 + P2)
+    # The committees (两委) and their commitments: tables of the contract this history has no rows for.
+    write(repo, "committee_members.csv", COMMITTEE_MEMBERS_HEADER)
+    write(repo, "commitments.csv", COMMITMENTS_HEADER)
     hashes = {"first": commit(repo, "Publish the first records of May", "2024-05-01T09:00:00+08:00")}
     git(repo, "tag", "published")
     write(repo, "disclosures.csv", DISCLOSURES_HEADER + D1.format(amount="1200.00") + D2 + D3)
     hashes["added"] = commit(repo, "Add the first-quarter Party dues disclosure", "2024-05-10T09:00:00+08:00")
     write(repo, "disclosures.csv", DISCLOSURES_HEADER + D1.format(amount="1500.00") + D2 + D3)
     hashes["amount"] = commit(
-        repo, "Correct the road repair payment to 1500 yuan", "2024-05-20T09:00:00+08:00"
+        repo,
+        "Correct the road repair payment to 1500 yuan\n\n更正原因：按工程结算单更正金额",
+        "2024-05-20T09:00:00+08:00",
     )
     write(repo, "petitions.csv", PETITIONS_HEADER + P1)
     hashes["removed"] = commit(
-        repo, "Remove petition 2024-0000002, entered twice", "2024-06-01T09:00:00+08:00"
+        repo,
+        "Remove petition 2024-0000002, entered twice\n\n更正原因：同一诉求重复录入",
+        "2024-06-01T09:00:00+08:00",
     )
     write(repo, "grids.csv", GRIDS.replace("村东片一至三组", "村东片一至四组"))
     hashes["typo"] = commit(repo, "Fix the area of the first grid of Qingshi", "2024-06-05T09:00:00+08:00")
     return hashes
+
+
+def excel_resave(text: str) -> bytes:
+    """What Excel on Chinese Windows writes when a clerk opens a CSV and saves it: GBK, CRLF,
+    dates as 2024/5/1, amounts without trailing zeros, thousands separators."""
+    text = re.sub(r"\b(20[0-9]{2})-0?([1-9][0-9]?)-0?([1-9][0-9]?)\b", r"\1/\2/\3", text)
+    text = re.sub(r",([0-9]+)\.00,", r",\1,", text)
+    text = re.sub(r",([0-9]+)([0-9]{3})\.([0-9]*[1-9])0?,", r',"\1,\2.\3",', text)
+    return text.replace("\n", "\r\n").encode("gbk")

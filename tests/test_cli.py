@@ -13,7 +13,20 @@ COMMANDS = sorted(cli.commands)
 
 
 def test_the_cli_has_the_commands_the_readme_promises():
-    assert COMMANDS == ["build", "diff", "docs", "fix", "generate", "metadata", "serve", "validate"]
+    assert COMMANDS == [
+        "build",
+        "diff",
+        "docs",
+        "fix",
+        "generate",
+        "init",
+        "metadata",
+        "next-id",
+        "publish",
+        "serve",
+        "template",
+        "validate",
+    ]
 
 
 @pytest.mark.parametrize("name", COMMANDS)

@@ -22,7 +22,7 @@ from sunshine.problems import BuildError
 from .conftest import ROOT, copy_package
 from .portal_support import read_csv, sample_database, sample_project
 
-TABLES = ("villages", "grids", "grid_staff", "disclosures", "petitions")
+TABLES = ("villages", "grids", "grid_staff", "disclosures", "petitions", "committee_members", "commitments")
 
 
 @pytest.fixture(scope="module")

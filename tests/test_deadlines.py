@@ -12,13 +12,14 @@ import pytest
 
 from sunshine.database.build import build_database
 from sunshine.deadlines.periods import Period, due_date
-from sunshine.deadlines.rules import FILENAME, RulesError, check_villages, parse
+from sunshine.deadlines.rules import FILENAME, RulesError, check_villages, load, parse
 from sunshine.deadlines.status import compute, project_statuses
 from sunshine.package import Project
 from sunshine.portal.metadata import load_overlay
 from sunshine.problems import BuildError
 from sunshine.sample.generate import Sizes, generate
 from sunshine.sample.schedule import RULES_FILE
+from sunshine.site.pages.deadlines import lapse_order
 
 from .conftest import ROOT, copy_package
 
@@ -284,3 +285,73 @@ def test_wrong_rules_stop_the_database_build_in_chinese_and_keep_the_last_databa
     with pytest.raises(BuildError, match="every 应为 month、quarter、year 或 event"):
         build_database(Project.load(broken), target)
     assert target.read_bytes() == before
+
+
+def test_rules_saved_by_notepad_with_a_byte_order_mark_are_read(tmp_path: Path) -> None:
+    path = tmp_path / FILENAME
+    path.write_bytes(b"\xef\xbb\xbf" + MONTHLY.encode("utf-8"))
+    assert [r.id for r in load(path, categories=CATEGORIES, topics=TOPICS).rules] == ["finance-monthly"]
+
+
+def test_rules_saved_in_gbk_are_refused_in_chinese_with_the_way_to_save_them(tmp_path: Path) -> None:
+    path = tmp_path / FILENAME
+    path.write_bytes(MONTHLY.encode("gbk"))
+    with pytest.raises(RulesError) as caught:
+        load(path, categories=CATEGORIES, topics=TOPICS)
+    assert str(caught.value) == (
+        "deadlines.toml：无法读取：文件不是 UTF-8 编码（可能是 GBK）。请用记事本或 WPS “另存为”，编码选 UTF-8"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("from = 2024-01-01", "from = 2024-01-01T10:00:00"), "的 from 不是日期：2024-01-01 10:00:00"),
+        (("from = 2024-01-01", "from = 0024-01-01"), "的 from 是 0024-01-01，不在 1990 年到 2099 年之间"),
+        (
+            ("from = 2024-01-01", "from = 2024-01-01\nuntil = 2023-12-31"),
+            "的 until（2023-12-31）早于 from（2024-01-01）",
+        ),
+        (('id = "finance-monthly"', 'id = "<b>x</b>"'), "的 id 只能用英文字母、数字和短横线（最长 40 个）"),
+        (('name = "财务收支每月公开"', 'name = "' + "长" * 2001 + '"'), "的 name 太长（2001 字）"),
+        (('id = "finance-monthly"', "id = {x = 1}"), "缺少 id，或它不是文字"),
+    ],
+)
+def test_nonsense_in_a_rule_is_refused_in_chinese_naming_the_key(
+    change: tuple[str, str], message: str
+) -> None:
+    with pytest.raises(RulesError) as caught:
+        rules(MONTHLY.replace(*change))
+    assert len(caught.value.problems) == 1
+    assert message in str(caught.value)
+
+
+def test_a_title_that_is_not_text_is_refused() -> None:
+    with pytest.raises(RulesError, match="文件开头的 title 应为文字"):
+        rules("title = [1]\n" + MONTHLY)
+
+
+def test_an_exemption_of_a_rule_with_mistakes_reports_only_the_rules_mistake() -> None:
+    text = MONTHLY.replace("due_day = 10", "due_day = 0")
+    text += '[[exemption]]\nrule = "finance-monthly"\nvillage_code = "990101101201"\nfrom = 2024-01-01\n'
+    text += 'reason = "往来少"\nbasis = "镇政府批复"\n'
+    with pytest.raises(RulesError) as caught:
+        rules(text)
+    assert [(p.code, p.column) for p in caught.value.problems] == [("bad-number", "due_day")]
+
+
+def test_the_site_lists_lapses_as_the_canned_query_does_missing_first_then_the_latest_deadline() -> None:
+    rows = [
+        {"village_code": "990101101202", "status": "逾期", "due_on": "2026-10-10"},
+        {"village_code": "990101101201", "status": "未公开", "due_on": "2026-04-10"},
+        {"village_code": "990101101202", "status": "未公开", "due_on": "2026-07-10"},
+        {"village_code": "990101101201", "status": "未公开", "due_on": "2026-07-10"},
+        {"village_code": "990101101201", "status": "逾期", "due_on": "2026-01-10"},
+    ]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (village_code, status, due_on)")
+    conn.executemany("INSERT INTO t VALUES (:village_code, :status, :due_on)", rows)
+    order = load_overlay()["queries"]["overdue_and_missing"]["sql"].split("ORDER BY")[1].replace("s.", "")
+    queried = conn.execute(f"SELECT village_code, status, due_on FROM t ORDER BY {order}").fetchall()
+    assert [tuple(r.values()) for r in lapse_order(rows)] == queried
+    assert queried[0] == ("990101101201", "未公开", "2026-07-10")

@@ -21,8 +21,21 @@ def load(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+# The one known erratum of the published 2.0 profile: the standard's text says `fieldsMatch` "MUST be
+# a string" (exact, equal, subset, superset, partial), the profile declares an array by mistake
+# (frictionlessdata/datapackage#965). The schemas follow the text, as Frictionless does.
+FIELDS_MATCH = {"type": "string", "enum": ["exact", "equal", "subset", "superset", "partial"]}
+
+
+def profile_of(name: str) -> dict:
+    profile = load(SPECS / name)
+    if "fieldsMatch" in profile.get("properties", {}):
+        profile["properties"]["fieldsMatch"] = FIELDS_MATCH
+    return profile
+
+
 def errors(profile: str, document: dict) -> list[str]:
-    validator = jsonschema.Draft7Validator(load(SPECS / profile))
+    validator = jsonschema.Draft7Validator(profile_of(profile))
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
 
 
@@ -54,4 +67,11 @@ def test_every_resource_points_at_a_schema_file_that_exists():
 def test_the_profile_check_rejects_a_broken_schema():
     broken = load(SCHEMAS[0])
     broken["fields"][0]["type"] = "text"
+    assert errors("tableschema-2.0.json", broken) != []
+
+
+def test_the_erratum_is_still_in_the_kept_profile_and_a_wrong_fields_match_is_rejected():
+    assert load(SPECS / "tableschema-2.0.json")["properties"]["fieldsMatch"]["type"] == "array"
+    broken = load(SCHEMAS[0])
+    broken["fieldsMatch"] = "by-name"
     assert errors("tableschema-2.0.json", broken) != []

@@ -138,6 +138,8 @@ def test_a_second_fix_keeps_the_first_original_and_leaves_no_temporary_files(fix
     assert fix(fixture_package, monkeypatch, "data/petitions.csv").exit_code == 0
     assert (fixture_package.root / "data" / "petitions.orig.csv").read_bytes() == original
     assert sorted(p.name for p in (fixture_package.root / "data").iterdir()) == [
+        "commitments.csv",
+        "committee_members.csv",
         "disclosures.csv",
         "grid_staff.csv",
         "grids.csv",
@@ -187,3 +189,14 @@ def test_a_header_of_chinese_titles_becomes_the_column_names(fixture_package, mo
         "data/grids.csv 第 1 行 “表头”（village_code）：'所属村（社区）代码' → 'village_code'"
         in result.output
     )
+
+
+def test_rows_are_numbered_one_way_in_one_output(fixture_package, monkeypatch):
+    replace(fixture_package, "petitions", "\n2024-0000002", "\n,,,,,,,,,,,,\n2024-0000002")
+    replace(fixture_package, "petitions", ",2024-05-07,", ",03/05/2024,")
+    result = fix(fixture_package, monkeypatch, "data/petitions.csv")
+    assert result.exit_code == 1, result.output
+    assert "  data/petitions.csv 第 3 行：空行 → 已删除" in result.output
+    assert "data/petitions.csv 第 4 行 “受理日期”（received_on）：'03/05/2024' 看不出是" in result.output
+    assert "仍有 1 个问题无法自动修复，需要手工改正（行号按修改前的文件）" in result.output
+    assert "  ✗ 第 4 行，“受理日期”（received_on）：不是有效的日期。内容：03/05/2024" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,23 @@ from sunshine.history import build as history
 from sunshine.history.build import build_history
 from sunshine.history.schema import HISTORY_QUERIES, history_tables_metadata
 from sunshine.package import Project
+from sunshine.privacy import VERSION as MASKING
 from sunshine.problems import BuildError
 from sunshine.site.pages.changes import changes_pages
 
-from .git_fixture import D1, D2, D3, DISCLOSURES_HEADER, P1, PETITIONS_HEADER, commit, git, make_repo, write
+from .git_fixture import (
+    D1,
+    D2,
+    D3,
+    DISCLOSURES_HEADER,
+    P1,
+    PETITIONS_HEADER,
+    commit,
+    excel_resave,
+    git,
+    make_repo,
+    write,
+)
 
 DATASETTE = "http://127.0.0.1:8001"
 
@@ -96,6 +110,8 @@ def test_git_history_keeps_one_namespace_per_table_with_every_version(built):
         ("grid_staff",),
         ("disclosures",),
         ("petitions",),
+        ("committee_members",),
+        ("commitments",),
     ]
     assert rows(
         db,
@@ -152,8 +168,8 @@ def test_a_second_build_processes_no_commit_again_and_a_new_commit_once(repo_cop
     assert build_history(project, db).startswith(
         "修改历史 history.db：本次处理 0 个新提交，共记录 12 个行版本"
     )
-    # git-history keeps a row per table a commit touched: 5 for the first commit, 1 for each of the four others.
-    assert rows(db, "select count(*) from commits") == [(9,)]
+    # git-history keeps a row per table a commit touched: 7 for the first commit, 1 for each of the four others.
+    assert rows(db, "select count(*) from commits") == [(11,)]
 
     write(repo_copy, "disclosures.csv", DISCLOSURES_HEADER + D1.format(amount="1500.00") + D3)
     removed = commit(repo_copy, "Withdraw the work plan, superseded", "2024-06-10T09:00:00+08:00")
@@ -238,7 +254,9 @@ def test_a_failed_build_keeps_the_last_good_history(repo_copy, monkeypatch):
 def test_the_change_pages_list_each_change_with_its_links(built):
     repo, hashes, _ = built
     pages = changes_pages(Project.load(repo), repo / "build" / "history.db", DATASETTE)
-    assert sorted(pages) == [
+    assert sorted(p for p in pages if p.count("/") == 1) == [
+        "changes/commitments.md",
+        "changes/committee_members.md",
         "changes/disclosures.md",
         "changes/grid_staff.md",
         "changes/grids.md",
@@ -374,3 +392,81 @@ def test_rewritten_history_is_recorded_again_from_the_start(repo_copy):
     assert rows(db, "select commit_message from changes where table_name = 'grids' and kind = '修改'") == [
         ("Fix the area of grid 330102001001-01",)
     ]
+
+
+def test_change_pages_never_show_a_history_recorded_before_masking_was_complete(repo_copy):
+    db = repo_copy / "build" / "history.db"
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("delete from history_info where key = 'masking'")
+    pages = changes_pages(Project.load(repo_copy), db, DATASETTE)
+    assert "> 修改历史是旧版本的程序生成的，没有按现在的规则隐去个人信息" in pages["changes/index.md"]
+    assert "没有已公开的记录在公开后被修改或删除。" in pages["changes/index.md"]
+    summary = build_history(Project.load(repo_copy), db)
+    assert summary.startswith("修改历史 history.db：本次处理 5 个新提交")  # recorded again, masked
+    assert rows(db, "select value from history_info where key = 'masking'") == [(MASKING,)]
+
+
+@pytest.mark.parametrize("start", ["added", "2024-05-10"])
+def test_the_public_history_begins_where_sunshine_toml_says(built, tmp_path, start):
+    repo, hashes, _ = built
+    copy = Path(shutil.copytree(repo, tmp_path / "repo"))
+    setting = hashes[start][:7] if start in hashes else start
+    (copy / "sunshine.toml").write_text(f'[history]\nstart = "{setting}"\n', encoding="utf-8")
+    db = copy / "build" / "history.db"
+    db.unlink()
+    build_history(Project.load(copy), db)
+    recorded = rows(db, "select record_id, kind, commit_hash, after_publication from changes order by id")
+    # A commit is the baseline, listed no more; a date lists what was committed from that day on.
+    assert recorded == [("D00000003", "新增", hashes["added"], 0)] * (start != "added") + [
+        ("D00000001", "修改", hashes["amount"], 1),
+        ("2024-0000002", "删除", hashes["removed"], 1),
+        ("330102001001-01", "修改", hashes["typo"], 0),
+    ]
+    (coverage,) = rows(db, "select value from history_info where key = 'coverage'")[0]
+    assert coverage.startswith("公开的修改历史从") and "history.start" in coverage
+
+
+def test_a_history_start_that_names_no_commit_is_a_chinese_error(repo_copy):
+    (repo_copy / "sunshine.toml").write_text('[history]\nstart = "deadbeef"\n', encoding="utf-8")
+    with pytest.raises(BuildError, match="history.start"):
+        build_history(Project.load(repo_copy), repo_copy / "build" / "history.db")
+
+
+def test_changes_read_as_sentences_by_month_and_by_village_with_the_commit_folded(built):
+    repo, hashes, _ = built
+    pages = changes_pages(Project.load(repo), repo / "build" / "history.db", DATASETTE)
+    may = pages["changes/month/2024-05.md"]
+    sentence = (
+        "<li><p>⚠ 2024-05-20，青石村修改了三务公开事项“村道修缮工程款支付”：金额（元）由“1200.00”改为“1500.00”。"
+        "这条记录修改前已经公开。说明：Correct the road repair payment to 1500 yuan</p>"
+        f'<details class="technical"><summary>技术信息</summary><p>提交 {hashes["amount"][:7]} · '
+    )
+    assert sentence in may
+    assert "2024-06-05" not in may and "2024-06-05，青石村修改了网格" in pages["changes/month/2024-06.md"]
+    village = pages["changes/village/330102001001.md"]
+    assert village.index("2024-06-05，青石村") < village.index("2024-05-20，青石村")
+    index = pages["changes/index.md"]
+    assert index.index("- [2024 年 6 月](month/2024-06.md)") < index.index("## ⚠ 已公开记录的修改和删除")
+    assert "- [青石村](village/330102001001.md)" in index
+
+
+def test_a_merged_excel_resave_records_no_correction(repo_copy):
+    for name in ("disclosures", "petitions", "grids"):
+        path = repo_copy / "data" / f"{name}.csv"
+        path.write_bytes(excel_resave(path.read_text(encoding="utf-8")))
+    commit(repo_copy, "Save the tables again in Excel", "2024-06-10T09:00:00+08:00")
+    db = repo_copy / "build" / "history.db"
+    summary = build_history(Project.load(repo_copy), db)
+    assert summary.startswith("修改历史 history.db：本次处理 1 个新提交，共记录 12 个行版本")
+    assert rows(db, "select count(*) from changes where commit_date = '2024-06-10'") == [(0,)]
+
+
+def test_a_correction_keeps_its_reason_in_the_history_and_on_the_change_page(built):
+    repo, hashes, _ = built
+    db = repo / "build" / "history.db"
+    assert rows(db, "select record_id, reason from changes where after_publication = 1 order by id") == [
+        ("D00000001", "按工程结算单更正金额"),
+        ("2024-0000002", "同一诉求重复录入"),
+    ]
+    page = changes_pages(Project.load(repo), db, DATASETTE)["changes/disclosures.md"]
+    assert "| 金额（元） | 1200.00 | 1500.00 |\n\n⚠ 更正原因：按工程结算单更正金额\n" in page

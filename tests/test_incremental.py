@@ -50,16 +50,25 @@ def add_remark_column(repo: Path) -> None:
     write(repo, "petitions.csv", "".join(rows))
 
 
-@pytest.fixture(scope="module")
-def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[dict[str, str]]]:
+# The public history from the first commit, and from a day in the middle (sunshine.toml's history.start).
+STARTS = ["", "2024-06-11"]
+
+
+@pytest.fixture(scope="module", params=STARTS, ids=["whole history", "history from a date"])
+def builds(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path, list[dict[str, str]]]:
     """(built after every commit, built once from nothing, the summaries of the builds after each commit)."""
     cache = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(cache))
         repo = tmp_path_factory.mktemp("incremental") / "repo"
         make_repo(repo)
-        for name in ("mkdocs.yml", "sunshine.toml"):
-            shutil.copy(ROOT / name, repo / name)
+        shutil.copy(ROOT / "mkdocs.yml", repo / "mkdocs.yml")
+        settings = (ROOT / "sunshine.toml").read_text(encoding="utf-8")
+        (repo / "sunshine.toml").write_text(
+            settings.replace('start = ""', f'start = "{request.param}"', 1), encoding="utf-8"
+        )
         shutil.copytree(ROOT / "content", repo / "content")
         steps = [build_all(repo)]
         write(repo, "petitions.csv", PETITIONS_HEADER + P1 + P3)
@@ -67,7 +76,11 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[d
         steps.append(build_all(repo))
         write(repo, "petitions.csv", PETITIONS_HEADER + P1 + P3.replace("堵塞", "堵塞，已清理"))
         write(repo, "disclosures.csv", DISCLOSURES.replace("党费收缴情况", "党费收缴情况（更正）"))
-        commit(repo, "Correct a petition and a disclosure", "2024-06-11T09:00:00+08:00")
+        commit(
+            repo,
+            "Correct a petition and a disclosure\n\n更正原因：标题漏写“更正”，诉求补记处理结果。",
+            "2024-06-11T09:00:00+08:00",
+        )
         steps.append(build_all(repo))
         write(repo, "petitions.csv", PETITIONS_HEADER + P1 + P3)
         write(repo, "disclosures.csv", DISCLOSURES_HEADER + D1.format(amount="1500.00") + D3)
@@ -95,8 +108,41 @@ def test_each_build_after_a_row_change_updates_only_the_changed_rows(builds):
         "按变化的 1 行更新）",
         "全量重建：表结构、词表或程序有变化）",
     ]
-    assert [s["site"] for s in steps[1:]] == ["dirty"] * 5  # the nav and every title stayed the same
-    assert [s["history"].split("：")[1].split("，")[0] for s in steps[1:]] == ["本次处理 1 个新提交"] * 5
+    processed = [s["history"].split("：")[1].split("，")[0] for s in steps[1:]]
+    sites = [s["site"] for s in steps[1:]]
+    if start_of(builds) == "":
+        assert processed == ["本次处理 1 个新提交"] * 5
+        assert sites == ["dirty"] * 5  # the nav and every title stayed the same
+    else:  # nothing public before the start; its first change adds 变更记录 to the nav
+        assert processed == ["还没有任何提交修改过 data/ 下的表格"] + ["本次处理 1 个新提交"] * 4
+        assert sites == ["dirty", "full", "dirty", "dirty", "dirty"]
+
+
+def start_of(builds) -> str:
+    incremental, _, _ = builds
+    found = rows(incremental / "build" / "history.db", "select value from history_info where key = 'start'")
+    return found[0][0]
+
+
+def test_a_correction_carries_its_reason_into_the_history(builds):
+    incremental, _, _ = builds
+    reasons = rows(
+        incremental / "build" / "history.db",
+        "select table_name, kind, reason from changes where reason like '标题漏写%' order by id",
+    )
+    assert reasons == [
+        ("disclosures", "修改", "标题漏写“更正”，诉求补记处理结果。"),
+        ("petitions", "修改", "标题漏写“更正”，诉求补记处理结果。"),
+    ]
+
+
+def test_a_history_from_a_date_lists_nothing_before_it(builds):
+    incremental, _, _ = builds
+    dates = rows(incremental / "build" / "history.db", "select distinct commit_date from changes order by 1")
+    if start_of(builds) == "2024-06-11":
+        assert dates[0] == ("2024-06-11",)
+    else:
+        assert dates[0] < ("2024-06-11",)
 
 
 def rows(db: Path, sql: str) -> list[tuple]:

@@ -6,6 +6,7 @@ import csv
 import functools
 import re
 import shutil
+import sqlite3
 import threading
 import unicodedata
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -16,10 +17,14 @@ import pytest
 import zxingcpp
 from pypdf import PdfReader
 
+from sunshine.database.build import build_database
+from sunshine.deadlines.periods import Period
 from sunshine.deadlines.rules import FILENAME
 from sunshine.deadlines.status import project_statuses, ranking
 from sunshine.noticeboard.build import project_sheets
+from sunshine.noticeboard.sheet import running_footer
 from sunshine.package import Project
+from sunshine.portal.metadata import load_overlay
 from sunshine.sample.generate import Sizes, generate
 from sunshine.sample.schedule import RULES_FILE
 from sunshine.site.build import build
@@ -226,3 +231,74 @@ def test_the_calendar_and_the_sheet_have_no_serious_accessibility_violations(tow
         finally:
             browser.close()
     assert found == {}
+
+
+def test_the_township_calendar_lists_the_lapses_in_the_order_of_the_canned_query(township, tmp_path):
+    project, site, _ = township
+    build_database(project, tmp_path / "sunshine.db")
+    sql = load_overlay()["queries"]["overdue_and_missing"]["sql"]
+    with sqlite3.connect(tmp_path / "sunshine.db") as conn:
+        queried = [(r[0], f"{r[1]}{r[2]}", r[3]) for r in conn.execute(sql, {"village_code": ""})]
+    html = (site / "calendar" / "index.html").read_text(encoding="utf-8")
+    table = html[html.index("<caption>逾期和未公开的事项</caption>") :]
+    table = table[: table.index("</table>")]
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table)]
+    shown = [tuple(compact(re.sub(r"<[^>]+>", "", cell)) for cell in cells[:3]) for cells in rows if cells]
+    assert len(queried) >= 2
+    assert [(v, p, s[: len(q[2])]) for (v, p, s), q in zip(shown, queried, strict=True)] == [
+        (compact(v), compact(p), s) for v, p, s in queried
+    ]
+
+
+@pytest.mark.browser
+def test_on_a_phone_the_calendar_shows_all_four_quarters_without_scrolling_sideways(township, served):
+    from playwright.sync_api import sync_playwright
+
+    project, _, _ = township
+    _, statuses = project_statuses(project)
+    code = next(s.village_code for s in statuses if s.lapse)
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page = browser.new_page(viewport={"width": 360, "height": 740})
+            page.goto(f"{served}/villages/{code}/")
+            widths = page.evaluate(
+                "Array.from(document.querySelectorAll('.deadline-calendar'))"
+                ".map(t => [t.scrollWidth, t.parentElement.clientWidth])"
+            )
+            split = page.evaluate(
+                "Array.from(document.querySelectorAll('.dl')).filter(b => /未\\n?公\\n?开/.test(b.innerText)"
+                " && !b.innerText.includes('未公开')).length"
+            )
+        finally:
+            browser.close()
+    assert widths and all(table <= wrap for table, wrap in widths), widths
+    assert split == 0
+
+
+def test_a_village_page_states_its_exemption_and_the_reason_in_words_not_only_in_a_tooltip(township):
+    project, site, _ = township
+    rules, _ = project_statuses(project)
+    exemption = rules.exemptions[0]
+    html = village_page(site, exemption.village_code)
+    start = html.index('id="deadlines"')
+    section = html[start : html.index("<h2", start)]
+    rule = rules.rule(exemption.rule).name
+    assert f"<p>免于公开：{rule}：{exemption.reason}（{exemption.basis}）。</p>" in section
+    assert "✓&nbsp;" in section  # the mark does not wrap away from its word
+
+
+def test_each_printed_page_names_its_board_and_period_and_counts_the_pages(township, sheets):
+    _, site, _ = township
+    for s in sheets:
+        pages = PdfReader(site / s.path / "sheet.pdf").pages
+        label = Period.parse(s.period).label
+        for n, page in enumerate(pages, 1):
+            footer = f"{s.inputs['village']}三务公开栏 · {label} · 第 {n} 页，共 {len(pages)} 页"
+            assert footer in page.extract_text()
+
+
+def test_the_footer_of_a_sheet_cannot_break_out_of_its_style_element() -> None:
+    css = running_footer('石桥村"</style><script>x</script>')
+    assert "<" not in css and css.count('"') == 8
+    assert css.startswith('@page { @bottom-center { content: "石桥村\\22 \\3c \\2f style\\3e ')

@@ -387,3 +387,16 @@ def test_xlsx_with_labels_puts_the_name_beside_the_code(http, data_villages):
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:4] == ("网格编号", "所属村（社区）代码", "所属村（社区）代码对应的名称", "网格名称")
     assert all(data_villages[r[1]] == r[2] for r in rows[1:])
+
+
+def test_query_parameters_suggest_the_values_of_their_field(http):
+    html = http.get("/sunshine/satisfaction_by_channel").text
+    assert '<label for="qp1">诉求分类 <code>category</code></label>' in html
+    assert '<option value="土地"></option>' in html
+
+
+def test_a_record_page_shows_the_village_name_beside_its_code(http, data_villages):
+    disclosure = http.get("/sunshine/disclosures.json", params={"_shape": "array", "_size": 1}).json()[0]
+    code = disclosure["village_code"]
+    html = http.get(f"/sunshine/disclosures/{disclosure['disclosure_id']}").text
+    assert f'<a href="/sunshine/villages/{code}">{data_villages[code]}</a>&nbsp;<em>{code}</em>' in html

@@ -59,7 +59,7 @@ def test_a_clean_pull_request_passes_and_summarises_its_changes(repo, template, 
 
 
 def test_invalid_data_fails_with_annotations_skips_the_build_and_still_summarises(repo, tmp_path):
-    write(repo, "petitions.csv", PETITIONS_HEADER + P1.replace("2024-04-02", "2024/4/2"))
+    write(repo, "petitions.csv", PETITIONS_HEADER + P1.replace("2024-04-02", "04/02/2024"))
     summary = tmp_path / "summary.md"
     proc = pr_check(repo, summary)
     assert proc.returncode == 1
@@ -70,7 +70,9 @@ def test_invalid_data_fails_with_annotations_skips_the_build_and_still_summarise
     text = summary.read_text(encoding="utf-8")
     assert "| 校验数据 | ❌ 未通过 |\n| 构建数据库和网站 | ⏭ 未运行（数据未通过校验） |\n" in text
     assert "<details><summary>校验发现的问题</summary>" in text
-    assert "| 修改 | 2024-0000001 | 村东路灯损坏，夜间出行不便。 | 受理日期 | 2024-04-02 | 2024/4/2 |" in text
+    assert (
+        "| 修改 | 2024-0000001 | 村东路灯损坏，夜间出行不便。 | 受理日期 | 2024-04-02 | 04/02/2024 |" in text
+    )
 
 
 def test_without_a_summary_file_the_summary_is_printed(repo):
@@ -94,3 +96,35 @@ def test_a_failed_build_fails_the_check_and_says_it_is_not_the_datas_fault(repo,
     assert "数据通过了校验，但有 ❌ 的步骤没有通过：请把本页链接发给数据管理员。" in text
     assert "| 校验数据 | ✅ 通过 |\n| 构建数据库和网站 | ❌ 未通过 |\n" in text
     assert "构建失败：无法写入修改历史" in text
+
+
+def test_a_change_to_the_data_contract_is_flagged_for_a_maintainer(repo, tmp_path):
+    schema = repo / "schemas" / "petitions.schema.json"
+    schema.write_text(
+        schema.read_text(encoding="utf-8").replace('"maxLength": 500', '"maxLength": 5000'), "utf-8"
+    )
+    summary = tmp_path / "summary.md"
+    proc = pr_check(repo, summary)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (
+        "::warning file=schemas/petitions.schema.json,title=contract-change::"
+        "数据契约变更（schemas/petitions.schema.json），需要数据管理员审核。"
+    ) in proc.stdout
+    text = summary.read_text(encoding="utf-8")
+    assert "## ⚠ 数据契约变更：需要数据管理员审核\n" in text
+    assert "\n- `schemas/petitions.schema.json`\n" in text
+
+
+def test_a_pull_request_that_leaves_the_contract_alone_is_not_flagged(repo, tmp_path):
+    summary = tmp_path / "summary.md"
+    pr_check(repo, summary)
+    assert "数据契约变更" not in summary.read_text(encoding="utf-8")
+
+
+def test_maintainers_own_the_contract_the_code_and_the_workflows():
+    owners = (ROOT / ".github" / "CODEOWNERS").read_text(encoding="utf-8")
+    paths = [line.split()[0] for line in owners.splitlines() if line.strip() and not line.startswith("#")]
+    assert paths == ["/schemas/", "/datapackage.json", "/scripts/", "/.github/"]
+    assert all(
+        len(line.split()) >= 2 for line in owners.splitlines() if line.strip() and not line.startswith("#")
+    )

@@ -122,3 +122,7 @@ def test_feed_text_is_plain_whatever_the_cell_holds():
 
 def test_emoji_joined_by_a_zero_width_joiner_are_still_plain_text():
     assert find_personal(f"👨{ZWJ}👩{ZWJ}👧") == []
+
+
+def test_old_versions_cannot_show_other_than_they_are():
+    assert mask_row({"summary": "居民\u202e反映\u200b路灯"}) == {"summary": "居民�反映�路灯"}

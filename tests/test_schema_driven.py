@@ -78,7 +78,16 @@ def six_tables(tmp_path) -> Project:
 
 def test_tables_load_after_the_tables_their_foreign_keys_point_to(six_tables):
     order = six_tables.load_order
-    assert order == ("villages", "notices", "grids", "grid_staff", "disclosures", "petitions")
+    assert order == (
+        "villages",
+        "notices",
+        "grids",
+        "grid_staff",
+        "disclosures",
+        "petitions",
+        "committee_members",
+        "commitments",
+    )
 
 
 def test_a_sixth_table_is_validated_loaded_searchable_and_described(six_tables, tmp_path):

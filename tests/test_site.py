@@ -11,6 +11,7 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,10 @@ from sunshine.package import Project
 from sunshine.problems import BuildError
 from sunshine.site.build import _write_docs, all_pages, build, build_site
 from sunshine.site.pages import Context
+from sunshine.site.pages.archive import title_parts
 from sunshine.site.pages.data import SiteData
 from sunshine.site.pages.md import Datasette
+from sunshine.site.pages.records import money_table
 
 from .conftest import ROOT, copy_package
 
@@ -52,6 +55,7 @@ def inject(project: Project) -> dict[str, str]:
         latest["title"] = f"{SCRIPT}保护集体土地公示"
         latest["content"] = f"{JS_LINK} <img src=x onerror=alert(1)>"
         where["village"] = latest["village_code"]
+        where["year"] = latest["period"][:4]
 
     def staff(rows):
         rows[0]["duties"] = f"{SCRIPT}入户走访"
@@ -185,6 +189,14 @@ def test_the_feed_is_rss_2_with_the_latest_disclosures_escaped(sample_site):
         assert re.match(r"\w{3}, \d\d \w{3} \d{4}", item.findtext("pubDate"))
 
 
+def test_feed_descriptions_are_plain_text_that_no_reader_renders_as_html(sample_site):
+    _, site, _ = sample_site
+    items = ET.fromstring((site / "feed.xml").read_text(encoding="utf-8")).find("channel").findall("item")
+    descriptions = [item.findtext("description") for item in items]
+    assert descriptions[0] == "[点我](javascript:alert(1))"  # the <img …> tag removed, the rest as text
+    assert not any("<" in d or ">" in d for d in descriptions)
+
+
 def test_downloads_are_utf8_csv_excel_csv_with_formulas_neutralised_and_json(sample_site):
     project, site, _ = sample_site
     source = list(csv.DictReader((project.root / "data/grid_staff.csv").open(encoding="utf-8")))
@@ -221,7 +233,12 @@ def test_search_dictionary_splits_compounds_so_their_parts_are_found(sample_site
     village = [d for d in index["docs"] if d["location"].startswith(f"villages/{where['village']}/")]
     assert any("\u200b集体\u200b土地" in d["text"] for d in village)
     grids = [d for d in index["docs"] if d["location"].startswith("grids/")]
-    assert grids == []
+    staff = project.root / "data" / "grid_staff.csv"
+    people = list(csv.DictReader(staff.open(encoding="utf-8")))
+    indexed = " ".join(d["text"].replace("\u200b", "") for d in grids)
+    # A grid worker's name and role find the grid page; phones and duties stay out of the index.
+    assert people[1]["name"] in indexed and people[1]["role"] in indexed
+    assert people[1]["work_phone"] not in indexed and people[1]["duties"] not in indexed
 
 
 def test_a_rebuild_renders_again_only_pages_whose_inputs_changed(sample_site, tmp_path):
@@ -300,3 +317,128 @@ def test_markdown_text_from_a_cell_renders_as_the_same_text(cell):
     inner = re.fullmatch(r"<p>(.*)</p>", rendered, re.S).group(1)
     assert "<" not in inner.replace("&lt;", "")
     assert html_lib.unescape(inner) == one_line(cell)
+
+
+PAGE_BUDGET = 150 * 1024  # bytes of HTML per page, charts included
+SEARCH_BUDGET_PER_DISCLOSURE = 200  # bytes of search index per disclosure: 12 MB for a county's 60,000
+
+
+def test_every_page_is_within_the_page_budget(sample_site):
+    _, site, _ = sample_site
+    sizes = {str(p.relative_to(site)): p.stat().st_size for p in html_files(site)}
+    assert {p: n for p, n in sizes.items() if n > PAGE_BUDGET} == {}
+
+
+def test_disclosures_are_searchable_within_the_index_budget(sample_site):
+    project, site, _ = sample_site
+    index = json.loads((site / "search/search_index.json").read_text(encoding="utf-8"))
+    archive = [d for d in index["docs"] if d["location"].startswith("archive/")]
+    size = sum(len(json.dumps(d, ensure_ascii=False).encode("utf-8")) for d in archive)
+    disclosures = list(csv.DictReader((project.root / "data" / "disclosures.csv").open(encoding="utf-8")))
+    assert size / len(disclosures) <= SEARCH_BUDGET_PER_DISCLOSURE
+    text = " ".join(d["text"].replace("\u200b", "") for d in archive)
+    lamps = [r for r in disclosures if "路灯" in r["title"]]
+    assert lamps and all(title_parts(r["title"], "")[1][-6:] in text for r in lamps)
+
+
+def test_each_archive_page_lists_every_disclosure_of_its_village_and_year(sample_site):
+    project, site, _ = sample_site
+    rows = list(csv.DictReader((project.root / "data" / "disclosures.csv").open(encoding="utf-8")))
+    expected: dict[tuple[str, str], int] = {}
+    for r in rows:
+        expected[(r["village_code"], r["period"][:4])] = (
+            expected.get((r["village_code"], r["period"][:4]), 0) + 1
+        )
+    found = {}
+    for page in (site / "archive").glob("*/*/index.html"):
+        text = page.read_text(encoding="utf-8")
+        found[(page.parent.parent.name, page.parent.name)] = text.count(
+            '<li><details><summary><span class="title">'
+        )
+    assert found == expected
+
+
+def test_a_year_names_the_items_disclosed_without_an_amount():
+    rows = [
+        {
+            "year": "2025",
+            "topic": "工程项目",
+            "category": "财务公开",
+            "amount_yuan": 1000.0,
+            "direction": "支出",
+        },
+        {"year": "2025", "topic": "工程项目", "category": "村务公开", "amount_yuan": None, "direction": None},
+        {"year": "2025", "topic": "工程项目", "category": "村务公开", "amount_yuan": None, "direction": None},
+        {"year": "2025", "topic": "村规民约", "category": "村务公开", "amount_yuan": None, "direction": None},
+    ]
+    table = money_table(rows, "2025", "2025 年收支")
+    assert "<td>工程项目</td><td>—</td><td>1,000.00</td><td>未公开金额 2 项</td>" in table
+    assert "村规民约" not in table
+
+
+def test_village_pages_show_the_committees_and_their_overdue_commitments(sample_site):
+    project, site, _ = sample_site
+    read = lambda name: list(csv.DictReader((project.root / "data" / f"{name}.csv").open(encoding="utf-8")))  # noqa: E731
+    members = {m["member_id"]: m for m in read("committee_members")}
+    today = date.today().isoformat()
+    overdue: dict[str, int] = {}
+    for c in read("commitments"):
+        if c["status"] != "已完成" and c["deadline"] < today:
+            village = members[c["member_id"]]["village_code"]
+            overdue[village] = overdue.get(village, 0) + 1
+    assert overdue, "the sample has overdue commitments"
+    for village in {m["village_code"] for m in members.values()}:
+        text = (site / "villages" / village / "index.html").read_text(encoding="utf-8")
+        assert 'id="committees"' in text and "两委分工与承诺" in text
+        assert text.count('<li class="commitment overdue">') == overdue.get(village, 0), village
+        assert text.count('class="status overdue">已逾期</span>') == overdue.get(village, 0)
+        for m in members.values():
+            if m["village_code"] == village:
+                assert f"<strong>{m['post']}</strong> {m['name']}" in text
+
+
+def test_village_pages_open_with_a_jump_list_to_every_section(sample_site):
+    _, site, where = sample_site
+    text = (site / "villages" / where["village"] / "index.html").read_text(encoding="utf-8")
+    jumps = re.findall(
+        r'<li><a href="#([\w-]+)">', text.split('<nav class="jump"', 1)[1].split("</nav>", 1)[0]
+    )
+    assert jumps == [
+        "overview",
+        "committees",
+        "disclosures",
+        "finances",
+        "grids",
+        "petitions",
+        "archive",
+        "supervision",
+    ]
+    assert all(f'id="{j}"' in text for j in jumps)
+    assert text.index('<nav class="jump"') < text.index('id="overview"')
+
+
+def test_home_page_puts_the_villages_before_the_figures(sample_site):
+    _, site, _ = sample_site
+    text = (site / "index.html").read_text(encoding="utf-8")
+    assert text.index('class="village-chip"') < text.index('id="petitions"')
+
+
+def test_party_affairs_are_listed_newest_published_first(sample_site):
+    """An annual item ("2025 年") published in January follows the items of December ("2025 年 12 月")."""
+    _, site, _ = sample_site
+    for page in (site / "villages").glob("*/index.html"):
+        text = page.read_text(encoding="utf-8")
+        section = text.split('id="party-affairs"', 1)[1].split('id="village-affairs"', 1)[0]
+        blocks = section.split("<h4>")[1:]
+        latest = [max(re.findall(r'<span class="meta">(\d{4}-\d{2}-\d{2})', b)) for b in blocks]
+        assert len(latest) >= 2 and latest == sorted(latest, reverse=True), page
+
+
+def test_chart_figures_put_the_caption_last(sample_site):
+    _, site, where = sample_site
+    for path in (site / "villages" / where["village"] / "index.html", site / "petitions" / "index.html"):
+        for figure in re.findall(
+            r'<figure class="chart">.*?</figure>', path.read_text(encoding="utf-8"), re.S
+        ):
+            assert figure.endswith("</figcaption></figure>")
+            assert figure.count("<figcaption>") == 1

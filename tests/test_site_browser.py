@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import functools
 import gzip
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -19,6 +21,18 @@ pytestmark = pytest.mark.browser
 class QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
+
+    def send_error(self, code, message=None, explain=None) -> None:
+        """Answer a missing page with the site's own 404 page, as the web server is set up to."""
+        page = Path(self.directory) / "404.html"
+        if code != 404 or not page.exists():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +90,7 @@ def pages_to_check(where: dict[str, str]) -> dict[str, str]:
         "网格": f"/grids/{where['grid']}/",
         "诉求办理": "/petitions/",
         "数据目录": "/catalog/petitions/",
+        "公开记录": f"/archive/{where['village']}/{where['year']}/",
     }
 
 
@@ -133,6 +148,60 @@ def test_search_finds_two_character_words(served, phone, query, expected):
         assert any(f"/villages/{where['village']}/" in h for h in hrefs), hrefs
 
 
+def search(page, base: str, query: str) -> list[str]:
+    """Type a query into the search box; return the result pages, best first."""
+    page.goto(base + "/")
+    page.locator("label.md-header__button[for='__search']").click()
+    box = page.locator("input.md-search__input")
+    box.click()
+    box.type(query, delay=30)
+    box.press("End")
+    page.locator(".md-search-result__item").first.wait_for(timeout=15000)
+    page.wait_for_timeout(300)
+    hrefs = page.locator(".md-search-result__item > .md-search-result__link").evaluate_all(
+        "links => links.map(a => new URL(a.href).pathname)"
+    )
+    return list(dict.fromkeys(hrefs))
+
+
+def _rows(site, name: str) -> list[dict]:
+    root = site.parent.parent
+    return list(csv.DictReader((root / "data" / f"{name}.csv").open(encoding="utf-8")))
+
+
+def test_search_finds_what_villagers_type_first(served, phone):
+    """Real queries, as typed on a phone: the page that answers comes first."""
+    base, site, _ = served
+    villages = {v["village_code"]: v["name"] for v in _rows(site, "villages")}
+    lamps = [d for d in _rows(site, "disclosures") if "路灯" in d["title"]]
+    village = lamps[0]["village_code"]
+    years = {d["period"][:4] for d in lamps if d["village_code"] == village}
+    staff = _rows(site, "grid_staff")
+    names = [s["name"] for s in staff]
+    person = next(
+        s
+        for s in staff
+        if names.count(s["name"]) == 1 and s["name"] not in villages.values() and s["name"].isalpha()
+    )
+
+    found = search(phone, base, f"{villages[village]} 路灯")
+    assert found[0] in {f"/archive/{village}/{y}/" for y in years}, found
+
+    found = search(phone, base, "路灯")
+    assert found[0].startswith("/archive/"), found
+    # 路灯 is one word: no page is found by 路 alone (光明路) or 灯 alone.
+    for path in found:
+        assert "路灯" in (site / path.strip("/") / "index.html").read_text(encoding="utf-8"), path
+
+    assert search(phone, base, person["name"])[0] == f"/grids/{person['grid_id']}/"
+    code, name = sorted(villages.items())[-1]
+    assert search(phone, base, name)[0] == f"/villages/{code}/"
+
+    welfare = {d["village_code"] for d in _rows(site, "disclosures") if "低保" in d["title"]}
+    first = search(phone, base, "低保")[0]
+    assert first.split("/")[2] in welfare and first.split("/")[1] in ("archive", "villages"), first
+
+
 def test_charts_are_svg_with_a_text_equivalent(served, phone):
     base, _, where = served
     for path in (f"/villages/{where['village']}/", "/petitions/"):
@@ -155,6 +224,27 @@ def test_a_script_in_the_data_is_shown_as_text_and_never_runs(served, phone):
         assert SCRIPT in phone.locator("article").inner_text(), path
         assert phone.evaluate("window.__pwned") is None, path
         assert phone.locator("article a[href^='javascript:']").count() == 0
+
+
+def serious_violations(page, axe: str) -> list:
+    page.evaluate(axe)
+    result = page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in result
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_the_open_search_overlay_and_the_404_page_have_no_serious_accessibility_violations(served, phone):
+    base, _, _ = served
+    axe = axe_source()
+    search(phone, base, "低保")
+    found = {"search": serious_violations(phone, axe)}
+    response = phone.goto(base + "/no-such-page/")
+    assert response.status == 404
+    found["404"] = serious_violations(phone, axe)
+    assert found == {"search": [], "404": []}
 
 
 def test_no_serious_accessibility_violations(served, phone):

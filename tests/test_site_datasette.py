@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
+from html.parser import HTMLParser
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -55,6 +57,29 @@ def site_links(site) -> set[str]:
     return links
 
 
+class _Anchors(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[dict[str, str]] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        if tag == "a":
+            self.found.append({k: v or "" for k, v in attrs})
+
+
+def checked_links(site) -> list[tuple[str, str, dict]]:
+    """(page, href, attributes) of every Datasette link that states the count or figures behind it."""
+    out = []
+    for page in site.rglob("*.html"):
+        parser = _Anchors()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for attrs in parser.found:
+            href = attrs.get("href", "")
+            if href.startswith(DATASETTE + "/") and ("data-count" in attrs or "data-expect" in attrs):
+                out.append((str(page.relative_to(site)), href, attrs))
+    return out
+
+
 def as_json(url: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=parts.path + ".json"))
@@ -74,4 +99,33 @@ def test_every_datasette_link_answers_with_rows(datasette):
             rows = data.json().get("rows") if data.status_code == 200 else None
             if page.status_code != 200 or not rows:
                 failures.append((link, page.status_code, data.status_code, len(rows or [])))
+    assert failures == []
+
+
+def test_every_number_links_to_rows_or_a_query_giving_exactly_that_number(datasette):
+    site, base = datasette
+    links = checked_links(site)
+    assert sum("data-count" in a for _, _, a in links) > 50
+    assert sum("data-expect" in a for _, _, a in links) > 20
+    assert {page.split("/")[0] for page, _, _ in links} >= {"index.html", "petitions", "villages"}
+    failures = []
+    cache: dict[str, dict] = {}
+    with httpx.Client(timeout=30) as client:
+        for page, href, attrs in links:
+            url = href.replace(DATASETTE, base, 1)
+            if url not in cache:
+                parts = urlsplit(as_json(url))
+                query = parts.query + ("&" if parts.query else "") + "_shape=objects&_size=max"
+                cache[url] = client.get(urlunsplit(parts._replace(query=query))).json()
+            answer = cache[url]
+            if "data-count" in attrs:
+                got = answer.get("filtered_table_rows_count", len(answer.get("rows", [])))
+                if got != int(attrs["data-count"]):
+                    failures.append((page, href, attrs["data-count"], got))
+            if "data-expect" in attrs:
+                expect = json.loads(attrs["data-expect"])
+                rows = [r for r in answer["rows"] if r["group_value"] == expect["group_value"]]
+                got = {k: rows[0].get(k) for k in expect} if rows else None
+                if got != expect:
+                    failures.append((page, href, expect, got))
     assert failures == []

@@ -14,6 +14,8 @@ from sunshine.package import Project
 from sunshine.validate.collect import CAP
 from sunshine.validate.run import validate_project
 
+from .conftest import demo_only
+
 ID = "110105198001011238"
 
 
@@ -33,9 +35,10 @@ def replace(project: Project, table: str, old: str, new: str) -> Path:
 def test_a_valid_package_exits_0_with_a_chinese_summary(fixture_package, monkeypatch):
     result = run(fixture_package, monkeypatch)
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "校验通过：5 张表，共 18 行数据，没有发现错误。"
+    assert result.output.strip() == "校验通过：7 张表，共 25 行数据，没有发现错误。"
 
 
+@demo_only
 def test_the_repository_sample_data_is_valid(repo: Project):
     if not (repo.root / "data" / "petitions.csv").exists():
         pytest.skip("sample data not written yet")
@@ -44,16 +47,48 @@ def test_the_repository_sample_data_is_valid(repo: Project):
 
 
 def test_an_invalid_package_exits_1_and_names_file_row_column_and_fix(fixture_package, monkeypatch):
-    replace(fixture_package, "petitions", ",2024-05-03,", ",2024/5/3,")
+    replace(fixture_package, "petitions", ",2024-05-03,", ",03/05/2024,")
     result = run(fixture_package, monkeypatch)
     assert result.exit_code == 1, result.output
     assert result.output.splitlines() == [
         "data/petitions.csv（1 个错误）",
-        "  ✗ 第 2 行，“受理日期”（received_on）：日期格式不对。内容：2024/5/3",
-        "    → 应写作 2024-05-03（格式 YYYY-MM-DD）。可运行 sunshine fix data/petitions.csv 自动改正。",
+        "  ✗ 第 2 行，“受理日期”（received_on）：不是有效的日期。内容：03/05/2024",
+        "    → 看不出是“日/月/年”还是“月/日/年”，请按 YYYY-MM-DD 填写完整日期，例如 2024-05-03。",
         "",
         "校验未通过：1 个文件中共有 1 个错误。请按提示改正后重新运行 sunshine validate。",
     ]
+
+
+def test_what_excel_writes_on_saving_is_read_as_meant_and_said_as_a_notice(fixture_package, monkeypatch):
+    replace(fixture_package, "petitions", ",2024-05-03,", ",2024/5/3,")
+    replace(fixture_package, "petitions", ",2024-05-07,", ",2024年5月7日,")
+    replace(fixture_package, "grids", ",924", ',"1,924"')
+    result = run(fixture_package, monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "data/grids.csv（1 个提醒）",
+        "  ! 第 3 行，“人口”（population）：Excel 改写了数字的写法，按 1924 读取。内容：1,924",
+        "    → 发布时规范为 1924。PR 检查会自动改正；也可运行 sunshine fix data/grids.csv。",
+        "",
+        "data/petitions.csv（2 个提醒）",
+        "  ! 第 2 行，“受理日期”（received_on）：Excel 改写了日期的写法，按 2024-05-03 读取。内容：2024/5/3",
+        "    → 发布时规范为 2024-05-03。PR 检查会自动改正；也可运行 sunshine fix data/petitions.csv。",
+        "  ! 第 3 行，“受理日期”（received_on）：Excel 改写了日期的写法，按 2024-05-07 读取。内容：2024年5月7日",
+        "    → 发布时规范为 2024-05-07。PR 检查会自动改正；也可运行 sunshine fix data/petitions.csv。",
+        "",
+        "校验通过：7 张表，共 25 行数据，没有发现错误，3 个提醒。",
+    ]
+
+
+def test_a_reordered_header_in_chinese_titles_reads_as_the_schema_says(fixture_package, monkeypatch):
+    path = fixture_package.root / "data" / "grids.csv"
+    rows = [line.split(",") for line in path.read_text(encoding="utf-8").splitlines()]
+    titles = {f["name"]: f["title"] for f in fixture_package.tables["grids"].fields}
+    rows[0] = [titles[name] for name in rows[0]]
+    path.write_text("\n".join(",".join(reversed(r)) for r in rows) + "\n", encoding="utf-8")
+    report = validate_project(fixture_package)
+    assert report.valid
+    assert [(p.code, p.severity) for p in report.problems] == [("header-title", "notice")] * 6
 
 
 def test_json_lists_every_error_with_its_location(fixture_package, monkeypatch):
@@ -171,7 +206,7 @@ def test_rows_are_numbered_as_a_spreadsheet_shows_them(fixture_package):
     ]
 
 
-def test_a_gbk_file_that_starts_with_plain_ascii_is_still_caught(fixture_package):
+def test_a_gbk_file_that_starts_with_plain_ascii_is_still_recognised_and_read(fixture_package):
     path = fixture_package.root / "data" / "villages.csv"
     text = path.read_text(encoding="utf-8")
     header, *rows = text.splitlines()
@@ -181,7 +216,7 @@ def test_a_gbk_file_that_starts_with_plain_ascii_is_still_caught(fixture_package
     ]
     path.write_bytes(("\n".join([header, *padding, *rows]) + "\n").encode("gbk"))
     [problem] = [p for p in validate_project(fixture_package).problems if p.file == "data/villages.csv"]
-    assert problem.code == "encoding-error"
+    assert (problem.code, problem.severity) == ("encoding", "notice")
     assert "GBK/GB18030" in problem.message
     assert "sunshine fix data/villages.csv" in problem.hint
 
@@ -235,7 +270,7 @@ def test_a_symlinked_data_directory_is_refused(fixture_package, tmp_path):
     os.symlink(elsewhere, fixture_package.root / "data")
     report = validate_project(fixture_package)
     assert {p.code for p in report.problems} == {"unsafe-path"}
-    assert len(report.problems) == 5
+    assert len(report.problems) == 7  # one per table
 
 
 def test_a_broken_table_schema_is_a_chinese_message_not_a_traceback(fixture_package, monkeypatch):
@@ -244,3 +279,26 @@ def test_a_broken_table_schema_is_a_chinese_message_not_a_traceback(fixture_pack
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert "无法读取数据包描述或表结构（JSONDecodeError）" in result.output
+
+
+def test_problems_on_the_rows_a_pull_request_changed_are_never_left_out_and_come_first(fixture_package):
+    path = fixture_package.root / "data" / "petitions.csv"
+    header, *rows = path.read_text(encoding="utf-8").splitlines()
+    old = [f"2024-{i:07d}" + rows[0][12:].replace(",满意", ",很满意") for i in range(100, 100 + CAP + 20)]
+    new = "2024-0009999" + rows[0][12:].replace("2024-05-03", "03/05/2024")
+    path.write_text("\n".join([header, *old, new]) + "\n", encoding="utf-8")
+    last = len(old) + 2
+    report = validate_project(fixture_package, focus={"data/petitions.csv": {last}})
+    mine = [p for p in report.problems if p.file == "data/petitions.csv"]
+    assert (mine[0].row, mine[0].code, mine[0].column) == (last, "type-error", "received_on")
+    assert sum(p.code == "constraint-error" for p in mine) == CAP
+
+
+def test_the_build_publishes_nothing_until_excels_spellings_are_normalised(fixture_package, monkeypatch):
+    replace(fixture_package, "petitions", ",2024-05-03,", ",2024/5/3,")
+    monkeypatch.chdir(fixture_package.root)
+    result = CliRunner().invoke(cli, ["build", "--only", "database"])
+    assert result.exit_code == 1
+    assert "data/petitions.csv 是 Excel 改写过的写法" in result.output
+    assert "请运行 sunshine fix data/petitions.csv" in result.output
+    assert not (fixture_package.root / "build" / "sunshine.db").exists()

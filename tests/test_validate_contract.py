@@ -132,3 +132,26 @@ def test_bidi_c1_and_invisible_characters_are_refused_and_keys_admit_none(fixtur
         ("constraint-error", 5, "case_id"),
         ("invisible-character", 5, "case_id"),
     ]
+
+
+def test_an_id_number_listed_in_an_enumeration_is_still_personal_data(fixture_package):
+    edit_field(
+        fixture_package, "petitions", "satisfaction", constraints={"required": True, "enum": ["满意", ID]}
+    )
+    replace(fixture_package, "petitions", ",满意\n", f",{ID}\n")
+    assert ("personal-id", 2, "satisfaction") in found(fixture_package)
+
+
+NANJING_ID = "320102197501115602"  # a valid MOD 11-2 check digit, of a region no probe is from
+
+
+@pytest.mark.parametrize("cell", [NANJING_ID, "320102 19750111 5602"])
+def test_a_code_pattern_written_to_fit_one_region_s_id_numbers_does_not_excuse_them(fixture_package, cell):
+    edit_field(
+        fixture_package,
+        "petitions",
+        "summary",
+        constraints={"pattern": "3201[0-9 ]{13,15}[0-9Xx]|[一-龥，。]*"},
+    )
+    replace(fixture_package, "petitions", "村口路灯不亮，夜间出行不便。", cell)
+    assert found(fixture_package) == [("personal-id", 2, "summary")]

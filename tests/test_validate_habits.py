@@ -84,18 +84,28 @@ def test_hints_say_exactly_what_to_type():
     assert issue.hint == "应写作 1200.00。可运行 sunshine fix data/disclosures.csv 自动改正。"
 
 
-def test_a_header_typo_suggests_the_nearest_column():
+def test_a_header_typo_suggests_the_nearest_column_and_a_chinese_title_is_read_as_its_name():
     from sunshine.validate.structure import header_problems
 
     schema = json.loads((ROOT / "schemas" / "grids.schema.json").read_text(encoding="utf-8"))
     labels = ["grid_id", "vilage_code", "网格名称", "area", "households", "population"]
     problems = header_problems(labels, schema["fields"], "data/grids.csv")
-    assert [(p.code, p.column) for p in problems] == [
-        ("incorrect-label", "village_code"),
-        ("incorrect-label", "name"),
+    assert [(p.code, p.column, p.severity) for p in problems] == [
+        ("header-title", "name", "notice"),
+        ("extra-label", None, "error"),
+        ("missing-label", "village_code", "error"),
     ]
-    assert problems[0].hint.startswith("是不是“village_code”？")
-    assert problems[1].hint.startswith("表头要用英文列名：“网格名称”应写作“name”")
+    assert problems[0].message == "第 3 列的表头是中文名称“网格名称”，已按“name”读取"
+    assert problems[1].hint == "是不是“village_code”（所属村（社区）代码）？把表头改为 village_code 即可。"
+    assert problems[2].hint == "表头第 2 列“vilage_code”应改为 village_code。"
+
+
+def test_columns_in_any_order_are_read_by_name():
+    from sunshine.validate.structure import match_header
+
+    schema = json.loads((ROOT / "schemas" / "grids.schema.json").read_text(encoding="utf-8"))
+    labels = ["village_code", "grid_id", "population", "households", "area", "name"]
+    assert match_header(labels, schema["fields"], "data/grids.csv") == (labels, [])
 
 
 def test_id_checksums_follow_gb_11643():
@@ -264,6 +274,7 @@ def test_every_code_the_validator_can_report_is_documented():
 
     sources = [
         ROOT / "scripts" / "sunshine" / "privacy.py",
+        ROOT / "scripts" / "sunshine" / "diff" / "keys.py",
         *(ROOT / "scripts" / "sunshine" / "validate").glob("*.py"),
     ]
     found = set()

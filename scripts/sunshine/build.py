@@ -1,10 +1,18 @@
-"""`sunshine build`: validate, then build each output. Invalid data publishes nothing."""
+"""`sunshine build`: validate, then build each output. Invalid data publishes nothing.
+
+One build at a time: a build holds an exclusive lock on build/.lock (released by the system
+however the process ends); a second build says that one is running and waits for it.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -18,15 +26,52 @@ from sunshine.validate.report import render
 from sunshine.validate.run import validate_project
 
 STAGES = ("database", "history", "site")
+LOCK = ".lock"
+
+
+@contextmanager
+def build_lock(build_dir: Path) -> Iterator[None]:
+    """Hold the build directory's lock; if another build holds it, say so and wait."""
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with open(build_dir / LOCK, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "?"
+            click.echo(f"另一个构建（进程 {holder}）正在进行，等它完成后再开始本次构建……", err=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def build_command(project: Project, *, datasette_url: str, only: Iterable[str] = ()) -> int:
+    with build_lock(project.build_dir):
+        return _build(project, datasette_url=datasette_url, only=only)
+
+
+def _build(project: Project, *, datasette_url: str, only: Iterable[str]) -> int:
     stages = [s for s in STAGES if not only or s in only]
     started = time.perf_counter()
     report = validate_project(project)
     if not report.valid:
         click.echo(render(report, "text"), err=True, nl=False)
         click.echo("数据未通过校验，本次没有发布任何内容，上一次的构建保持不变。", err=True)
+        return 1
+    unpublishable = sorted({p.file for p in report.problems if p.severity == "notice" and p.fixable})
+    if unpublishable:
+        click.echo(
+            f"{'、'.join(unpublishable)} 是 Excel 改写过的写法（编码、日期、数字或中文表头），内容有效，"
+            f"但发布前要统一为标准格式：请运行 sunshine fix {' '.join(unpublishable)}，"
+            "或合并 PR 检查的“自动规范格式”提交。本次没有发布任何内容。",
+            err=True,
+        )
         return 1
     try:
         for stage in stages:

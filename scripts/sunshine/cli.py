@@ -39,13 +39,20 @@ def cli() -> None:
     help="输出格式：中文文本、JSON，或 GitHub 注释。",
 )
 @click.option("--max-bytes", type=int, default=None, help="单个 CSV 文件的大小上限（字节）。")
-def validate(fmt: str, max_bytes: int | None) -> None:
+@click.option(
+    "--base", default=None, help="与哪个 git 版本比较：本次新增或修改的行的问题列在最前面、全部列出。"
+)
+def validate(fmt: str, max_bytes: int | None, base: str | None) -> None:
     """校验 data/ 下的全部表格。退出码：0 通过，1 有错误，2 用法错误。"""
     project = _project()
     from sunshine.validate.report import render
     from sunshine.validate.run import validate_project
 
-    kwargs = {"max_bytes": max_bytes} if max_bytes else {}
+    kwargs: dict = {"max_bytes": max_bytes} if max_bytes else {}
+    if base:
+        from sunshine.diff.run import against_base
+
+        kwargs["focus"], kwargs["extra"] = against_base(project, base)
     report = validate_project(project, **kwargs)
     click.echo(render(report, fmt), nl=False)
     sys.exit(0 if report.valid else 1)
@@ -58,6 +65,40 @@ def fix(files: tuple[Path, ...]) -> None:
     from sunshine.fix.run import fix_command
 
     sys.exit(fix_command(_project(), list(files)))
+
+
+@cli.command("next-id")
+@click.argument("table")
+def next_id(table: str) -> None:
+    """给出一张表下一个可用的编号：比历史上用过的（包括已删除的）编号都大。"""
+    from sunshine.diff.keys import next_free
+    from sunshine.history.gitrepo import GitRepo, NotARepository
+
+    project = _project()
+    if table not in project.tables:
+        raise click.UsageError(f"没有这张表：{table}。可用的表：{'、'.join(project.tables)}")
+    try:
+        repo = GitRepo.find(project.root)
+    except NotARepository as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(next_free(project, repo, project.tables[table]))
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("build/templates"),
+    show_default=True,
+    help="写入 .xlsx 模板的目录。",
+)
+@click.option("--with-data", is_flag=True, help="把 data/ 中现有的行也写进工作簿，用于在 Excel 中修改。")
+@click.argument("tables", nargs=-1)
+def template(out: Path, tables: tuple[str, ...], with_data: bool) -> None:
+    """为每张表生成 Excel 模板（.xlsx）：英文列名和中文名称、下拉列表、文本格式的日期和编号、列说明。"""
+    from sunshine.fix.template import template_command
+
+    sys.exit(template_command(_project(), out, list(tables), with_data=with_data))
 
 
 @cli.command()
@@ -94,13 +135,19 @@ def serve(host: str, port: int, datasette_port: int) -> None:
 @click.option("--base", default="origin/main", show_default=True, help="与哪个 git 版本比较。")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True)
 @click.option("--datasette-url", envvar="SUNSHINE_DATASETTE_URL", default=None)
-def diff(base: str, fmt: str, datasette_url: str) -> None:
-    """按主键列出每张表新增、删除和修改的行；已公开记录的修改列在最前面。"""
+@click.option(
+    "--reason",
+    "reasons",
+    multiple=True,
+    help="修改已公开记录的原因（或含“更正原因：……”的合并请求说明）；提交说明中的“更正原因：”会自动读取。",
+)
+def diff(base: str, fmt: str, datasette_url: str, reasons: tuple[str, ...]) -> None:
+    """按主键列出每张表新增、删除和修改的行；已公开记录的修改列在最前面，附更正原因。"""
     from sunshine.diff.run import diff_command
 
     project = _project()
     url = datasette_url or project.settings.datasette_url
-    sys.exit(diff_command(project, base=base, fmt=fmt, datasette_url=url))
+    sys.exit(diff_command(project, base=base, fmt=fmt, datasette_url=url, reasons=reasons))
 
 
 def _size_options(command):
@@ -129,6 +176,48 @@ def metadata(check: bool) -> None:
     from sunshine.portal.metadata import metadata_command
 
     sys.exit(metadata_command(_project(), check=check))
+
+
+@cli.command()
+@click.option("--township", prompt="乡镇（街道）名称", help="乡镇（街道）名称，例如 清溪镇。")
+@click.option("--county", prompt="所属县（市、区）", help="所属县（市、区），例如 青禾县。")
+@click.option("--title", default="", help="网站标题（默认为“<乡镇>阳光村务”）。")
+@click.option(
+    "--site-url", prompt="网站的公开地址（例如 https://ygcw.example.gov.cn/）", help="网站的公开地址。"
+)
+@click.option("--datasette-url", default="", help="数据门户的公开地址（默认为网站地址加 data）。")
+@click.option("--no-commit", is_flag=True, help="不提交到 git（之后请自己提交并设置 history.start）。")
+@click.option("--force", is_flag=True, help="已经初始化过也重新初始化。")
+def init(
+    township: str, county: str, title: str, site_url: str, datasette_url: str, no_commit: bool, force: bool
+) -> None:
+    """把刚克隆的仓库变成本乡镇自己的项目：写入设置、清空示例数据、移走示例页面，并列出还要做的事。"""
+    from sunshine.init.run import Answers, InitError, init_project
+
+    try:
+        answers = Answers.checked(township, county, title, site_url, datasette_url)
+        result = init_project(_project(), answers, commit=not no_commit, force=force)
+    except InitError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"已初始化：{answers.county}{answers.township} · {answers.title}")
+    click.echo(f"  已清空示例数据（只留表头）：{'、'.join(result.emptied)}")
+    if result.moved:
+        click.echo(f"  示例页面已移到 examples/：{'、'.join(result.moved)}")
+    click.echo("还要做的事：")
+    for i, item in enumerate(result.checklist, 1):
+        click.echo(f"  {i}. {item}")
+
+
+@cli.command()
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None, help="发布包写入的目录（默认 build/publish）。"
+)
+@click.option("--skip-build", is_flag=True, help="不重新构建，直接用 build/ 中已有的结果打包。")
+def publish(out: Path | None, skip_build: bool) -> None:
+    """构建，然后生成可部署到服务器的发布包：网站、nginx 配置、Datasette 服务（Docker、systemd、Kubernetes）和研究用下载。"""
+    from sunshine.publish.run import publish_command
+
+    sys.exit(publish_command(_project(), out=out, skip_build=skip_build))
 
 
 @cli.command()

@@ -37,6 +37,10 @@ class Datasette:
         url = f"{self._root}/{self.database}/{name}"
         return f"{url}?{urlencode(params)}" if params else url
 
+    def figures(self, by: str = "", year: str = "", village_code: str = "") -> str:
+        """The canned query that produces the site's petition figures (sunshine.figures)."""
+        return self.query("petition_figures", by=by, year=year, village_code=village_code)
+
     def history(self, name: str, **params: str) -> str:
         """A canned query of the history database."""
         url = f"{self._root}/history/{name}"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 FILENAME = "sunshine.toml"
+SAMPLE_MARK = "（示例数据）"  # what marks a text as sample data, dropped when site.sample is false
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,21 @@ class Settings:
     @property
     def history_start(self) -> str:
         return self.values["history.start"]
+
+
+def unmark_sample(value: Any) -> Any:
+    """The same texts (in dicts and lists too) without the sample-data marks."""
+    if isinstance(value, str):
+        return (
+            value.replace(SAMPLE_MARK, "")
+            .replace(" (sample data)", "")
+            .replace("a fictional township", "the township")
+        )
+    if isinstance(value, dict):
+        return {k: unmark_sample(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unmark_sample(v) for v in value]
+    return value
 
 
 def env_name(name: str) -> str:

@@ -1,6 +1,6 @@
 """Run every benchmark on one generated county-scale data set and print the figures.
 
-python -m sunshine.bench [--only validation,database,site,build] [--petitions N]
+python -m sunshine.bench [--only validation,database,site,build,limits,shapes] [--petitions N]
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from sunshine.package import Project
 
 ROOT = Path(__file__).resolve().parents[3]
-PARTS = ("validation", "database", "site", "build")
+PARTS = ("validation", "database", "site", "build", "limits", "shapes")
 SCALE = {"villages": 300, "grids_per_village": 10, "staff_per_grid": 5, "disclosures": 60000}
 
 

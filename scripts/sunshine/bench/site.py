@@ -7,6 +7,7 @@ writes only their HTML; its time is reported apart). Also the nav and page sizes
 from __future__ import annotations
 
 import csv
+import gzip
 import os
 import shutil
 import statistics
@@ -54,6 +55,16 @@ def _sizes(site: Path) -> None:
         sizes = [kb(p) for p in grids[:500]]
         print(f"  grid pages: median {statistics.median(sizes):.0f} KB")
     print(f"  petitions page: {kb(site / 'petitions' / 'index.html'):.0f} KB")
+    archive = sorted((site / "archive").glob("*/*/index.html"))
+    if archive:
+        sizes = [kb(p) for p in archive]
+        print(
+            f"  yearly archive pages: {len(archive):,}, median {statistics.median(sizes):.0f} KB, largest {max(sizes):.0f} KB"
+        )
+    index = site / "search" / "search_index.json"
+    if index.exists():
+        packed = len(gzip.compress(index.read_bytes(), 6))
+        print(f"  search index gzip-compressed (as a web server sends it): {packed / 1024 / 1024:.2f} MB")
 
 
 def _touch_one_village(project: Project) -> tuple[str, Path]:

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from sunshine import figures, staging
 from sunshine.chinese import search, words
 from sunshine.database import incremental
 from sunshine.deadlines import periods as deadline_periods
@@ -39,7 +40,7 @@ LAYOUT_VERSION = "1"
 # Tables in an order that satisfies foreign keys.
 SQL_TYPES = {"integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "year": "INTEGER"}
 
-DAYS_TO_RESOLVE = "CAST(julianday(resolved_on) - julianday(received_on) AS INTEGER)"
+DAYS_TO_RESOLVE = figures.DAYS_SQL
 
 # Columns people filter, facet and sort by, as (index name suffix, indexed terms), and no more:
 # tests/test_database.py shows with EXPLAIN QUERY PLAN that every canned query and every page the
@@ -49,6 +50,8 @@ DAYS_TO_RESOLVE = "CAST(julianday(resolved_on) - julianday(received_on) AS INTEG
 INDEXES: dict[str, list[tuple[str, str]]] = {
     "grids": [("village_code", "village_code")],
     "grid_staff": [("grid_id", "grid_id"), ("role", "role")],
+    "committee_members": [("village_code", "village_code")],
+    "commitments": [("member_id", "member_id"), ("deadline", "status, deadline")],
     "disclosures": [
         ("village_code", "village_code, published_on"),
         ("category", "category, published_on"),
@@ -59,9 +62,11 @@ INDEXES: dict[str, list[tuple[str, str]]] = {
         ("village_code", "village_code, received_on"),
         ("grid_id", "grid_id"),
         ("category", "category, received_on"),
-        ("category_days", f"category, {DAYS_TO_RESOLVE}, received_on"),
+        ("category_days", f"category, {DAYS_TO_RESOLVE}, received_on, satisfaction"),
         ("department_days", f"department, {DAYS_TO_RESOLVE}, received_on, satisfaction"),
-        ("month_days", f"substr(received_on, 1, 7), {DAYS_TO_RESOLVE}, category"),
+        ("month_days", f"substr(received_on, 1, 7), {DAYS_TO_RESOLVE}, category, satisfaction"),
+        # Covers the petition_figures query behind the site's figures (sunshine.figures).
+        ("figures", "village_code, resolved_on, received_on, category, channel, department, satisfaction"),
         ("satisfaction", "satisfaction"),
         ("channel", "channel, request_type, received_on"),
         ("received_on", "received_on"),
@@ -114,7 +119,7 @@ def build_database(project: Project, target: Path) -> str:
     if previous.get("fingerprint") == fingerprint:
         return f"数据库没有变化，沿用 {_shown(project, target)}（{_counts_text(project, previous)}）"
     target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(target)
+    staging.remove_stale(target)  # temporaries of builds that were killed
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     how = ""
@@ -210,24 +215,6 @@ def _update(
             "更新后的数据库没有通过检查（" + "；".join(problems[:3]) + "），上一次的构建保持不变。"
         )
     return counts, sum(d.size for d in deltas)
-
-
-def _remove_stale_temporaries(target: Path) -> None:
-    """Temporary files left by a build that was killed (its process no longer exists)."""
-    for path in target.parent.glob(f".{target.name}.*.tmp*"):
-        pid = path.name[len(target.name) + 2 :].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _shown(project: Project, target: Path) -> str:

@@ -8,10 +8,11 @@ reported in Chinese as `Problem`s naming the rule and the key, so a clerk can fi
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,12 @@ EVERY = {"month": "每月", "quarter": "每季度", "year": "每年", EVENT: "�
 RULE_KEYS = {"id", "name", "category", "topic", "every", "due_months", "due_day", "within_days"}
 RULE_KEYS |= {"from", "until", "villages", "basis"}
 EXEMPTION_KEYS = {"rule", "village_code", "from", "until", "reason", "basis"}
+ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$")
+EARLIEST, LATEST = (
+    date(1990, 1, 1),
+    date(2099, 12, 31),
+)  # bounds a typo like 0026-01-01 (centuries of periods)
+MAX_TEXT = 2000  # characters in a name, a basis or a reason
 
 
 @dataclass(frozen=True)
@@ -112,29 +119,43 @@ def load_project_rules(project: Project) -> Rules:
     table = project.tables["disclosures"]
     categories = table.field("category")["constraints"]["enum"]
     topics = table.field("topic")["constraints"]["enum"]
-    return parse(path.read_text(encoding="utf-8"), categories=categories, topics=topics)
+    return parse(read_text(path), categories=categories, topics=topics)
 
 
 def load(path: Path, *, categories: list[str], topics: list[str]) -> Rules:
-    return parse(path.read_text(encoding="utf-8"), categories=categories, topics=topics)
+    return parse(read_text(path), categories=categories, topics=topics)
+
+
+def read_text(path: Path) -> str:
+    """The file as UTF-8, with or without the byte-order mark Windows Notepad writes."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        hint = "请用记事本或 WPS “另存为”，编码选 UTF-8"
+        raise RulesError([_problem("encoding", "无法读取：文件不是 UTF-8 编码（可能是 GBK）", hint)]) from exc
 
 
 def parse(text: str, *, categories: list[str], topics: list[str]) -> Rules:
     """Read the rules; raise RulesError listing every problem at once."""
     try:
-        raw = tomllib.loads(text)
+        raw = tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         where = re.search(r"line (\d+), column (\d+)", str(exc))
         at = f"第 {where.group(1)} 行第 {where.group(2)} 列附近" if where else str(exc)
         hint = "请检查引号、方括号和等号；文字要加引号，日期写成 2026-01-01"
         raise RulesError([_problem("toml-syntax", f"无法读取：{at}写法有误", hint)]) from exc
     problems: list[Problem] = []
+    for key in ("title", "basis"):
+        if not isinstance(raw.get(key, ""), str):
+            problems.append(_problem("bad-text", f"文件开头的 {key} 应为文字（加引号）", "", key))
     rules = [_rule(n, entry, categories, topics, problems) for n, entry in enumerate(raw.get("rule", []), 1)]
     ids = [r.id for r in rules if r]
     for rule_id in sorted({i for i in ids if ids.count(i) > 1}):
         problems.append(_problem("duplicate-rule", f"规则编号 {rule_id} 重复", "每条规则的 id 应各不相同"))
+    # Exemptions may name a rule that has mistakes of its own: those are reported once, on the rule.
+    named = {e["id"] for e in raw.get("rule", []) if isinstance(e, dict) and isinstance(e.get("id"), str)}
     exemptions = [
-        _exemption(n, entry, set(ids), problems) for n, entry in enumerate(raw.get("exemption", []), 1)
+        _exemption(n, entry, named, problems) for n, entry in enumerate(raw.get("exemption", []), 1)
     ]
     if problems:
         raise RulesError(problems)
@@ -192,15 +213,33 @@ def _date(value: Any, key: str, where: str, problems: list[Problem], *, required
                 _problem("missing-key", f"{where}缺少 {key}（起始日期）", "写成 2026-01-01 的形式", key)
             )
         return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
+    day: date | None = None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        day = value
+    elif not isinstance(value, datetime):
+        with contextlib.suppress(ValueError):
+            day = date.fromisoformat(str(value))
+    if day is None:
         problems.append(
-            _problem("bad-date", f"{where}的 {key} 不是日期：{value!r}", "写成 2026-01-01 的形式", key)
+            _problem(
+                "bad-date",
+                f"{where}的 {key} 不是日期：{value if isinstance(value, datetime) else repr(value)}",
+                "写成 2026-01-01 的形式（不带时间）",
+                key,
+            )
         )
         return None
+    if not EARLIEST <= day <= LATEST:
+        problems.append(
+            _problem(
+                "bad-date",
+                f"{where}的 {key} 是 {day.isoformat()}，不在 {EARLIEST.year} 年到 {LATEST.year} 年之间",
+                "请检查年份",
+                key,
+            )
+        )
+        return None
+    return day
 
 
 def _int(entry: dict[str, Any], key: str, lo: int, hi: int, where: str, problems: list[Problem]) -> int:
@@ -220,7 +259,23 @@ def _text(
     if not isinstance(value, str) or (required and not value.strip()):
         problems.append(_problem("missing-key", f"{where}缺少 {key}，或它不是文字", "", key))
         return ""
+    if len(value) > MAX_TEXT:
+        problems.append(
+            _problem(
+                "too-long", f"{where}的 {key} 太长（{len(value)} 字）", f"请精简到 {MAX_TEXT} 字以内", key
+            )
+        )
+        return ""
     return value.strip()
+
+
+def _until(start: date | None, until: date | None, where: str, problems: list[Problem]) -> None:
+    if start and until and until < start:
+        problems.append(
+            _problem(
+                "bad-date", f"{where}的 until（{until}）早于 from（{start}）", "until 应在 from 之后", "until"
+            )
+        )
 
 
 def _rule(
@@ -233,6 +288,15 @@ def _rule(
     before = len(problems)
     _unknown_keys(entry, RULE_KEYS, where, problems)
     rule_id = _text(entry, "id", where, problems)
+    if rule_id and not ID.match(rule_id):
+        problems.append(
+            _problem(
+                "bad-id",
+                f"{where}的 id 只能用英文字母、数字和短横线（最长 40 个）",
+                "例如 finance-monthly",
+                "id",
+            )
+        )
     name = _text(entry, "name", where, problems)
     category = _text(entry, "category", where, problems)
     if category and category not in categories:
@@ -269,6 +333,7 @@ def _rule(
         within_days = _int(entry, "within_days", 0, 366, where, problems)
     start = _date(entry.get("from"), "from", where, problems, required=True)
     until = _date(entry.get("until"), "until", where, problems, required=False)
+    _until(start, until, where, problems)
     villages = entry.get("villages", [])
     if not isinstance(villages, list) or not all(isinstance(v, str) for v in villages):
         problems.append(
@@ -309,6 +374,7 @@ def _exemption(n: int, entry: Any, rule_ids: set[str], problems: list[Problem]) 
     code = _text(entry, "village_code", where, problems)
     start = _date(entry.get("from"), "from", where, problems, required=True)
     until = _date(entry.get("until"), "until", where, problems, required=False)
+    _until(start, until, where, problems)
     reason = _text(entry, "reason", where, problems)
     basis = _text(entry, "basis", where, problems)
     if len(problems) > before or start is None:

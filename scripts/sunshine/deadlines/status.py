@@ -30,6 +30,7 @@ from typing import Any
 from sunshine.deadlines.periods import Period, due_date
 from sunshine.deadlines.rules import EVENT, Rules, check_villages, load_project_rules
 from sunshine.package import Project
+from sunshine.privacy import Columns, mask_cell
 
 ON_TIME, LATE, MISSING, NOT_DUE, EXEMPT = "按时", "逾期", "未公开", "未到期", "免于公开"
 STATUSES = (ON_TIME, LATE, MISSING, NOT_DUE, EXEMPT)
@@ -210,9 +211,14 @@ def _judge(
 
 
 def _read(project: Project, table: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    """Rows of a table as pages may show them: personal numbers masked (sunshine.privacy)."""
     path = project.root / project.tables[table].path
+    masking = Columns.of(project.tables[table].fields)
     with path.open(encoding="utf-8-sig", newline="") as f:
-        return [{c: (row.get(c) or "").strip() for c in columns} for row in csv.DictReader(f)]
+        return [
+            {c: mask_cell(masking, c, (row.get(c) or "").strip(), runs=False) for c in columns}
+            for row in csv.DictReader(f)
+        ]
 
 
 def project_statuses(project: Project) -> tuple[Rules, list[Status]]:

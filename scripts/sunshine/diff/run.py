@@ -11,11 +11,16 @@ from decimal import Decimal, InvalidOperation
 
 import click
 
-from sunshine.history.gitrepo import GitRepo, NotARepository, UnreadableCSV, decode_csv, read_rows
+from sunshine import typed
+from sunshine.corrections import correction_reasons
+from sunshine.diff import words
+from sunshine.diff.keys import reused_keys
+from sunshine.history.gitrepo import GitRepo, NotARepository
 from sunshine.links import Datasette
 from sunshine.markup import md
 from sunshine.package import Project, Table
 from sunshine.privacy import Columns, mask, mask_cell
+from sunshine.problems import Problem
 from sunshine.shown import record_label
 
 ADDED, REMOVED, MODIFIED = "新增", "删除", "修改"
@@ -49,6 +54,7 @@ class Comparison:
     commit: str  # short hash
     tables: list[TableDiff]
     notice: str = ""
+    reasons: list[str] = field(default_factory=list)  # 更正原因 given for changing published records
 
     @property
     def published(self) -> list[tuple[TableDiff, RowChange]]:
@@ -88,34 +94,43 @@ def compare(
 def _compare_table(repo: GitRepo, table: Table, base_commit: str) -> TableDiff:
     out = TableDiff(table)
     path = repo.cwd / table.path
-    changed = _changed_rows(repo, table, base_commit) if path.exists() else None
-    if changed is not None:
-        before, after = changed
-        before_bytes: bytes | None = b""
-    else:
-        try:
+    try:
+        changed = _changed_rows(repo, table, base_commit) if path.exists() else None
+        if changed is not None:
+            before, after = changed
+            before_bytes: bytes | None = b""
+        else:
             before_bytes = repo.show(base_commit, table.path)
-            before = _keyed(table, decode_csv(before_bytes, table.path)) if before_bytes is not None else {}
-            after = _keyed(table, decode_csv(path.read_bytes(), table.path)) if path.exists() else {}
-        except UnreadableCSV as exc:
-            out.error = mask(str(exc), runs=True)
-            return out
+            before = _keyed(table, before_bytes) if before_bytes is not None else {}
+            after = _keyed(table, path.read_bytes()) if path.exists() else {}
+    except typed.Unreadable as exc:
+        out.error = mask(f"{table.path}：{exc}请在 Excel 或 WPS 中另存为“CSV UTF-8（逗号分隔）”。", runs=True)
+        return out
     if before_bytes is None and path.exists():
         out.note = "比较的版本中还没有这个文件，全部行都是新增。"
     elif before_bytes is not None and not path.exists():
         out.note = "这个文件被删除了，全部行都是删除。"
     titles = {f["name"]: f.get("title", f["name"]) for f in table.fields}
     numbers = {f["name"] for f in table.fields if f.get("type") in ("number", "integer")}
+    free = {  # text a person types freely: worth showing word by word
+        f["name"]
+        for f in table.fields
+        if f.get("type", "string") == "string" and not {"pattern", "enum"} & set(f.get("constraints", {}))
+    }
     for key, row in after.items():
         if key not in before:
-            out.changes.append(RowChange(key, ADDED, _shown(table, "", record_label(table, row))))
+            facts = [
+                (titles.get(name, name), "", _shown(table, name, row.get(name, "")))
+                for name in table.schema.get("x-summary", [])
+                if row.get(name)
+            ]
+            out.changes.append(RowChange(key, ADDED, _shown(table, "", record_label(table, row)), facts))
             continue
         old = before[key]
         fields = [
             (
                 titles.get(name, name),
-                _shown(table, name, old.get(name, "")),
-                _shown(table, name, row.get(name, "")),
+                *_changed(table, name, old.get(name, ""), row.get(name, ""), name in free),
             )
             for name in _columns(table, old, row)
             if not _same(old.get(name, ""), row.get(name, ""), number=name in numbers)
@@ -144,16 +159,21 @@ def _changed_rows(
     repo: GitRepo, table: Table, base_commit: str
 ) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]] | None:
     """Only the rows on the lines git says changed, when that is enough to compare by key: a
-    change of a few rows in a million-row file reads those rows, not the file twice."""
+    change of a few rows in a million-row file reads those rows, not the file twice. None (read
+    both versions whole) when the file is new, its header changed or it is not UTF-8 text."""
     if not repo.exists(base_commit, table.path):
         return None
     lines = repo.changed_lines(base_commit, None, table.path)
     if lines is None:
         return None
-    with (repo.cwd / table.path).open(encoding="utf-8-sig", newline="") as f:
-        header = f.readline()
-    removed, added = lines
-    return _keyed(table, header + "\n".join(removed)), _keyed(table, header + "\n".join(added))
+    with (repo.cwd / table.path).open("rb") as f:
+        header = f.readline().rstrip(b"\r\n")
+    try:
+        header.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    removed, added = ("\n".join(side).encode("utf-8") for side in lines)
+    return _keyed(table, header + b"\n" + removed), _keyed(table, header + b"\n" + added)
 
 
 def _shown_key(table: Table, key: str) -> str:
@@ -164,10 +184,44 @@ def _shown_key(table: Table, key: str) -> str:
     return mask(key, runs=True)
 
 
-def _keyed(table: Table, text: str) -> dict[str, dict[str, str]]:
-    _, rows = read_rows(text)
+def _keyed(table: Table, data: bytes) -> dict[str, dict[str, str]]:
+    """Rows by primary key, each cell as its canonical text: a re-save by Excel changes nothing."""
+    rows = typed.canonical_rows(table, data)
     pk = table.primary_key
     return {table.record_key(row): row for row in rows if any(row.get(k) for k in pk)}
+
+
+def changed_rows(project: Project, repo: GitRepo, base_commit: str) -> dict[str, set[int]]:
+    """Spreadsheet rows of each table that are new or changed since the base: what a pull request did."""
+    out: dict[str, set[int]] = {}
+    for table in project.tables.values():
+        path = project.root / table.path
+        if not path.is_file():
+            continue
+        try:
+            before_bytes = repo.show(base_commit, table.path)
+            before = _keyed(table, before_bytes) if before_bytes is not None else {}
+            now = typed.read(table, path.read_bytes())
+        except typed.Unreadable:
+            continue
+        rows = now.canonical_rows()
+        out[table.path] = {
+            r.number
+            for r, row in zip(now.rows, rows, strict=True)
+            if before.get(table.record_key(row)) != row
+        }
+    return out
+
+
+def against_base(project: Project, base: str) -> tuple[dict[str, set[int]], list[Problem]]:
+    """What validation needs from git for a pull request: the rows it added or changed (changed_rows)
+    and its rows that reuse a deleted record's key; nothing when there is no history to compare with."""
+    try:
+        repo = GitRepo.find(project.root)
+        commit, _, _ = resolve_base(repo, base)
+    except (NotARepository, BaseNotFound):
+        return {}, []
+    return changed_rows(project, repo, commit), reused_keys(project, repo, commit)
 
 
 def _columns(table: Table, old: dict[str, str], new: dict[str, str]) -> list[str]:
@@ -186,6 +240,20 @@ def _same(old: str, new: str, *, number: bool) -> bool:
     return False
 
 
+def _changed(table: Table, name: str, old: str, new: str, free: bool) -> tuple[str, str]:
+    """Old and new as shown; a long free text shortened to the changed words, marked (diff.words)."""
+    shown_old, shown_new = _shown(table, name, old), _shown(table, name, new)
+    if free and max(len(old), len(new)) > words.LONG:
+        columns = Columns.of(table.fields)
+        old_marked, new_marked = words.marked(
+            " ".join(str(mask_cell(columns, name, old)).split()),
+            " ".join(str(mask_cell(columns, name, new)).split()),
+        )
+        if words.START in old_marked + new_marked:
+            return old_marked, new_marked
+    return shown_old, shown_new
+
+
 def _shown(table: Table, name: str, value: str) -> str:
     """A cell as the diff shows it: personal numbers masked whatever the column, one line, not too long."""
     value = mask_cell(Columns.of(table.fields), name, value)
@@ -195,7 +263,13 @@ def _shown(table: Table, name: str, value: str) -> str:
 
 
 def _old_new(old: str, new: str) -> str:
-    return f"{old or '（空）'} → {new or '（空）'}"
+    if not old and new and words.START not in new:
+        return new  # a key fact of a new row
+    return f"{words.plain(old) or '（空）'} → {words.plain(new) or '（空）'}"
+
+
+def _md(value: str) -> str:
+    return words.markdown(md(value))
 
 
 # ---------------------------------------------------------------- rendering
@@ -209,12 +283,33 @@ def _counts(t: TableDiff) -> str:
     return f"新增 {t.count(ADDED)} 行，删除 {t.count(REMOVED)} 行，修改 {t.count(MODIFIED)} 行"
 
 
+MISSING_REASON = "还没有写明更正原因"
+
+
+def commit_reasons(repo: GitRepo, base_commit: str) -> list[str]:
+    """The 更正原因 lines of the commits since the base."""
+    return correction_reasons(repo.text("log", "--reverse", "--format=%B", f"{base_commit}..HEAD"))
+
+
+def _reason_lines(c: Comparison) -> list[str]:
+    if c.reasons:
+        return [f"更正原因：{'；'.join(dict.fromkeys(c.reasons))}"]
+    return [
+        f"{MISSING_REASON}：请在合并请求的说明中（或提交说明中）加一行“更正原因：……”，"
+        "例如“更正原因：按工程结算单更正金额”。"
+    ]
+
+
 def render_text(c: Comparison, datasette_url: str) -> str:
     lines = [f"数据变更：工作区中的 data/ 与 {c.base}（{c.commit}）相比。"]
     if c.notice:
         lines.append(c.notice)
     if c.published:
-        lines += ["", f"⚠ 已公开记录的改动 {len(c.published)} 处，请逐条核对："]
+        lines += [
+            "",
+            f"⚠ 已公开记录的改动 {len(c.published)} 处，请逐条核对：",
+            *(f"  {x}" for x in _reason_lines(c)),
+        ]
         for t, ch in c.published:
             what = "：" + "；".join(f"{f} {_old_new(o, n)}" for f, o, n in ch.fields) if ch.fields else ""
             if ch.kind == REMOVED:
@@ -253,6 +348,8 @@ def render_markdown(c: Comparison, datasette_url: str) -> str:
             "",
             "这些记录已经公开，请审核人员逐条核对，并在说明中写明修改原因。",
             "",
+            *(f"**{md(x)}**" if x.startswith(MISSING_REASON) else md(x) for x in _reason_lines(c)),
+            "",
         ]
         for t, ch in c.published[:MARKDOWN_ROWS]:
             link = f"[{md(ch.key)}]({_link(datasette_url, t.table, ch)})"
@@ -260,7 +357,7 @@ def render_markdown(c: Comparison, datasette_url: str) -> str:
                 what = f"：{md(ch.label)}" if ch.label else ""
             else:
                 what = "：" + "；".join(
-                    f"{md(f)} {md(o or '（空）')} → {md(n or '（空）')}" for f, o, n in ch.fields
+                    f"{md(f)} {_md(o or '（空）')} → {_md(n or '（空）')}" for f, o, n in ch.fields
                 )
             history = Datasette(datasette_url).history(
                 "record_history", table_name=t.table.name, record_id=ch.key
@@ -295,7 +392,7 @@ def render_markdown(c: Comparison, datasette_url: str) -> str:
             for f, o, n in ch.fields or [("", "", "")]:
                 if shown < MARKDOWN_ROWS:
                     lines.append(
-                        f"| {ch.kind} | {md(ch.key)} | {md(ch.label)} | {md(f)} | {md(o)} | {md(n)} |"
+                        f"| {ch.kind} | {md(ch.key)} | {md(ch.label)} | {md(f)} | {_md(o)} | {_md(n)} |"
                     )
                 shown += 1
         if shown > MARKDOWN_ROWS:
@@ -303,7 +400,9 @@ def render_markdown(c: Comparison, datasette_url: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def diff_command(project: Project, *, base: str, fmt: str, datasette_url: str) -> int:
+def diff_command(
+    project: Project, *, base: str, fmt: str, datasette_url: str, reasons: tuple[str, ...] = ()
+) -> int:
     """Print the comparison; exit 0, 1 when a file could not be read, 2 when there is nothing to compare with."""
     try:
         repo = GitRepo.find(project.root)
@@ -312,6 +411,10 @@ def diff_command(project: Project, *, base: str, fmt: str, datasette_url: str) -
         click.echo(f"无法比较：{exc}", err=True)
         return 2
     comparison = compare(project, repo, commit, name, notice)
+    comparison.reasons = [
+        *commit_reasons(repo, commit),
+        *(r for text in reasons for r in correction_reasons(text) or [text]),
+    ]
     render = render_markdown if fmt == "markdown" else render_text
     # Every value was masked as it was read; the whole text once more, whatever a renderer added.
     click.echo(mask(render(comparison, datasette_url), phones_allowed=True), nl=False)

@@ -13,18 +13,19 @@ import io
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from sunshine import normalize
+from sunshine import normalize, typed
+from sunshine.fix import xlsx
 from sunshine.package import Project, Table
 from sunshine.privacy import mask_text
 from sunshine.problems import Report
 from sunshine.validate import encoding as enc
-from sunshine.validate.files import BACKUP_SUFFIX
+from sunshine.validate.files import BACKUP_SUFFIX, DEFAULT_MAX_BYTES, check_file
 from sunshine.validate.report import render
 from sunshine.validate.run import validate_project
 
@@ -53,6 +54,11 @@ class Outcome:
     changes: list[Change] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was left for a person to decide
     error: str | None = None
+    kept: str | None = None  # the backup this run wrote its original to
+    first: str | None = None  # the backup holding the first original, when it is another one
+    # Row of the written file → row of the file as it was: later messages use the first numbering.
+    rows: dict[int, int] = field(default_factory=dict)
+    workbook: str | None = None  # the .xlsx the table was converted from
 
 
 def fix_cell(value: str, spec: dict[str, Any] | None) -> tuple[str, str | None]:
@@ -87,21 +93,41 @@ def _is_iso(value: str) -> bool:
     return d is not None
 
 
-def fix_table(project: Project, table: Table) -> Outcome:
-    file = table.path
-    path = project.root / file
-    out = Outcome(file)
+def _read_csv(path: Path, out: Outcome) -> tuple[list[list[str]], bytes] | None:
     found = enc.detect(path)
     if found.name is None:
         line = enc.line_of(path, found.bad_offset or 0)
         out.error = f"第 {line} 行附近有无法识别的字符，不是一种确定的编码，无法自动转换。请在 Excel/WPS 中检查后另存为 CSV UTF-8。"
-        return out
+        return None
     raw = path.read_bytes()
     text = raw.decode(found.name)
     if found.name not in ("utf-8",):
         out.changes.append(Change(None, None, None, f"编码 {found.label}", "UTF-8（无 BOM）"))
     text = text.removeprefix("\ufeff")
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    delimiter = typed.dialect_of(text)
+    if delimiter == "\t":
+        out.changes.append(Change(None, None, None, "制表符分隔（Excel“Unicode 文本”）", "逗号分隔（CSV）"))
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)), raw
+
+
+def fix_table(project: Project, table: Table, workbook: Path | None = None) -> Outcome:
+    file = table.path
+    path = project.root / file
+    out = Outcome(file)
+    if workbook is not None:
+        rows = xlsx.read_workbook(table, workbook)
+        out.workbook = workbook.relative_to(project.root).as_posix()
+        out.changes.append(Change(None, None, None, f"Excel 工作簿 {out.workbook}", file))
+        raw = path.read_bytes() if path.exists() else b""
+    else:
+        unsafe = check_file(project, file, max_bytes=DEFAULT_MAX_BYTES)
+        if unsafe:
+            out.error = f"{unsafe.message}。{unsafe.hint}"
+            return out
+        read = _read_csv(path, out)
+        if read is None:
+            return out
+        rows, raw = read
     leading = 0
     while rows and not rows[0]:
         leading += 1
@@ -118,11 +144,13 @@ def fix_table(project: Project, table: Table) -> Outcome:
         if label != new:
             out.changes.append(Change(leading + 1, new, "表头", label, new))
     specs = [fields.get(label) for label in header]
-    kept = [header]
+    kept_rows = [header]
+    out.rows = {1: leading + 1}
     for number, cells in enumerate(rows[1:], start=leading + 2):
         if all(not normalize.strip_spaces(c) for c in cells):
             out.changes.append(Change(number, None, None, "空行", "已删除"))
             continue
+        out.rows[len(kept_rows) + 1] = number
         new_cells = []
         for pos, value in enumerate(cells):
             spec = specs[pos] if pos < len(specs) else None
@@ -138,40 +166,116 @@ def fix_table(project: Project, table: Table) -> Outcome:
             if new != value:
                 out.changes.append(Change(number, name, title, value, new, phones))
             new_cells.append(new)
-        kept.append(new_cells)
+        kept_rows.append(new_cells)
     if out.changes:
-        _write(path, kept, raw)
+        kept = _keep_original(path, raw)
+        out.kept = kept.relative_to(project.root).as_posix() if kept else None
+        first = backup_paths(path)[0].relative_to(project.root).as_posix()
+        out.first = first if first != out.kept else None
+        _replace(path, _written(kept_rows).encode("utf-8"))
+    if workbook is not None:
+        moved = project.build_dir / "workbooks" / workbook.name
+        moved.parent.mkdir(parents=True, exist_ok=True)
+        workbook.replace(moved)
+        out.notes.append(
+            f"{out.workbook} 已转换为 {file}，工作簿移到了 {moved.relative_to(project.root).as_posix()}。"
+        )
     return out
 
 
-def _write(path: Path, rows: list[list[str]], original: bytes) -> None:
-    """Keep the original beside the file (once), then replace the file atomically."""
-    backup = path.with_name(path.name.removesuffix(".csv") + BACKUP_SUFFIX)
-    if not backup.exists():
-        backup.write_bytes(original)
+def _written(rows: list[list[str]]) -> str:
+    """A table as this command writes it: UTF-8 without BOM, one line per row, minimal quoting."""
     buf = io.StringIO(newline="")
     csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
+
+
+def _written_by_fix(content: bytes) -> bool:
+    """True when content is in the form this command writes (a file fixed before, perhaps edited
+    since by hand), False for a file saved by Excel or WPS (a BOM, another encoding, CRLF)."""
+    try:
+        text = content.decode("utf-8")
+        return (
+            not text.startswith("\ufeff")
+            and _written(list(csv.reader(io.StringIO(text, newline="")))) == text
+        )
+    except (UnicodeDecodeError, csv.Error):
+        return False
+
+
+def backup_paths(path: Path) -> list[Path]:
+    """The backups of path: the first original, then any later ones (x.orig.csv, x.2.orig.csv, …)."""
+    stem = path.name.removesuffix(".csv")
+    first = path.with_name(stem + BACKUP_SUFFIX)
+    later = sorted(
+        (
+            p
+            for p in path.parent.glob(f"{stem}.*{BACKUP_SUFFIX}")
+            if p.name[len(stem) + 1 : -len(BACKUP_SUFFIX)].isdigit()
+        ),
+        key=lambda p: int(p.name[len(stem) + 1 : -len(BACKUP_SUFFIX)]),
+    )
+    return [first, *later]
+
+
+def _keep_original(path: Path, original: bytes) -> Path | None:
+    """The backup holding the file as it was before this run (None when it is only the result of an
+    earlier fix, perhaps edited since). The first original is never overwritten; a new export saved over a
+    fixed file is kept beside it under the next number."""
+    backups = backup_paths(path)
+    existing = [p for p in backups if p.exists()]
+    if not existing:
+        _replace(backups[0], original)
+        return backups[0]
+    for p in existing:
+        if p.stat().st_size == len(original) and p.read_bytes() == original:
+            return p
+    if _written_by_fix(original):
+        return None
+    stem = path.name.removesuffix(".csv")
+    target = path.with_name(f"{stem}.{len(backups) + 1}{BACKUP_SUFFIX}")
+    _replace(target, original)
+    return target
+
+
+def _replace(path: Path, content: bytes) -> None:
+    """Write content to path atomically: a killed run leaves the old file or the new one, never half."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(buf.getvalue())
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _resolve(project: Project, files: list[Path]) -> list[Table] | str:
+def _resolve(project: Project, files: list[Path]) -> list[tuple[Table, Path | None]] | str:
+    """The tables named, each with the workbook to convert (data/petitions.xlsx for petitions)."""
     by_path = {(project.root / t.path).resolve(): t for t in project.tables.values()}
-    out: list[Table] = []
+    out: list[tuple[Table, Path | None]] = []
     for f in files:
-        table = by_path.get(Path(f).resolve())
+        resolved = Path(f).resolve()
+        workbook = None
+        if resolved.suffix.lower() in xlsx.SUFFIXES:
+            workbook, resolved = resolved, resolved.with_suffix(".csv")
+        table = by_path.get(resolved)
         if table is None:
             known = "、".join(t.path for t in project.tables.values())
-            return f"{f} 不是数据包中的表。可以修复的文件：{known}"
-        if table not in out:
-            out.append(table)
+            return f"{f} 不是数据包中的表。可以修复的文件：{known}（或同名的 .xlsx 工作簿）"
+        if all(t is not table for t, _ in out):
+            out.append((table, workbook))
     return out
+
+
+def _kept_text(outcome: Outcome) -> str:
+    if outcome.kept and outcome.first:
+        return f"修改前的文件保留为 {outcome.kept}；最早的原文件仍在 {outcome.first}。"
+    if outcome.kept:
+        return f"原文件保留为 {outcome.kept}。"
+    return f"修改前的文件是上次修复的结果，最早的原文件仍在 {outcome.first}。"
 
 
 def fix_command(project: Project, files: list[Path]) -> int:
@@ -179,11 +283,15 @@ def fix_command(project: Project, files: list[Path]) -> int:
     if isinstance(tables, str):
         click.echo(f"用法错误：{tables}", err=True)
         return 2
-    for table in tables:
+    outcomes: dict[str, Outcome] = {}
+    for table, workbook in tables:
         try:
-            outcome = fix_table(project, table)
+            outcome = fix_table(project, table, workbook)
+        except xlsx.WorkbookError as exc:
+            outcome = Outcome(table.path, error=str(exc))
         except (OSError, UnicodeError, csv.Error) as exc:
             outcome = Outcome(table.path, error=f"读取或写入时出错（{type(exc).__name__}），文件没有改动。")
+        outcomes[table.path] = outcome
         if outcome.error:
             click.echo(f"✗ {table.path}：{outcome.error}")
             continue
@@ -191,16 +299,24 @@ def fix_command(project: Project, files: list[Path]) -> int:
             click.echo(f"  {change.describe(table.path)}")
         for note in outcome.notes:
             click.echo(f"  ! {note}")
-        if outcome.changes:
-            backup = table.path.removesuffix(".csv") + BACKUP_SUFFIX
-            click.echo(f"✓ {table.path}：修改了 {len(outcome.changes)} 处，原文件保留为 {backup}。")
+        if outcome.workbook:
+            click.echo(f"✓ {table.path}：由 {outcome.workbook} 生成，{_kept_text(outcome)}")
+        elif outcome.changes:
+            click.echo(f"✓ {table.path}：修改了 {len(outcome.changes)} 处，{_kept_text(outcome)}")
         else:
             click.echo(f"✓ {table.path}：没有需要自动修复的内容。")
     report = validate_project(project)
-    paths = {t.path for t in tables}
-    left = [p for p in report.errors if p.file in paths]
+    paths = {t.path for t, _ in tables}
+    # Rows as the file was before blank rows were removed, like every change listed above.
+    left = [
+        replace(p, row=outcomes[p.file].rows.get(p.row, p.row)) if p.row and outcomes[p.file].rows else p
+        for p in report.errors
+        if p.file in paths
+    ]
     if left:
-        click.echo(f"\n仍有 {len(left)} 个问题无法自动修复，需要手工改正：\n")
+        shifted = any(o.rows and any(k != v for k, v in o.rows.items()) for o in outcomes.values())
+        note = "（行号按修改前的文件）" if shifted else ""
+        click.echo(f"\n仍有 {len(left)} 个问题无法自动修复，需要手工改正{note}：\n")
         click.echo(render(Report(problems=left, stats=report.stats), "text"), nl=False)
         return 1
     others = [p for p in report.errors if p.file not in paths]

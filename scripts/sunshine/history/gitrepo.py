@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def names_date(start: str) -> bool:
+    """history.start written as a date (YYYY-MM-DD) rather than a commit."""
+    return bool(_DATE.fullmatch(start))
+
+
+class UnknownStart(Exception):
+    """history.start in sunshine.toml names no commit of this repository."""
 
 
 class NotARepository(Exception):
@@ -121,10 +133,11 @@ class GitRepo:
             return None
         return texts
 
-    def commits(self, *paths: str, ref: str = "HEAD") -> list[Commit]:
-        """Commits reachable from `ref` (touching `paths`, if given), oldest first."""
+    def commits(self, *paths: str, ref: str = "HEAD", start: str = "") -> list[Commit]:
+        """Commits reachable from `ref` (touching `paths`, if given), oldest first; with `start`
+        (a commit, or a date YYYY-MM-DD), only that commit and those after it."""
         fmt = "%H%x1f%cI%x1f%s%x1e"
-        out = self.text("log", "--reverse", f"--format={fmt}", ref, "--", *paths)
+        out = self.text("log", "--reverse", f"--format={fmt}", *self._since(start), ref, "--", *paths)
         commits = []
         for record in out.split("\x1e"):
             record = record.strip("\n")
@@ -132,6 +145,19 @@ class GitRepo:
                 hash_, at, subject = record.split("\x1f")
                 commits.append(Commit(hash_, at, subject))
         return commits
+
+    def _since(self, start: str) -> list[str]:
+        if not start:
+            return []
+        if _DATE.fullmatch(start):
+            return [f"--since={start}T00:00:00"]
+        commit = self.resolve(start)
+        if commit is None:
+            raise UnknownStart(
+                f"sunshine.toml 的 history.start 是“{start}”，但仓库里没有这个提交。"
+                "请填写一个提交（例如 git log 中的前 7 位）或日期（YYYY-MM-DD），或留空。"
+            )
+        return [f"^{parent}" for parent in self.text("rev-list", "--parents", "-n", "1", commit).split()[1:]]
 
     def publication_positions(self) -> dict[str, int]:
         """For each commit reachable from HEAD, the position (0 = oldest) on HEAD's first-parent line

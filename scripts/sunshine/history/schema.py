@@ -33,6 +33,7 @@ CHANGES_COLUMNS = {
     "summary": "修改内容：字段 原值 → 新值；新增和删除时为记录标题",
     "fields": "修改的字段（JSON：field, title, old, new）",
     "after_publication": "1 表示已公开的记录在公开后被修改或删除",
+    "reason": "更正原因：提交说明（或合并它的提交说明）中“更正原因：”一行",
 }
 CHANGES_COLUMNS_TYPES = {
     name: (int if name in ("id", "seq", "version", "after_publication") else str) for name in CHANGES_COLUMNS

@@ -18,7 +18,7 @@ a row of `changes`; the caller never re-reads the versions it just wrote.
 
 from __future__ import annotations
 
-import csv
+import codecs
 import io
 import json
 import sqlite3
@@ -31,8 +31,9 @@ import sqlite_utils
 from git_history.cli import _hash, create_views
 from git_history.utils import RESERVED_SET, fix_reserved_columns, reserved_with_suffix_re
 
+from sunshine import typed
 from sunshine.history.gitrepo import Commit, GitRepo
-from sunshine.package import KEY_SEPARATOR, Table
+from sunshine.package import Table
 
 BATCH = 20_000
 
@@ -87,22 +88,125 @@ def ensure_tables(conn: sqlite3.Connection) -> None:
     )
 
 
-def key_of(table: Table, row: dict[str, Any]) -> str:
-    return KEY_SEPARATOR.join(str(row.get(k) or "") for k in _primary_key(table))
+class Reader:
+    """The versions of one table's file as git holds them, read as masked rows with canonical cells."""
+
+    def __init__(self, repo: GitRepo, table: Table, mask: Mask) -> None:
+        self.repo, self.table, self.mask = repo, table, mask
+        self.pk = table.primary_key
+
+    def rows_at(self, ref: str) -> dict[str, dict[str, str]]:
+        """Every row of the file at ref by record key ({} when it did not exist there)."""
+        if not self.repo.exists(ref, self.table.path):
+            return {}
+        return {self.table.record_key(row): row for row in self._stream_rows(ref)}
+
+    def _header_line(self, ref: str) -> str | None:
+        """The first line of the file at ref when it is UTF-8 text (the only text `changed_lines` reads)."""
+        proc = subprocess.Popen(
+            ["git", "show", f"{ref}:./{self.table.path}"],
+            cwd=self.repo.cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+        finally:
+            proc.kill()
+            proc.wait()
+        try:
+            text = line.decode("utf-8-sig").rstrip("\r\n")
+        except UnicodeDecodeError:
+            return None
+        return text + "\n" if text else None
+
+    def _parse(self, header: str, lines: list[str]) -> list[dict[str, str]]:
+        """Masked rows with a key, from the text of some lines under the file's header."""
+        _, rows = typed.stream(self.table, [header, *(line + "\n" for line in lines)])
+        return [self.mask(row) for row in rows if all(row.get(k) for k in self.pk)]
+
+    def _show(self, ref: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            ["git", "show", f"{ref}:./{self.table.path}"],
+            cwd=self.repo.cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def _encoding(self, ref: str) -> tuple[str, str]:
+        """(encoding, errors) of the file at ref, in the order `typed.decode` tries them, by one pass over
+        its bytes per encoding: a version is streamed, and a stream cannot start over once rows are written."""
+        for encoding in ("utf-16", *typed.ENCODINGS):
+            proc = self._show(ref)
+            try:
+                head = proc.stdout.read(4)  # type: ignore[union-attr]
+                if encoding == "utf-16":
+                    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                        return encoding, "replace"
+                    continue
+                decoder = codecs.getincrementaldecoder(encoding)()
+                try:
+                    decoder.decode(head)
+                    stdout = proc.stdout
+                    while chunk := stdout.read(1 << 20):  # type: ignore[union-attr]
+                        decoder.decode(chunk)
+                    decoder.decode(b"", final=True)
+                    return encoding, "strict"
+                except UnicodeDecodeError:
+                    continue
+            finally:
+                proc.kill()
+                proc.wait()
+        return "utf-8", "replace"  # no spreadsheet wrote this: read what can be read
+
+    def _stream(self, ref: str) -> tuple[list[str], Iterator[dict[str, str]]]:
+        """The column names of the file at ref and its rows (canonical text), read from `git show` as they arrive."""
+        encoding, errors = self._encoding(ref)
+        proc = self._show(ref)
+        text = io.TextIOWrapper(proc.stdout, encoding=encoding, errors=errors, newline="")  # type: ignore[arg-type]
+        keys, rows = typed.stream(self.table, text)
+
+        def read() -> Iterator[dict[str, str]]:
+            try:
+                yield from rows
+            finally:
+                proc.kill()
+                proc.wait()
+
+        return keys, read()
+
+    def _stream_rows(self, ref: str) -> Iterator[dict[str, str]]:
+        """Masked rows with a key, first of each key only (git-history's --ignore-duplicate-ids)."""
+        seen: set[str] = set()
+        _, rows = self._stream(ref)
+        for row in rows:
+            if not all(row.get(k) for k in self.pk):
+                continue
+            masked = self.mask(row)
+            key = self.table.record_key(masked)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield masked
 
 
-def _primary_key(table: Table) -> list[str]:
-    pk = table.schema.get("primaryKey", [])
-    return [pk] if isinstance(pk, str) else pk
-
-
-class Writer:
+class Writer(Reader):
     """Writes the versions of one table (one namespace) for the commits not yet recorded."""
 
-    def __init__(self, conn: sqlite3.Connection, repo: GitRepo, table: Table, mask: Mask) -> None:
-        self.conn, self.repo, self.table, self.mask = conn, repo, table, mask
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        repo: GitRepo,
+        table: Table,
+        mask: Mask,
+        *,
+        start: str = "",
+        point: str | None = None,
+    ) -> None:
+        super().__init__(repo, table, mask)
+        self.conn = conn
+        self.start, self.point = start, point  # history.start, and the commit the public history starts at
         self.ns = table.name
-        self.pk = _primary_key(table)
         self.ids = list(fix_reserved_columns({k: 1 for k in self.pk}))
         ensure_tables(conn)
         conn.execute("INSERT OR IGNORE INTO namespaces (name) VALUES (?)", [self.ns])
@@ -162,7 +266,7 @@ class Writer:
     def run(self, on_change: Callable[[Iterable[Change]], None]) -> int:
         """Record every commit of the table's file not recorded yet; return how many were read."""
         path = self.table.path
-        history = self.repo.commits(path)
+        history = self.repo.commits(path, start=self.start)
         seen = {r[0] for r in self.conn.execute("SELECT hash FROM commits WHERE namespace = ?", [self.ns_id])}
         scanned = {
             r[0] for r in self.conn.execute("SELECT hash FROM scanned_commits WHERE namespace = ?", [self.ns])
@@ -206,8 +310,8 @@ class Writer:
                 for changes in on_change_batches:
                     on_change(changes)
         # Removals: against the first parent, the way a reader of the commit sees it.
-        if parent is None:
-            gone: list[dict[str, str]] = []
+        if parent is None or commit.hash == self.point:
+            gone: list[dict[str, str]] = []  # the start commit is the baseline: nothing it removed is listed
         elif not exists:
             gone = list(self._stream_rows(parent))
         elif previous is not None and parent == previous.hash and record_versions:
@@ -223,11 +327,14 @@ class Writer:
             )
         self.conn.executemany(
             "INSERT OR REPLACE INTO removals VALUES (?, ?, ?, ?)",
-            [(self.ns, key_of(self.table, r), commit.hash, json.dumps(r, ensure_ascii=False)) for r in gone],
+            [
+                (self.ns, self.table.record_key(r), commit.hash, json.dumps(r, ensure_ascii=False))
+                for r in gone
+            ],
         )
         self.conn.execute("INSERT OR REPLACE INTO scanned_commits VALUES (?, ?)", [self.ns, commit.hash])
         if gone:
-            on_change(Change(self.table, key_of(self.table, r), None, commit.hash, r, r) for r in gone)
+            on_change(Change(self.table, self.table.record_key(r), None, commit.hash, r, r) for r in gone)
 
     def _commit_row(self, commit: Commit) -> int:
         self.conn.execute(
@@ -242,86 +349,32 @@ class Writer:
 
     def _read(self, old: str | None, new: str) -> _Read | None:
         """The lines `new` changed against `old`, parsed; `removed` is None when the file must be read whole."""
-        header = self._header(new)
+        header = self._header_line(new)
         if header is None:
-            return None
+            keys, _ = self._stream(new)
+            return _Read(keys, [], None) if keys else None
+        keys, _ = typed.stream(self.table, [header])
         if old is None:
-            return _Read(header, [], None)
+            return _Read(keys, [], None)
         lines = self.repo.changed_lines(old, new, self.table.path)
         if lines is None:
-            return _Read(header, [], None)  # read whole: the header changed, or a cell spans lines
+            return _Read(keys, [], None)  # read whole: the header changed, or a cell spans lines
         removed_text, added_text = lines
-        return _Read(header, self._parse(header, added_text), self._parse(header, removed_text))
-
-    def _header(self, ref: str) -> list[str] | None:
-        for row in self._stream(ref, header_only=True):
-            return row
-        return None
-
-    def _parse(self, header: list[str], lines: list[str]) -> list[dict[str, str]]:
-        rows = []
-        for cells in csv.reader(lines):
-            row = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header)}
-            if all(row.get(k) for k in self.pk):
-                rows.append(self.mask(row))
-        return rows
-
-    def _stream(self, ref: str, *, header_only: bool = False) -> Iterator[list[str]]:
-        """The CSV records of the file at ref, read from `git show` as they arrive."""
-        for encoding in ("utf-8-sig", "gb18030"):
-            proc = subprocess.Popen(
-                ["git", "-c", "core.quotepath=off", "show", f"{ref}:./{self.table.path}"],
-                cwd=self.repo.cwd,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-            try:
-                text = io.TextIOWrapper(proc.stdout, encoding=encoding, newline="")
-                reader = csv.reader(text)
-                try:
-                    for n, row in enumerate(reader):
-                        yield [h.strip() for h in row] if n == 0 else row
-                        if header_only:
-                            return
-                    return
-                except UnicodeDecodeError:
-                    continue
-            finally:
-                proc.kill()
-                proc.wait()
-
-    def _stream_rows(self, ref: str) -> Iterator[dict[str, str]]:
-        """Masked rows with a key, first of each key only (git-history's --ignore-duplicate-ids)."""
-        header: list[str] = []
-        seen: set[str] = set()
-        for n, cells in enumerate(self._stream(ref)):
-            if n == 0:
-                header = [h for h in cells if h]
-                continue
-            if not any(cells):
-                continue
-            row = {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header)}
-            if not all(row.get(k) for k in self.pk):
-                continue
-            key = key_of(self.table, row)
-            if key in seen:
-                continue
-            seen.add(key)
-            yield self.mask(row)
+        return _Read(keys, self._parse(header, added_text), self._parse(header, removed_text))
 
     def _gone(self, removed: list[dict[str, str]], added: list[dict[str, str]]) -> list[dict[str, str]]:
-        kept = {key_of(self.table, r) for r in added}
+        kept = {self.table.record_key(r) for r in added}
         gone, seen = [], set()
         for row in removed:
-            key = key_of(self.table, row)
+            key = self.table.record_key(row)
             if key not in kept and key not in seen:
                 seen.add(key)
                 gone.append(row)
         return gone
 
     def _gone_whole(self, parent: str, commit: str) -> list[dict[str, str]]:
-        after = {key_of(self.table, r) for r in self._stream_rows(commit)}
-        return [r for r in self._stream_rows(parent) if key_of(self.table, r) not in after]
+        after = {self.table.record_key(r) for r in self._stream_rows(commit)}
+        return [r for r in self._stream_rows(parent) if self.table.record_key(r) not in after]
 
     # -- writing versions
 
@@ -377,7 +430,9 @@ class Writer:
                 updates.append((*(item.get(c, before.get(c)) for c in fields), commit_id, before_row["_id"]))
             versions.append((item_id, version, item, cols, full))
             after = {**before, **{c: item.get(c) for c in cols}}
-            changes.append(Change(self.table, key_of(self.table, item), version, commit.hash, before, after))
+            changes.append(
+                Change(self.table, self.table.record_key(item), version, commit.hash, before, after)
+            )
         if new_items:
             marks = ", ".join("?" * (len(fields) + 2))
             names = ", ".join(f"[{c}]" for c in ["_item_id", *fields, "_commit"])

@@ -145,6 +145,18 @@ def _amount(item: dict[str, Any]) -> str:
     return f' · <span class="amount">{m.html(item["direction"])} {m.yuan(float(item["amount"]))} 元</span>'
 
 
+def css_string(text: str) -> str:
+    """Text as a quoted CSS string that cannot end the string or the style element."""
+    return '"' + "".join(c if c.isalnum() or c in " ·" else f"\\{ord(c):x} " for c in text) + '"'
+
+
+def running_footer(title: str) -> str:
+    """Each printed page names its board and period and counts the pages, so a second page on the
+    wall is not taken for another notice."""
+    words = f"{css_string(title + ' · 第 ')} counter(page) {css_string(' 页，共 ')} counter(pages) {css_string(' 页')}"
+    return f'@page {{ @bottom-center {{ content: {words}; font-family: "Noto Sans CJK SC", sans-serif; font-size: 10pt; color: #000; }} }}'
+
+
 def render(sheet: Sheet, *, printed: date, pdf: bool, ds_base: str) -> str:
     """The sheet as a complete HTML page (screen and print)."""
     s = sheet.inputs
@@ -177,7 +189,7 @@ def render(sheet: Sheet, *, printed: date, pdf: bool, ds_base: str) -> str:
     return (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{m.html(title)}</title><style>{STYLE}</style></head><body><main>"
+        f"<title>{m.html(title)}</title><style>{STYLE}{running_footer(title)}</style></head><body><main>"
         f'<header class="head"><div><p>{m.html(s["township"])}</p><h1>{m.html(s["village"])}三务公开栏</h1>'
         f"<p>{m.html(period.label)}（{span}公开）</p>"
         f"<p>村务监督电话：{m.html(s['phone'])}</p></div>"

@@ -8,6 +8,7 @@ the Chinese titles of table columns (from the Table Schemas) and of query result
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cached_property
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -25,11 +26,13 @@ class Portal:
 
     def __init__(self, datasette: Any) -> None:
         self.datasette = datasette
+        self._titles: dict[tuple[str | None, ...], str] = {}  # metadata is fixed while serving
 
     # ------------------------------------------------------------ settings
 
-    @property
+    @cached_property
     def config(self) -> dict[str, Any]:
+        # Read once: resolving plugin configuration walks the whole metadata, and it does not change.
         return self.datasette.plugin_config(PLUGIN) or {}
 
     @property
@@ -50,14 +53,29 @@ class Portal:
     # ------------------------------------------------------------ titles
 
     def database_title(self, database: str) -> str:
-        return self.datasette.metadata("title", database=database, fallback=False) or database
+        key = ("database", database)
+        if key not in self._titles:
+            self._titles[key] = (
+                self.datasette.metadata("title", database=database, fallback=False) or database
+            )
+        return self._titles[key]
 
     def table_title(self, database: str | None, table: str) -> str:
         if database is None:
             return table
-        return self.datasette.metadata("title", database=database, table=table, fallback=False) or table
+        key = ("table", database, table)
+        if key not in self._titles:
+            title = self.datasette.metadata("title", database=database, table=table, fallback=False)
+            self._titles[key] = title or table
+        return self._titles[key]
 
     def column_title(self, database: str | None, table: str | None, column: str) -> str:
+        key = ("column", table, column)
+        if key not in self._titles:
+            self._titles[key] = self._column_title(table, column)
+        return self._titles[key]
+
+    def _column_title(self, table: str | None, column: str) -> str:
         columns = self.config.get("columns", {})
         title = columns.get("tables", {}).get(table or "", {}).get(column)
         if title:
@@ -72,10 +90,6 @@ class Portal:
 
     def param_title(self, name: str) -> str:
         return wording.PARAMS.get(name) or self.column_title(None, None, name)
-
-    def choices(self, name: str) -> list[str]:
-        """Suggested values of a query parameter (an enumerated field of the same name)."""
-        return self.config.get("choices", {}).get(name, [])
 
     def renderer_title(self, name: str) -> str:
         return wording.RENDERERS.get(name, name)

@@ -4,8 +4,8 @@ The package descriptor and the Table Schemas give titles, descriptions, license,
 descriptions and foreign keys; overlay.yaml adds what the schemas cannot say: label
 columns, default facets and sort, the views, the canned queries and the Chinese titles of the
 columns queries return. Every statistic of the canned queries (count, mean, median and 90th
-percentile of handling days; satisfaction rate) is written here once, in DAY_FIGURES and
-SATISFACTION, and spliced into each query that asks for it. metadata.json is committed at the top
+percentile of handling days; satisfaction rate) is written once, in sunshine.figures, which the
+site uses too, and spliced into each query that asks for it. metadata.json is committed at the top
 of the repository and a test fails when it drifts from what this module generates.
 """
 
@@ -19,10 +19,12 @@ from typing import Any
 import click
 import yaml
 
+from sunshine import figures
 from sunshine.chinese import search
 from sunshine.deadlines import status as deadline_status
 from sunshine.history.schema import HISTORY_QUERIES, history_tables_metadata
 from sunshine.package import Project
+from sunshine.settings import unmark_sample
 from sunshine.site.pages.catalog import catalog_path, download_names
 
 OVERLAY = Path(__file__).with_name("overlay.yaml")
@@ -36,77 +38,38 @@ def load_overlay() -> dict[str, Any]:
 
 PLUGIN = "sunshine-portal"
 
-# Handling days per group: count, mean, median (mean of the middle two when the count is even)
-# and nearest-rank 90th percentile (the ⌈0.9 × n⌉-th value). {group}, {alias}, {where}, {having}
-# and {order} come from a query's `figures` in overlay.yaml.
-DAY_FIGURES = """WITH days AS (
-  SELECT {group} AS k,
-         CAST(julianday(resolved_on) - julianday(received_on) AS INTEGER) AS days,
-         count(*) AS n
-  FROM petitions
-  WHERE {where}
-  GROUP BY 1, 2
-),
-ranked AS (
-  SELECT k, days, n,
-         sum(n) OVER (PARTITION BY k ORDER BY days ROWS UNBOUNDED PRECEDING) AS upto,
-         sum(n) OVER (PARTITION BY k) AS total
-  FROM days
-)
-SELECT k AS {alias},
-       total AS petitions,
-       round(1.0 * sum(days * n) / total, 1) AS mean_days,
-       (min(CASE WHEN upto >= (total + 1) / 2 THEN days END)
-        + min(CASE WHEN upto >= total / 2 + 1 THEN days END)) / 2.0 AS median_days,
-       min(CASE WHEN upto >= (9 * total + 9) / 10 THEN days END) AS p90_days
-FROM ranked
-GROUP BY k, total{having}
-ORDER BY {order}"""
 
-# Satisfaction rate = (满意 + 基本满意) ÷ petitions followed up (satisfaction other than 未回访) × 100,
-# one decimal; empty when none was followed up.
-SATISFACTION = """SELECT {group},
-       count(*) AS petitions,
-       sum(satisfaction <> '未回访') AS followed_up,
-       sum(satisfaction = '满意') AS satisfied,
-       sum(satisfaction = '基本满意') AS basically_satisfied,
-       sum(satisfaction = '不满意') AS dissatisfied,
-       round(100.0 * sum(satisfaction IN ('满意', '基本满意'))
-             / nullif(sum(satisfaction <> '未回访'), 0), 1) AS satisfaction_rate_percent
-FROM petitions
-WHERE {where}
-GROUP BY {group}{having}
-ORDER BY {order}"""
-
-
-def day_figures_sql(figures: dict[str, str]) -> str:
-    alias = figures["as"]
-    return DAY_FIGURES.format(
-        group=figures["group"],
-        alias=alias,
-        where=figures.get("where", "1"),
-        having=f"\nHAVING {figures['having']}" if figures.get("having") else "",
-        order=figures.get("order", f"petitions DESC, {alias}"),
+def day_figures_sql(spec: dict[str, str]) -> str:
+    """Handling days and follow-up figures per group, as sunshine.figures defines them (the site uses the same)."""
+    alias = spec["as"]
+    return figures.statistics_sql(
+        spec["group"],
+        alias,
+        spec.get("where", "1"),
+        spec.get("order", f"petitions DESC, {alias}"),
+        having=spec.get("having", ""),
     )
 
 
 def satisfaction_sql(spec: dict[str, str]) -> str:
-    return SATISFACTION.format(
-        group=spec["group"],
-        where=spec.get("where", "1"),
-        having=f"\nHAVING {spec['having']}" if spec.get("having") else "",
-        order=spec.get("order", f"petitions DESC, {spec['group']}"),
+    """The satisfaction rate per group, as sunshine.figures defines it."""
+    return figures.satisfaction_sql(
+        spec["group"], spec.get("where", "1"), having=spec.get("having", ""), order=spec.get("order", "")
     )
 
 
-def canned_query(spec: dict[str, Any]) -> dict[str, Any]:
-    """A query of overlay.yaml as Datasette reads it: SQL spliced in, SQL hidden until asked for."""
+def canned_query(spec: dict[str, Any], project: Project | None = None) -> dict[str, Any]:
+    """A query of overlay.yaml as Datasette reads it: SQL spliced in, SQL hidden until asked for,
+    suggested values for parameters named after an enumerated field."""
     query = {k: v for k, v in spec.items() if k not in ("figures", "satisfaction")}
     if "figures" in spec:
         query["sql"] = day_figures_sql(spec["figures"])
     if "satisfaction" in spec:
         query["sql"] = satisfaction_sql(spec["satisfaction"])
     query["hide_sql"] = True
+    choices = parameter_choices(project, query) if project is not None else {}
+    if choices:
+        query["choices"] = choices
     return query
 
 
@@ -118,14 +81,19 @@ def column_description(field: dict[str, Any]) -> str:
     return f"{title}：{description}" if description else title
 
 
-def parameter_choices(project: Project) -> dict[str, list[str]]:
-    """The values a query parameter named like an enumerated field may take, from the Table Schemas."""
-    choices: dict[str, list[str]] = {}
-    for table in project.tables.values():
-        for field in table.fields:
-            values = field.get("constraints", {}).get("enum")
-            if values and field["name"] not in choices:
-                choices[field["name"]] = [str(v) for v in values]
+def parameter_choices(project: Project, query: dict[str, Any]) -> dict[str, list[str]]:
+    """Values a query parameter may take when it is named after an enumerated field of the table the
+    query reads first (shown as suggestions beside the input)."""
+    found = re.search(r"\bFROM\s+(\w+)", query["sql"], re.I)
+    table = project.tables.get(found.group(1)) if found else None
+    if table is None:
+        return {}
+    fields = {f["name"]: f for f in table.fields}
+    choices = {}
+    for param in query.get("params", []):
+        values = fields.get(param, {}).get("constraints", {}).get("enum")
+        if values:
+            choices[param] = [str(v) for v in values]
     return choices
 
 
@@ -182,7 +150,10 @@ def build_metadata(project: Project) -> dict[str, Any]:
                 "license_url": license_.get("path", "https://creativecommons.org/licenses/by/4.0/"),
                 "source": source.get("title", ""),
                 "tables": tables,
-                "queries": {name: canned_query(q) for name, q in overlay["queries"].items()},
+                "queries": {
+                    **figures.canned_queries(),
+                    **{name: canned_query(q, project) for name, q in overlay["queries"].items()},
+                },
             }
         },
         "plugins": {
@@ -191,7 +162,6 @@ def build_metadata(project: Project) -> dict[str, Any]:
                 "site_title": project.settings.title,
                 "columns": column_titles(project, overlay),
                 "catalog": catalog_links(project),
-                "choices": parameter_choices(project),
             }
         },
     }
@@ -207,7 +177,7 @@ def build_metadata(project: Project) -> dict[str, Any]:
             for name, q in {**HISTORY_QUERIES, **overlay.get("history_queries", {})}.items()
         },
     }
-    return meta
+    return meta if project.settings.sample else unmark_sample(meta)
 
 
 def license_name(project: Project) -> str:

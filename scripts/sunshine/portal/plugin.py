@@ -8,6 +8,7 @@
 - Paging: sunshine.portal.paging adds the primary-key tie-breaker to the first page of a sorted table.
 - Downloads: sunshine.portal.excel adds the .xlsx renderer and makes CSV exports open right in Excel.
 - gzip: sunshine.portal.compress, outermost.
+- Record pages: sunshine.portal.labels shows the name beside a foreign key code.
 - Search: a database built by sunshine.database stores the jieba user dictionary it was indexed
   with (table _build, key search_dictionary). On its connections this plugin replaces Datasette's
   escape_fts(), which builds the MATCH expression for ?_search= and ?_search_<column>=, with one
@@ -31,10 +32,16 @@ from typing import Any
 from datasette import Response, hookimpl
 from jinja2 import ChoiceLoader, FileSystemLoader
 
+from sunshine import headers as policy
 from sunshine.chinese import search, words
 from sunshine.markup import neutralise_formula
-from sunshine.portal import compress, errors, excel, paging, usage
+from sunshine.portal import compress, errors, excel, labels, paging, usage
 from sunshine.portal.context import HELP_PATH, STATIC, Portal
+from sunshine.portal.limits import (  # noqa: F401  (hooks: registered with this plugin)
+    limits_asgi_wrapper,
+    limits_prepare_connection,
+    limits_startup,
+)
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -45,17 +52,7 @@ DICTIONARY_SQL = "SELECT value FROM _build WHERE key = 'search_dictionary'"
 NOTHING = '""'  # an FTS5 expression that matches no row
 MMAP_BYTES = 4 * 1024**3
 
-SECURITY_HEADERS = {
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
-    "referrer-policy": "strict-origin-when-cross-origin",
-    "cross-origin-opener-policy": "same-origin",
-}
-CSP = (
-    "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
-    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
+SECURITY_HEADERS = {name.lower(): value for name, value in policy.SECURITY_HEADERS.items()}
 
 
 def segmenter_for(conn: sqlite3.Connection) -> search.Segmenter | None:
@@ -94,8 +91,14 @@ def startup(datasette: Any) -> Any:
         for db in datasette.databases.values():
             await db.execute_fn(lambda conn: None)
         await paging.install(datasette)
+        await labels.load(datasette)
 
     return warm_up
+
+
+@hookimpl
+def render_cell(value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
+    return labels.cell(value, column, table, database, datasette)
 
 
 @hookimpl
@@ -165,7 +168,7 @@ def asgi_wrapper(datasette: Any) -> Any:
                 if message["type"] == "http.response.start":
                     headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _REPLACED]
                     headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
-                    headers.append((b"content-security-policy", CSP.format(nonce=nonce).encode()))
+                    headers.append((b"content-security-policy", csp_for(nonce).encode()))
                     message = {**message, "headers": headers}
                     if _is_html(headers):
                         start.update(message)  # hold until the body is complete
@@ -187,6 +190,10 @@ def asgi_wrapper(datasette: Any) -> Any:
         return compress.gzip_app(with_headers)
 
     return wrap
+
+
+def csp_for(nonce: str) -> str:
+    return policy.csp([policy.nonce_source(nonce)])
 
 
 _REPLACED = {b"x-frame-options", b"content-security-policy", b"x-content-type-options", b"referrer-policy"}

@@ -22,6 +22,7 @@ import click
 
 from sunshine.deadlines.periods import Period
 from sunshine.sample import text as T
+from sunshine.sample.committees import commitment_rows, member_rows
 from sunshine.sample.disclosures import BUILDERS, CATEGORY_WEIGHTS, REF_MARK, Notice, Place, number_refs
 from sunshine.sample.schedule import rules_start, scheduled_notices
 
@@ -52,6 +53,12 @@ FIELDS = {
     "petitions": (
         "case_id", "village_code", "grid_id", "channel", "request_type", "category", "summary",
         "received_on", "resolved_on", "department", "outcome", "followup_on", "satisfaction",
+    ),
+    "committee_members": (
+        "member_id", "village_code", "committee", "post", "name", "party_member", "duties", "work_phone", "since",
+    ),
+    "commitments": (
+        "commitment_id", "member_id", "promise", "made_on", "deadline", "status", "progress", "updated_on",
     ),
 }  # fmt: skip
 
@@ -658,6 +665,14 @@ def generate(out: Path, sizes: Sizes = Sizes(), seed: int = DEFAULT_SEED) -> dic
         "disclosures": disclosures,
         "petitions": petition_rows(rng, villages, sizes.petitions),
     }
+    # The committees draw from their own generator, so the other tables stay as they were.
+    committee_rng = random.Random(seed + 1)
+    members = list(member_rows(committee_rng, villages, person, mobile))
+    places = {v.code: [a for g in v.grids for a in g.areas] for v in villages}
+    commitments = list(commitment_rows(committee_rng, members, places))
+    tables["committee_members"] = members
+    tables["commitments"] = commitments
+    counts["committee_members"], counts["commitments"] = len(members), len(commitments)
     out.mkdir(parents=True, exist_ok=True)
     temps = {name: out / f".{name}.csv.tmp" for name in tables}
     try:
@@ -692,4 +707,6 @@ TITLES = {
     "grid_staff": "网格人员",
     "disclosures": "公开事项",
     "petitions": "诉求",
+    "committee_members": "两委成员",
+    "commitments": "公开承诺",
 }

@@ -5,6 +5,12 @@ on every query, through the launcher in sunshine.portal that adds the portal plu
 and keeps Rich away from Datasette. The site is served by a small static server that adds the
 same security headers; its Content-Security-Policy allows scripts from the site itself plus the
 exact inline scripts of each page (by SHA-256 hash), nothing else.
+
+The static server is a preview, not a production server, but it holds under careless or hostile
+requests: no directory listings; a malformed request (a NUL byte, a request line over 64 KB, an
+unknown HTTP version) gets its 400, 414 or 505 and one log line, never a traceback; a connection
+that sends nothing is closed after IDLE_SECONDS; at most MAX_CONNECTIONS are served at once (the
+rest wait in the system's queue).
 """
 
 from __future__ import annotations
@@ -21,11 +27,14 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from functools import lru_cache, partial
 from pathlib import Path
+from typing import Any
 
 import click
 
+from sunshine import headers
 from sunshine.build import build_command
 from sunshine.package import Project
 from sunshine.portal.metadata import build_metadata, render
@@ -44,17 +53,6 @@ DATASETTE_SETTINGS = {
 }
 DATABASES = ("sunshine.db", "history.db")
 INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>(.*?)</script>", re.S)
-SITE_CSP = (
-    "default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self'; object-src 'none'; "
-    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
-SITE_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
 
 
 def datasette_databases(build_dir: Path) -> list[Path]:
@@ -86,6 +84,8 @@ def datasette_command(
     return cmd
 
 
+IDLE_SECONDS = 15
+MAX_CONNECTIONS = 32
 # Text files are sent gzip-compressed to browsers that accept it, as any production web server
 # would: Material's CSS and JavaScript shrink to a third, which is what a phone pays for.
 COMPRESSIBLE = {".html", ".css", ".js", ".json", ".xml", ".svg", ".txt", ".csv", ".map"}
@@ -98,16 +98,51 @@ def _gzipped(path: str, mtime: float) -> bytes:
 
 
 @lru_cache(maxsize=512)
-def _script_hashes(path: str, mtime: float) -> str:
+def _script_hashes(path: str, mtime: float) -> tuple[str, ...]:
     found = INLINE_SCRIPT.findall(Path(path).read_bytes())
     digests = sorted({base64.b64encode(hashlib.sha256(s).digest()).decode() for s in found})
-    return "".join(f" 'sha256-{d}'" for d in digests)
+    return tuple(headers.sha256_source(d) for d in digests)
 
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
     """Static files with security headers; quiet unless something goes wrong."""
 
+    timeout = IDLE_SECONDS  # on the socket: a connection idle this long is closed
+    # Answer with a status line even when the request line names no version or an unknown one
+    # (HTTP/0.9 answers had none, so a 400 or 505 reached the client as a bare page).
+    default_request_version = "HTTP/1.0"
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        target = self.path.split("?", 1)[0].split("#", 1)[0]
+        if any(ord(c) < 0x20 or c == "\x7f" for c in urllib.parse.unquote(target)):
+            self.send_error(400, "Bad request path")
+            return False
+        return True
+
+    def list_directory(self, path: str | os.PathLike[str]) -> None:  # type: ignore[override]
+        self.send_error(404, "File not found")
+        return None
+
     def send_head(self):  # type: ignore[override]
+        try:
+            return self._send_head()
+        except (OSError, ValueError):  # a name too long for the file system, or otherwise unusable
+            self.send_error(404, "File not found")
+            return None
+
+    def _page(self) -> Path | None:
+        """The file the request asks for (index.html for a folder), or None when there is none."""
+        if not getattr(self, "path", None):  # an error sent before the request line was read (414, 505)
+            return None
+        try:
+            path = Path(self.translate_path(self.path))
+            return path / "index.html" if path.is_dir() else path
+        except (OSError, ValueError):
+            return None
+
+    def _send_head(self):  # type: ignore[no-untyped-def]
         path = Path(self.translate_path(self.path))
         if path.is_dir() and self.path.split("?", 1)[0].endswith("/"):
             path = path / "index.html"
@@ -127,14 +162,12 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         return io.BytesIO(body)
 
     def end_headers(self) -> None:
-        hashes = ""
-        path = Path(self.translate_path(self.path))
-        if path.is_dir():
-            path = path / "index.html"
-        if path.suffix == ".html" and path.is_file():
+        hashes: tuple[str, ...] = ()
+        path = self._page()
+        if path is not None and path.suffix == ".html" and path.is_file():
             hashes = _script_hashes(str(path), path.stat().st_mtime)
-        self.send_header("Content-Security-Policy", SITE_CSP.format(hashes=hashes))
-        for key, value in SITE_HEADERS.items():
+        self.send_header("Content-Security-Policy", headers.csp(hashes))
+        for key, value in headers.SECURITY_HEADERS.items():
             self.send_header(key, value)
         super().end_headers()
 
@@ -143,10 +176,37 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-def site_server(site: Path, host: str, port: int) -> http.server.ThreadingHTTPServer:
-    handler = partial(SiteHandler, directory=str(site))
-    http.server.ThreadingHTTPServer.allow_reuse_address = True
-    return http.server.ThreadingHTTPServer((host, port), handler)
+class SiteServer(http.server.ThreadingHTTPServer):
+    """One thread per connection, at most MAX_CONNECTIONS of them at once."""
+
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: Any) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._slots.acquire()  # the next connection waits in the listen queue until a slot frees
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        sys.stderr.write(f"网站预览服务处理 {client_address[0]} 的请求时出错：{type(error).__name__}\n")
+
+
+def site_server(site: Path, host: str, port: int) -> SiteServer:
+    return SiteServer((host, port), partial(SiteHandler, directory=str(site)))
 
 
 def wait_for_port(host: str, port: int, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> bool:

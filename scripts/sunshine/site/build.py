@@ -3,8 +3,8 @@
 Steps: load the tables; write the generated pages as Markdown into a working docs directory next to
 the hand-written content (a page is rendered again only when its inputs changed, and a file is
 written only when its text changed); run `mkdocs build --strict` into a new directory; add the
-downloads and a Content-Security-Policy; then swap the new site in by renaming, so a failed build
-leaves the last good site in place.
+downloads and a Content-Security-Policy; then swap the new site in (sunshine.staging), so a failed
+or killed build leaves the last good site in place.
 """
 
 from __future__ import annotations
@@ -26,17 +26,30 @@ from typing import Any
 
 import yaml
 
+from sunshine import headers, staging
 from sunshine.chinese.searchdict import write_dictionaries
 from sunshine.noticeboard.build import write_sheets
 from sunshine.noticeboard.sheet import FOLDER as SHEETS
 from sunshine.package import Project
 from sunshine.problems import BuildError
 from sunshine.site import charts
-from sunshine.site.pages import Context, Page, catalog, deadlines, feed, grid, home, petitions, village
+from sunshine.site.pages import (
+    Context,
+    Page,
+    archive,
+    catalog,
+    deadlines,
+    feed,
+    grid,
+    home,
+    petitions,
+    village,
+)
 from sunshine.site.pages.changes import changes_pages
 from sunshine.site.pages.data import SiteData
 from sunshine.site.pages.downloads import write_table_downloads
 from sunshine.site.pages.md import Datasette, html
+from sunshine.validate.files import content_problems
 
 WORK = ".site-work"
 HTML = "html"  # MkDocs's output, kept between builds and published by hard links
@@ -73,13 +86,17 @@ class SiteBuild:
         )
 
 
-PAGE_MODULES = (home, village, grid, petitions, catalog, feed, deadlines)
+PAGE_MODULES = (home, village, archive, grid, petitions, catalog, feed, deadlines)
 
 
 def all_pages(ctx: Context) -> Iterator[Page]:
     """Every generated page, module by module in the order of the navigation."""
+    sample = ctx.project.settings.sample
     for module in PAGE_MODULES:
-        yield from module.pages(ctx)
+        for page in module.pages(ctx):
+            if isinstance(page.inputs, dict):
+                page.inputs["sample"] = sample  # the 示例数据 marks: sunshine.toml site.sample
+            yield page
 
 
 def build_site(project: Project, target: Path, *, datasette_url: str) -> str:
@@ -94,6 +111,9 @@ def build_site(project: Project, target: Path, *, datasette_url: str) -> str:
 
 def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     stats = SiteBuild()
+    staging.recover_directory(target)  # a swap cut off by a crash: the last good site comes back first
+    staging.remove_stale(target)  # and what a killed build was writing goes
+    _refuse_unsafe_content(project)
     work = project.build_dir / WORK
     docs = work / "docs"
     t0 = time.perf_counter()
@@ -127,10 +147,10 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     stats.timings["mkdocs"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    new = target.with_name(f".{target.name}-new")
-    shutil.rmtree(new, ignore_errors=True)
+    new = staging.temporary(target, "new")
     try:
         stats.html_pages, stats.html_written = _add_csp(html_dir, since=started if dirty else None)
+        _fix_query_segmentation(html_dir)
         index = _merge_search_index(work, html_dir / "search" / "search_index.json", docs, dirty=dirty)
         _write_state(work, state)
         _link_tree(html_dir, new)
@@ -143,18 +163,20 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
         raise
-    _swap(new, target)
+    staging.swap_directory(new, target)
     stats.timings["finish"] = time.perf_counter() - t0
     return stats
 
 
+def _refuse_unsafe_content(project: Project) -> None:
+    unsafe = content_problems(project)
+    if unsafe:
+        listed = "；".join(f"{p.file}：{p.message}" for p in unsafe[:5])
+        raise BuildError(f"content/ 中有不能发布的内容（{listed}）。{unsafe[0].hint}")
+
+
 def _site_url(project: Project) -> str:
-    config = project.root / "mkdocs.yml"
-    if config.exists():
-        url = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("site_url")
-        if url:
-            return url
-    return project.descriptor.get("homepage", "http://127.0.0.1:8000/")
+    return project.settings.site_url
 
 
 def _changes(project: Project, datasette_url: str) -> tuple[dict[str, str], bool]:
@@ -284,7 +306,7 @@ def _nav(pages: list[Page], changes: dict[str, str], docs: Path) -> list[Any]:
         }
     )
     if changes:
-        paths = sorted(changes)
+        paths = sorted(changes, key=lambda p: (p != "changes/index.md", p))
         if len(paths) > CHANGES_NAV_LIMIT:
             paths = [p for p in paths if p.endswith("index.md")] or paths[:1]
         nav.append({"变更记录": [{html(_heading(changes[p]) or p): p} for p in paths]})
@@ -318,7 +340,13 @@ def _write_config(
     if not source.exists():
         raise BuildError(f"找不到网站配置文件 {source}。")
     config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    settings = project.settings
     config["docs_dir"] = str(docs)
+    config["site_name"] = settings.title
+    config["site_url"] = settings.site_url
+    if settings.sample:
+        config["site_description"] = config.get("site_description", "") + "（示例数据）"
+        config["copyright"] = "示例数据 · " + config.get("copyright", "")
     config["nav"] = _nav(pages, changes, docs)
     theme = config.setdefault("theme", {})
     overrides = project.root / "content" / OVERRIDES
@@ -334,6 +362,7 @@ def _write_config(
         plugins.append(plugin)
     config["plugins"] = plugins
     config.setdefault("extra", {})["datasette_url"] = datasette_url
+    config["extra"]["sample"] = settings.sample
     path = work / "mkdocs.yml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
@@ -383,11 +412,6 @@ def _write_downloads(project: Project, cache: Path, site: Path) -> None:
 
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>(.*?)</script>", re.S)
 _CHARSET = '<meta charset="utf-8">'
-CSP = (
-    "default-src 'self'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self' blob:; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'"
-)
 
 
 def _add_csp(site: Path, *, since: float | None = None) -> tuple[int, int]:
@@ -403,11 +427,11 @@ def _add_csp(site: Path, *, since: float | None = None) -> tuple[int, int]:
             continue
         hashes = sorted(
             {
-                "'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode() + "'"
+                headers.sha256_source(base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode())
                 for s in _INLINE_SCRIPT.findall(text)
             }
         )
-        meta = f'<meta http-equiv="Content-Security-Policy" content="{CSP.format(hashes=" ".join(hashes))}">'
+        meta = f'<meta http-equiv="Content-Security-Policy" content="{headers.csp(hashes, meta=True)}">'
         if _CHARSET in text:
             _write_if_changed(page, text.replace(_CHARSET, _CHARSET + "\n" + meta, 1).encode("utf-8"))
             written += 1
@@ -507,10 +531,21 @@ def _link_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target, copy_function=link)
 
 
-def _swap(new: Path, target: Path) -> None:
-    old = target.with_name(f".{target.name}-old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    new.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+# Material's search worker segments a Chinese query greedily into words of the index, but its loop
+# stops one character short (`j < query.length`), so the last character never ends a word: 路灯
+# becomes 路, which finds 光明路. Let the loop reach the end of the query.
+_SEGMENT_LOOP = re.compile(r"for\(let (\w+)=(\w+)\+1;\1<(\w+)\.length;\1\+\+\)\3\.slice\(\2,\1\)in ")
+
+
+def _fix_query_segmentation(site: Path) -> bool:
+    """Patch the search worker's query segmentation; False when the loop is not found (already fixed)."""
+    fixed = False
+    for worker in (site / "assets" / "javascripts" / "workers").glob("search.*.min.js"):
+        text = worker.read_text(encoding="utf-8")
+        patched = _SEGMENT_LOOP.sub(
+            lambda m: m.group(0).replace(f"{m.group(1)}<", f"{m.group(1)}<=", 1), text
+        )
+        if patched != text:  # replaced, never rewritten: the published site links to this file
+            _write_if_changed(worker, patched.encode("utf-8"))
+            fixed = True
+    return fixed

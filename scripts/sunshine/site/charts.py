@@ -80,10 +80,11 @@ def _figure(svg: str, caption: str, headers: list[str], rows: list[list[str]]) -
     head = "".join(f'<th scope="col">{html.escape(h)}</th>' for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
     return (
-        f'<figure class="chart">{svg}<figcaption>{html.escape(caption)}</figcaption>'
+        f'<figure class="chart">{svg}'
         f'<details class="chart-data"><summary>图表数据</summary><div class="table-wrap" tabindex="0"><table class="data">'
         f"<caption>{html.escape(caption)}</caption>"
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></details></figure>"
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></details>"
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
     )
 
 

@@ -16,9 +16,16 @@ from typing import Any
 import polars as pl
 from frictionless import fields as ffields
 
-from sunshine import normalize
+from sunshine import normalize, typed
 from sunshine.markup import FORMULA_PREFIXES
-from sunshine.privacy import EMAIL_PRETEST, ID_PRETEST, MOBILE_PRETEST, code_pattern, find_personal
+from sunshine.privacy import (
+    EMAIL_PRETEST,
+    ID_PRETEST,
+    MOBILE_PRETEST,
+    code_pattern,
+    find_personal,
+    in_code,
+)
 
 FORMULA_START = FORMULA_PREFIXES
 # Characters no published text may hold: C0 and C1 controls (not tab and line breaks), bidi controls
@@ -45,6 +52,7 @@ _WS = "[ \t\r\n\u3000\u00a0\ufeff]"
 SUSPICIOUS_TEXT = "[" + _DANGER_CHARS + "<]|^" + _WS + "|" + _WS + "$|^[=+\\-@]|(?i:javascript|vbscript)"
 # A tag, even unclosed (<img src=x onerror=…), or a script link.
 HTML = re.compile(r"<\s*/?\s*[a-zA-Z!?]|(?:javascript|vbscript)\s*:", re.IGNORECASE)
+_TYPED_PERSONAL = "[0-9](?:[.\\-]?[0-9]){10}"
 _PLAIN_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 FIELD_TYPES = {
     "string": ffields.StringField,
@@ -113,6 +121,11 @@ class FieldCheck:
             issues = []
         if value:
             issues += self._extras(value, typed_ok=not any(i.code == "type-error" for i in issues))
+            if any(i.code in PERSONAL_CODES for i in issues):
+                # "应写作 …" would tell the clerk to type the personal number again, in a cleaner form.
+                issues = [
+                    i if i.code in PERSONAL_CODES or not i.fixable else _delete_first(i) for i in issues
+                ]
         if len(self._cache) < 50_000:
             self._cache[value] = issues
         return issues
@@ -131,6 +144,8 @@ class FieldCheck:
         return [self._constraint_issue(name, value or "") for name in names]
 
     def _type_issue(self, value: str) -> Issue:
+        if typed.is_resave(self.field, value):
+            return self._resave(value, "type-error")
         if self.type == "date":
             d, reason = normalize.parse_date(value)
             if d and reason:
@@ -174,6 +189,17 @@ class FieldCheck:
             )
             return Issue("type-error", "不是允许的取值", f"只能填写：{yes}。")
         return Issue("type-error", f"类型不对，应为 {self.type}", "")
+
+    def _resave(self, value: str, code: str) -> Issue:
+        """A spelling Excel or WPS writes on saving, with one meaning: read as meant, said as a notice."""
+        what = "日期" if self.type == "date" else "数字"
+        return Issue(
+            code,
+            f"Excel 改写了{what}的写法，按 {typed.canonical(self.field, value)} 读取",
+            f"发布时规范为 {typed.canonical(self.field, value)}。PR 检查会自动改正；也可运行 {self.fix}。",
+            severity="notice",
+            fixable=True,
+        )
 
     def _constraint_issue(self, name: str, value: str) -> Issue:
         c = self.constraints
@@ -256,7 +282,9 @@ class FieldCheck:
             out += self._number_extras(stripped)
         elif typed_ok and self.type == "date" and not normalize.ISO_DATE.match(value):
             d, _ = normalize.parse_date(value, serials=False)
-            if d and stripped == value:
+            if typed.is_resave(self.field, value):
+                out.append(self._resave(value, "date-format"))
+            elif d and stripped == value:
                 full = normalize.has_fullwidth(value)
                 out.append(
                     Issue(
@@ -318,9 +346,20 @@ class FieldCheck:
         out: list[Issue] = []
         # A value in the field's declared code format (a village code, a grid number) is a code,
         # even when its digits happen to look like a phone or an old ID number.
-        if not (self.code and self.code.match(value)):
-            for f in find_personal(value, phones_allowed=self.phones_allowed):
-                out.append(PERSONAL[f.kind](f.masked))
+        if self.code and self.code.match(value):
+            found = in_code(value)
+        else:
+            found = find_personal(value, phones_allowed=self.phones_allowed)
+        for f in found:
+            out.append(PERSONAL[f.kind](f.masked))
+        if self.field.get("x-person-name") and ("?" in value or "\ufffd" in value):
+            out.append(
+                Issue(
+                    "lost-character",
+                    "姓名中有“?”：多半是文件另存为 GBK 时保存不了的生僻字（如“䶮”）",
+                    "请在 Excel/WPS 中重新输入这个字，并“另存为 → CSV UTF-8（逗号分隔）”或 Excel 工作簿（.xlsx）。",
+                )
+            )
         if value.startswith(FORMULA_START) and not _PLAIN_NUMBER.match(value):
             out.append(
                 Issue(
@@ -355,6 +394,8 @@ class FieldCheck:
                 conds.append(c.str.len_chars() <= cons["maxLength"])
             if "minLength" in cons:
                 conds.append(c.str.len_chars() >= cons["minLength"])
+            if self.field.get("x-person-name"):
+                conds.append(~c.str.contains("[?\ufffd]"))
         elif self.type == "integer":
             conds.append(c.str.contains(r"^-?[0-9]{1,15}$"))
             conds += self._bounds(c.cast(pl.Int64, strict=False))
@@ -374,13 +415,23 @@ class FieldCheck:
         else:
             conds.append(pl.lit(False))
         # Every cell, whatever its type: dangerous text and personal data (a code in its format excepted).
-        conds.append(~c.str.contains(SUSPICIOUS_TEXT))
-        personal = c.str.contains(self.personal_pretest)
-        if self.code is not None:
-            personal = personal & ~c.str.contains(self.code.pattern)
-        conds.append(~personal)
+        if self.type in ("integer", "number", "date", "boolean"):
+            # The strict forms above admit digits, "-" and "." only: no dangerous character, and a
+            # personal number only as eleven digits or more, perhaps split by "." or "-".
+            conds.append(~c.str.contains(_TYPED_PERSONAL))
+        elif self.type == "string" and "enum" in cons and self._enum_clean():
+            pass  # a cell in the enumeration is as clean as the enumeration; any other fails is_in
+        elif self.code is not None:
+            # A cell in the code format is not personal data; any other fails the pattern above.
+            conds.append(~c.str.contains(f"{SUSPICIOUS_TEXT}|{ID_PRETEST}|{EMAIL_PRETEST}"))
+        else:
+            conds.append(~c.str.contains(f"{SUSPICIOUS_TEXT}|{self.personal_pretest}"))
         ok = pl.all_horizontal(conds).fill_null(False)
         return pl.when(c == "").then(pl.lit(not self.required)).otherwise(ok)
+
+    def _enum_clean(self) -> bool:
+        """Whether every value of the enumeration passes the text checks (a schema could list an ID)."""
+        return all(not self._extras(str(v), typed_ok=True) for v in self.constraints["enum"])
 
     def _bounds(self, n: pl.Expr) -> list[pl.Expr]:
         cons = self.constraints
@@ -394,6 +445,12 @@ class FieldCheck:
         if "exclusiveMaximum" in cons:
             out.append(n < cons["exclusiveMaximum"])
         return out
+
+
+def _delete_first(issue: Issue) -> Issue:
+    return Issue(
+        issue.code, issue.message, "这个单元格含有个人信息：请先删除个人信息，再按格式填写。", issue.severity
+    )
 
 
 def _personal(code: str, message: str, hint: str):

@@ -22,10 +22,14 @@ FRICTIONLESS = {
         "文件不是 UTF-8 编码（指出实际编码，或第一处无法识别的行）",
         "在 Excel 或 WPS 中另存为“CSV UTF-8（逗号分隔）”，或运行 `sunshine fix`。",
     ),
-    "incorrect-label": Code("表头某一列的名称不对（提示最接近的列名）", "把第一行恢复成原来的列名。"),
-    "missing-label": Code("表头缺少某一列", "补上这一列；不知道填什么时可以留空。"),
-    "extra-label": Code("表头多出表结构中没有的列", "删除多出的列。"),
-    "blank-label": Code("表头某一列是空的", "把第一行恢复成原来的列名。"),
+    "incorrect-label": Code(
+        "表头某一列的名称前后有空格或用了全角字母", "把第一行恢复成原来的列名；可运行 `sunshine fix`。"
+    ),
+    "missing-label": Code("表头缺少某一列（列按名称对应，顺序不限）", "补上这一列；不知道填什么时可以留空。"),
+    "extra-label": Code(
+        "表头多出表结构中没有的列，或某一列的表头是空的",
+        "删除多出的列，或按提示改成缺少的列名（列的顺序不限）。",
+    ),
     "duplicate-label": Code("表头某一列与前面的列重名", "删除重复的列。"),
     "missing-cell": Code(
         "某一行的单元格比表头少", "多半是内容里有逗号或换行，用 Excel 或 WPS 重新保存即可。"
@@ -33,8 +37,8 @@ FRICTIONLESS = {
     "extra-cell": Code("某一行的单元格比表头多", "多半是内容里有逗号或换行，用 Excel 或 WPS 重新保存即可。"),
     "blank-row": Code("空行", "删除空行；可运行 `sunshine fix`。"),
     "type-error": Code(
-        "单元格不是这一列的类型（日期、整数、数字、是/否）",
-        "按提示改写，例如日期写成 `2024-05-03`，金额只写数字。",
+        "单元格不是这一列的类型（日期、整数、数字、是/否）；Excel 另存时改写的 `2024/1/9`、`1,924` 只作提示",
+        "按提示改写，例如日期写成 `2024-05-03`，金额只写数字；只是提示的，PR 检查会自动改正。",
     ),
     "constraint-error": Code(
         "单元格不满足约束：必填、格式、取值范围、长度、最小值",
@@ -61,6 +65,18 @@ OWN = {
     ),
     "file-too-large": Code("文件超过大小上限（默认 50 MB）", "检查是否导出了无关的数据或整个县的数据。"),
     "unknown-file": Code("data/ 中有不属于数据包的文件", "删除这些文件，`data/` 中只放数据包列出的表。"),
+    "encoding": Code(
+        "文件是 GBK/GB18030 编码，已按此编码读取（提示）",
+        "不用改；PR 检查会自动转为 UTF-8，或运行 `sunshine fix`。",
+    ),
+    "header-title": Code(
+        "表头用了列的中文名称，已按对应的英文列名读取（提示）",
+        "不用改；PR 检查会自动改为英文列名，或运行 `sunshine fix`。",
+    ),
+    "workbook": Code(
+        "data/ 中的 Excel 工作簿（以表名命名），按其内容校验（提示）",
+        "不用改；PR 检查会把它转换为同名的 CSV，或运行 `sunshine fix data/表名.xlsx`。",
+    ),
     "backup-file": Code("sunshine fix 留下的 .orig.csv 备份（提醒）", "核对修复结果后删除备份文件。"),
     "error-limit": Code("同类问题太多，只列出前 100 个（提醒）", "先改正列出的问题，再检查一次。"),
     "fullwidth-separator": Code(
@@ -69,12 +85,24 @@ OWN = {
     "unclosed-quote": Code(
         "英文双引号没有配对，后面几行被读进了同一个单元格", "补上配对的双引号，或删除多余的双引号。"
     ),
+    "too-many-columns": Code(
+        "表头或某一行超过 1000 列", "删除右侧多余的列，或检查是否把整张表导出成了一行。"
+    ),
+    "cell-too-large": Code(
+        "单元格超过 Excel 的上限 32767 个字符（常见原因：引号没有配对）",
+        "找到这一行，补上结尾的双引号或删除开头的双引号。",
+    ),
+    "row-too-long": Code(
+        "一行超过 1 MB，或一条记录超过 1 MB 还没有结束（常见原因：引号没有配对）",
+        "找到这一行，补上结尾的双引号或删除开头的双引号。",
+    ),
     "whitespace": Code("单元格前后有空格或全角空格", "删除空格；可运行 `sunshine fix`。"),
     "fullwidth-characters": Code(
         "数字或日期用了全角字符", "切换到半角（英文）输入法重新输入；可运行 `sunshine fix`。"
     ),
     "date-format": Code(
-        "日期没有写成 YYYY-MM-DD（如 2024-5-3）", "改成 `2024-05-03`；可运行 `sunshine fix`。"
+        "日期没有写成 YYYY-MM-DD（如 2024-5-3，只作提示）",
+        "不用改；PR 检查会改成 `2024-05-03`，或运行 `sunshine fix`。",
     ),
     "number-format": Code(
         "数字写法不规范：科学计数法、正号、下划线", "只写数字，例如 `1200`；可运行 `sunshine fix`。"
@@ -103,6 +131,14 @@ OWN = {
     "formula-injection": Code(
         "文本以 = + - @ 或制表符开头，在 Excel 中会被当作公式",
         "删除开头的符号，或在前面加上文字。",
+    ),
+    "reused-key": Code(
+        "新记录用了一条已删除记录的编号（validate --base）",
+        "换一个从未用过的编号；`sunshine next-id 表名` 给出下一个可用编号。",
+    ),
+    "lost-character": Code(
+        "姓名中有“?”，多半是另存为 GBK 时丢失的生僻字（x-person-name）",
+        "重新输入这个字，并另存为“CSV UTF-8（逗号分隔）”或 Excel 工作簿（.xlsx）。",
     ),
     "html-content": Code(
         "文本中含有 HTML 标签（包括没有闭合的标签）或 javascript:、vbscript: 链接", "只写纯文字。"

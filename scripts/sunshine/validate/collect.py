@@ -13,8 +13,9 @@ CAP = 100  # problems of one code in one file; more tell a person nothing new
 
 
 class Collector:
-    def __init__(self, cap: int = CAP) -> None:
+    def __init__(self, cap: int = CAP, focus: dict[str, set[int]] | None = None) -> None:
         self.cap = cap
+        self.focus = focus or {}  # rows a pull request added or changed, per file: never left out
         self.problems: list[Problem] = []
         self.kept: Counter[tuple[str, str]] = Counter()
         self.dropped: Counter[tuple[str, str]] = Counter()
@@ -24,6 +25,9 @@ class Collector:
 
     def add(self, problem: Problem) -> None:
         key = (problem.file, problem.code)
+        if problem.row in self.focus.get(problem.file, ()):
+            self.problems.append(problem)
+            return
         if self.kept[key] >= self.cap:
             self.dropped[key] += 1
             return

@@ -1,4 +1,9 @@
-"""The files themselves: present, inside data/, not links, not too large, nothing unexpected beside them."""
+"""The files themselves: present, inside data/, not links, not too large, nothing unexpected beside them.
+
+content/ is published as it is, so it holds only ordinary files and folders: a symbolic link there
+(or anything but a file or a folder) could publish a file from outside the repository, such as
+/proc/self/environ with the build's secrets.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from sunshine.problems import Problem
 # SUNSHINE_MAX_BYTES raises it for a deployment that publishes a whole county (also for `sunshine build`).
 DEFAULT_MAX_BYTES = int(os.environ.get("SUNSHINE_MAX_BYTES") or 50 * 1024 * 1024)
 BACKUP_SUFFIX = ".orig.csv"
+CONTENT = "content"
 
 
 def _mb(n: int) -> str:
@@ -73,6 +79,15 @@ def check_file(project: Project, rel: str, *, max_bytes: int) -> Problem | None:
     return None
 
 
+def _backup_of(rel: str) -> str | None:
+    """The table a backup of `sunshine fix` belongs to: x.orig.csv and x.2.orig.csv are backups of x.csv."""
+    if not rel.endswith(BACKUP_SUFFIX):
+        return None
+    stem = rel.removesuffix(BACKUP_SUFFIX)
+    head, _, number = stem.rpartition(".")
+    return (head if head and number.isdigit() else stem) + ".csv"
+
+
 def stray_files(project: Project) -> list[Problem]:
     """Files in data/ that are not a table of the package (backups of `sunshine fix` only warn)."""
     known = {Path(t.path).as_posix() for t in project.tables.values()}
@@ -83,7 +98,7 @@ def stray_files(project: Project) -> list[Problem]:
         rel = path.relative_to(project.root).as_posix()
         if rel in known or path.name.startswith(".") or path.is_dir():
             continue
-        if path.name.endswith(BACKUP_SUFFIX) and rel.removesuffix(BACKUP_SUFFIX) + ".csv" in known:
+        if _backup_of(rel) in known:
             out.append(
                 Problem(
                     code="backup-file",
@@ -105,3 +120,32 @@ def stray_files(project: Project) -> list[Problem]:
             )
         )
     return out
+
+
+def content_problems(project: Project) -> list[Problem]:
+    """Symbolic links and special files anywhere in content/ (the site publishes what is there)."""
+    root = project.root / CONTENT
+    if root.is_symlink():
+        return [_unsafe_content(CONTENT, "content/ 目录是一个符号链接")]
+    if not root.is_dir():
+        return []
+    out: list[Problem] = []
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        for name in sorted(dirs + files):
+            path = Path(folder) / name
+            rel = path.relative_to(project.root).as_posix()
+            if path.is_symlink():
+                out.append(_unsafe_content(rel, "这是一个符号链接，不是普通文件"))
+            elif not (path.is_dir() or path.is_file()):
+                out.append(_unsafe_content(rel, "这不是普通文件或文件夹"))
+    return out
+
+
+def _unsafe_content(rel: str, message: str) -> Problem:
+    return Problem(
+        code="unsafe-path",
+        file=rel,
+        message=message,
+        hint="content/ 中的内容会原样发布到网站上，只能放真实的文件；链接可能把仓库之外的文件发布出去。"
+        "请删除这个链接，把要发布的文件本身复制到这里。",
+    )

@@ -10,19 +10,25 @@ vectorised checks, so a county's million rows validate in seconds.
 from __future__ import annotations
 
 import csv
+import shutil
+import tempfile
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 
+from sunshine.fix import xlsx
 from sunshine.package import Project, Table
 from sunshine.problems import Problem, Report
 from sunshine.validate import encoding as enc
+from sunshine.validate import shape
 from sunshine.validate.collect import Collector
-from sunshine.validate.files import DEFAULT_MAX_BYTES, check_file, stray_files
+from sunshine.validate.files import DEFAULT_MAX_BYTES, check_file, content_problems, stray_files
 from sunshine.validate.keys import check_foreign_keys, check_keys, same_parent
 from sunshine.validate.scan import TableScan
-from sunshine.validate.structure import header_problems, read_header, schema_problems
+from sunshine.validate.structure import match_header, read_header, schema_problems
 
 DEFAULT = DEFAULT_MAX_BYTES
 
@@ -85,26 +91,162 @@ def _encoding_problem(rel: str, path, found: enc.Encoding) -> Problem:
     )
 
 
+def _workbook(project: Project, table: Table) -> Path | None:
+    """data/<table>.xlsx, when a clerk put the table there as an Excel workbook."""
+    for suffix in xlsx.SUFFIXES:
+        path = (project.root / table.path).with_suffix(suffix)
+        if path.is_file() and not path.is_symlink():
+            return path
+    return None
+
+
+def _stray(project: Project) -> list[Problem]:
+    """Files in data/ that are no table, with the right advice for a spreadsheet saved in another format."""
+    workbooks = {
+        w.relative_to(project.root).as_posix()
+        for t in project.tables.values()
+        if (w := _workbook(project, t))
+    }
+    names = "、".join(f"{t.name}.xlsx" for t in project.tables.values())
+    out = []
+    for p in stray_files(project):
+        suffix = Path(p.file).suffix.lower()
+        if p.file in workbooks:
+            continue
+        if p.code == "unknown-file" and suffix in (*xlsx.SUFFIXES, ".xls", ".et", ".ods"):
+            p = replace(
+                p,
+                message="这是一个电子表格工作簿，但文件名不是任何一张表的名称",
+                hint=(
+                    f"把它保存为 Excel 工作簿（.xlsx），文件名用表名（{names}），PR 检查会自动转换为 CSV；"
+                    "或在 Excel/WPS 中“另存为 → CSV UTF-8（逗号分隔）”，保存为 data/ 下同名的 .csv 文件。"
+                ),
+            )
+        elif p.code == "unknown-file" and suffix == ".txt":
+            p = replace(
+                p,
+                hint="如果这是 Excel“Unicode 文本”，请改为“另存为 → CSV UTF-8（逗号分隔）”，文件名用表名，例如 data/petitions.csv。",
+            )
+        out.append(p)
+    return out
+
+
+def _unicode_text_problem(rel: str) -> Problem:
+    return Problem(
+        code="encoding-error",
+        file=rel,
+        message="这是 Excel 的“Unicode 文本”（UTF-16 编码、制表符分隔），不是 CSV",
+        hint=(
+            f"运行 sunshine fix {rel} 自动转换（PR 检查也会自动转换）；"
+            "或在 Excel/WPS 中“另存为 → CSV UTF-8（逗号分隔）”，不要选“Unicode 文本”。"
+        ),
+        fixable=True,
+    )
+
+
+def _gbk_notice(rel: str, found: enc.Encoding) -> Problem:
+    return Problem(
+        code="encoding",
+        file=rel,
+        message=f"文件编码是 {found.label}，已按此编码读取",
+        hint=f"发布前会统一转为 UTF-8：运行 sunshine fix {rel}，或由 PR 检查自动规范。",
+        severity="notice",
+        fixable=True,
+    )
+
+
+def _in_schema_order(
+    table: Table, path: Path, encoding: str, columns: list[str | None], header_row: int, target: Path
+) -> tuple[Table, Path]:
+    """A UTF-8 copy of the file with its columns in schema order (extra columns last), and the table
+    as the copy holds it: fields missing from the header are not checked row by row (as Frictionless).
+    Rows keep their numbers; a row with too few or too many cells is copied as it is."""
+    order = [columns.index(n) for n in table.field_names if n in columns]
+    order += [i for i, name in enumerate(columns) if name is None]
+    fields = [f for f in table.fields if f["name"] in columns]
+    view = Table(table.name, table.title, table.description, table.path, {**table.schema, "fields": fields})
+    with (
+        open(path, encoding=encoding, newline="") as src,
+        open(target, "w", encoding="utf-8", newline="") as out,
+    ):
+        writer = csv.writer(out, lineterminator="\n")
+        for number, record in enumerate(csv.reader(src), start=1):
+            if number < header_row or len(record) != len(columns):
+                writer.writerow(record)
+            else:
+                writer.writerow([record[i] for i in order])
+    return view, target
+
+
 def _validate_table(
-    project: Project, table: Table, collector: Collector, loaded: dict[str, pl.DataFrame], max_bytes: int
+    project: Project,
+    table: Table,
+    collector: Collector,
+    loaded: dict[str, pl.DataFrame],
+    max_bytes: int,
+    scratch: Path,
 ) -> int:
     rel = table.path
     path = project.root / rel
-    problem = check_file(project, rel, max_bytes=max_bytes)
-    if problem:
-        collector.add(problem)
-        return 0
+    workbook = _workbook(project, table)
+    if workbook is not None:
+        rel = workbook.relative_to(project.root).as_posix()
+        try:
+            rows = xlsx.read_workbook(table, workbook)
+        except xlsx.WorkbookError as exc:
+            collector.add(Problem(code="source-error", file=rel, message=str(exc)))
+            return 0
+        path = scratch / f"{table.name}.xlsx.csv"
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(rows)
+        collector.add(
+            Problem(
+                code="workbook",
+                file=rel,
+                message=f"Excel 工作簿，按其中的内容校验（代替 {table.path}）",
+                hint=f"PR 检查会把它转换为 {table.path}；也可运行 sunshine fix {rel}。",
+                severity="notice",
+                fixable=True,
+            )
+        )
+    else:
+        problem = check_file(project, rel, max_bytes=max_bytes)
+        if problem:
+            collector.add(problem)
+            return 0
     found = enc.detect(path)
-    if not found.ok:
+    if found.name and found.name.startswith("utf-16"):
+        collector.add(_unicode_text_problem(rel))
+        return 0
+    if found.name == "gb18030":
+        collector.add(_gbk_notice(rel, found))
+    elif not found.ok:
         collector.add(_encoding_problem(rel, path, found))
         return 0
-    header = read_header(path, "utf-8-sig")
+    encoding = "utf-8-sig" if found.ok else "gb18030"
+    too_wide = shape.first_problem(path, rel, encoding=encoding, header_only=True)
+    if too_wide:
+        collector.add(too_wide)
+        return 0
+    header = read_header(path, encoding)
     if header is None:
         collector.add(Problem(code="empty-file", file=rel, message="文件是空的", hint="至少要有表头一行。"))
         return 0
     labels, header_row = header
-    for p in header_problems(labels, table.fields, rel, row=header_row):
+    columns, problems = match_header(labels, table.fields, rel, row=header_row)
+    for p in problems:
         collector.add(p)
+    names = table.field_names
+    in_order = all(c == n for c, n in zip(columns, names, strict=False)) and not any(
+        c is not None for c in columns[len(names) :]
+    )
+    if not in_order or encoding != "utf-8-sig":
+        table, path = _in_schema_order(
+            table, path, encoding, columns, header_row, scratch / f"{table.name}.csv"
+        )
+        labels = [n for n in names if n in columns] + [
+            label for label, c in zip(labels, columns, strict=True) if c is None
+        ]
     fields = key_fields(table, project.tables)
     scanned = TableScan(table, path, rel, len(labels), fields, header_row=header_row).run(collector)
     if scanned.complete:  # otherwise other tables' foreign keys would point at rows never read
@@ -116,9 +258,21 @@ def _validate_table(
     return scanned.rows
 
 
-def validate_project(project: Project, *, max_bytes: int = DEFAULT) -> Report:
+def validate_project(
+    project: Project,
+    *,
+    max_bytes: int = DEFAULT,
+    focus: dict[str, set[int]] | None = None,
+    extra: list[Problem] | None = None,
+) -> Report:
+    """Validate every table. `focus`: rows a pull request added or changed, per file; their problems
+    are never left out and come first in each file. `extra`: problems found against the git history
+    (a deleted record's key reused)."""
     started = time.perf_counter()
-    collector = Collector()
+    focus = focus or {}
+    collector = Collector(focus=focus)
+    for p in extra or []:
+        collector.add(p)
     loaded: dict[str, pl.DataFrame] = {}
     rows: dict[str, int] = {}
     try:
@@ -134,9 +288,10 @@ def validate_project(project: Project, *, max_bytes: int = DEFAULT) -> Report:
             hint="检查 datapackage.json 和 schemas/ 下的文件是否存在、是否为有效的 JSON。",
         )
         return Report(problems=[problem], stats={"files": 0, "rows": {}})
+    scratch = Path(tempfile.mkdtemp(prefix=".sunshine-validate-"))
     for table in order:
         try:
-            rows[table.path] = _validate_table(project, table, collector, loaded, max_bytes)
+            rows[table.path] = _validate_table(project, table, collector, loaded, max_bytes, scratch)
         except (OSError, UnicodeError, csv.Error, pa.ArrowException, pl.exceptions.PolarsError) as exc:
             loaded.pop(table.name, None)
             collector.add(
@@ -147,12 +302,19 @@ def validate_project(project: Project, *, max_bytes: int = DEFAULT) -> Report:
                     hint="确认文件没有被其他程序占用，并已“另存为 CSV UTF-8（逗号分隔）”。",
                 )
             )
-    for p in stray_files(project):
+    shutil.rmtree(scratch, ignore_errors=True)
+    for p in _stray(project) + content_problems(project):
         collector.add(p)
     position = {t.path: i for i, t in enumerate(order)}
     problems = sorted(
         collector.problems + collector.warnings(),
-        key=lambda p: (position.get(p.file, len(position)), p.file, p.code == "error-limit", p.row or 0),
+        key=lambda p: (
+            position.get(p.file, len(position)),
+            p.file,
+            p.code == "error-limit",
+            p.row not in focus.get(p.file, ()),
+            p.row or 0,
+        ),
     )
     stats = {
         "files": len(order),

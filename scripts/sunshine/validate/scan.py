@@ -19,6 +19,7 @@ import pyarrow.csv as pacsv
 
 from sunshine.package import Table
 from sunshine.problems import Problem
+from sunshine.validate import shape
 from sunshine.validate.cells import PERSONAL_CODES, FieldCheck, Issue
 from sunshine.validate.collect import Collector, cell_problem
 from sunshine.validate.rules import row_rules
@@ -28,6 +29,7 @@ ROW = "__row"
 CHUNK_ROWS = 100_000
 PER_BATCH = 200  # rows of one whole-row problem looked at per batch; the collector keeps fewer
 INVALID_TEXT = 5000  # rows with too few or too many cells checked one by one; beyond that only counted
+INVALID_TEXT_CHARS = 64 << 20  # and at most this much of their text
 PER_COLUMN = 2000  # suspicious cells of one column looked at one by one; beyond that only counted
 
 
@@ -42,10 +44,13 @@ class Scanned:
 
 def _reader(path: Path, ncols: int, invalid: list[tuple[int, str]], *, skip: int) -> pacsv.CSVStreamingReader:
     names = [f"c{i}" for i in range(ncols)]
+    kept = [0]
 
     def handler(row: Any) -> str:
         # Keep the text of the first rows only: a file where every row is broken must not fill memory.
-        invalid.append((row.number, row.text if len(invalid) < INVALID_TEXT else None))
+        keep = len(invalid) < INVALID_TEXT and kept[0] + len(row.text) <= INVALID_TEXT_CHARS
+        kept[0] += len(row.text) if keep else 0
+        invalid.append((row.number, row.text if keep else None))
         return "skip"
 
     return pacsv.open_csv(
@@ -133,8 +138,11 @@ class TableScan:
                 pa.default_memory_pool().release_unused()
         except (pa.ArrowInvalid, OSError) as exc:
             self.complete = False
+            # A row larger than the reader's block: find it, and the limit it breaks, record by record.
+            found = shape.first_problem(self.path, self.file)
             collector.add(
-                Problem(
+                found
+                or Problem(
                     code="source-error",
                     file=self.file,
                     message="无法按 CSV 格式读取（常见原因：引号没有成对）",
@@ -185,6 +193,7 @@ class TableScan:
             if counts[pos]:
                 found += self._column(body.filter(masks[f"__bad{pos}"]), pos, check)
         found += self._shape(body)
+        found += shape.large_cells(body, names, ROW, self.file, limit=PER_BATCH)
         for row, pos, issue, fld in row_rules(self.table, body, ROW):
             found.append((row, pos, cell_problem(issue, file=self.file, row=row, field=fld, value=None)))
         return found
@@ -254,8 +263,16 @@ class TableScan:
         for number, text in todo:
             if text is None:
                 continue
-            cells = next(csv.reader(io.StringIO(text)), [])
+            try:
+                cells = next(csv.reader(io.StringIO(text)), [])
+            except csv.Error:  # a cell past csv's own limit (128 K characters)
+                found.append((number, -1, shape.cell_too_large(self.file, number, None, None)))
+                self.complete = False
+                continue
             found += self._python_row(number, cells)
+            if len(cells) > shape.MAX_COLUMNS:  # no key can be told apart in such a row
+                self.complete = False
+                continue
             key_rows.append(
                 {ROW: number}
                 | {
@@ -268,7 +285,15 @@ class TableScan:
         return found
 
     def _python_row(self, row: int, cells: list[str]) -> list[tuple[int, int, Problem]]:
-        out: list[tuple[int, int, Problem]] = []
+        if len(cells) > shape.MAX_COLUMNS:  # one problem, not one per cell
+            return [(row, -1, shape.too_many_columns(self.file, row, len(cells)))]
+        out: list[tuple[int, int, Problem]] = [
+            (row, pos, shape.cell_too_large(self.file, row, pos + 1, len(cell)))
+            for pos, cell in enumerate(cells)
+            if len(cell) > shape.MAX_CELL_CHARS
+        ]
+        if (size := sum(len(c.encode("utf-8")) for c in cells)) > shape.MAX_ROW_BYTES:
+            out.append((row, -1, shape.row_too_long(self.file, row, size)))
         blank = True
         # Frictionless checks a row against the fields the header names: a field missing from the
         # header is reported once as missing-label, a column beyond the schema is not checked.

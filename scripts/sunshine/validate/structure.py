@@ -1,5 +1,6 @@
-"""The header row, checked by position against the Table Schema as Frictionless does; and the Table Schemas
-themselves, so that a malformed field is named instead of failing deep inside validation."""
+"""The header row: columns matched to the Table Schema's fields by name (fieldsMatch "equal"), as Frictionless
+does; and the Table Schemas themselves, so that a malformed field is named instead of failing deep inside
+validation."""
 
 from __future__ import annotations
 
@@ -29,32 +30,33 @@ def read_header(path: Path, encoding: str) -> tuple[list[str], int] | None:
     return None
 
 
-def _suggest(label: str, field: dict[str, Any], fields: list[dict[str, Any]], file: str) -> str:
-    names = [f["name"] for f in fields]
-    titles = {f.get("title", ""): f["name"] for f in fields}
+def _near(label: str, fields: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The unmatched field a mistyped label most likely means, by name or by Chinese title."""
     clean = halfwidth(strip_spaces(label))
-    if clean == field["name"]:
-        if strip_spaces(label) == field["name"]:
-            return f"应写作“{field['name']}”（去掉空格）。可运行 sunshine fix {file} 自动改正。"
-        return f"应写作“{field['name']}”（全角字母改为半角）。"
-    if clean in titles:
-        name = titles[clean]
-        return f"表头要用英文列名：“{clean}”应写作“{name}”。中文名称只用于显示。可运行 sunshine fix {file} 自动改正。"
-    if clean in names:
-        return f"“{clean}”这一列放错了位置。第 {names.index(clean) + 1} 列应为“{field['name']}”，请按数据字典的列顺序排列。"
-    near = difflib.get_close_matches(clean, names, n=1, cutoff=0.6)
-    if near:
-        return f"是不是“{near[0]}”？这一列应为“{field['name']}”（{field.get('title', '')}）。"
-    return f"这一列应为“{field['name']}”（{field.get('title', '')}）。"
+    by_name = {f["name"]: f for f in fields}
+    by_title = {f.get("title", ""): f for f in fields}
+    for pool in (by_name, by_title):
+        near = difflib.get_close_matches(clean, list(pool), n=1, cutoff=0.6)
+        if near:
+            return pool[near[0]]
+    return None
 
 
-def header_problems(
+def match_header(
     labels: list[str], fields: list[dict[str, Any]], file: str, *, row: int = 1
-) -> list[Problem]:
-    """incorrect-label, blank-label, duplicate-label, extra-label, missing-label: Frictionless's rules."""
+) -> tuple[list[str | None], list[Problem]]:
+    """Columns matched to fields by name, as Table Schema's `fieldsMatch: "equal"` does, in any order.
+
+    A field's Chinese title is accepted for its name (a notice: `sunshine fix` writes the name).
+    Returns the field name of each column (None for a column no field matches) and the problems:
+    extra-label, missing-label, blank-label, duplicate-label, incorrect-label (spaces or full-width
+    letters around a name), header-title (a notice).
+    """
     out: list[Problem] = []
-    labels = [mask_text(label) for label in labels]
-    order = "、".join(f["name"] for f in fields)
+    shown = [mask_text(label) for label in labels]
+    names = [f["name"] for f in fields]
+    titles = {f.get("title"): f["name"] for f in fields if f.get("title")}
+    by_name = {f["name"]: f for f in fields}
     if len(labels) == 1 and "，" in labels[0] and len(fields) > 1:
         out.append(
             Problem(
@@ -65,64 +67,118 @@ def header_problems(
                 hint="列与列之间要用英文逗号“,”。请在 Excel 或 WPS 中用“另存为 → CSV UTF-8（逗号分隔）”保存，不要手工输入逗号。",
             )
         )
-    for number, label in enumerate(labels[len(fields) :], start=len(fields) + 1):
+    columns: list[str | None] = []
+    for number, (label, text) in enumerate(zip(labels, shown, strict=True), start=1):
+        clean = halfwidth(strip_spaces(label))
+        name = label if label in by_name else clean if clean in by_name else titles.get(strip_spaces(label))
+        if name is not None and name in columns:
+            f = by_name[name]
+            out.append(
+                Problem(
+                    code="duplicate-label",
+                    file=file,
+                    row=row,
+                    column=name,
+                    column_title=f.get("title"),
+                    message=f"第 {number} 列的表头“{text}”与前面的列重复",
+                    hint=f"每一列只能出现一次。删除重复的第 {number} 列，或把它改为缺少的列名。",
+                    value=text,
+                )
+            )
+            columns.append(None)
+            continue
+        columns.append(name)
+        if name is None or label == name:
+            continue
+        f = by_name[name]
+        where = {"file": file, "row": row, "column": name, "column_title": f.get("title")}
+        if clean == name:
+            out.append(
+                Problem(
+                    code="incorrect-label",
+                    message=f"第 {number} 列的表头是“{text}”，应为“{name}”",
+                    hint=f"应写作“{name}”（去掉空格、全角字母改为半角）。可运行 sunshine fix {file} 自动改正。",
+                    value=text,
+                    fixable=True,
+                    **where,
+                )
+            )
+        else:
+            out.append(
+                Problem(
+                    code="header-title",
+                    message=f"第 {number} 列的表头是中文名称“{text}”，已按“{name}”读取",
+                    hint=f"表头宜用英文列名“{name}”。可运行 sunshine fix {file} 自动改正；PR 检查也会自动改正。",
+                    value=text,
+                    severity="notice",
+                    fixable=True,
+                    **where,
+                )
+            )
+    missing = [f for f in fields if f["name"] not in columns]
+    for number, (label, text, name) in enumerate(zip(labels, shown, columns, strict=True), start=1):
+        if name is not None or any(p.code == "duplicate-label" and p.value == text for p in out):
+            continue
+        if not strip_spaces(label):
+            only = (
+                f"如果这一列是“{missing[0]['name']}”（{missing[0].get('title', '')}），填上这个列名；"
+                if len(missing) == 1
+                else ""
+            )
+            out.append(
+                Problem(
+                    code="extra-label",
+                    file=file,
+                    row=row,
+                    message=f"第 {number} 列的表头是空的",
+                    hint=f"{only}这一列没有内容就删除它。",
+                )
+            )
+            continue
+        near = _near(label, missing)
+        guess = (
+            f"是不是“{near['name']}”（{near.get('title', '')}）？把表头改为 {near['name']} 即可。"
+            if near
+            else ""
+        )
         out.append(
             Problem(
                 code="extra-label",
                 file=file,
                 row=row,
-                message=f"多出第 {number} 列“{label}”，表结构中没有这一列",
-                hint=f"删除这一列。表头应依次为：{order}。",
-                value=label,
+                message=f"第 {number} 列“{text}”不是表结构中的列",
+                hint=guess or f"删除这一列，或改为表结构中的列名。可用的列：{'、'.join(names)}。",
+                value=text,
             )
         )
-    for number, field in enumerate(fields[len(labels) :], start=len(labels) + 1):
+    for f in missing:
+        typo = next(
+            (
+                f"表头第 {n} 列“{text}”应改为 {f['name']}。"
+                for n, (label, text, name) in enumerate(zip(labels, shown, columns, strict=True), start=1)
+                if name is None and strip_spaces(label) and _near(label, [f]) is not None
+            ),
+            "",
+        )
         out.append(
             Problem(
                 code="missing-label",
                 file=file,
                 row=row,
-                column=field["name"],
-                column_title=field.get("title"),
-                message=f"缺少第 {number} 列“{field['name']}”（{field.get('title', '')}）",
-                hint=f"补上这一列。表头应依次为：{order}。",
+                column=f["name"],
+                column_title=f.get("title"),
+                message=f"缺少“{f['name']}”（{f.get('title', '')}）这一列",
+                hint=typo or f"在表头中加上 {f['name']} 这一列并填写内容；列的顺序不限。",
             )
         )
-    for number, (field, label) in enumerate(zip(fields, labels, strict=False), start=1):
-        where = {"file": file, "row": row, "column": field["name"], "column_title": field.get("title")}
-        if not label:
-            out.append(
-                Problem(
-                    code="blank-label",
-                    message=f"第 {number} 列的表头是空的",
-                    hint=f"这一列应为“{field['name']}”（{field.get('title', '')}）。",
-                    **where,
-                )
-            )
-            continue
-        if label in labels[: number - 1]:
-            out.append(
-                Problem(
-                    code="duplicate-label",
-                    message=f"第 {number} 列的表头“{label}”与前面的列重复",
-                    hint=f"这一列应为“{field['name']}”（{field.get('title', '')}）。",
-                    value=label,
-                    **where,
-                )
-            )
-            continue
-        if label != field["name"]:
-            out.append(
-                Problem(
-                    code="incorrect-label",
-                    message=f"第 {number} 列的表头是“{label}”，应为“{field['name']}”",
-                    hint=_suggest(label, field, fields, file),
-                    value=label,
-                    fixable="sunshine fix" in _suggest(label, field, fields, file),
-                    **where,
-                )
-            )
-    return out
+    return columns, out
+
+
+def header_problems(
+    labels: list[str], fields: list[dict[str, Any]], file: str, *, row: int = 1
+) -> list[Problem]:
+    """The problems of a header (see match_header)."""
+    return match_header(labels, fields, file, row=row)[1]
 
 
 # ---------------------------------------------------------------- the Table Schemas themselves

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ class Context:
     site_url: str
     history: bool = False  # the history database and its canned query exist
     changes: dict[str, str] = field(default_factory=dict)  # 变更记录 pages, path -> Markdown
+    as_of: str = field(default_factory=lambda: date.today().isoformat())  # for 已逾期 commitments
 
     @property
     def content(self) -> Path:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sunshine.deadlines.periods import Period
 from sunshine.deadlines.rules import EVERY, Rule, Rules, RulesError
-from sunshine.deadlines.status import LATE, MISSING, NOT_DUE, ON_TIME, Status, project_statuses
+from sunshine.deadlines.status import EXEMPT, LATE, MISSING, NOT_DUE, ON_TIME, Status, project_statuses
 from sunshine.problems import BuildError
 from sunshine.site.pages import Context
 from sunshine.site.pages import md as m
@@ -26,7 +26,14 @@ STYLE = (
     "<style>.dl{display:inline-block;margin:.1em .2em .1em 0;padding:0 .35em;border-radius:.25em;"
     "background:#f1f1f1;color:#333;white-space:nowrap}.dl-ok{background:#e6f4ea;color:#1b5e20}"
     ".dl-late{background:#fff1d6;color:#6d3a00}.dl-missing{background:#fde7e9;color:#9b1020;font-weight:700}"
-    ".dl-exempt{background:#eef1f8;color:#27408b}.deadline-calendar th[scope=row]{min-width:7.5em}</style>"
+    ".dl-exempt{background:#eef1f8;color:#27408b}.deadline-calendar th[scope=row]{min-width:7.5em}"
+    # On a phone the four quarters fit the screen (the latest is the one that matters): badges and
+    # headings wrap between words only, never inside 未公开.
+    "@media (max-width:30em){.md-typeset .deadline-calendar th[scope=row]{min-width:0;width:4.5em}"
+    ".md-typeset table.deadline-calendar td,.md-typeset table.deadline-calendar th{padding:.5em .15em}"
+    ".md-typeset .deadline-calendar .dl{padding:0 .2em;margin-right:0}"
+    ".md-typeset .dl,.md-typeset .deadline-calendar th[scope=col]{white-space:normal;word-break:keep-all}}"
+    "</style>"
 )
 
 
@@ -85,15 +92,15 @@ def village_inputs(ctx: Context, code: str) -> dict[str, Any]:
 def _badge(row: dict[str, Any], label: str) -> str:
     status = row["status"]
     words = f"{LATE} {row['days_late']} 天" if status == LATE else status
-    text = " ".join(t for t in (MARKS.get(status, ""), label, words) if t)
+    text = m.html(" ".join(t for t in (label, words) if t))
+    if status in MARKS:  # the mark stays with the word after it when the badge wraps
+        text = f"{MARKS[status]}&nbsp;{text}"
     cls = CLASSES.get(status, "exempt")
     if status in (LATE, MISSING):
-        return (
-            f'<a class="dl dl-{cls}" href="#{REMEDY}" title="最迟 {m.html(row["due_on"])}">{m.html(text)}</a>'
-        )
+        return f'<a class="dl dl-{cls}" href="#{REMEDY}" title="最迟 {m.html(row["due_on"])}">{text}</a>'
     if status not in (ON_TIME, NOT_DUE):  # exempt: the reason is public
-        return f'<span class="dl dl-{cls}" title="{m.html(row["note"])}">{m.html(text)}</span>'
-    return f'<span class="dl dl-{cls}">{m.html(text)}</span>'
+        return f'<span class="dl dl-{cls}" title="{m.html(row["note"])}">{text}</span>'
+    return f'<span class="dl dl-{cls}">{text}</span>'
 
 
 def _cell_label(row: dict[str, Any]) -> str:
@@ -142,6 +149,10 @@ def village_section(inputs: dict[str, Any], page: str, village: dict[str, Any]) 
             f"<caption>{year} 年公开日历</caption><thead><tr>"
             f'<th scope="col">公开时限</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
         )
+    exempt = {(r["rule_name"], r["note"]) for r in rows if r["status"] == EXEMPT}
+    if exempt:  # the reason is public, in words (a tooltip cannot be read on a phone)
+        reasons = "；".join(f"{m.html(rule)}：{m.html(note)}" for rule, note in sorted(exempt))
+        out.append(f"<p>{EXEMPT}：{reasons}。</p>")
     out.append(
         f'<p id="{REMEDY}">应当公开而未按时公开的，依照《村民委员会组织法》第三十一条，村民有权向镇人民政府反映。'
         f"可拨打村务监督电话 {m.tel(village['supervision_phone'])}，或见{m.link('监督与反馈', m.page_url(page, 'feedback.md'))}。"

@@ -84,6 +84,8 @@ def pages(ctx: Context) -> Iterator[Page]:
         "grid_staff": ctx.data.staff,
         "disclosures": ctx.data.disclosures,
         "petitions": ctx.data.petitions,
+        "committee_members": ctx.data.committee_members,
+        "commitments": ctx.data.commitments,
     }
     licence = project.license
     sources = [s.get("title", "") for s in project.descriptor.get("sources", [])]
@@ -185,9 +187,11 @@ def render_index(inputs: dict[str, Any]) -> str:
     ]
     return "\n".join(
         [
-            m.front_matter("数据目录", description="本站全部公开数据集、数据字典和下载（示例数据）"),
+            m.front_matter(
+                "数据目录", description=f"本站全部公开数据集、数据字典和下载{m.sample_mark(inputs)}"
+            ),
             "# 数据目录\n",
-            m.SAMPLE_NOTE,
+            m.sample_note(inputs),
             f"{m.text(inputs['title'])}。许可协议：{m.text(inputs['licence'])}。"
             f"来源：{m.text('；'.join(inputs['sources']))}。\n",
             m.table_html(["数据集", "说明", "行数", "最后更新", "浏览"], rows, caption="数据集"),

@@ -1,4 +1,4 @@
-"""The validated tables, loaded once for every page, and the petition figures computed from them."""
+"""The validated tables, loaded once for every page (petition figures come from sunshine.figures)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from typing import Any
 
 import polars as pl
 
+from sunshine import figures
+from sunshine.figures import petition_figures
 from sunshine.package import Project
 from sunshine.privacy import Columns, mask_frame
 
-SATISFIED = ("满意", "基本满意")
-RATED = ("满意", "基本满意", "不满意")
+__all__ = ["SiteData", "petition_figures"]
 
 
 def _read_table(project: Project, name: str) -> pl.DataFrame:
@@ -38,15 +39,22 @@ def _read_table(project: Project, name: str) -> pl.DataFrame:
     return masked.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in columns)
 
 
+def read_table(project: Project, name: str) -> pl.DataFrame:
+    """One table as the pages read it: text columns, personal numbers masked."""
+    return _read_table(project, name)
+
+
 @dataclass
 class SiteData:
-    """The five tables plus derived columns: numbers as numbers, days to resolve, years."""
+    """The tables plus derived columns: numbers as numbers, days to resolve, years."""
 
     villages: pl.DataFrame
     grids: pl.DataFrame
     staff: pl.DataFrame
     disclosures: pl.DataFrame
     petitions: pl.DataFrame
+    committee_members: pl.DataFrame
+    commitments: pl.DataFrame
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -62,36 +70,16 @@ class SiteData:
             pl.col("amount_yuan").cast(pl.Float64),
             pl.col("period").str.slice(0, 4).alias("year"),
         )
-        petitions = read["petitions"].with_columns(
-            (
-                pl.col("resolved_on").str.to_date(strict=False)
-                - pl.col("received_on").str.to_date(strict=False)
-            )
-            .dt.total_days()
-            .alias("days"),
-            pl.col("received_on").str.slice(0, 7).alias("month"),
-            pl.col("resolved_on").str.slice(0, 4).alias("resolved_year"),
+        petitions = figures.with_days(read["petitions"])
+        return cls(
+            villages,
+            grids,
+            read["grid_staff"],
+            disclosures,
+            petitions,
+            read["committee_members"],
+            read["commitments"],
         )
-        return cls(villages, grids, read["grid_staff"], disclosures, petitions)
 
     def village_name(self) -> dict[str, str]:
         return dict(zip(self.villages["village_code"], self.villages["name"], strict=True))
-
-
-def petition_figures(frame: pl.DataFrame, by: str | None = None) -> list[dict[str, Any]]:
-    """Count, median and 90th-percentile days, follow-up rate and satisfaction rate, per group."""
-    aggs = [
-        pl.len().alias("count"),
-        pl.col("days").median().alias("median_days"),
-        pl.col("days").quantile(0.9, "nearest").alias("p90_days"),
-        pl.col("followup_on").is_not_null().mean().alias("followup_rate"),
-        pl.col("satisfaction").is_in(SATISFIED).sum().alias("satisfied"),
-        pl.col("satisfaction").is_in(RATED).sum().alias("rated"),
-    ]
-    if frame.height == 0:
-        return []
-    out = frame.group_by(by).agg(aggs).sort(by) if by else frame.select(aggs)
-    rows = out.to_dicts()
-    for row in rows:
-        row["satisfaction_rate"] = row["satisfied"] / row["rated"] if row["rated"] else None
-    return rows

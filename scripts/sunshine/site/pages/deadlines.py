@@ -44,6 +44,13 @@ def pages(ctx: Context) -> Iterator[Page]:
     yield Page(PATH, inputs, render, title="公开日历")
 
 
+def lapse_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """As the canned query overdue_and_missing lists them: missing first, the latest deadline first."""
+    rows = sorted(rows, key=lambda r: r["village_code"])
+    rows = sorted(rows, key=lambda r: r["due_on"], reverse=True)
+    return sorted(rows, key=lambda r: r["status"] != MISSING)
+
+
 def render(inputs: dict[str, Any]) -> str:
     ds = m.Datasette(inputs["ds"])
     ranking_rows = [
@@ -57,7 +64,7 @@ def render(inputs: dict[str, Any]) -> str:
         ]
         for r in inputs["ranking"]
     ]
-    lapses = sorted(inputs["lapses"], key=lambda r: (r["status"] != MISSING, r["due_on"]), reverse=False)
+    lapses = lapse_order(inputs["lapses"])
     lapse_rows = [
         [
             m.html(r["village_name"]),
@@ -93,7 +100,8 @@ def render(inputs: dict[str, Any]) -> str:
     ]
     parts = [
         m.front_matter(
-            "公开日历", description="各村（社区）三务公开是否按时：按时、逾期和未公开的事项（示例数据）"
+            "公开日历",
+            description=f"各村（社区）三务公开是否按时：按时、逾期和未公开的事项{m.sample_mark(inputs)}",
         ),
         "# 公开日历\n",
         f"<p>按{m.html(inputs['title'] or '本乡镇的公开时限')}，截至 {m.html(inputs['as_of'])}（数据中最新的公开日期），"

@@ -17,7 +17,7 @@ from sunshine.deadlines.status import MISSING
 from sunshine.markup import plain_text
 from sunshine.site.pages import Context, Page
 from sunshine.site.pages import calendar as deadline_calendar
-from sunshine.site.pages.md import one_line
+from sunshine.site.pages.md import one_line, sample_mark
 
 PATH = "feed.xml"
 ITEMS = 50
@@ -73,11 +73,11 @@ def render(inputs: dict[str, Any]) -> str:
     site = inputs["site_url"].rstrip("/") + "/"
     rss = ET.Element("rss", version="2.0")
     channel = ET.SubElement(rss, "channel")
-    ET.SubElement(channel, "title").text = "阳光村务：最新公开事项（示例数据）"
+    ET.SubElement(channel, "title").text = f"阳光村务：最新公开事项{sample_mark(inputs)}"
     ET.SubElement(channel, "link").text = site
-    ET.SubElement(
-        channel, "description"
-    ).text = "各村（社区）最新发布的党务、村务和财务公开事项。本站数据均为虚构的示例数据。"
+    ET.SubElement(channel, "description").text = "各村（社区）最新发布的党务、村务和财务公开事项。" + (
+        "本站数据均为虚构的示例数据。" if inputs.get("sample") else ""
+    )
     ET.SubElement(channel, "language").text = "zh-cn"
     items = inputs["items"]
     if items:

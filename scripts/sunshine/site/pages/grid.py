@@ -55,8 +55,8 @@ def _card(s: dict[str, Any]) -> str:
         '<li class="staff-card">'
         f'<p class="staff-name">{m.html(s["name"])}{party}</p>'
         f'<p class="staff-role">{m.html(s["role"])}</p>'
-        f'<p class="staff-phone">工作电话：{m.tel(s["work_phone"])}</p>'
-        f'<p class="staff-duties">职责：{m.html(s["duties"])}</p>'
+        f'<p class="staff-phone" data-search-exclude>工作电话：{m.tel(s["work_phone"])}</p>'
+        f'<p class="staff-duties" data-search-exclude>职责：{m.html(s["duties"])}</p>'
         "</li>"
     )
 
@@ -85,19 +85,19 @@ def render(inputs: dict[str, Any]) -> str:
     petitions = ds.table("petitions", grid_id=g["grid_id"], _sort_desc="resolved_on")
     return "\n".join(
         [
-            m.front_matter(title, description=f"{title}的网格范围和网格人员（示例数据）", search=False),
+            m.front_matter(title, description=f"{title}的网格范围和网格人员{m.sample_mark(inputs)}"),
             f"# {m.text(g['name'])}（{m.text(village_name)}）\n",
-            f'<p class="sample-badge">示例数据 · {m.html(v.get("township") or "")}</p>\n',
-            f'<div class="table-wrap" tabindex="0"><table class="facts"><caption>网格概况</caption><tbody>{body}</tbody></table></div>\n',
-            f"<p>{m.data_link(ds.row('grids', g['grid_id']), '在数据库中查看本网格记录')}</p>\n",
+            m.sample_badge(inputs, v.get("township") or ""),
+            # Found by search: the grid's name, its village and area, and its people's names and roles.
+            f'<p class="grid-area">{m.html(village_name)} · 网格范围：{m.html(g["area"])}</p>\n',
+            f'<div class="table-wrap" tabindex="0" data-search-exclude><table class="facts"><caption>网格概况</caption><tbody>{body}</tbody></table></div>\n',
+            f"<p data-search-exclude>{m.data_link(ds.row('grids', g['grid_id']), '在数据库中查看本网格记录')}</p>\n",
             "## 网格人员 { #staff }\n",
             f'<ul class="staff-cards">{cards}</ul>\n',
-            f"<p>{m.data_link(serving, '在数据库中查看本网格人员')}</p>\n",
-            "## 村务监督电话 { #supervision }\n",
+            f"<p data-search-exclude>{m.data_link(serving, '在数据库中查看本网格人员')}</p>\n",
+            "## 村务监督电话 { #supervision data-search-exclude }\n",
             f"<p>对网格服务有意见，请拨打{m.html(village_name)}村务监督电话：{m.tel(v.get('supervision_phone') or '')}</p>\n",
-            "## 诉求 { #petitions }\n",
-            f"<p>本网格已办结诉求 {m.number(inputs['petitions'])} 件。"
-            + (m.data_link(petitions, "查看本网格的诉求") if inputs["petitions"] else "")
-            + "</p>\n",
+            "## 诉求 { #petitions data-search-exclude }\n",
+            f"<p>本网格已办结诉求 {m.count_link(inputs['petitions'], petitions)} 件。</p>\n",
         ]
     )

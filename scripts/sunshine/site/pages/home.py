@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
+from sunshine.figures import BY_RESOLVED
 from sunshine.site.pages import Context, Page
 from sunshine.site.pages import md as m
 from sunshine.site.pages.paths import village_path
@@ -55,27 +56,52 @@ def pages(ctx: Context) -> Iterator[Page]:
     yield Page("villages/index.md", {"townships": townships}, render_villages, title="村（社区）")
 
 
+def _big(text: str) -> str:
+    return f'<span class="figure">{text}</span>'
+
+
 def render_home(inputs: dict[str, Any]) -> str:
     ds = m.Datasette(inputs["ds"])
     h = inputs["headline"]
     f = h["figures"]
     out = [
-        m.front_matter("首页", description="本乡镇三务公开、网格服务和群众诉求办理情况（示例数据）"),
+        m.front_matter(
+            "首页", description=f"本乡镇三务公开、网格服务和群众诉求办理情况{m.sample_mark(inputs)}"
+        ),
         "# 阳光村务\n",
-        m.SAMPLE_NOTE,
-        inputs["intro"].strip(),
-        "",
+        m.sample_note(inputs),
     ]
+    # The villages come first: most visitors want their own village, one tap away.
+    c = inputs["counts"]
+    out.append("## 按村（社区）查看 { #villages data-search-exclude }\n")
+    out.append(f"本站收录 {m.number(c['villages'])} 个村（社区）、{m.number(c['grids'])} 个网格。\n")
+    townships = inputs["townships"]
+    for township, villages in townships.items():
+        links = " ".join(
+            f'<a class="village-chip" href="{m.page_url("index.md", village_path(v["code"]))}">{m.html(v["name"])}</a>'
+            for v in villages
+        )
+        opened = " open" if len(townships) == 1 else ""  # several townships: one tap opens each
+        out.append(
+            f'<details class="township"{opened}><summary>{m.html(township)}（{len(villages)} 个）</summary>'
+            f'<p class="villages">{links}</p></details>\n'
+        )
+    out += [inputs["intro"].strip(), ""]
     if f:
         year = h["year"]
+        rows = ds.table("petitions", resolved_on__startswith=year, _sort_desc="resolved_on")
+        query = ds.figures(year=year)
         out += [
             f"## {m.text(year)} 年诉求办理 {{ #petitions data-search-exclude }}\n",
             '<ul class="headline">'
-            f'<li><span class="figure">{m.number(f["count"])}</span><span class="label">件诉求已办结</span></li>'
-            f'<li><span class="figure">{m.number(f["median_days"], 1)}</span><span class="label">天：办理用时中位数</span></li>'
-            f'<li><span class="figure">{m.percent(f["satisfaction_rate"])}</span><span class="label">满意率（满意＋基本满意）</span></li>'
+            f"<li>{m.count_link(f['count'], rows, _big(m.number(f['count'])))}"
+            '<span class="label">件诉求已办结</span></li>'
+            f"<li>{m.figure_link(_big(m.number(f['median_days'], 1)), query, m.figure_row(f))}"
+            '<span class="label">天：办理用时中位数</span></li>'
+            f"<li>{m.figure_link(_big(m.rate(f['satisfaction_rate'])), query)}"
+            '<span class="label">满意率（满意＋基本满意）</span></li>'
             "</ul>\n",
-            f"<p>{m.data_link(ds.query('petitions_by_category', year=year), f'{year} 年诉求统计')} · "
+            f"<p>{BY_RESOLVED}：{m.html(year)} 年 1 月 1 日至 12 月 31 日之间办结的诉求。"
             f'<a href="{m.page_url("index.md", "petitions.md")}">诉求办理详情</a></p>\n',
         ]
     out.append("## 最新公开 { #latest data-search-exclude }\n")
@@ -91,24 +117,15 @@ def render_home(inputs: dict[str, Any]) -> str:
         f"<p>{m.data_link(ds.query('latest_disclosures', village_code=''), '全部最新公开事项')} · "
         f'<a href="{m.rel("index.md", "feed.xml")}">订阅（RSS）</a></p>\n'
     )
-    c = inputs["counts"]
-    out.append("## 按村（社区）查看 { #villages data-search-exclude }\n")
-    out.append(f"本站收录 {m.number(c['villages'])} 个村（社区）、{m.number(c['grids'])} 个网格。\n")
-    for township, villages in inputs["townships"].items():
-        links = " ".join(
-            f'<a class="village-chip" href="{m.page_url("index.md", village_path(v["code"]))}">{m.html(v["name"])}</a>'
-            for v in villages
-        )
-        out.append(f'<h3>{m.html(township)}</h3>\n<p class="villages">{links}</p>\n')
     return "\n".join(out)
 
 
 def render_villages(inputs: dict[str, Any]) -> str:
     page = "villages/index.md"
     out = [
-        m.front_matter("村（社区）", description="按乡镇（街道）列出的村和社区（示例数据）"),
+        m.front_matter("村（社区）", description=f"按乡镇（街道）列出的村和社区{m.sample_mark(inputs)}"),
         "# 村（社区）\n",
-        m.SAMPLE_NOTE,
+        m.sample_note(inputs),
     ]
     for township, villages in inputs["townships"].items():
         rows = [

@@ -11,9 +11,25 @@ import json
 import re
 
 from sunshine.links import Datasette  # noqa: F401 - the pages build their links with m.Datasette
+from sunshine.settings import SAMPLE_MARK
 
 GENERATED = "<!-- 本页由 sunshine build 根据 data/ 中的数据自动生成，请勿手工编辑。 -->"
 SAMPLE_NOTE = '!!! note "示例数据"\n    本站所有人名、电话和事项均为虚构的示例数据，仅用于演示。\n'
+
+
+def sample_note(inputs: dict) -> str:
+    """The 示例数据 notice, on a site built from the sample data only (sunshine.toml site.sample)."""
+    return SAMPLE_NOTE if inputs.get("sample") else ""
+
+
+def sample_mark(inputs: dict) -> str:
+    return SAMPLE_MARK if inputs.get("sample") else ""
+
+
+def sample_badge(inputs: dict, *parts: str) -> str:
+    words = (["示例数据"] if inputs.get("sample") else []) + [html(p) for p in parts if p]
+    return f'<p class="sample-badge">{" · ".join(words)}</p>\n'
+
 
 # Python-Markdown's backslash escapes (with the tables extension's pipe); `{` also stops attribute lists.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
@@ -35,7 +51,9 @@ def text(value: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", _html.escape(one_line(value), quote=False))
 
 
-def front_matter(title: str, *, search: bool = True, description: str = "") -> str:
+def front_matter(
+    title: str, *, search: bool = True, description: str = "", boost: float | None = None
+) -> str:
     """YAML front matter for a generated page (values are quoted as JSON, a subset of YAML)."""
 
     # MkDocs renders front-matter titles and descriptions into HTML unescaped: escape them here.
@@ -44,6 +62,8 @@ def front_matter(title: str, *, search: bool = True, description: str = "") -> s
         lines.append(f"description: {json.dumps(html(description), ensure_ascii=False)}")
     if not search:
         lines += ["search:", "  exclude: true"]
+    elif boost is not None:  # rank this page's search results above (> 1) or below (< 1) the others
+        lines += ["search:", f"  boost: {boost}"]
     lines += ["generated: true", "---", "", GENERATED, ""]
     return "\n".join(lines) + "\n"
 
@@ -56,6 +76,11 @@ def number(value: float | int | None, digits: int = 0) -> str:
 
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def rate(value: float | None) -> str:
+    """A rate already in percent with one decimal (see sunshine.figures)."""
+    return "—" if value is None else f"{value:.1f}%"
 
 
 def yuan(value: float | None) -> str:
@@ -75,6 +100,33 @@ def link(label: str, url: str) -> str:
 
 def data_link(url: str, label: str = "在数据库中查看") -> str:
     return f'<a class="data-link" href="{_html.escape(url, quote=True)}">{label}</a>'
+
+
+def count_link(count: int, url: str, label: str | None = None) -> str:
+    """A count linked to exactly the rows it counts; the link checker compares the two."""
+    text = label if label is not None else number(count)
+    return f'<a class="num" href="{_html.escape(url, quote=True)}" data-count="{int(count)}">{text}</a>'
+
+
+def figure_row(row: dict, group: str = "全部") -> dict:
+    """The columns of the petition_figures query a row of the site's figures must equal."""
+    return {
+        "group_value": group,
+        "petitions": row["count"],
+        "median_days": row["median_days"],
+        "p90_days": row["p90_days"],
+        "followup_rate_percent": row["followup_rate"],
+        "satisfaction_rate_percent": row["satisfaction_rate"],
+    }
+
+
+def figure_link(text: str, url: str, expect: dict | None = None) -> str:
+    """A figure linked to the query that computes it; `expect` is the query row it must match."""
+    check = ""
+    if expect is not None:
+        payload = json.dumps(expect, ensure_ascii=False, separators=(",", ":"))
+        check = " data-expect='" + _html.escape(payload, quote=False).replace("'", "&#x27;") + "'"
+    return f'<a class="num" href="{_html.escape(url, quote=True)}"{check}>{text}</a>'
 
 
 def table_html(headers: list[str], rows: list[list[str]], *, caption: str = "", cls: str = "") -> str:

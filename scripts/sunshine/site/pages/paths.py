@@ -9,3 +9,7 @@ def village_path(code: str) -> str:
 
 def grid_path(grid_id: str) -> str:
     return f"grids/{grid_id}.md"
+
+
+def archive_path(code: str, year: str) -> str:
+    return f"archive/{code}/{year}.md"

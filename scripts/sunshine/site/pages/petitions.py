@@ -7,21 +7,21 @@ from typing import Any
 
 import polars as pl
 
+from sunshine.figures import BY_RECEIVED, BY_RESOLVED, METHOD, in_year, petition_figures
 from sunshine.site import charts
 from sunshine.site.pages import Context, Page
 from sunshine.site.pages import md as m
-from sunshine.site.pages.data import petition_figures
 
 PATH = "petitions.md"
 RECENT = 20
 
 
 def headline(petitions: pl.DataFrame) -> dict[str, Any]:
-    """The latest year with resolved petitions, and its figures."""
+    """The latest year with resolved petitions, and its figures (按办结日期统计)."""
     if petitions.height == 0:
         return {"year": None, "figures": None}
     year = petitions["resolved_year"].drop_nulls().max()
-    figures = petition_figures(petitions.filter(pl.col("resolved_year") == year))
+    figures = petition_figures(in_year(petitions, year, "resolved"))
     return {"year": year, "figures": figures[0] if figures else None}
 
 
@@ -64,24 +64,41 @@ def _most_first(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (-r["count"], r[key]))
 
 
-def _figures_table(rows: list[dict[str, Any]], key: str, label: str, ds: m.Datasette, column: str) -> str:
-    body = [
-        [
-            m.link(m.html(r[key]), ds.table("petitions", **{column: r[key], "_sort_desc": "resolved_on"}))
-            if column
-            else m.html(r[key]),
-            m.number(r["count"]),
-            m.number(r["median_days"], 1),
-            m.number(r["p90_days"]),
-            m.percent(r["followup_rate"]),
-            m.percent(r["satisfaction_rate"]),
-        ]
-        for r in rows
+def rows_url(ds: m.Datasette, column: str, value: str, **more: str) -> str:
+    """The petitions behind one group's figures."""
+    if column == "month":
+        return ds.table("petitions", received_on__startswith=value, _sort_desc="resolved_on", **more)
+    return ds.table("petitions", **{column: value}, **more, _sort_desc="resolved_on")
+
+
+def figure_cells(r: dict[str, Any], group: str, rows: str, query: str) -> list[str]:
+    """Count (linked to its rows) and the figures (linked to the query computing them, checked)."""
+    return [
+        m.count_link(r["count"], rows),
+        m.figure_link(m.number(r["median_days"], 1), query, m.figure_row(r, group)),
+        m.figure_link(m.number(r["p90_days"]), query),
+        m.figure_link(m.rate(r["followup_rate"]), query),
+        m.figure_link(m.rate(r["satisfaction_rate"]), query),
     ]
-    return m.table_html(
-        [label, "件数", "办理天数中位数", "90% 在几天内办结", "回访率", "满意率"],
-        body,
-        caption=f"按{label}统计",
+
+
+FIGURE_HEADERS = ["件数", "办理天数中位数", "90% 在几天内办结", "回访率", "满意率"]
+
+
+def _figures_table(rows: list[dict[str, Any]], key: str, label: str, ds: m.Datasette, rule: str) -> str:
+    query = ds.figures(by=key)
+    body = [[m.html(r[key]), *figure_cells(r, r[key], rows_url(ds, key, r[key]), query)] for r in rows]
+    return m.table_html([label, *FIGURE_HEADERS], body, caption=f"按{label}统计（{rule}，全部年份）")
+
+
+def statement(f: dict[str, Any], rows: str, query: str) -> str:
+    """One sentence of figures, every number a link."""
+    return (
+        f"共办结 **{m.count_link(f['count'], rows)}** 件，办理天数中位数 "
+        f"**{m.figure_link(m.number(f['median_days'], 1), query, m.figure_row(f))}** 天，"
+        f"90% 的诉求在 **{m.figure_link(m.number(f['p90_days']), query)}** 天内办结，"
+        f"回访率 **{m.figure_link(m.rate(f['followup_rate']), query)}**，"
+        f"满意率 **{m.figure_link(m.rate(f['satisfaction_rate']), query)}**。"
     )
 
 
@@ -90,22 +107,26 @@ def render(inputs: dict[str, Any]) -> str:
     total = inputs["total"][0] if inputs["total"] else None
     head = inputs["headline"]
     out = [
-        m.front_matter("诉求办理", description="群众诉求的受理、办结、回访和满意度（示例数据）"),
+        m.front_matter("诉求办理", description=f"群众诉求的受理、办结、回访和满意度{m.sample_mark(inputs)}"),
         "# 诉求办理\n",
-        m.SAMPLE_NOTE,
+        m.sample_note(inputs),
         "群众通过来访、来电、12345 热线、网格员走访、网上留言和来信提出的诉求，办结后由承办单位回访。"
-        "下表按分类、渠道、承办单位和月份统计已办结的诉求。满意率＝（满意＋基本满意）÷ 已回访并评价的件数。\n",
+        "下表按分类、渠道、承办单位和受理月份统计已办结的诉求。每个数字都可以点开：件数打开这些诉求，"
+        "其他数字打开计算它的数据库查询。年度数字按办结日期统计，按月份的表按受理日期统计。\n",
+        f'<details class="method"><summary>统计口径</summary><p>{m.html(METHOD)}</p></details>\n',
     ]
     if not total:
         out.append("暂无已办结的诉求。\n")
         return "\n".join(out)
-    out.append(
-        f"共办结 **{m.number(total['count'])}** 件，办理天数中位数 **{m.number(total['median_days'], 1)}** 天，"
-        f"90% 的诉求在 **{m.number(total['p90_days'])}** 天内办结，回访率 **{m.percent(total['followup_rate'])}**，"
-        f"满意率 **{m.percent(total['satisfaction_rate'])}**。"
-        f"{m.data_link(ds.table('petitions', _sort_desc='resolved_on'), '查看全部诉求')}\n"
-    )
     year = head["year"] or ""
+    out.append(
+        f"全部年份：{statement(total, ds.table('petitions', _sort_desc='resolved_on'), ds.figures())}\n"
+    )
+    if head["figures"]:
+        rows = ds.table("petitions", resolved_on__startswith=year, _sort_desc="resolved_on")
+        out.append(
+            f"{m.text(year)} 年（{BY_RESOLVED}）：{statement(head['figures'], rows, ds.figures(year=year))}\n"
+        )
     out += [
         "## 按分类 { #by-category data-search-exclude }\n",
         charts.bar_chart(
@@ -116,17 +137,14 @@ def render(inputs: dict[str, Any]) -> str:
             value_title="件数",
         ),
         "",
-        _figures_table(inputs["category"], "category", "分类", ds, "category"),
-        f"<p>{m.data_link(ds.query('petitions_by_category', year=''), '各分类统计（全部年份）')} · "
-        f"{m.data_link(ds.query('petitions_by_category', year=year), f'{year} 年各分类统计')}</p>\n",
+        _figures_table(inputs["category"], "category", "分类", ds, BY_RESOLVED),
         "## 按渠道 { #by-channel data-search-exclude }\n",
-        _figures_table(inputs["channel"], "channel", "渠道", ds, "channel"),
+        _figures_table(inputs["channel"], "channel", "渠道", ds, BY_RESOLVED),
         "",
         "## 按承办单位 { #by-department data-search-exclude }\n",
-        _figures_table(inputs["department"], "department", "承办单位", ds, "department"),
-        f"<p>{m.data_link(ds.query('petitions_by_department', year=''), '各承办单位统计')} · "
-        f"{m.data_link(ds.query('satisfaction_by_department', year=''), '各承办单位满意度')}</p>\n",
-        "## 按月份 { #by-month data-search-exclude }\n",
+        _figures_table(inputs["department"], "department", "承办单位", ds, BY_RESOLVED),
+        f"<p>{m.data_link(ds.query('satisfaction_by_department', year=''), '各承办单位满意度明细')}</p>\n",
+        "## 按受理月份 { #by-month data-search-exclude }\n",
         charts.line_chart(
             [{"月份": r["month"], "件数": r["count"]} for r in inputs["month"]],
             x="月份",
@@ -135,8 +153,7 @@ def render(inputs: dict[str, Any]) -> str:
             y_title="件数",
         ),
         "",
-        _figures_table(inputs["month"], "month", "受理月份", ds, ""),
-        f"<p>{m.data_link(ds.query('petitions_by_month', category=''), '各月统计')}</p>\n",
+        _figures_table(inputs["month"], "month", "受理月份", ds, BY_RECEIVED),
         "## 最近办结的诉求 { #recent data-search-exclude }\n",
     ]
     items = []

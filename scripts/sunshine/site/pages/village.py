@@ -8,34 +8,25 @@ from typing import Any
 
 import polars as pl
 
+from sunshine.figures import BY_RESOLVED, petition_figures
 from sunshine.site import charts
-from sunshine.site.pages import Context, Page
+from sunshine.site.pages import Context, Page, records
 from sunshine.site.pages import calendar as deadline_calendar
+from sunshine.site.pages import committees as committee_pages
 from sunshine.site.pages import md as m
-from sunshine.site.pages.data import petition_figures
-from sunshine.site.pages.paths import grid_path, village_path
+from sunshine.site.pages.paths import archive_path, grid_path, village_path
+from sunshine.site.pages.petitions import FIGURE_HEADERS, figure_cells, statement
+from sunshine.site.pages.records import (
+    CATEGORIES,
+    CATEGORY_IDS,
+    DISCLOSURE_COLUMNS,
+    disclosure_item,
+    period_label,
+)
 
-CATEGORIES = ("党务公开", "村务公开", "财务公开")
-CATEGORY_IDS = {"党务公开": "party-affairs", "村务公开": "village-affairs", "财务公开": "finance-disclosures"}
-PERIODS_SHOWN = 6  # most recent periods listed per category; the rest are one link away
-
-
-def period_label(period: str) -> str:
-    year, _, rest = period.partition("-")
-    if not rest:
-        return f"{year} 年"
-    if rest.startswith("Q"):
-        return f"{year} 年第 {rest[1:]} 季度"
-    return f"{year} 年 {int(rest)} 月" if rest.isdigit() else period
-
-
-def period_order(period: str) -> tuple[str, float]:
-    year, _, rest = period.partition("-")
-    if not rest:
-        return (year, 13.0)
-    if rest.startswith("Q") and rest[1:].isdigit():
-        return (year, int(rest[1:]) * 3 + 0.5)
-    return (year, float(rest) if rest.isdigit() else 0.0)
+VILLAGE_BOOST = 1.3  # a village's name finds its page before its yearly archives
+PERIODS_SHOWN = 2  # most recent periods listed per category, open
+PERIODS_FOLDED = 4  # the next periods, folded; the rest are in the archive by year
 
 
 def _by(frame: pl.DataFrame, key: str) -> dict[str, list[dict[str, Any]]]:
@@ -48,21 +39,7 @@ def _by(frame: pl.DataFrame, key: str) -> dict[str, list[dict[str, Any]]]:
 def pages(ctx: Context) -> Iterator[Page]:
     d = ctx.data
     disclosures = _by(
-        d.disclosures.select(
-            "disclosure_id",
-            "village_code",
-            "category",
-            "topic",
-            "title",
-            "content",
-            "period",
-            "published_on",
-            "amount_yuan",
-            "direction",
-            "approval_ref",
-            "responsible",
-            "year",
-        ).sort("published_on", "disclosure_id", descending=True),
+        d.disclosures.select(DISCLOSURE_COLUMNS).sort("published_on", "disclosure_id", descending=True),
         "village_code",
     )
     staff_counts = dict(d.staff.group_by("grid_id").len().iter_rows())
@@ -71,6 +48,7 @@ def pages(ctx: Context) -> Iterator[Page]:
     by_category: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in petition_figures(d.petitions, ["village_code", "category"]):
         by_category[row["village_code"]].append(row)
+    committees = committee_pages.by_village(ctx.project, d.committee_members, d.commitments)
     for village in d.villages.sort("village_code").iter_rows(named=True):
         code = village["village_code"]
         inputs = {
@@ -80,6 +58,8 @@ def pages(ctx: Context) -> Iterator[Page]:
             "grids": [{**g, "staff": staff_counts.get(g["grid_id"], 0)} for g in grids.get(code, [])],
             "petitions": figures.get(code),
             "petitions_by_category": by_category.get(code, []),
+            "committees": committees.get(code, []),
+            "as_of": ctx.as_of,
             "ds": ctx.ds.base,
             "history": ctx.history,
             "deadlines": deadline_calendar.village_inputs(ctx, code),
@@ -107,26 +87,9 @@ def _overview(v: dict[str, Any], ds: m.Datasette) -> str:
     )
 
 
-def _disclosure_item(row: dict[str, Any], ds: m.Datasette) -> str:
-    amount = ""
-    if row["amount_yuan"] is not None:
-        amount = f" · {m.html(row['direction'])} {m.yuan(row['amount_yuan'])} 元"
-    details = [f"<p>{m.html(row['content'])}</p>"]
-    if row["approval_ref"]:
-        details.append(f"<p>依据：{m.html(row['approval_ref'])}</p>")
-    details.append(
-        f"<p>公开主体：{m.html(row['responsible'])} · 事项：{m.html(row['topic'])} · "
-        f"{m.data_link(ds.row('disclosures', row['disclosure_id']), '原始记录')}</p>"
-    )
-    # The full text stays out of the search index: titles and topics find the page.
-    return (
-        f"<li><details><summary>{m.html(row['title'])}"
-        f'<span class="meta">{m.html(row["published_on"])}{amount}</span></summary>'
-        f'<div class="disclosure-body" data-search-exclude>{"".join(details)}</div></details></li>'
-    )
-
-
 def _disclosures(rows: list[dict[str, Any]], code: str, ds: m.Datasette) -> str:
+    """The latest periods of each category; the text of each item and older periods folded."""
+    page = village_path(code)
     out = []
     for category in CATEGORIES:
         items = [r for r in rows if r["category"] == category]
@@ -136,19 +99,32 @@ def _disclosures(rows: list[dict[str, Any]], code: str, ds: m.Datasette) -> str:
             continue
         topics = sorted({r["topic"] for r in items})
         out.append(f"<p>公开的事项：{'、'.join(m.html(t) for t in topics)}</p>\n")
-        periods: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for r in items:
-            periods[r["period"]].append(r)
-        ordered = sorted(periods, key=period_order, reverse=True)
-        for n, period in enumerate(ordered[:PERIODS_SHOWN]):
-            lis = "".join(_disclosure_item(r, ds) for r in periods[period])
-            indexed = "" if n == 0 else " data-search-exclude"  # only the latest period is indexed
-            out.append(
-                f'<h4>{m.html(period_label(period))}</h4>\n<ul class="disclosures"{indexed}>{lis}</ul>\n'
+        periods = records.periods(items)
+        for n, (period, these) in enumerate(periods[: PERIODS_SHOWN + PERIODS_FOLDED]):
+            block = (
+                # Only the latest period's titles are indexed here; the archive indexes every title.
+                f"<section{'' if n == 0 else ' data-search-exclude'}><h4>{m.html(period_label(period))}</h4>\n"
+                '<ul class="disclosures">'
+                f"{''.join(disclosure_item(r, ds) for r in these)}</ul></section>\n"
             )
-        all_link = ds.table("disclosures", village_code=code, category=category, _sort_desc="published_on")
-        more = f"（另有 {len(ordered) - PERIODS_SHOWN} 个更早的期间）" if len(ordered) > PERIODS_SHOWN else ""
-        out.append(f"<p>{m.data_link(all_link, f'查看全部 {len(items)} 条{category}')}{more}</p>\n")
+            if n == PERIODS_SHOWN:
+                older = len(periods[PERIODS_SHOWN : PERIODS_SHOWN + PERIODS_FOLDED])
+                out.append(f'<details class="older"><summary>更早的 {older} 期</summary>\n')
+            out.append(block)
+        if len(periods) > PERIODS_SHOWN:
+            out.append("</details>\n")
+        years = sorted({r["year"] for r in items}, reverse=True)
+        links = " ".join(
+            f'<a href="{m.page_url(page, archive_path(code, y))}#{CATEGORY_IDS[category]}">{m.html(y)} 年</a>'
+            for y in years
+        )
+        count = m.count_link(
+            len(items),
+            ds.table("disclosures", village_code=code, category=category, _sort_desc="published_on"),
+        )
+        out.append(
+            f'<p class="archive-links" data-search-exclude>全部 {count} 条{category}，按年份：{links}</p>\n'
+        )
     return "\n".join(out)
 
 
@@ -157,38 +133,25 @@ def _finances(rows: list[dict[str, Any]], code: str, name: str, ds: m.Datasette)
     if not money:
         return "暂无带金额的财务公开事项。\n"
     totals: dict[tuple[str, str], float] = defaultdict(float)
-    topics: dict[tuple[str, str, str], float] = defaultdict(float)
     for r in money:
         totals[(r["year"], r["direction"])] += r["amount_yuan"]
-        topics[(r["year"], r["topic"], r["direction"])] += r["amount_yuan"]
     years = sorted({y for y, _ in totals})
     chart_rows = [
         {"year": y, "direction": dirn, "amount": round(totals.get((y, dirn), 0.0), 2)}
         for y in years
         for dirn in ("收入", "支出")
     ]
-    out = [charts.income_expenditure_chart(chart_rows, caption=f"{name}各年度公开的收入与支出（元）"), ""]
-    for y in reversed(years):
-        table_rows = [
-            [
-                m.html(topic),
-                m.yuan(topics.get((y, topic, "收入"))),
-                m.yuan(topics.get((y, topic, "支出"))),
-            ]
-            for topic in sorted({t for (yy, t, _) in topics if yy == y})
-        ]
-        table_rows.append(
-            [
-                "<strong>合计</strong>",
-                m.yuan(totals.get((y, "收入"), 0.0)),
-                m.yuan(totals.get((y, "支出"), 0.0)),
-            ]
-        )
+    out = [
+        charts.income_expenditure_chart(chart_rows, caption=f"{name}各年度公开的收入与支出（元）"),
+        "",
+        f"<p>按所属期间的年份统计。公开了事项但没有填写金额的，标为“{records.UNDISCLOSED}”。</p>\n",
+    ]
+    for n, y in enumerate(reversed(years)):
+        table = records.money_table(rows, y, f"{y} 年收支（按事项）")
+        link = m.data_link(ds.query("income_expenditure", village_code=code, year=y), f"{y} 年收支明细")
+        block = f"{table}\n<p>{link}</p>\n"
         out.append(
-            m.table_html(["事项", "收入（元）", "支出（元）"], table_rows, caption=f"{y} 年收支（按事项）")
-        )
-        out.append(
-            f"<p>{m.data_link(ds.query('income_expenditure', village_code=code, year=y), f'{y} 年收支明细')}</p>\n"
+            block if n == 0 else f'<details class="older"><summary>{y} 年收支</summary>\n{block}</details>\n'
         )
     return "\n".join(out)
 
@@ -217,32 +180,64 @@ def _petitions(inputs: dict[str, Any], code: str, name: str, ds: m.Datasette) ->
     if not total:
         return "暂无已办结的诉求。\n"
     cats = inputs["petitions_by_category"]
+    rows = ds.table("petitions", village_code=code, _sort_desc="resolved_on")
+    query = ds.figures(by="category", village_code=code)
     out = [
-        f"已办结诉求 **{m.number(total['count'])}** 件，办理用时中位数 **{m.number(total['median_days'], 1)}** 天，"
-        f"满意率 **{m.percent(total['satisfaction_rate'])}**。\n",
+        f"全部年份：{statement(total, rows, ds.figures(village_code=code))}\n",
         m.table_html(
-            ["分类", "件数", "中位天数", "回访率", "满意率"],
+            ["分类", *FIGURE_HEADERS],
             [
                 [
-                    m.link(
-                        m.html(c["category"]),
+                    m.html(c["category"]),
+                    *figure_cells(
+                        c,
+                        c["category"],
                         ds.table(
                             "petitions", village_code=code, category=c["category"], _sort_desc="resolved_on"
                         ),
+                        query,
                     ),
-                    m.number(c["count"]),
-                    m.number(c["median_days"], 1),
-                    m.percent(c["followup_rate"]),
-                    m.percent(c["satisfaction_rate"]),
                 ]
                 for c in cats
             ],
-            caption="按分类统计",
+            caption=f"按分类统计（全部年份，{BY_RESOLVED}）",
         ),
-        f"<p>{m.data_link(ds.table('petitions', village_code=code, _sort_desc='resolved_on'), '查看本村（社区）全部诉求')} · "
-        f"{m.data_link(ds.query('petitions_per_1000_by_grid', village_code=code), '各网格每千人诉求数')}</p>\n",
+        f"<p>{m.data_link(ds.query('petitions_per_1000_by_grid', village_code=code), '各网格每千人诉求数')}</p>\n",
     ]
     return "\n".join(out)
+
+
+SECTIONS = (
+    ("overview", "概况"),
+    ("committees", "两委"),
+    ("disclosures", "三务公开"),
+    ("finances", "财务"),
+    ("grids", "网格"),
+    ("petitions", "诉求"),
+    ("archive", "全部记录"),
+    ("supervision", "监督电话"),
+)
+
+
+def _jump_list() -> str:
+    links = "".join(f'<li><a href="#{anchor}">{label}</a></li>' for anchor, label in SECTIONS)
+    return f'<nav class="jump" aria-label="本页各部分" data-search-exclude><ul>{links}</ul></nav>\n'
+
+
+def _archive(rows: list[dict[str, Any]], code: str) -> str:
+    page = village_path(code)
+    years = sorted({r["year"] for r in rows}, reverse=True)
+    if not years:
+        return "<p>暂无公开记录。</p>\n"
+    counts = {y: sum(r["year"] == y for r in rows) for y in years}
+    links = "".join(
+        f'<li><a href="{m.page_url(page, archive_path(code, y))}">{m.html(y)} 年（{counts[y]} 条）</a></li>'
+        for y in years
+    )
+    return (
+        "<p>本村（社区）公开过的全部事项，按所属年份和类别列出，含每一项的内容和金额。</p>\n"
+        f'<ul class="archive-years">{links}</ul>\n'
+    )
 
 
 def render(inputs: dict[str, Any]) -> str:
@@ -260,13 +255,21 @@ def render(inputs: dict[str, Any]) -> str:
     )
     return "\n".join(
         [
-            m.front_matter(name, description=f"{name}的三务公开、网格服务和群众诉求办理情况（示例数据）"),
+            m.front_matter(
+                name,
+                description=f"{name}的三务公开、网格服务和群众诉求办理情况{m.sample_mark(inputs)}",
+                boost=VILLAGE_BOOST,
+            ),
             f"# {m.text(v['name'])}\n",
-            f'<p class="sample-badge">示例数据 · {m.html(v["township"])} · {m.html(v["kind"])}</p>\n',
+            m.sample_badge(inputs, v["township"], v["kind"]),
+            _jump_list(),
             "## 村情概况 { #overview }\n",
             _overview(v, ds),
             "",
             intro,
+            "",
+            "## 两委分工与承诺 { #committees }\n",
+            committee_pages.section(inputs["committees"], code, inputs["as_of"], ds),
             "",
             "## 三务公开 { #disclosures }\n",
             _disclosures(inputs["disclosures"], code, ds),
@@ -279,6 +282,8 @@ def render(inputs: dict[str, Any]) -> str:
             f"<p>{m.data_link(ds.query('grid_staff_serving', village_code=code, grid_id=''), '本村（社区）全部网格人员')}</p>\n",
             "## 诉求办理 { #petitions data-search-exclude }\n",
             _petitions(inputs, code, name, ds),
+            "## 全部公开记录 { #archive data-search-exclude }\n",
+            _archive(inputs["disclosures"], code),
             "## 监督电话 { #supervision data-search-exclude }\n",
             f"<p>对公开内容有疑问，请拨打村务监督委员会电话：{m.tel(v['supervision_phone'])}</p>\n",
             history,

@@ -1,0 +1,1 @@
+"""`sunshine init`: a fresh clone becomes a township's own project."""

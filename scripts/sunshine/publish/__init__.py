@@ -1,0 +1,1 @@
+"""Publishing: a self-contained bundle for real servers (nginx, systemd, containers, Kubernetes)."""

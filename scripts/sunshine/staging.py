@@ -1,0 +1,95 @@
+"""Putting a new build in place of the last good one, so that no crash can lose both.
+
+- A file is written beside its target under a name holding the writer's process id
+  (`.history.db.1234.tmp`); a later build removes the files of processes that no longer exist
+  (killed or crashed), and never those of a build still running.
+- A directory (the site) is swapped in with one atomic exchange where the file system offers it
+  (Linux renameat2 RENAME_EXCHANGE). Elsewhere it takes two renames, target → .target-old and
+  new → target; a crash between them leaves only .target-old, which the next build (or the next
+  swap) puts back before anything else.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import shutil
+from pathlib import Path
+
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+_libc = ctypes.CDLL(None, use_errno=True)
+_renameat2 = getattr(_libc, "renameat2", None)
+
+
+def temporary(target: Path, suffix: str = "tmp") -> Path:
+    """Where this process writes the next version of target."""
+    return target.with_name(f".{target.name}.{os.getpid()}.{suffix}")
+
+
+def remove_stale(target: Path) -> None:
+    """Temporary files of target left by processes that no longer exist."""
+    prefix = f".{target.name}."
+    if not target.parent.is_dir():
+        return
+    for path in target.parent.iterdir():
+        if not path.name.startswith(prefix):
+            continue
+        pid = path.name[len(prefix) :].split(".", 1)[0]
+        if pid.isdigit() and not alive(int(pid)):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def previous(target: Path) -> Path:
+    """Where the last good directory waits while the new one is renamed into place."""
+    return target.with_name(f".{target.name}-old")
+
+
+def recover_directory(target: Path) -> bool:
+    """Put the last good directory back if a swap was cut off between its two renames."""
+    old = previous(target)
+    if not target.exists() and old.is_dir():
+        old.rename(target)
+        return True
+    return False
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically; False where the system cannot (then nothing has changed)."""
+    if _renameat2 is None:
+        return False
+    done = _renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE)
+    if done == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
+def swap_directory(new: Path, target: Path) -> None:
+    """Make new the target; the last good target stays in place until new is."""
+    old = previous(target)
+    recover_directory(target)
+    shutil.rmtree(old, ignore_errors=True)
+    if target.is_dir() and exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)  # it now holds the previous version
+        return
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,264 @@
+"""One typed reader of a table: every cell read for what it means, by its Table Schema field type.
+
+Excel and WPS rewrite a file on every save: dates become `2024/1/9`, `4476.00` becomes `4476`, a
+thousands separator appears, the file is saved as GBK with CRLF line ends. None of that changes what
+the table says. `sunshine diff`, the public history and validation compare and show the *canonical
+text* of each cell (dates YYYY-MM-DD, amounts with the schema's decimal places, integers without
+separators), so a re-save is never a change. A cell that has no single meaning keeps its text.
+
+Columns are matched by name (Table Schema `fieldsMatch: "equal"`), and a field's Chinese title is
+accepted for its name: a re-ordered header, or one typed from the data dictionary, reads the same.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sunshine import normalize
+from sunshine.package import Table
+
+ENCODINGS = ("utf-8-sig", "gb18030")
+# How Excel and WPS write a date on saving: 2024/1/9, 2024-1-9, 2024年1月9日.
+RESAVED_DATE = re.compile(r"^[0-9]{4}(/[0-9]{1,2}/|-[0-9]{1,2}-|年[0-9]{1,2}月)[0-9]{1,2}日?$")
+TRUE = ("true", "True", "TRUE", "1", "是")
+FALSE = ("false", "False", "FALSE", "0", "否")
+
+
+class Unreadable(Exception):
+    """The bytes are in no encoding a spreadsheet program writes; the message is Chinese."""
+
+
+# ---------------------------------------------------------------- cells
+
+
+def value(spec: dict[str, Any], text: str | None) -> Any:
+    """The typed value a cell means: date, Decimal, int, bool or str; None when empty or unreadable."""
+    if text is None:
+        return None
+    plain = normalize.strip_spaces(text)
+    if plain == "":
+        return None
+    kind = spec.get("type", "string")
+    if kind == "date":
+        d, _ = normalize.parse_date(plain)
+        return d
+    if kind == "number":
+        amount = plain if normalize.PLAIN_NUMBER.match(plain) else normalize.parse_amount(plain)
+        if amount is None:
+            return None
+        try:
+            return Decimal(amount)
+        except InvalidOperation:
+            return None
+    if kind == "integer":
+        whole = plain if normalize.PLAIN_INTEGER.match(plain) else normalize.parse_integer(plain)
+        return int(whole) if whole is not None else None
+    if kind == "boolean":
+        trues = spec.get("trueValues", TRUE)
+        falses = spec.get("falseValues", FALSE)
+        return True if plain in trues else False if plain in falses else None
+    return text
+
+
+def canonical(spec: dict[str, Any], text: str | None) -> str:
+    """The text a cell is stored and compared as; the cell's own text when it has no single meaning."""
+    if text is None:
+        return ""
+    kind = spec.get("type", "string")
+    if kind == "string":
+        return text
+    typed = value(spec, text)
+    if typed is None:
+        return "" if normalize.strip_spaces(text) == "" else text
+    if isinstance(typed, date):
+        return typed.isoformat()
+    if isinstance(typed, Decimal):
+        places = spec.get("x-decimals")
+        if places is not None and -_exponent(typed) <= places:
+            return f"{typed.quantize(Decimal(1).scaleb(-places)):f}"
+        return f"{typed:f}"
+    if isinstance(typed, bool):
+        trues = spec.get("trueValues", TRUE)
+        falses = spec.get("falseValues", FALSE)
+        return text if text in (trues if typed else falses) else (trues[0] if typed else falses[0])
+    return str(typed)
+
+
+def _exponent(d: Decimal) -> int:
+    exponent = d.as_tuple().exponent
+    return exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def is_resave(spec: dict[str, Any], text: str) -> bool:
+    """True when the cell is another spelling Excel or WPS writes on saving of one canonical value.
+
+    `2024/1/9`, `2024-1-9`, `2024年1月9日` in a date column; `1,511.56` in a number column; `1,200`
+    in an integer column. Full-width digits, currency signs and Excel serials are not what a
+    re-save writes and stay for a person to see.
+    """
+    if text != normalize.strip_spaces(text) or normalize.has_fullwidth(text) or text == "":
+        return False
+    kind = spec.get("type")
+    if kind == "date":
+        if not RESAVED_DATE.match(text):
+            return False
+        d, reason = normalize.parse_date(text, serials=False)
+        return d is not None and not reason and d.isoformat() != text
+    if kind == "number":
+        return (
+            "," in text and normalize.parse_amount(text) is not None and not any(c in text for c in "¥￥元")
+        )
+    if kind == "integer":
+        return "," in text and normalize.parse_integer(text) is not None
+    return False
+
+
+# ---------------------------------------------------------------- files
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """(text, encoding): UTF-8 (with or without BOM), UTF-16 with BOM (Excel "Unicode 文本"), GB18030."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    for encoding in ENCODINGS:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    line = 1 + data.count(b"\n")
+    raise Unreadable(f"文件中有无法识别的字符（共 {line} 行），不是 UTF-8，也不是 GBK。")
+
+
+def dialect_of(text: str) -> str:
+    """ "\\t" for a tab-separated file (Excel's "Unicode 文本"), else ","."""
+    first = text.split("\n", 1)[0]
+    return "\t" if first.count("\t") > first.count(",") else ","
+
+
+def header_map(table: Table, labels: list[str]) -> list[str | None]:
+    """For each column of the header, the field it holds (by name, else by Chinese title), or None."""
+    names = set(table.field_names)
+    titles = {f.get("title"): f["name"] for f in table.fields if f.get("title")}
+    out: list[str | None] = []
+    for label in labels:
+        clean = normalize.halfwidth(normalize.strip_spaces(label)) if label else label
+        name = (
+            label
+            if label in names
+            else clean
+            if clean in names
+            else titles.get(normalize.strip_spaces(label))
+        )
+        out.append(name if name not in out else None)
+    return out
+
+
+@dataclass
+class Row:
+    number: int  # spreadsheet row, header = 1
+    cells: dict[str, str]  # field name → the cell as written
+
+
+@dataclass
+class TypedTable:
+    table: Table
+    encoding: str
+    labels: list[str]
+    columns: list[str | None]  # field name of each column (None: a column the schema does not know)
+    rows: list[Row] = field(default_factory=list)
+
+    def canonical_rows(self) -> list[dict[str, str]]:
+        """Every row with a value, each cell as its canonical text, keyed by field name."""
+        specs = {f["name"]: f for f in self.table.fields}
+        return [
+            {
+                name: canonical(specs[name], text) if name in specs else text
+                for name, text in row.cells.items()
+            }
+            for row in self.rows
+        ]
+
+
+def read(table: Table, data: bytes) -> TypedTable:
+    """Read a CSV (or Excel's tab-separated Unicode text) as the schema defines it."""
+    text, encoding = decode(data)
+    text = text.removeprefix("\ufeff")
+    records = csv.reader(io.StringIO(text, newline=""), delimiter=dialect_of(text))
+    labels, number = _header(records)
+    columns = header_map(table, labels)
+    out = TypedTable(table, encoding, labels, columns)
+    keys = _keys(table, columns, labels)
+    known = [k for k in keys if k is not None]
+    for record in records:
+        number += 1
+        cells = _cells(keys, known, record)
+        if cells is not None:
+            out.rows.append(Row(number, cells))
+    return out
+
+
+def stream(table: Table, lines: Iterable[str]) -> tuple[list[str], Iterator[dict[str, str]]]:
+    """The column names of a version of a table, and its rows as `canonical_rows` gives them, read
+    as the lines arrive (decoded text, line ends kept): a million-row version is never held whole."""
+    lines = iter(lines)
+    first = next(lines, "").removeprefix("\ufeff")
+    records = csv.reader(itertools.chain([first], lines), delimiter=dialect_of(first))
+    labels, _ = _header(records)
+    keys = _keys(table, header_map(table, labels), labels)
+    known = [k for k in keys if k is not None]
+    specs = {f["name"]: f for f in table.fields}
+
+    def rows() -> Iterator[dict[str, str]]:
+        for record in records:
+            cells = _cells(keys, known, record)
+            if cells is not None:
+                yield {name: canonical(specs[name], t) if name in specs else t for name, t in cells.items()}
+
+    return known, rows()
+
+
+def _header(records: Iterator[list[str]]) -> tuple[list[str], int]:
+    """The first record that is not empty, and its line number."""
+    number = 0
+    for record in records:
+        number += 1
+        if record:
+            return record, number
+    return [], number
+
+
+def _keys(table: Table, columns: list[str | None], labels: list[str]) -> list[str | None]:
+    """Where each column's cells are kept: its field, or a column the schema does not know under its
+    own label, as it was written (None: dropped, a second column for one field or an empty label)."""
+    return [
+        name or (label if label and label not in table.field_names else None)
+        for name, label in zip(columns, labels, strict=True)
+    ]
+
+
+def _cells(keys: list[str | None], known: list[str], record: list[str]) -> dict[str, str] | None:
+    """One record's cells by column name; None for a blank line."""
+    if not any(normalize.strip_spaces(c) for c in record):
+        return None
+    cells = {name: "" for name in known}
+    for name, cell in zip(keys, record, strict=False):
+        if name is not None:
+            cells[name] = cell
+    return cells
+
+
+def canonical_rows(table: Table, data: bytes) -> list[dict[str, str]]:
+    """The rows of one version of a table, each cell as its canonical text."""
+    return read(table, data).canonical_rows()

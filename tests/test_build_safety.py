@@ -1,0 +1,250 @@
+"""Builds that overlap or die half-way: one build at a time, the last good output always in place,
+and nothing a killed build was working on left behind. Builds are killed with SIGKILL at chosen
+points by running them in a child process that kills itself there."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from sunshine import staging
+from sunshine.package import Project
+from sunshine.problems import BuildError
+from sunshine.site.build import build as build_site
+
+from .conftest import FIXTURE, ROOT, copy_package
+from .git_fixture import commit, git
+
+DATASETTE = "http://127.0.0.1:8001"
+
+
+def site_package(base: Path) -> Project:
+    root = copy_package(ROOT, base / "pkg", data_from=FIXTURE / "data")
+    shutil.copytree(ROOT / "content", root / "content")
+    shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copy(ROOT / "sunshine.toml", root / "sunshine.toml")
+    return Project.load(root)
+
+
+def commit_all(root: Path) -> None:
+    git(root, "init", "-q")
+    commit(root, "录入数据", "2024-05-01T09:00:00+08:00")
+
+
+def run_python(code: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def sunshine(*args: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sunshine.cli", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def break_a_link(project: Project) -> None:
+    (project.root / "content/docs/broken.md").write_text(
+        "# 坏链接\n\n[不存在](nowhere.md)\n", encoding="utf-8"
+    )
+
+
+# -- one build at a time ---------------------------------------------------------------------------
+
+
+def test_a_second_build_says_one_is_running_and_waits_for_it(tmp_path):
+    project = site_package(tmp_path)
+    build_dir = project.build_dir
+    build_dir.mkdir()
+    holder = subprocess.Popen(  # holds the lock until a line arrives on its stdin
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, sys\n"
+            f"f = open({str(build_dir / '.lock')!r}, 'a+')\n"
+            "fcntl.flock(f, fcntl.LOCK_EX); f.write('4242\\n'); f.flush()\n"
+            "print('held', flush=True); sys.stdin.readline()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline() == "held\n"
+    second = sunshine("build", "--only", "database", cwd=project.root)
+    try:
+        said = second.stderr.readline()
+        assert not (build_dir / "sunshine.db").exists()  # still waiting
+    finally:
+        holder.communicate("release\n", timeout=30)
+    out, err = second.communicate(timeout=300)
+    assert said == "另一个构建（进程 4242）正在进行，等它完成后再开始本次构建……\n"
+    assert second.returncode == 0, err
+    assert (build_dir / "sunshine.db").exists()
+
+
+def test_two_builds_started_together_both_publish_the_whole_site(tmp_path):
+    project = site_package(tmp_path)
+    commit_all(project.root)
+    first, second = (sunshine("build", cwd=project.root) for _ in range(2))
+    results = [proc.communicate(timeout=300) for proc in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], results
+    assert sum("正在进行" in err for _, err in results) == 1
+    pages = sorted(p.relative_to(project.build_dir).as_posix() for p in project.build_dir.rglob("*.html"))
+    again = sunshine("build", cwd=project.root)
+    assert again.communicate(timeout=300) and again.returncode == 0
+    assert pages == sorted(
+        p.relative_to(project.build_dir).as_posix() for p in project.build_dir.rglob("*.html")
+    )
+    assert "site/index.html" in pages
+    assert sorted(p.name for p in project.build_dir.iterdir() if not p.name.startswith(".site-work")) == [
+        ".lock",
+        "history.db",
+        "site",
+        "sunshine.db",
+    ]
+
+
+# -- the site swap ---------------------------------------------------------------------------------
+
+
+KILL_BETWEEN_THE_RENAMES = """
+    import os, signal, sys
+    from pathlib import Path
+    from sunshine import staging
+    from sunshine.package import Project
+    from sunshine.site.build import build
+
+    staging.exchange = lambda a, b: False  # a file system without an atomic exchange
+    rename = Path.rename
+
+    def rename_then_die(self, target):
+        done = rename(self, target)
+        if Path(target).name == ".site-old":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return done
+
+    Path.rename = rename_then_die
+    project = Project.load(Path.cwd())
+    build(project, project.build_dir / "site", datasette_url="http://127.0.0.1:8001")
+"""
+
+
+def last_good_site(project: Project) -> Path:
+    target = project.build_dir / "site"
+    target.mkdir(parents=True)
+    (target / "index.html").write_text("last good site", encoding="utf-8")
+    return target
+
+
+def test_a_build_killed_between_the_two_renames_of_the_swap_gets_the_last_good_site_back(tmp_path):
+    project = site_package(tmp_path)
+    target = last_good_site(project)
+    killed = run_python(KILL_BETWEEN_THE_RENAMES, project.root)
+    assert killed.returncode == -9, killed.stderr
+    assert not target.exists()  # the moment the old code left no site at all
+    break_a_link(project)
+    with pytest.raises(BuildError, match="MkDocs"):
+        build_site(project, target, datasette_url=DATASETTE)
+    assert (target / "index.html").read_text(encoding="utf-8") == "last good site"
+    assert sorted(p.name for p in project.build_dir.iterdir()) == [".site-work", "site"]
+
+
+def test_after_a_killed_swap_the_next_good_build_leaves_only_the_new_site(tmp_path):
+    project = site_package(tmp_path)
+    target = last_good_site(project)
+    assert run_python(KILL_BETWEEN_THE_RENAMES, project.root).returncode == -9
+    build_site(project, target, datasette_url=DATASETTE)
+    assert "last good site" not in (target / "index.html").read_text(encoding="utf-8")
+    assert sorted(p.name for p in project.build_dir.iterdir()) == [".site-work", "site"]
+
+
+def test_a_build_killed_while_mkdocs_writes_leaves_nothing_the_next_build_keeps(tmp_path):
+    project = site_package(tmp_path)
+    target = last_good_site(project)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    half = target.with_name(f".site.{dead.pid}.new")
+    (half / "assets").mkdir(parents=True)
+    (half / "index.html").write_text("half written", encoding="utf-8")
+    break_a_link(project)
+    with pytest.raises(BuildError):
+        build_site(project, target, datasette_url=DATASETTE)
+    assert (target / "index.html").read_text(encoding="utf-8") == "last good site"
+    assert sorted(p.name for p in project.build_dir.iterdir()) == [".site-work", "site"]
+
+
+@pytest.mark.parametrize("atomic", [True, False], ids=["exchange", "two renames"])
+def test_a_swap_puts_the_new_directory_in_place_and_removes_the_old(tmp_path, monkeypatch, atomic):
+    if not atomic:
+        monkeypatch.setattr(staging, "exchange", lambda a, b: False)
+    target, new = tmp_path / "site", tmp_path / ".site.1.new"
+    for path, text in ((target, "old"), (new, "new")):
+        path.mkdir()
+        (path / "index.html").write_text(text, encoding="utf-8")
+    staging.swap_directory(new, target)
+    assert (target / "index.html").read_text(encoding="utf-8") == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]
+
+
+# -- the history stage -----------------------------------------------------------------------------
+
+
+KILL_DURING_HISTORY = """
+    import os, signal
+    from pathlib import Path
+    from sunshine.history import build as history
+    from sunshine.package import Project
+
+    def die(project, db):
+        db["half_written"].insert({"row": 1})
+        db.conn.commit()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    history._update = die
+    project = Project.load(Path.cwd())
+    history.build_history(project, project.build_dir / "history.db")
+"""
+
+
+def test_a_history_build_killed_half_way_leaves_no_copy_behind_after_the_next_build(tmp_path):
+    project = site_package(tmp_path)
+    commit_all(project.root)
+    db = project.build_dir / "history.db"
+    from sunshine.history.build import build_history
+
+    build_history(project, db)
+    good = db.read_bytes()
+    killed = run_python(KILL_DURING_HISTORY, project.root)
+    assert killed.returncode == -9, killed.stderr
+    assert db.read_bytes() == good
+    assert len(list(project.build_dir.iterdir())) == 2  # history.db and the killed build's copy
+    build_history(project, db)
+    assert "half_written" not in sqlite_utils.Database(db).table_names()
+    assert sorted(p.name for p in project.build_dir.iterdir()) == ["history.db"]
+
+
+def test_a_running_builds_temporary_file_is_not_taken_for_a_stale_one(tmp_path):
+    target = tmp_path / "history.db"
+    mine = staging.temporary(target)
+    mine.write_bytes(b"in progress")
+    staging.remove_stale(target)
+    assert mine.read_bytes() == b"in progress"
+    assert mine.name == f".history.db.{os.getpid()}.tmp"
+
+
+def test_the_lock_names_the_build_holding_it(tmp_path):
+    from sunshine.build import build_lock
+
+    with build_lock(tmp_path / "build"):
+        assert (tmp_path / "build" / ".lock").read_text() == f"{os.getpid()}\n"
