@@ -13,6 +13,7 @@ numbers from being flagged: GB 11643 (ISO 7064 MOD 11-2) for ID numbers, Luhn fo
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -126,6 +127,8 @@ EMAIL_PRETEST = "[@＠]"
 _PY_SEP = _class(SEPARATOR_RANGES, rust=False)
 _PY_DIGIT = _class(_DIGITISH_RANGES, rust=False)
 _PRE_ANY = re.compile(f"{_PY_DIGIT}(?:{_PY_SEP}{{0,3}}{_PY_DIGIT}){{10}}|[@＠]")
+# What a code can hide (in_code): an ID number or bank card (15 digits or more) or an e-mail address.
+_PRE_NEVER_A_CODE = re.compile(f"{_PY_DIGIT}(?:{_PY_SEP}{{0,3}}{_PY_DIGIT}){{14}}|[@＠]")
 
 
 def normalise(text: str) -> str:
@@ -409,6 +412,8 @@ _NEVER_A_CODE = frozenset({"id", "bank-card", "email"})
 
 def in_code(value: str) -> list[Finding]:
     """Personal numbers in a cell that matches its column's code format: those with a checksum only."""
+    if not _PRE_NEVER_A_CODE.search(value):  # a village code or case number: too short for any of them
+        return []
     return [f for f in find_personal(value, phones_allowed=True) if f.kind in _NEVER_A_CODE]
 
 
@@ -472,7 +477,36 @@ def mask_cell(columns: Columns, name: str, value: Any, *, runs: bool = True) -> 
 
 def mask_row(row: Mapping[str, Any], columns: Columns = Columns(), *, runs: bool = True) -> dict[str, Any]:
     """Every cell of a row masked, whatever its column or type; column names too (a header can leak)."""
-    return {mask(str(k), runs=runs): mask_cell(columns, k, v, runs=runs) for k, v in row.items()}
+    return {_masked_name(str(k), runs): mask_cell(columns, k, v, runs=runs) for k, v in row.items()}
+
+
+class RowMasker:
+    """`mask_row` for many rows of one table, remembering the cells it has seen: codes, dates and
+    categories repeat in every row, so most cells are masked once (at most `limit` remembered)."""
+
+    def __init__(self, columns: Columns, *, runs: bool = True, limit: int = 200_000) -> None:
+        self.columns, self.runs, self.limit = columns, runs, limit
+        self.seen: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        out = {}
+        seen = self.seen
+        for k, v in row.items():
+            name = str(k)
+            try:
+                masked = seen[(name, v)]
+            except (KeyError, TypeError):  # not seen yet, or a value that is not text
+                masked = mask_cell(self.columns, k, v, runs=self.runs)
+                if isinstance(v, str) and len(seen) < self.limit:
+                    seen[(name, v)] = masked
+            out[_masked_name(name, self.runs)] = masked
+        return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _masked_name(name: str, runs: bool) -> str:
+    """A column name masked: the same few names come with every row of a table."""
+    return mask(name, runs=runs)
 
 
 def mask_frame(frame: pl.DataFrame, columns: Columns = Columns()) -> pl.DataFrame:

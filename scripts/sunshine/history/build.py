@@ -26,7 +26,7 @@ from sunshine.history.schema import REMOVED
 from sunshine.history.versions import Reader, Writer
 from sunshine.package import Project, Table
 from sunshine.privacy import VERSION as MASKING
-from sunshine.privacy import Columns, mask, mask_row
+from sunshine.privacy import Columns, RowMasker, mask
 from sunshine.problems import BuildError
 
 
@@ -165,8 +165,7 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
 def _masker(table: Table) -> Callable[[dict[str, str]], dict[str, Any]]:
     """Every cell of every column masked, keys and column names included: an old version never
     passed validation, and an ID number may stand in any column (pushed there by an unquoted comma)."""
-    columns = Columns.of(table.fields)
-    return lambda row: mask_row(row, columns)
+    return RowMasker(Columns.of(table.fields))
 
 
 def _commit_info(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
