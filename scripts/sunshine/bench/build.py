@@ -14,10 +14,10 @@ from __future__ import annotations
 import csv
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,16 +56,21 @@ GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.org", "-c
 
 
 def _child(cmd: list[str], cwd: Path) -> tuple[float, int, str]:
-    """Wall time, peak memory of the child (MB, when it raised the children's high-water mark), output."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t0 = time.perf_counter()
+    """Wall time, peak memory (MB: the largest resident size of the child or any process it waited
+    for, from wait4), and the output of one command."""
     env = {**os.environ, "SUNSHINE_MAX_BYTES": str(1 << 40)}  # a county's petitions file is 340 MB
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, env=env)
-    seconds = time.perf_counter() - t0
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}\n{done.stdout[-2000:]}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, (peak // 1024 if peak > before else 0), done.stdout
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{stderr[-3000:]}\n{stdout[-2000:]}")
+    return seconds, usage.ru_maxrss // 1024, stdout
 
 
 def _stage(project: Project, stage: str) -> dict:

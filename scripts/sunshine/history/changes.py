@@ -179,6 +179,9 @@ class Changes:
         db["changes"].create_index(["village_code"], if_not_exists=True)
         db["changes"].create_index(["after_publication"], if_not_exists=True)
         db["changes"].create_index(["kind"], if_not_exists=True)  # the deleted-records query; the counts
+        # The newest changes first, of all tables and of one: what the site's 变更记录 pages list.
+        db["changes"].create_index(["seq", "id"], if_not_exists=True)
+        db["changes"].create_index(["table_name", "seq", "id"], if_not_exists=True)
         for table in self.project.tables.values():
             db.create_view(
                 f"{table.name}_changes",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections import defaultdict
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -49,27 +48,83 @@ def _masked_by_this_version(history_db: Path) -> bool:
     return bool(row) and row[0] == MASKING
 
 
-def _load_changes(history_db: Path) -> list[dict[str, Any]]:
-    if not history_db.exists() or not _masked_by_this_version(history_db):
-        return []
-    with closing(sqlite3.connect(history_db)) as conn:
-        conn.row_factory = sqlite3.Row
-        try:
-            return [dict(r) for r in conn.execute("select * from changes order by seq desc, id desc")]
-        except sqlite3.DatabaseError:
+class _Events:
+    """Changes read from history.db as the pages need them: the newest of a group and its size.
+
+    A county's history holds millions of changes (its first commit adds every row); a build reads
+    the few hundred each page lists, never the whole table."""
+
+    def __init__(self, conn: sqlite3.Connection | None) -> None:
+        self.conn = conn
+
+    def newest(self, where: str = "1", params: tuple = (), limit: int = RECENT_LIMIT) -> list[dict[str, Any]]:
+        if self.conn is None:
             return []
+        sql = f"select * from changes where {where} order by seq desc, id desc limit ?"
+        return [dict(r) for r in self.conn.execute(sql, [*params, limit])]
+
+    def count(self, where: str = "1", params: tuple = ()) -> int:
+        if self.conn is None:
+            return 0
+        return self.conn.execute(f"select count(*) from changes where {where}", params).fetchone()[0]
+
+    def groups(self, expression: str, where: str = "1") -> dict[str, int]:
+        """How many changes share each value of `expression`."""
+        if self.conn is None:
+            return {}
+        sql = f"select {expression}, count(*) from changes where {where} group by 1"
+        return dict(self.conn.execute(sql).fetchall())
+
+    def kinds(self, table: str) -> dict[str, int]:
+        if self.conn is None:
+            return {}
+        sql = "select kind, count(*) from changes where table_name = ? group by kind"
+        return dict(self.conn.execute(sql, [table]).fetchall())
+
+    def removed_now(self) -> set[tuple[str, str]]:
+        """Records whose latest change is a removal."""
+        if self.conn is None:
+            return set()
+        sql = (
+            f"select table_name, record_id from changes c where kind = '{REMOVED}' and not exists ("
+            "select 1 from changes d where d.table_name = c.table_name and d.record_id = c.record_id "
+            "and (d.seq > c.seq or (d.seq = c.seq and d.id > c.id)))"
+        )
+        return {(t, r) for t, r in self.conn.execute(sql)}
+
+
+def _open_changes(history_db: Path) -> sqlite3.Connection | None:
+    if not history_db.exists() or not _masked_by_this_version(history_db):
+        return None
+    conn = sqlite3.connect(f"file:{history_db}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        conn.execute("select 1 from changes limit 1")
+    except sqlite3.DatabaseError:
+        conn.close()
+        return None
+    return conn
 
 
 def changes_pages(project: Project, history_db: Path, datasette_url: str) -> dict[str, str]:
     """The 变更记录 section: "changes/index.md" and "changes/<table>.md", Markdown in Chinese."""
-    events = _load_changes(history_db)
+    conn = _open_changes(history_db)
+    try:
+        return _pages(project, _Events(conn), history_db, datasette_url)
+    finally:
+        if conn is not None:
+            conn.close()
+
+
+def _pages(project: Project, events: _Events, history_db: Path, datasette_url: str) -> dict[str, str]:
     sample = SAMPLE_MARK if project.settings.sample else ""
     stale = history_db.exists() and not _masked_by_this_version(history_db)
     note = md(STALE if stale else coverage(history_db))
-    removed_now = _currently_removed(events)
+    removed_now = events.removed_now()
     pages: dict[str, str] = {}
 
-    flagged = [e for e in events if e["after_publication"]]
+    flagged = events.newest("after_publication = 1")
+    flagged_count = events.count("after_publication = 1")
     lines = [
         "# 变更记录",
         "",
@@ -82,9 +137,9 @@ def changes_pages(project: Project, history_db: Path, datasette_url: str) -> dic
         "",
     ]
     if flagged:
-        lines += _event_table(flagged[:RECENT_LIMIT], datasette_url, removed_now, with_table=True)
-        if len(flagged) > RECENT_LIMIT:
-            lines += ["", f"只列出最近 {RECENT_LIMIT} 处，共 {len(flagged)} 处，全部见下面的查询。"]
+        lines += _event_table(flagged, datasette_url, removed_now, with_table=True)
+        if flagged_count > RECENT_LIMIT:
+            lines += ["", f"只列出最近 {RECENT_LIMIT} 处，共 {flagged_count} 处，全部见下面的查询。"]
     else:
         lines.append("没有已公开的记录在公开后被修改或删除。")
     lines += [
@@ -94,12 +149,14 @@ def changes_pages(project: Project, history_db: Path, datasette_url: str) -> dic
         "| 表 | 新增 | 修改 | 删除 | 最近一次变更 |",
         "| --- | ---: | ---: | ---: | --- |",
     ]
+    recent = {table: events.newest("table_name = ?", (table,)) for table in project.tables}
     for table in project.tables.values():
-        mine = [e for e in events if e["table_name"] == table.name]
-        n = {k: sum(e["kind"] == k for e in mine) for k in (ADDED, MODIFIED, REMOVED)}
+        n = events.kinds(table.name)
+        mine = recent[table.name]
         last = mine[0]["commit_date"] if mine else "—"
         lines.append(
-            f"| [{md(table.title)}]({table.name}.md) | {n[ADDED]} | {n[MODIFIED]} | {n[REMOVED]} | {last} |"
+            f"| [{md(table.title)}]({table.name}.md) | {n.get(ADDED, 0)} | {n.get(MODIFIED, 0)} "
+            f"| {n.get(REMOVED, 0)} | {last} |"
         )
     lines += [
         "",
@@ -117,7 +174,8 @@ def changes_pages(project: Project, history_db: Path, datasette_url: str) -> dic
     pages["changes/index.md"] = "\n".join(lines)
 
     for table in project.tables.values():
-        mine = [e for e in events if e["table_name"] == table.name]
+        mine = recent[table.name]
+        total = sum(events.kinds(table.name).values())
         body = [
             f"# 变更记录：{md(table.title)}",
             "",
@@ -128,18 +186,19 @@ def changes_pages(project: Project, history_db: Path, datasette_url: str) -> dic
         ]
         if not mine:
             body.append("这张表还没有变更记录。")
-        for e in mine[:RECENT_LIMIT]:
+        for e in mine:
             body += _event_block(e, datasette_url, removed_now)
-        if len(mine) > RECENT_LIMIT:
+        if total > RECENT_LIMIT:
             body += [
-                f"只列出最近 {RECENT_LIMIT} 条，共 {len(mine)} 条。每条记录的全部版本可在数据库中查询（见“一条记录的全部版本”）。",
+                f"只列出最近 {RECENT_LIMIT} 条，共 {total} 条。每条记录的全部版本可在数据库中查询（见“一条记录的全部版本”）。",
                 "",
             ]
         pages[f"changes/{table.name}.md"] = "\n".join(body).rstrip("\n") + "\n"
-    pages.update(_sentence_pages(project, events, datasette_url, removed_now, note))
-    pages["changes/index.md"] = _with_sentence_links(
-        pages["changes/index.md"], events, _village_names(project)
-    )
+    villages = _village_names(project)
+    months = events.groups("substr(commit_date, 1, 7)")
+    places = events.groups("village_code", "village_code != ''")
+    pages.update(_sentence_pages(events, months, places, villages, datasette_url, removed_now, note))
+    pages["changes/index.md"] = _with_sentence_links(pages["changes/index.md"], months, places, villages)
     return pages
 
 
@@ -210,51 +269,42 @@ def _sentence_item(
 
 
 def _sentence_pages(
-    project: Project,
-    events: list[dict[str, Any]],
+    events: _Events,
+    months: dict[str, int],
+    places: dict[str, int],
+    villages: dict[str, str],
     datasette_url: str,
     removed_now: set[tuple[str, str]],
     note: str,
 ) -> dict[str, str]:
-    villages = _village_names(project)
-    groups: dict[str, dict[str, list[dict[str, Any]]]] = {
-        "month": defaultdict(list),
-        "village": defaultdict(list),
-    }
-    for e in events:
-        groups["month"][e["commit_date"][:7]].append(e)
-        if e["village_code"]:
-            groups["village"][e["village_code"]].append(e)
     pages = {}
-    for kind, by in groups.items():
-        for key, mine in by.items():
-            if kind == "month":
-                path, title = month_path(key), f"变更记录：{key[:4]} 年 {int(key[5:7])} 月"
-            else:
-                path, title = village_changes_path(key), f"变更记录：{md(villages.get(key, key))}"
-            items = "".join(
-                _sentence_item(e, villages, datasette_url, removed_now) for e in mine[:RECENT_LIMIT]
-            )
-            more = (
-                f"<p>只列出最近 {RECENT_LIMIT} 处，共 {len(mine)} 处；全部可在数据库中查询。</p>"
-                if len(mine) > RECENT_LIMIT
-                else ""
-            )
-            pages[path] = (
-                f"# {title}\n\n> {note}\n\n共 {len(mine)} 处变更，最新的在前。\n\n"
-                f'<ul class="change-sentences">{items}</ul>\n{more}\n'
-            )
+    groups = [
+        (month_path(m), f"变更记录：{m[:4]} 年 {int(m[5:7])} 月", n, "substr(commit_date, 1, 7) = ?", m)
+        for m, n in months.items()
+    ] + [
+        (village_changes_path(code), f"变更记录：{md(villages.get(code, code))}", n, "village_code = ?", code)
+        for code, n in places.items()
+    ]
+    for path, title, count, where, value in groups:
+        items = "".join(
+            _sentence_item(e, villages, datasette_url, removed_now) for e in events.newest(where, (value,))
+        )
+        more = (
+            f"<p>只列出最近 {RECENT_LIMIT} 处，共 {count} 处；全部可在数据库中查询。</p>"
+            if count > RECENT_LIMIT
+            else ""
+        )
+        pages[path] = (
+            f"# {title}\n\n> {note}\n\n共 {count} 处变更，最新的在前。\n\n"
+            f'<ul class="change-sentences">{items}</ul>\n{more}\n'
+        )
     return pages
 
 
-def _with_sentence_links(index: str, events: list[dict[str, Any]], villages: dict[str, str]) -> str:
+def _with_sentence_links(
+    index: str, months: dict[str, int], places: dict[str, int], villages: dict[str, str]
+) -> str:
     """The index, with the months and the villages first: where most readers start."""
-    months: dict[str, int] = defaultdict(int)
-    places: dict[str, int] = defaultdict(int)
-    for e in events:
-        months[e["commit_date"][:7]] += 1
-        if e["village_code"]:
-            places[e["village_code"]] += 1
     if not months:
         return index
     lines = ["## 按月份查看", ""]
@@ -270,14 +320,6 @@ def _with_sentence_links(index: str, events: list[dict[str, Any]], villages: dic
     lines.append("")
     marker = "## ⚠ 已公开记录的修改和删除"
     return index.replace(marker, "\n".join(lines) + "\n" + marker, 1)
-
-
-def _currently_removed(events: list[dict[str, Any]]) -> set[tuple[str, str]]:
-    """Records whose latest event is a removal (newest-first events)."""
-    latest: dict[tuple[str, str], str] = {}
-    for e in events:
-        latest.setdefault((e["table_name"], e["record_id"]), e["kind"])
-    return {k for k, kind in latest.items() if kind == REMOVED}
 
 
 def _links(e: dict[str, Any], datasette_url: str, removed_now: set[tuple[str, str]]) -> str:
