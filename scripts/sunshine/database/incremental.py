@@ -6,8 +6,8 @@ costs a full build. The next build compares each CSV with that copy line
 by line (a line is a row; line endings do not count), matches the changed lines by primary key,
 and on a copy of the database deletes, updates or inserts exactly those rows, taking their words
 out of and putting them into the search index. It falls back to a full build, and says why, when
-anything but rows changed: the Table Schemas, the word list, the code, a header, a row whose
-quoted cell spans lines, or a missing copy.
+anything but rows changed: the Table Schemas, the word list, the code, a header, a file holding a
+quoted cell that spans lines (in either version), or a missing copy.
 
 What is checked before the copy replaces the database: `quick_check` (every page and record is
 well formed), foreign keys of the rows that changed (of every row of the tables below a changed
@@ -85,7 +85,10 @@ def keep_inputs(project: Project, target: Path, digests: dict[str, str], names: 
 # -- comparing a CSV with its kept copy ---------------------------------------------------------
 
 
-def _lines(path: Path) -> Iterator[bytes]:
+def _lines(table: Table, path: Path) -> Iterator[bytes]:
+    """The lines after the header, each a whole row: a line with an odd number of quotes opens or
+    closes a quoted cell that spans lines, whose inner lines (blank, or without quotes) would look
+    like rows of their own, so a file holding one anywhere is compared whole, by a full build."""
     with path.open("rb") as f:
         first = True
         for line in f:
@@ -93,6 +96,8 @@ def _lines(path: Path) -> Iterator[bytes]:
                 first = False
                 continue
             line = line.rstrip(b"\r\n")
+            if line.count(b'"') % 2:
+                raise NotIncremental(f"{table.path} 有跨行的单元格")
             if line:
                 yield line
 
@@ -106,9 +111,9 @@ def delta(table: Table, old: Path, new: Path) -> Delta:
     """The rows of `new` that are not in `old` and the other way round, by whole lines."""
     if _header(old) != _header(new):
         raise NotIncremental(f"{table.path} 的表头变了")
-    new_hashes = {hash(line) for line in _lines(new)}
+    new_hashes = {hash(line) for line in _lines(table, new)}
     removed_lines, old_hashes, old_count = [], set(), 0
-    for line in _lines(old):
+    for line in _lines(table, old):
         h = hash(line)
         old_hashes.add(h)
         old_count += 1
@@ -116,7 +121,7 @@ def delta(table: Table, old: Path, new: Path) -> Delta:
             removed_lines.append(line)
     del new_hashes
     added_lines, new_count = [], 0
-    for line in _lines(new):
+    for line in _lines(table, new):
         new_count += 1
         if hash(line) not in old_hashes:
             added_lines.append(line)
@@ -139,8 +144,6 @@ def _parse(table: Table, header: list[str], lines: list[bytes]) -> Iterator[list
         texts = [line.decode("utf-8") for line in lines]
     except UnicodeDecodeError as exc:
         raise NotIncremental(f"{table.path} 不是 UTF-8 编码") from exc
-    if any(t.count('"') % 2 for t in texts):
-        raise NotIncremental(f"{table.path} 有跨行的单元格")
     names = table.field_names
     try:
         order = [[h.strip() for h in header].index(n) for n in names]
