@@ -243,7 +243,7 @@ def _modified_fields(table: Table, before: dict[str, Any], after: dict[str, Any]
     return [
         {"field": f, "title": titles.get(f, f), "old": before.get(f), "new": after.get(f)}
         for f in _ordered(table, after)
-        if before.get(f) != after.get(f)
+        if (before.get(f) or "") != (after.get(f) or "")  # a column added empty changed nothing
     ]
 
 
