@@ -298,8 +298,11 @@ class Writer(Reader):
         path = self.table.path
         parent = self.repo.first_parent(commit.hash)
         exists = self.repo.exists(commit.hash, path)
+        # Read against the first parent, as for removals: against the commit listed before it, a commit
+        # of the main branch made while a pull request was open would seem to undo the request's changes.
+        base = parent if previous is not None else None
         if record_versions and exists:
-            read = self._read(previous.hash if previous else None, commit.hash)
+            read = self._read(base, commit.hash)
             commit_id = self._commit_row(commit)
             if read is not None and read.header:
                 self._ensure_schema(read.header)
@@ -314,7 +317,7 @@ class Writer(Reader):
             gone: list[dict[str, str]] = []  # the start commit is the baseline: nothing it removed is listed
         elif not exists:
             gone = list(self._stream_rows(parent))
-        elif previous is not None and parent == previous.hash and record_versions:
+        elif base is not None and record_versions:
             gone = self._gone(read.removed, read.added) if read and read.removed is not None else None
             if gone is None:
                 gone = self._gone_whole(parent, commit.hash)
