@@ -1,6 +1,7 @@
 """A cell that spans lines hides its inner lines from a line-by-line comparison: a line in the middle
 of a quoted cell (a blank one, or one without quotes) looks like a row of its own. When such a line
-changes, the database, the history and the diff still read the change as a cold build would."""
+changes, the database, the history and the diff still read the change as a cold build would.
+A stray quote (one inside a cell that is not quoted) makes the database compare the file whole."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def test_a_change_inside_a_cell_that_spans_lines_reaches_the_database_and_the_hi
     commit(repo, "Reflow the summary", "2024-06-11T09:00:00+08:00")
     database, _ = build(repo)
 
-    assert "按变化的" not in database  # the kept copy has a cell spanning lines: rebuilt in full
+    assert database.endswith("按变化的 1 行更新）")  # the record, its lines together
     assert rows(repo / "build" / "sunshine.db", "select case_id, summary from petitions") == [
         ("2024-0000001", after)
     ]
@@ -90,3 +91,29 @@ def test_the_diff_of_a_middle_line_names_the_record_it_belongs_to(repo, monkeypa
     assert result.exit_code == 0, result.output
     assert "群众诉求办结 data/petitions.csv：新增 0 行，删除 0 行，修改 1 行\n" in result.stdout
     assert "合计：新增 0 行，删除 0 行，修改 1 行。" in result.stdout
+
+
+P3 = P1.replace("2024-0000001", "2024-0000003").replace("村东路灯损坏", "村西水渠堵塞")
+STRAY = P1.replace("村东路灯损坏", '村民说"路灯坏了')
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (petition(TWO_PARAGRAPHS) + P3, petition(TWO_PARAGRAPHS).replace("\n", "\r\n") + P3),
+        (STRAY + P3, STRAY + P3.replace("堵塞", "堵塞，已清理")),
+        (STRAY + P3, STRAY.replace("坏了", "坏了两盏") + P3),
+        (P3 + petition(THREE_LINES), petition(OTHER_MIDDLE) + P3.replace("堵塞", "堵塞，已清理")),
+    ],
+    ids=["line ends inside a cell", "a row after a stray quote", "the row of a stray quote", "rows moved"],
+)
+def test_the_database_updated_from_records_equals_one_built_from_nothing(repo, tmp_path, before, after):
+    write(repo, "petitions.csv", PETITIONS_HEADER + before)
+    build_database(Project.load(repo), repo / "build" / "sunshine.db")
+    (repo / "data" / "petitions.csv").write_bytes((PETITIONS_HEADER + after).encode("utf-8"))
+    build_database(Project.load(repo), repo / "build" / "sunshine.db")
+    cold = tmp_path / "cold"
+    cold.mkdir()
+    build_database(Project.load(repo), cold / "sunshine.db")
+    sql = "select * from petitions order by case_id"
+    assert rows(repo / "build" / "sunshine.db", sql) == rows(cold / "sunshine.db", sql)
