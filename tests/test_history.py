@@ -235,6 +235,21 @@ def test_personal_numbers_committed_by_mistake_are_masked_in_the_history(repo_co
     ]
 
 
+def test_a_personal_number_in_a_correction_reason_is_masked_in_the_history(repo_copy):
+    write(repo_copy, "petitions.csv", PETITIONS_HEADER + P1.replace(",满意", ",基本满意"))
+    commit(
+        repo_copy,
+        "Correct the satisfaction\n\n更正原因：申请人33010219800101123X来电，回访结果录错。",
+        "2024-06-11T09:00:00+08:00",
+    )
+    db = repo_copy / "build" / "history.db"
+    build_history(Project.load(repo_copy), db)
+    assert b"33010219800101123X" not in db.read_bytes()
+    assert rows(db, "select reason from changes where commit_message = 'Correct the satisfaction'") == [
+        ("申请人330102********123X来电，回访结果录错。",)
+    ]
+
+
 def test_a_failed_build_keeps_the_last_good_history(repo_copy, monkeypatch):
     db = repo_copy / "build" / "history.db"
     before = db.read_bytes()

@@ -2,12 +2,12 @@
 
 After each build the CSVs it read are kept in the user's cache directory (`$XDG_CACHE_HOME/sunshine/`,
 a folder per database, one file per table named by the SHA-256 of its bytes); losing them only
-costs a full build. The next build compares each CSV with that copy line
-by line (a line is a row; line endings do not count), matches the changed lines by primary key,
+costs a full build. The next build compares each CSV with that copy record
+by record (a record is a row; the line end after it does not count), matches the changed ones by primary key,
 and on a copy of the database deletes, updates or inserts exactly those rows, taking their words
 out of and putting them into the search index. It falls back to a full build, and says why, when
-anything but rows changed: the Table Schemas, the word list, the code, a header, a row whose
-quoted cell spans lines, or a missing copy.
+anything but rows changed: the Table Schemas, the word list, the code, a header, a quote out of place,
+or a missing copy. A record whose quoted cell spans lines is compared as one, its lines together.
 
 What is checked before the copy replaces the database: `quick_check` (every page and record is
 well formed), foreign keys of the rows that changed (of every row of the tables below a changed
@@ -85,16 +85,25 @@ def keep_inputs(project: Project, target: Path, digests: dict[str, str], names: 
 # -- comparing a CSV with its kept copy ---------------------------------------------------------
 
 
-def _lines(path: Path) -> Iterator[bytes]:
+def _records(path: Path) -> Iterator[bytes]:
+    """The records after the header, each as its bytes without its line end. A record whose quoted
+    cell spans lines (an odd number of quotes leaves a line inside the cell) is its lines together,
+    the line ends inside the cell as written: its inner lines, blank or without quotes, are no rows."""
     with path.open("rb") as f:
-        first = True
+        f.readline()
+        pending: list[bytes] = []
+        inside = False
         for line in f:
-            if first:
-                first = False
+            pending.append(line)
+            inside ^= line.count(b'"') % 2 == 1
+            if inside:
                 continue
-            line = line.rstrip(b"\r\n")
-            if line:
-                yield line
+            record = b"".join(pending).rstrip(b"\r\n")
+            pending = []
+            if record:
+                yield record
+        if pending:
+            yield b"".join(pending).rstrip(b"\r\n")
 
 
 def _header(path: Path) -> bytes:
@@ -103,12 +112,12 @@ def _header(path: Path) -> bytes:
 
 
 def delta(table: Table, old: Path, new: Path) -> Delta:
-    """The rows of `new` that are not in `old` and the other way round, by whole lines."""
+    """The rows of `new` that are not in `old` and the other way round, by whole records."""
     if _header(old) != _header(new):
         raise NotIncremental(f"{table.path} 的表头变了")
-    new_hashes = {hash(line) for line in _lines(new)}
+    new_hashes = {hash(line) for line in _records(new)}
     removed_lines, old_hashes, old_count = [], set(), 0
-    for line in _lines(old):
+    for line in _records(old):
         h = hash(line)
         old_hashes.add(h)
         old_count += 1
@@ -116,7 +125,7 @@ def delta(table: Table, old: Path, new: Path) -> Delta:
             removed_lines.append(line)
     del new_hashes
     added_lines, new_count = [], 0
-    for line in _lines(new):
+    for line in _records(new):
         new_count += 1
         if hash(line) not in old_hashes:
             added_lines.append(line)
@@ -139,14 +148,16 @@ def _parse(table: Table, header: list[str], lines: list[bytes]) -> Iterator[list
         texts = [line.decode("utf-8") for line in lines]
     except UnicodeDecodeError as exc:
         raise NotIncremental(f"{table.path} 不是 UTF-8 编码") from exc
-    if any(t.count('"') % 2 for t in texts):
-        raise NotIncremental(f"{table.path} 有跨行的单元格")
     names = table.field_names
     try:
         order = [[h.strip() for h in header].index(n) for n in names]
     except ValueError as exc:
         raise NotIncremental(f"{table.path} 的表头与表结构不一致") from exc
-    for cells in csv.reader(texts):
+    for text in texts:
+        try:
+            (cells,) = csv.reader([text])  # one record, or a quote out of place: compared whole
+        except (csv.Error, ValueError) as exc:
+            raise NotIncremental(f"{table.path} 有引号不成对的单元格") from exc
         yield [cells[i] if i < len(cells) else "" for i in order]
 
 

@@ -29,6 +29,10 @@ from sunshine.privacy import VERSION as MASKING
 from sunshine.privacy import Columns, RowMasker, mask
 from sunshine.problems import BuildError
 
+# Bump when versions or changes are read differently from the commits: a history recorded by an
+# earlier rule is recorded again, once, from the whole git history.
+RECORDING = "2"
+
 
 class _Empty(Exception):
     """Nothing to historicise; the message says why."""
@@ -220,14 +224,21 @@ def _forget_rewritten_history(db: sqlite_utils.Database, reachable: set[str]) ->
 
 
 def _forget_unmasked(db: sqlite_utils.Database, start: str) -> None:
-    """Start over when the history was recorded by a version that masked less than this one does, or
-    from another history.start (commits before the old start would land after the ones recorded)."""
+    """Start over when the history was recorded by a version that masked less than this one does, by
+    an earlier rule of reading commits (RECORDING), or from another history.start
+    (commits before the old start would land after the ones recorded)."""
     if not db["history_info"].exists():
         return
     recorded = dict(
-        db.execute("select key, value from history_info where key in ('masking', 'start')").fetchall()
+        db.execute(
+            "select key, value from history_info where key in ('masking', 'start', 'recording')"
+        ).fetchall()
     )
-    if recorded.get("masking") != MASKING or recorded.get("start", "") != start:
+    if (
+        recorded.get("masking") != MASKING
+        or recorded.get("start", "") != start
+        or recorded.get("recording") != RECORDING
+    ):
         _forget_rewritten_history(db, set())
 
 
@@ -260,7 +271,8 @@ def _record_reasons(db: sqlite_utils.Database, repo: GitRepo) -> None:
     for record in repo.text("log", "--format=%H%x1f%B%x1e", "HEAD").split("\x1e"):
         if "\x1f" in record:
             hash_, body = record.strip("\n").split("\x1f", 1)
-            messages[hash_] = "；".join(correction_reasons(body))
+            # Published as typed, but no personal number leaves the program (a message never passed validation).
+            messages[hash_] = mask("；".join(correction_reasons(body)), runs=True)
     line = repo.text("rev-list", "--first-parent", "--reverse", "HEAD").split()
     positions = repo.publication_positions()
     updates = []
@@ -291,6 +303,7 @@ def _write_info(
             {"key": "head_commit", "value": head.hash if head else ""},
             {"key": "head_commit_at", "value": head.committed_at if head else ""},
             {"key": "masking", "value": MASKING},
+            {"key": "recording", "value": RECORDING},
             {"key": "start", "value": start},
         ],
         pk="key",

@@ -82,6 +82,8 @@ class Changes:
         if c.version is None:
             return _event(table, c.record_id, REMOVED, None, c.commit_hash, c.before, [])
         self._place(table, c)
+        if c.restored:  # put back after a removal: added again, whatever it held before
+            return _event(table, c.record_id, ADDED, c.version, c.commit_hash, c.after, [])
         kind, before = (ADDED, c.before) if c.version == 1 else (MODIFIED, c.before)
         if c.version == 1 and self.point is not None:
             base = self._baseline(table).get(c.record_id)
@@ -153,15 +155,36 @@ class Changes:
         db["changes"].drop(ignore=True)
         db.execute(f"DELETE FROM {_PENDING}")
         for table in self.project.tables.values():
-            self.add(
-                Change(table, record_id, version, commit_hash, before, after)
-                for record_id, version, commit_hash, before, after in _versions(db, table)
+            removals = (
+                list(db["removals"].rows_where("namespace = ?", [table.name]))
+                if db["removals"].exists()
+                else []
             )
-            if db["removals"].exists():
-                self.add(
-                    Change(table, r["record_id"], None, r["commit_hash"], json.loads(r["row"]), {})
-                    for r in db["removals"].rows_where("namespace = ?", [table.name])
-                )
+            self.add(self._restored(table, removals))
+            self.add(
+                Change(table, r["record_id"], None, r["commit_hash"], json.loads(r["row"]), {})
+                for r in removals
+            )
+
+    def _restored(self, table: Table, removals: list[dict[str, Any]]) -> Iterator[Change]:
+        """The recorded versions of a table, each marked `restored` when a removal came between it
+        and the version before it, as the versions' writer marks them."""
+        seq = {h: info.get("seq") for h, info in self.commits.items()}
+        gone: dict[str, list[int]] = {}
+        for r in removals:
+            if seq.get(r["commit_hash"]) is not None:
+                gone.setdefault(r["record_id"], []).append(seq[r["commit_hash"]])
+        last: dict[str, int | None] = {}
+        for record_id, version, commit_hash, before, after in _versions(self.db, table):
+            here, prior = seq.get(commit_hash), last.get(record_id)
+            restored = (
+                version > 1
+                and here is not None
+                and prior is not None
+                and any(prior < s < here for s in gone.get(record_id, ()))
+            )
+            last[record_id] = here
+            yield Change(table, record_id, version, commit_hash, before, after, restored)
 
     def append(self) -> None:
         """Number the waiting events after the existing rows and add them to `changes`."""
@@ -246,7 +269,7 @@ def _modified_fields(table: Table, before: dict[str, Any], after: dict[str, Any]
     return [
         {"field": f, "title": titles.get(f, f), "old": before.get(f), "new": after.get(f)}
         for f in _ordered(table, after)
-        if before.get(f) != after.get(f)
+        if (before.get(f) or "") != (after.get(f) or "")  # a column added empty changed nothing
     ]
 
 

@@ -30,6 +30,22 @@ class UnreadableCSV(Exception):
     """A CSV could not be decoded as UTF-8; the message is Chinese and names the file."""
 
 
+def spans_lines(data: bytes) -> bool:
+    """Whether a CSV holds a quoted cell that spans lines: a line with an odd number of quotes."""
+    at = data.find(b'"')
+    while at != -1:
+        start = data.rfind(b"\n", 0, at) + 1
+        end = data.find(b"\n", at)
+        end = len(data) if end == -1 else end
+        if data.count(b'"', start, end) % 2:
+            return True
+        at = data.find(b'"', end)
+    return False
+
+
+_SPANS: dict[bytes, bool] = {}  # spans_lines of each blob read, by its id
+
+
 @dataclass(frozen=True)
 class Commit:
     hash: str
@@ -100,8 +116,8 @@ class GitRepo:
     def changed_lines(self, old: str, new: str | None, path: str) -> tuple[list[str], list[str]] | None:
         """(removed, added): the text of the lines of `path` that differ from `old` to `new` (None: the
         work tree), line endings aside, from `git diff -U0`. None when the first line (a CSV's header)
-        changed, a changed line holds an odd number of quotes (a quoted cell spans lines), the text
-        is not UTF-8, or git cannot say: then only reading the whole file is sure."""
+        changed, either version holds a quoted cell that spans lines (a changed line may then be the
+        inside of a cell), the text is not UTF-8, or git cannot say: then only reading the whole file is sure."""
         args = ["diff", "--no-ext-diff", "--no-renames", "--no-color", "--text", "--ignore-cr-at-eol", "-U0"]
         proc = self.run(*args, old, *([new] if new else []), "--", path, check=False)
         if proc.returncode != 0:
@@ -131,7 +147,19 @@ class GitRepo:
             return None
         if any(t.count('"') % 2 for side in texts for t in side):
             return None
+        if (removed or added) and (self._spans_lines(old, path) or self._spans_lines(new, path)):
+            return None  # a changed line may be the inside of a cell (blank, or without quotes)
         return texts
+
+    def _spans_lines(self, ref: str | None, path: str) -> bool:
+        """Whether the file at ref (None: the work tree) holds a quoted cell that spans lines."""
+        if ref is None:
+            return spans_lines((self.cwd / path).read_bytes())
+        blob = self.run("rev-parse", "--verify", "--quiet", f"{ref}:./{path}", check=False).stdout.strip()
+        if blob not in _SPANS:
+            data = self.show(ref, path)
+            _SPANS[blob] = data is not None and spans_lines(data)
+        return _SPANS[blob]
 
     def commits(self, *paths: str, ref: str = "HEAD", start: str = "") -> list[Commit]:
         """Commits reachable from `ref` (touching `paths`, if given), oldest first; with `start`

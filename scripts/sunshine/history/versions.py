@@ -50,6 +50,7 @@ class Change:
     commit_hash: str
     before: dict[str, Any]
     after: dict[str, Any]
+    restored: bool = False  # the record was removed after its last version: this version puts it back
 
 
 @dataclass
@@ -298,8 +299,11 @@ class Writer(Reader):
         path = self.table.path
         parent = self.repo.first_parent(commit.hash)
         exists = self.repo.exists(commit.hash, path)
+        # Read against the first parent, as for removals: against the commit listed before it, a commit
+        # of the main branch made while a pull request was open would seem to undo the request's changes.
+        base = parent if previous is not None else None
         if record_versions and exists:
-            read = self._read(previous.hash if previous else None, commit.hash)
+            read = self._read(base, commit.hash)
             commit_id = self._commit_row(commit)
             if read is not None and read.header:
                 self._ensure_schema(read.header)
@@ -314,7 +318,7 @@ class Writer(Reader):
             gone: list[dict[str, str]] = []  # the start commit is the baseline: nothing it removed is listed
         elif not exists:
             gone = list(self._stream_rows(parent))
-        elif previous is not None and parent == previous.hash and record_versions:
+        elif base is not None and record_versions:
             gone = self._gone(read.removed, read.added) if read and read.removed is not None else None
             if gone is None:
                 gone = self._gone_whole(parent, commit.hash)
@@ -409,12 +413,14 @@ class Writer(Reader):
             if unique or item_id not in items:
                 items.setdefault(item_id, item)
         previous = {} if fresh else self._previous(list(items))
+        removed = self._removed_since(previous)
         fields = [c for c in self.item_columns if c not in RESERVED_SET]
         new_items, updates, versions, changes = [], [], [], []
         for item_id, item in items.items():
             full = _hash(item)
             before_row = previous.get(item_id)
-            if before_row is not None and before_row["_full"] == full:
+            restored = item_id in removed
+            if before_row is not None and before_row["_full"] == full and not restored:
                 continue
             if before_row is None:
                 new_items.append((item_id, *(item.get(c) for c in fields), commit_id))
@@ -431,7 +437,7 @@ class Writer(Reader):
             versions.append((item_id, version, item, cols, full))
             after = {**before, **{c: item.get(c) for c in cols}}
             changes.append(
-                Change(self.table, self.table.record_key(item), version, commit.hash, before, after)
+                Change(self.table, self.table.record_key(item), version, commit.hash, before, after, restored)
             )
         if new_items:
             marks = ", ".join("?" * (len(fields) + 2))
@@ -444,6 +450,33 @@ class Writer(Reader):
             self._write_versions(commit_id, versions, fields)
         self.empty = self.empty and not versions
         return changes
+
+    def _removed_since(self, previous: dict[str, dict[str, Any]]) -> set[str]:
+        """The items of `previous` removed by a commit after their last version (put back now)."""
+        if not previous:
+            return set()
+        gone: dict[str, list[int]] = {}
+        for record_id, seq in self.conn.execute(
+            "SELECT r.record_id, i.seq FROM removals r JOIN commit_info i ON i.hash = r.commit_hash "
+            "WHERE r.namespace = ?",
+            [self.ns],
+        ):
+            gone.setdefault(record_id, []).append(seq)
+        if not gone:
+            return set()
+        seq_of = dict(
+            self.conn.execute(
+                "SELECT c.id, i.seq FROM commits c JOIN commit_info i ON i.hash = c.hash WHERE c.namespace = ?",
+                [self.ns_id],
+            )
+        )
+        out = set()
+        for item_id, row in previous.items():
+            last = seq_of.get(row["_commit"])
+            seqs = gone.get(self.table.record_key(row), ())
+            if last is not None and any(s > last for s in seqs):
+                out.add(item_id)
+        return out
 
     def _previous(self, item_ids: list[str]) -> dict[str, dict[str, Any]]:
         """Each known item's row, its last version number and full hash."""

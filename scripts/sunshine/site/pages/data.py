@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from sunshine import figures
+from sunshine import figures, typed
 from sunshine.figures import petition_figures
 from sunshine.package import Project
 from sunshine.privacy import Columns, mask_frame
@@ -25,12 +25,7 @@ def _read_table(project: Project, name: str) -> pl.DataFrame:
     """
     table = project.tables[name]
     columns = table.field_names
-    frame = pl.read_csv(
-        project.root / table.path,
-        infer_schema=False,
-        encoding="utf8-lossy",
-        columns=columns,
-    )
+    frame = typed.text_frame(project.root / table.path, columns)
     masked = mask_frame(frame, Columns.of(table.fields))
     numeric = [f["name"] for f in table.fields if f.get("type") in ("integer", "number")]
     masked = masked.with_columns(

@@ -10,6 +10,7 @@ import polars as pl
 from sunshine import privacy
 from sunshine.markup import FORMULA_PREFIXES
 from sunshine.package import Table
+from sunshine.typed import text_frame
 
 NUMERIC = {"integer": pl.Int64, "number": pl.Float64}
 
@@ -48,7 +49,7 @@ def write_table_downloads(table: Table, source: Path, cache: Path) -> dict[str, 
     for old in cache.glob(f"{table.name}-*"):
         old.unlink()
     columns = table.field_names
-    frame = pl.read_csv(source, infer_schema=False, encoding="utf8-lossy", columns=columns)
+    frame = text_frame(source, columns)
     frame = privacy.mask_frame(frame, privacy.Columns.of(table.fields))
     frame.write_csv(made["csv"])
     types = {f["name"]: f.get("type", "string") for f in table.fields}

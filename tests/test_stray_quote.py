@@ -1,0 +1,37 @@
+"""A double quote typed inside a cell that is not itself quoted (村民说"路灯坏了) passes validation and
+is read as typed by the database and the history; the site reads it the same way instead of failing."""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+from pathlib import Path
+
+from sunshine.database.build import build_database
+from sunshine.package import Project
+from sunshine.site.pages.data import read_table
+from sunshine.site.pages.downloads import write_table_downloads
+from sunshine.validate.run import validate_project
+
+from .git_fixture import P1, PETITIONS_HEADER, make_repo, write
+
+SAID = '村民说"路灯坏了，夜间出行不便。'
+
+
+def test_a_quote_inside_an_unquoted_cell_is_read_as_typed_by_every_stage(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    repo = tmp_path / "repo"
+    make_repo(repo)
+    write(repo, "petitions.csv", PETITIONS_HEADER + P1.replace("村东路灯损坏，夜间出行不便。", SAID))
+    project = Project.load(repo)
+    assert validate_project(project).valid
+
+    build_database(project, repo / "build" / "sunshine.db")
+    with sqlite3.connect(repo / "build" / "sunshine.db") as conn:
+        assert conn.execute("select summary from petitions").fetchall() == [(SAID,)]
+    assert read_table(project, "petitions")["summary"].to_list() == [SAID]
+    made = write_table_downloads(
+        project.tables["petitions"], repo / "data" / "petitions.csv", tmp_path / "dl"
+    )
+    with made["csv"].open(encoding="utf-8", newline="") as f:
+        assert [row["summary"] for row in csv.DictReader(f)] == [SAID]
