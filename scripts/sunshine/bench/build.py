@@ -55,22 +55,46 @@ STAGES = ("validate", "database", "history", "site")
 GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.org", "-c", "core.autocrlf=false"]
 
 
+# Runs a module as `python -m` would and reports its peak memory on exit: the high-water mark of its
+# own memory (VmHWM; a process's rusage would count the bench's own memory, which exec carries over)
+# and of the processes it waited for (MkDocs, the search worker, Chromium).
+PEAK = """
+import atexit, resource, runpy, sys
+def peak():
+    with open("/proc/self/status") as f:
+        hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+    print(f"\\nPEAK_KB {max(hwm, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)}", file=sys.stderr)
+atexit.register(peak)
+kind, target, sys.argv = sys.argv[1], sys.argv[2], sys.argv[2:]
+if kind == "-m":
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+else:
+    runpy.run_path(target, run_name="__main__")
+"""
+
+
 def _child(cmd: list[str], cwd: Path) -> tuple[float, int, str]:
-    """Wall time, peak memory (MB: the largest resident size of the child or any process it waited
-    for, from wait4), and the output of one command."""
+    """Wall time, peak memory (MB) and output of `python -m MODULE ARGS` or `python -c CODE ARGS`."""
     env = {**os.environ, "SUNSHINE_MAX_BYTES": str(1 << 40)}  # a county's petitions file is 340 MB
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    if cmd[1] == "-c":
+        (fd, script) = tempfile.mkstemp(suffix=".py")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(cmd[2])
+        cmd = [cmd[0], "-c", PEAK, "path", script, *cmd[3:]]
+    else:
+        script = ""
+        cmd = [cmd[0], "-c", PEAK, *cmd[1:]]  # python -m MODULE ARGS
+    try:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, env=env)
         seconds = time.perf_counter() - t0
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace")
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{stderr[-3000:]}\n{stdout[-2000:]}")
-    return seconds, usage.ru_maxrss // 1024, stdout
+    finally:
+        if script:
+            os.unlink(script)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[3:])} failed:\n{done.stderr[-3000:]}\n{done.stdout[-2000:]}")
+    peaks = [int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK_KB ")]
+    return seconds, (peaks[-1] // 1024 if peaks else 0), done.stdout
 
 
 def _stage(project: Project, stage: str) -> dict:

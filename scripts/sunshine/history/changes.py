@@ -199,7 +199,8 @@ class Changes:
         )
         db.execute(f"DROP TABLE {_PENDING}")
         db["changes"].create_index(["table_name", "record_id"], if_not_exists=True)
-        db["changes"].create_index(["village_code"], if_not_exists=True)
+        # A village's changes, newest first (its 变更记录 page and the village_corrections query).
+        db["changes"].create_index(["village_code", "seq", "id"], if_not_exists=True)
         db["changes"].create_index(["after_publication"], if_not_exists=True)
         db["changes"].create_index(["kind"], if_not_exists=True)  # the deleted-records query; the counts
         # The newest changes first, of all tables and of one: what the site's 变更记录 pages list.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -157,7 +157,7 @@ def running_footer(title: str) -> str:
     return f'@page {{ @bottom-center {{ content: {words}; font-family: "Noto Sans CJK SC", sans-serif; font-size: 10pt; color: #000; }} }}'
 
 
-def render(sheet: Sheet, *, printed: date, pdf: bool, ds_base: str) -> str:
+def render(sheet: Sheet, *, printed: date, pdf: bool, ds_base: str, qr: Callable[[str], str] = qr_svg) -> str:
     """The sheet as a complete HTML page (screen and print)."""
     s = sheet.inputs
     period = Period.parse(s["period"])
@@ -193,7 +193,7 @@ def render(sheet: Sheet, *, printed: date, pdf: bool, ds_base: str) -> str:
         f'<header class="head"><div><p>{m.html(s["township"])}</p><h1>{m.html(s["village"])}三务公开栏</h1>'
         f"<p>{m.html(period.label)}（{span}公开）</p>"
         f"<p>村务监督电话：{m.html(s['phone'])}</p></div>"
-        f'<figure class="qr">{qr_svg(s["url"])}<figcaption>扫码核对网上记录：<br>{_breakable(s["url"])}</figcaption></figure>'
+        f'<figure class="qr">{qr(s["url"])}<figcaption>扫码核对网上记录：<br>{_breakable(s["url"])}</figcaption></figure>'
         "</header>"
         f'<p class="screen">{" · ".join(links)}</p>'
         + "".join(sections)
