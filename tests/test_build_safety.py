@@ -15,6 +15,7 @@ import pytest
 import sqlite_utils
 
 from sunshine import staging
+from sunshine.build import STAGES, _kept
 from sunshine.package import Project
 from sunshine.problems import BuildError
 from sunshine.site.build import build as build_site
@@ -248,3 +249,10 @@ def test_the_lock_names_the_build_holding_it(tmp_path):
 
     with build_lock(tmp_path / "build"):
         assert (tmp_path / "build" / ".lock").read_text() == f"{os.getpid()}\n"
+
+
+def test_a_build_that_stops_after_the_database_says_which_outputs_are_new_and_which_are_the_last():
+    assert _kept(list(STAGES), []) == "上一次的构建保持不变。"
+    assert _kept(list(STAGES), ["database"]) == (
+        "build/sunshine.db 已是这次的数据；build/history.db、build/site/ 仍是上一次构建的版本。"
+    )

@@ -73,20 +73,34 @@ def _build(project: Project, *, datasette_url: str, only: Iterable[str]) -> int:
             err=True,
         )
         return 1
+    done: list[str] = []
     try:
         for stage in stages:
             t0 = time.perf_counter()
             summary = run_stage(project, stage, datasette_url=datasette_url)
             click.echo(f"✓ {summary}（{time.perf_counter() - t0:.1f} 秒）")
+            done.append(stage)
     except BuildError as exc:
         # A stage's error may quote a cell (a number that would not convert): masked like every output.
-        click.echo(mask(f"构建失败：{exc}\n上一次的构建保持不变。", runs=True), err=True)
+        click.echo(mask(f"构建失败：{exc}\n{_kept(stages, done)}", runs=True), err=True)
         return 1
     except KeyboardInterrupt:
-        click.echo("构建被中断，上一次的构建保持不变。", err=True)
+        click.echo(f"构建被中断。{_kept(stages, done)}", err=True)
         return 130
     click.echo(f"构建完成，共 {time.perf_counter() - started:.1f} 秒。", file=sys.stdout)
     return 0
+
+
+OUTPUTS = {"database": "build/sunshine.db", "history": "build/history.db", "site": "build/site/"}
+
+
+def _kept(stages: list[str], done: list[str]) -> str:
+    """What a stopped build left: each stage replaces its output whole, or not at all."""
+    kept = "、".join(OUTPUTS.get(s, s) for s in stages if s not in done)
+    if not done:
+        return "上一次的构建保持不变。"
+    updated = "、".join(OUTPUTS.get(s, s) for s in done)
+    return f"{updated} 已是这次的数据；{kept} 仍是上一次构建的版本。"
 
 
 def run_stage(project: Project, stage: str, *, datasette_url: str) -> str:
