@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -41,6 +42,18 @@ def spans_lines(data: bytes) -> bool:
             return True
         at = data.find(b'"', end)
     return False
+
+
+def spans_lines_in(stream: BinaryIO, chunk: int = 1 << 20) -> bool:
+    """spans_lines of a file read a megabyte at a time (a county's file is hundreds of megabytes)."""
+    rest = b""
+    while block := stream.read(chunk):
+        block = rest + block
+        end = block.rfind(b"\n") + 1
+        if spans_lines(block[:end]):
+            return True
+        rest = block[end:]
+    return spans_lines(rest)
 
 
 _SPANS: dict[bytes, bool] = {}  # spans_lines of each blob read, by its id
@@ -154,11 +167,20 @@ class GitRepo:
     def _spans_lines(self, ref: str | None, path: str) -> bool:
         """Whether the file at ref (None: the work tree) holds a quoted cell that spans lines."""
         if ref is None:
-            return spans_lines((self.cwd / path).read_bytes())
+            with (self.cwd / path).open("rb") as f:
+                return spans_lines_in(f)
         blob = self.run("rev-parse", "--verify", "--quiet", f"{ref}:./{path}", check=False).stdout.strip()
+        if not blob:
+            return False
         if blob not in _SPANS:
-            data = self.show(ref, path)
-            _SPANS[blob] = data is not None and spans_lines(data)
+            proc = subprocess.Popen(
+                ["git", "cat-file", "blob", blob.decode()], cwd=self.cwd, stdout=subprocess.PIPE
+            )
+            try:
+                _SPANS[blob] = spans_lines_in(proc.stdout)  # type: ignore[arg-type]
+            finally:
+                proc.kill()
+                proc.wait()
         return _SPANS[blob]
 
     def commits(self, *paths: str, ref: str = "HEAD", start: str = "") -> list[Commit]:
