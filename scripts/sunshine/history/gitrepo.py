@@ -7,6 +7,9 @@ import io
 import re
 import shutil
 import subprocess
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -127,30 +130,42 @@ class GitRepo:
         return self.run("cat-file", "-e", f"{ref}:./{path}", check=False).returncode == 0
 
     def changed_lines(self, old: str, new: str | None, path: str) -> tuple[list[str], list[str]] | None:
-        """(removed, added): the text of the lines of `path` that differ from `old` to `new` (None: the
-        work tree), line endings aside, from `git diff -U0`. None when the first line (a CSV's header)
-        changed, either version holds a quoted cell that spans lines (a changed line may then be the
-        inside of a cell), the text is not UTF-8, or git cannot say: then only reading the whole file is sure."""
-        args = ["diff", "--no-ext-diff", "--no-renames", "--no-color", "--text", "--ignore-cr-at-eol", "-U0"]
-        proc = self.run(*args, old, *([new] if new else []), "--", path, check=False)
-        if proc.returncode != 0:
+        """(removed, added): the text of the lines of `path` that are in `old` and not in `new` (None:
+        the work tree) and the other way round, line endings aside, each line counted as often as it
+        stands. None when the file is missing on one side, the first line (a CSV's header) changed,
+        either version holds a quoted cell that spans lines (a changed line may then be the inside of
+        a cell), or the text is not UTF-8: then only reading the whole file is sure.
+
+        Both versions are streamed and only a hash of each line is kept: `git diff` held both versions
+        of a county's 340 MB file in memory (900 MB) to find the same lines."""
+        old_blob = self._blob(old, path)
+        new_blob = self._blob(new, path) if new else None
+        if old_blob is None or (new is not None and new_blob is None):
             return None
+        if new is None and not (self.cwd / path).is_file():
+            return None
+        if new_blob is not None and new_blob == old_blob:
+            return [], []
+        with self._lines(old_blob, None) as before, self._lines(new_blob, path) as after:
+            if next(before, None) != next(after, None):
+                return None  # the header changed
+            counts = Counter(hash(line) for line in before)
+            added: list[bytes] = []
+            for line in after:
+                h = hash(line)
+                if counts[h] > 0:
+                    counts[h] -= 1
+                else:
+                    added.append(line)
         removed: list[bytes] = []
-        added: list[bytes] = []
-        in_hunk = False
-        for line in proc.stdout.split(b"\n"):
-            if line.startswith(b"@@ "):
-                start, _, count = line.split(b" ")[1][1:].partition(b",")
-                lines = int(count) if count else 1
-                if (int(start) == 1 and lines > 0) or int(start) == 0:
-                    return None
-                in_hunk = True
-            elif line.startswith(b"diff "):
-                in_hunk = False
-            elif in_hunk and line[:1] == b"-":
-                removed.append(line[1:])
-            elif in_hunk and line[:1] == b"+":
-                added.append(line[1:])
+        if any(counts.values()):
+            with self._lines(old_blob, None) as before:
+                next(before, None)
+                for line in before:
+                    h = hash(line)
+                    if counts[h] > 0:
+                        counts[h] -= 1
+                        removed.append(line)
         try:
             texts = (
                 [line.decode("utf-8").removesuffix("\r") for line in removed],
@@ -163,6 +178,27 @@ class GitRepo:
         if (removed or added) and (self._spans_lines(old, path) or self._spans_lines(new, path)):
             return None  # a changed line may be the inside of a cell (blank, or without quotes)
         return texts
+
+    def _blob(self, ref: str | None, path: str) -> str | None:
+        """The id of the file at ref, or None when it is not there."""
+        if ref is None:
+            return None
+        proc = self.run("rev-parse", "--verify", "--quiet", f"{ref}:./{path}", check=False)
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+    @contextmanager
+    def _lines(self, blob: str | None, path: str | None) -> Iterator[Iterator[bytes]]:
+        """The lines of a blob (or of the work tree's `path`), without their line ends, as they are read."""
+        if blob is None:
+            with (self.cwd / str(path)).open("rb") as f:
+                yield (line.rstrip(b"\r\n") for line in f)
+            return
+        proc = subprocess.Popen(["git", "cat-file", "blob", blob], cwd=self.cwd, stdout=subprocess.PIPE)
+        try:
+            yield (line.rstrip(b"\r\n") for line in proc.stdout)  # type: ignore[union-attr]
+        finally:
+            proc.kill()
+            proc.wait()
 
     def _spans_lines(self, ref: str | None, path: str) -> bool:
         """Whether the file at ref (None: the work tree) holds a quoted cell that spans lines."""
