@@ -203,10 +203,7 @@ def _update(
             rows = conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
             if rows != counts[name]:
                 problems.append(f"{name}: {rows} 行，应为 {counts[name]} 行")
-            if name in project.searchable:
-                indexed = conn.execute(f"SELECT count(*) FROM {search.fts_table(name)}_docsize").fetchone()[0]
-                if indexed != rows:
-                    problems.append(f"{search.fts_table(name)}: {indexed} rows indexed, {rows} in {name}")
+        problems += _unindexed(conn, [d.table.name for d in deltas if d.table.name in project.searchable])
         clock.lap("checks")
     finally:
         conn.close()
@@ -433,6 +430,18 @@ def _pragmas(conn: sqlite3.Connection) -> None:
     )
 
 
+def _unindexed(conn: sqlite3.Connection, tables: list[str]) -> list[str]:
+    """Tables whose search index does not hold one document per row."""
+    problems = []
+    for table in tables:
+        fts = search.fts_table(table)
+        indexed = conn.execute(f"SELECT count(*) FROM {fts}_docsize").fetchone()[0]
+        rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        if indexed != rows:
+            problems.append(f"{fts}: {indexed} rows indexed, {rows} in {table}")
+    return problems
+
+
 def _check(path: Path, clock: _Clock, searchable: tuple[str, ...]) -> None:
     """Fresh connection (no cached FTS5 state): statistics for the planner, then the checks."""
     conn = sqlite3.connect(path, isolation_level=None)
@@ -456,10 +465,7 @@ def _check(path: Path, clock: _Clock, searchable: tuple[str, ...]) -> None:
                 conn.execute(f"INSERT INTO {fts} ({fts}) VALUES ('integrity-check')")
             except sqlite3.Error as exc:
                 problems.append(f"{fts}: {exc}")
-            indexed = conn.execute(f"SELECT count(*) FROM {fts}_docsize").fetchone()[0]
-            rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            if indexed != rows:
-                problems.append(f"{fts}: {indexed} rows indexed, {rows} in {table}")
+        problems += _unindexed(conn, list(searchable))
         clock.lap("checks")
     finally:
         conn.close()

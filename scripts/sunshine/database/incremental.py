@@ -57,11 +57,8 @@ def inputs_dir(target: Path) -> Path:
 
 
 def digest(path: Path) -> str:
-    h = hashlib.sha256()
     with path.open("rb") as f:
-        while chunk := f.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def keep_inputs(project: Project, target: Path, digests: dict[str, str], names: list[str]) -> None:

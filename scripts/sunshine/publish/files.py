@@ -53,11 +53,8 @@ def write_parquet(db: Path, table: str, target: Path) -> int:
 
 
 def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def write_checksums(directory: Path, name: str = "SHA256SUMS") -> Path:
