@@ -1,4 +1,4 @@
-"""What a build keeps for the next one gives the same result as drawing or reading it again."""
+"""What a build keeps or skips for the next one gives the same result as drawing or reading it all again."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from sunshine.history.gitrepo import spans_lines, spans_lines_in
+from sunshine import records
 from sunshine.noticeboard.build import QrCodes
 from sunshine.noticeboard.sheet import qr_svg
 
@@ -31,15 +31,34 @@ def test_qr_codes_no_sheet_uses_any_more_are_removed(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "data",
+    ("data", "expected"),
     [
-        b'id,text\n1,"one line"\n',
-        b'id,text\n1,"two\nlines"\n',
-        b'id,text\n1,"a ""quoted"" word"\n2,"x\n\ny"\n',
-        b'id,text\n1,"no end',
-        b"",
+        (b'id,text\n1,"one line"\n', [b'1,"one line"']),
+        (b'id,text\r\n1,"two\r\nlines"\r\n2,b\r\n', [b'1,"two\r\nlines"', b"2,b"]),
+        (
+            b'id,text\n1,"a ""quoted"" word"\n\n2,"x\n\ny"\n3,z',
+            [b'1,"a ""quoted"" word"', b'2,"x\n\ny"', b"3,z"],
+        ),
+        (b'id,text\n1,"no end\n2,b\n', [b'1,"no end\n2,b']),
+        (b"id,text", []),
+        (b"", []),
     ],
 )
 @pytest.mark.parametrize("chunk", [1, 2, 5, 64])
-def test_a_cell_spanning_lines_is_found_read_in_any_chunk_size(data, chunk):
-    assert spans_lines_in(io.BytesIO(data), chunk=chunk) == spans_lines(data)
+def test_records_are_read_whole_in_any_chunk_size(data, expected, chunk):
+    assert [r for batch in records.batches(io.BytesIO(data), chunk=chunk) for r in batch] == expected
+
+
+def test_two_versions_differ_by_the_records_one_lacks_counted_as_often_as_they_stand():
+    old = b'id,text\n1,a\n2,"x\ny"\n3,c\n3,c\n'
+    new = b'id,text\r\n2,"x\ny"\r\n3,c\r\n4,d\r\n1,a\r\n'
+
+    def opener(data: bytes) -> records.Opener:
+        return lambda: io.BytesIO(data)
+
+    assert records.compare(opener(old), opener(new)) == ([b"3,c"], [b"4,d"])
+    with pytest.raises(records.Repeated):
+        records.compare(opener(old), opener(new), repeats=False)
+    assert records.compare(opener(old[:-4]), opener(new)) == ([], [b"4,d"])
+    with pytest.raises(records.HeaderChanged):
+        records.compare(opener(old), opener(b"id,words\n1,a\n"))

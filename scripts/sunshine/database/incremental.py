@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sunshine import records
 from sunshine.chinese import search
 from sunshine.package import Project, Table
 
@@ -82,53 +83,23 @@ def keep_inputs(project: Project, target: Path, digests: dict[str, str], names: 
 # -- comparing a CSV with its kept copy ---------------------------------------------------------
 
 
-def _records(path: Path) -> Iterator[bytes]:
-    """The records after the header, each as its bytes without its line end. A record whose quoted
-    cell spans lines (an odd number of quotes leaves a line inside the cell) is its lines together,
-    the line ends inside the cell as written: its inner lines, blank or without quotes, are no rows."""
-    with path.open("rb") as f:
-        f.readline()
-        pending: list[bytes] = []
-        inside = False
-        for line in f:
-            pending.append(line)
-            inside ^= line.count(b'"') % 2 == 1
-            if inside:
-                continue
-            record = b"".join(pending).rstrip(b"\r\n")
-            pending = []
-            if record:
-                yield record
-        if pending:
-            yield b"".join(pending).rstrip(b"\r\n")
+def _opener(path: Path) -> records.Opener:
+    return lambda: path.open("rb")
 
 
 def _header(path: Path) -> bytes:
     with path.open("rb") as f:
-        return f.readline().removeprefix(b"\xef\xbb\xbf").rstrip(b"\r\n")
+        return records.header(f)
 
 
 def delta(table: Table, old: Path, new: Path) -> Delta:
     """The rows of `new` that are not in `old` and the other way round, by whole records."""
-    if _header(old) != _header(new):
-        raise NotIncremental(f"{table.path} 的表头变了")
-    new_hashes = {hash(line) for line in _records(new)}
-    removed_lines, old_hashes, old_count = [], set(), 0
-    for line in _records(old):
-        h = hash(line)
-        old_hashes.add(h)
-        old_count += 1
-        if h not in new_hashes:
-            removed_lines.append(line)
-    del new_hashes
-    added_lines, new_count = [], 0
-    for line in _records(new):
-        new_count += 1
-        if hash(line) not in old_hashes:
-            added_lines.append(line)
-    del old_hashes
-    if new_count - len(added_lines) != old_count - len(removed_lines):
-        raise NotIncremental(f"{table.path} 有重复的行")  # a set of lines cannot see a repeated one
+    try:
+        removed_lines, added_lines = records.compare(_opener(old), _opener(new), repeats=False)
+    except records.HeaderChanged as exc:
+        raise NotIncremental(f"{table.path} 的表头变了") from exc
+    except records.Repeated as exc:
+        raise NotIncremental(f"{table.path} 有重复的行") from exc  # a set of lines cannot see a repeated one
     header = next(csv.reader([_header(new).decode("utf-8")]))
     out = Delta(table)
     for lines, into in ((removed_lines, out.removed), (added_lines, out.added)):

@@ -163,7 +163,7 @@ def _changed_rows(
     both versions whole) when the file is new, its header changed or it is not UTF-8 text."""
     if not repo.exists(base_commit, table.path):
         return None
-    lines = repo.changed_lines(base_commit, None, table.path)
+    lines = repo.changed_records(base_commit, None, table.path)
     if lines is None:
         return None
     with (repo.cwd / table.path).open("rb") as f:

@@ -7,12 +7,13 @@ import io
 import re
 import shutil
 import subprocess
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from sunshine import records
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -32,34 +33,6 @@ class NotARepository(Exception):
 
 class UnreadableCSV(Exception):
     """A CSV could not be decoded as UTF-8; the message is Chinese and names the file."""
-
-
-def spans_lines(data: bytes) -> bool:
-    """Whether a CSV holds a quoted cell that spans lines: a line with an odd number of quotes."""
-    at = data.find(b'"')
-    while at != -1:
-        start = data.rfind(b"\n", 0, at) + 1
-        end = data.find(b"\n", at)
-        end = len(data) if end == -1 else end
-        if data.count(b'"', start, end) % 2:
-            return True
-        at = data.find(b'"', end)
-    return False
-
-
-def spans_lines_in(stream: BinaryIO, chunk: int = 1 << 20) -> bool:
-    """spans_lines of a file read a megabyte at a time (a county's file is hundreds of megabytes)."""
-    rest = b""
-    while block := stream.read(chunk):
-        block = rest + block
-        end = block.rfind(b"\n") + 1
-        if spans_lines(block[:end]):
-            return True
-        rest = block[end:]
-    return spans_lines(rest)
-
-
-_SPANS: dict[bytes, bool] = {}  # spans_lines of each blob read, by its id
 
 
 @dataclass(frozen=True)
@@ -129,15 +102,12 @@ class GitRepo:
         """Whether `path` is a file at `ref`."""
         return self.run("cat-file", "-e", f"{ref}:./{path}", check=False).returncode == 0
 
-    def changed_lines(self, old: str, new: str | None, path: str) -> tuple[list[str], list[str]] | None:
-        """(removed, added): the text of the lines of `path` that are in `old` and not in `new` (None:
-        the work tree) and the other way round, line endings aside, each line counted as often as it
-        stands. None when the file is missing on one side, the first line (a CSV's header) changed,
-        either version holds a quoted cell that spans lines (a changed line may then be the inside of
-        a cell), or the text is not UTF-8: then only reading the whole file is sure.
-
-        Both versions are streamed and only a hash of each line is kept: `git diff` held both versions
-        of a county's 340 MB file in memory (900 MB) to find the same lines."""
+    def changed_records(self, old: str, new: str | None, path: str) -> tuple[list[str], list[str]] | None:
+        """(removed, added): the records of `path` (sunshine.records: a row as written, a quoted cell
+        that spans lines with it) that are in `old` and not in `new` (None: the work tree) and the
+        other way round, each counted as often as it stands. None when the file is missing on one
+        side, the header changed, the text is not UTF-8 or a quoted cell is never closed: then only
+        reading the whole file is sure."""
         old_blob = self._blob(old, path)
         new_blob = self._blob(new, path) if new else None
         if old_blob is None or (new is not None and new_blob is None):
@@ -146,37 +116,13 @@ class GitRepo:
             return None
         if new_blob is not None and new_blob == old_blob:
             return [], []
-        with self._lines(old_blob, None) as before, self._lines(new_blob, path) as after:
-            if next(before, None) != next(after, None):
-                return None  # the header changed
-            counts = Counter(hash(line) for line in before)
-            added: list[bytes] = []
-            for line in after:
-                h = hash(line)
-                if counts[h] > 0:
-                    counts[h] -= 1
-                else:
-                    added.append(line)
-        removed: list[bytes] = []
-        if any(counts.values()):
-            with self._lines(old_blob, None) as before:
-                next(before, None)
-                for line in before:
-                    h = hash(line)
-                    if counts[h] > 0:
-                        counts[h] -= 1
-                        removed.append(line)
         try:
-            texts = (
-                [line.decode("utf-8").removesuffix("\r") for line in removed],
-                [line.decode("utf-8").removesuffix("\r") for line in added],
-            )
-        except UnicodeDecodeError:
+            removed, added = records.compare(self._opener(old_blob, path), self._opener(new_blob, path))
+            texts = ([r.decode("utf-8") for r in removed], [r.decode("utf-8") for r in added])
+        except (records.HeaderChanged, UnicodeDecodeError):
             return None
         if any(t.count('"') % 2 for side in texts for t in side):
             return None
-        if (removed or added) and (self._spans_lines(old, path) or self._spans_lines(new, path)):
-            return None  # a changed line may be the inside of a cell (blank, or without quotes)
         return texts
 
     def _blob(self, ref: str | None, path: str) -> str | None:
@@ -186,38 +132,20 @@ class GitRepo:
         proc = self.run("rev-parse", "--verify", "--quiet", f"{ref}:./{path}", check=False)
         return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
-    @contextmanager
-    def _lines(self, blob: str | None, path: str | None) -> Iterator[Iterator[bytes]]:
-        """The lines of a blob (or of the work tree's `path`), without their line ends, as they are read."""
+    def _opener(self, blob: str | None, path: str) -> records.Opener:
+        """Opens the blob (None: the work tree's `path`) as a binary stream, each time it is called."""
         if blob is None:
-            with (self.cwd / str(path)).open("rb") as f:
-                yield (line.rstrip(b"\r\n") for line in f)
-            return
+            return lambda: (self.cwd / path).open("rb")
+        return lambda: self._cat(blob)
+
+    @contextmanager
+    def _cat(self, blob: str) -> Iterator[BinaryIO]:
         proc = subprocess.Popen(["git", "cat-file", "blob", blob], cwd=self.cwd, stdout=subprocess.PIPE)
         try:
-            yield (line.rstrip(b"\r\n") for line in proc.stdout)  # type: ignore[union-attr]
+            yield proc.stdout  # type: ignore[misc]
         finally:
             proc.kill()
             proc.wait()
-
-    def _spans_lines(self, ref: str | None, path: str) -> bool:
-        """Whether the file at ref (None: the work tree) holds a quoted cell that spans lines."""
-        if ref is None:
-            with (self.cwd / path).open("rb") as f:
-                return spans_lines_in(f)
-        blob = self.run("rev-parse", "--verify", "--quiet", f"{ref}:./{path}", check=False).stdout.strip()
-        if not blob:
-            return False
-        if blob not in _SPANS:
-            proc = subprocess.Popen(
-                ["git", "cat-file", "blob", blob.decode()], cwd=self.cwd, stdout=subprocess.PIPE
-            )
-            try:
-                _SPANS[blob] = spans_lines_in(proc.stdout)  # type: ignore[arg-type]
-            finally:
-                proc.kill()
-                proc.wait()
-        return _SPANS[blob]
 
     def commits(self, *paths: str, ref: str = "HEAD", start: str = "") -> list[Commit]:
         """Commits reachable from `ref` (touching `paths`, if given), oldest first; with `start`

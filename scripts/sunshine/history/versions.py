@@ -103,7 +103,7 @@ class Reader:
         return {self.table.record_key(row): row for row in self._stream_rows(ref)}
 
     def _header_line(self, ref: str) -> str | None:
-        """The first line of the file at ref when it is UTF-8 text (the only text `changed_lines` reads)."""
+        """The first line of the file at ref when it is UTF-8 text (the only text `changed_records` reads)."""
         proc = subprocess.Popen(
             ["git", "show", f"{ref}:./{self.table.path}"],
             cwd=self.repo.cwd,
@@ -360,9 +360,9 @@ class Writer(Reader):
         keys, _ = typed.stream(self.table, [header])
         if old is None:
             return _Read(keys, [], None)
-        lines = self.repo.changed_lines(old, new, self.table.path)
+        lines = self.repo.changed_records(old, new, self.table.path)
         if lines is None:
-            return _Read(keys, [], None)  # read whole: the header changed, or a cell spans lines
+            return _Read(keys, [], None)  # read whole: the header changed, or a quoted cell is never closed
         removed_text, added_text = lines
         return _Read(keys, self._parse(header, added_text), self._parse(header, removed_text))
 
