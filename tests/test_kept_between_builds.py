@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 
 import pytest
 
@@ -62,3 +63,27 @@ def test_two_versions_differ_by_the_records_one_lacks_counted_as_often_as_they_s
     assert records.compare(opener(old[:-4]), opener(new)) == ([], [b"4,d"])
     with pytest.raises(records.HeaderChanged):
         records.compare(opener(old), opener(b"id,words\n1,a\n"))
+
+
+def test_a_comparison_is_kept_for_the_next_stage_by_the_object_ids_of_both_versions(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    old, new = tmp_path / "old.csv", tmp_path / "new.csv"
+    old.write_bytes(b"id,text\n1,a\n2,b\n")
+    new.write_bytes(b"id,text\n1,a\n2,\xe4\xb9\x99\n3,c\n3,c\n")
+    ids = (records.blob_id(old), records.blob_id(new))
+    assert (
+        ids[0] == subprocess.run(["git", "hash-object", old], capture_output=True, text=True).stdout.strip()
+    )
+
+    def opener(path):
+        return lambda: path.open("rb")
+
+    first = records.compare_kept(*ids, opener(old), opener(new))
+    assert first == ([b"2,b"], [b"2,\xe4\xb9\x99", b"3,c", b"3,c"])
+
+    def unread():
+        pytest.fail("read again")
+
+    assert records.compare_kept(*ids, unread, unread) == first
+    with pytest.raises(records.Repeated):
+        records.compare_kept(*ids, unread, unread, repeats=False)

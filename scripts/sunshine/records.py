@@ -14,12 +14,18 @@ in a block with a quoted cell that spans lines.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1 << 23
+KEEP_BYTES = 16 << 20  # a comparison is kept for the next stage when its records are this small
+KEEP_FILES = 64
 
 Opener = Callable[[], AbstractContextManager[BinaryIO]]
 
@@ -78,6 +84,20 @@ def _odd(line: bytes) -> bool:
     return line.count(b'"') % 2 == 1
 
 
+def cache_root() -> Path:
+    """The user's cache directory for what one build keeps for the next (`$XDG_CACHE_HOME/sunshine`)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sunshine"
+
+
+def blob_id(path: Path) -> str:
+    """git's object id of a file's bytes (what `git hash-object` prints)."""
+    digest = hashlib.sha1(b"blob %d\0" % path.stat().st_size, usedforsecurity=False)
+    with path.open("rb") as f:
+        while block := f.read(CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 class HeaderChanged(Exception):
     """The first lines differ: rows cannot be compared as records."""
 
@@ -92,6 +112,15 @@ def compare(old: Opener, new: Opener, *, repeats: bool = True) -> tuple[list[byt
     Repeated when a record stands twice in one version unless `repeats`.
 
     `old` and `new` open a fresh binary stream each time they are called; each is read twice."""
+
+    def on_repeats() -> None:
+        if not repeats:
+            raise Repeated
+
+    return _compare(old, new, on_repeats)
+
+
+def _compare(old: Opener, new: Opener, on_repeats: Callable[[], None]) -> tuple[list[bytes], list[bytes]]:
     with old() as a, new() as b:
         if header(a) != header(b):
             raise HeaderChanged
@@ -102,7 +131,8 @@ def compare(old: Opener, new: Opener, *, repeats: bool = True) -> tuple[list[byt
             seen.update(map(hash, batch))
             count += len(batch)
     if len(seen) != count:
-        return _compare_repeated(old, new, repeats)
+        on_repeats()
+        return _compare_repeated(old, new)
     removed: list[bytes] = []
     kept: set[int] = set()
     count = 0
@@ -114,7 +144,8 @@ def compare(old: Opener, new: Opener, *, repeats: bool = True) -> tuple[list[byt
             if not seen.issuperset(hashes):
                 removed.extend(r for r, h in zip(batch, hashes, strict=True) if h not in seen)
     if len(kept) != count:
-        return _compare_repeated(old, new, repeats)
+        on_repeats()
+        return _compare_repeated(old, new)
     del seen
     added: list[bytes] = []
     with new() as b:
@@ -125,10 +156,54 @@ def compare(old: Opener, new: Opener, *, repeats: bool = True) -> tuple[list[byt
     return removed, added
 
 
-def _compare_repeated(old: Opener, new: Opener, repeats: bool) -> tuple[list[bytes], list[bytes]]:
+def compare_kept(
+    old_id: str, new_id: str, old: Opener, new: Opener, *, repeats: bool = True
+) -> tuple[list[bytes], list[bytes]]:
+    """compare, by git object ids, kept for the next caller: the database, the history and
+    `sunshine diff` of one pull request compare the same two versions, and only the first reads them.
+
+    Kept in the user's cache directory (the records hold unmasked text, and build/ is published),
+    the last KEEP_FILES comparisons whose records take at most KEEP_BYTES."""
+    folder = cache_root() / "changed-records"
+    path = folder / f"{old_id}-{new_id}.json"
+    try:
+        kept = json.loads(path.read_text(encoding="utf-8"))
+        if kept["repeated"] and not repeats:
+            raise Repeated
+        return [r.encode("latin-1") for r in kept["removed"]], [r.encode("latin-1") for r in kept["added"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, UnicodeEncodeError):
+        pass
+    repeated = False
+
+    def note_repeats() -> None:
+        nonlocal repeated
+        repeated = True
+        if not repeats:
+            raise Repeated
+
+    removed, added = _compare(old, new, note_repeats)
+    if sum(map(len, removed)) + sum(map(len, added)) <= KEEP_BYTES:
+        _keep(folder, path, {"repeated": repeated, "removed": removed, "added": added})
+    return removed, added
+
+
+def _keep(folder: Path, path: Path, kept: dict) -> None:
+    """Write one comparison (bytes as Latin-1 text, which maps each byte to one character)."""
+    kept = {k: [r.decode("latin-1") for r in v] if isinstance(v, list) else v for k, v in kept.items()}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, path)
+        entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in entries[KEEP_FILES:]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass  # keeping it only saves the next stage a read
+
+
+def _compare_repeated(old: Opener, new: Opener) -> tuple[list[bytes], list[bytes]]:
     """compare, when a record stands more than once on one side: counted, not as sets."""
-    if not repeats:
-        raise Repeated
     counts: Counter[int] = Counter()
     with old() as a:
         for batch in batches(a):

@@ -165,7 +165,7 @@ def _update(
         copy = kept / f"{name}.{old}.csv"
         if old is None or name not in digests or not copy.exists():
             raise incremental.NotIncremental("上一次构建的输入副本不在了")
-        deltas.append(incremental.delta(table, copy, project.root / table.path))
+        deltas.append(incremental.delta(table, copy, project.root / table.path, (old, digests[name])))
     clock.lap("compare with the last inputs")
     shutil.copyfile(target, tmp)
     clock.lap("copy")
@@ -254,7 +254,7 @@ def static_fingerprint(project: Project) -> str:
 
 
 def input_digests(project: Project) -> dict[str, str]:
-    """SHA-256 of each table's CSV, by table name (missing files are left out)."""
+    """git's object id of each table's CSV, by table name (missing files are left out)."""
     out = {}
     for name in project.load_order:
         path = project.root / project.tables[name].path

@@ -1,7 +1,7 @@
 """Bring the last build/sunshine.db up to date from the rows that changed, when only rows changed.
 
 After each build the CSVs it read are kept in the user's cache directory (`$XDG_CACHE_HOME/sunshine/`,
-a folder per database, one file per table named by the SHA-256 of its bytes); losing them only
+a folder per database, one file per table named by git's object id of its bytes); losing them only
 costs a full build. The next build compares each CSV with that copy record
 by record (a record is a row; the line end after it does not count), matches the changed ones by primary key,
 and on a copy of the database deletes, updates or inserts exactly those rows, taking their words
@@ -52,14 +52,13 @@ class Delta:
 
 
 def inputs_dir(target: Path) -> Path:
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     name = hashlib.sha256(str(Path(target).resolve()).encode()).hexdigest()[:20]
-    return cache / "sunshine" / "database-inputs" / name
+    return records.cache_root() / "database-inputs" / name
 
 
 def digest(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+    """git's object id of the file: the history and `sunshine diff` find the same comparison by it."""
+    return records.blob_id(path)
 
 
 def keep_inputs(project: Project, target: Path, digests: dict[str, str], names: list[str]) -> None:
@@ -92,10 +91,10 @@ def _header(path: Path) -> bytes:
         return records.header(f)
 
 
-def delta(table: Table, old: Path, new: Path) -> Delta:
-    """The rows of `new` that are not in `old` and the other way round, by whole records."""
+def delta(table: Table, old: Path, new: Path, ids: tuple[str, str]) -> Delta:
+    """The rows of `new` that are not in `old` (git object ids `ids`) and the other way round, by whole records."""
     try:
-        removed_lines, added_lines = records.compare(_opener(old), _opener(new), repeats=False)
+        removed_lines, added_lines = records.compare_kept(*ids, _opener(old), _opener(new), repeats=False)
     except records.HeaderChanged as exc:
         raise NotIncremental(f"{table.path} 的表头变了") from exc
     except records.Repeated as exc:

@@ -114,10 +114,13 @@ class GitRepo:
             return None
         if new is None and not (self.cwd / path).is_file():
             return None
-        if new_blob is not None and new_blob == old_blob:
+        ids = (old_blob, new_blob or records.blob_id(self.cwd / path))
+        if ids[0] == ids[1]:
             return [], []
         try:
-            removed, added = records.compare(self._opener(old_blob, path), self._opener(new_blob, path))
+            removed, added = records.compare_kept(
+                *ids, self._opener(old_blob, path), self._opener(new_blob, path)
+            )
             texts = ([r.decode("utf-8") for r in removed], [r.decode("utf-8") for r in added])
         except (records.HeaderChanged, UnicodeDecodeError):
             return None
