@@ -21,13 +21,13 @@ from sunshine.database.build import build_database
 from sunshine.deadlines.periods import Period
 from sunshine.deadlines.rules import FILENAME
 from sunshine.deadlines.status import project_statuses, ranking
-from sunshine.noticeboard.build import project_sheets
+from sunshine.noticeboard.build import project_sheets, write_sheets
 from sunshine.noticeboard.sheet import running_footer
 from sunshine.package import Project
 from sunshine.portal.metadata import load_overlay
 from sunshine.sample.generate import Sizes, generate
 from sunshine.sample.schedule import RULES_FILE
-from sunshine.site.build import build
+from sunshine.site.build import build, with_csp
 from sunshine.site.pages.data import SiteData
 
 from .browser import launch
@@ -83,12 +83,27 @@ def test_every_village_gets_a_sheet_and_a_pdf_for_each_quarter_it_published_in(t
     project, site, stats = township
     assert sorted({s.period for s in sheets}) == ["2026-Q3", "2026-Q4"]
     assert len(sheets) == 6
-    assert stats.sheets == "公开栏打印页 6 张，最近 2 个季度的 PDF 6 份（本次打印 6 份）"
+    assert stats.sheets == "公开栏打印页 6 张（本次写出 6 张），最近 2 个季度的 PDF 6 份（本次打印 6 份）"
     for s in sheets:
         assert (site / s.path / "index.html").is_file()
         assert (site / s.path / "sheet.pdf").read_bytes()[:5] == b"%PDF-"
         index = (site / "noticeboard" / s.code / "index.html").read_text(encoding="utf-8")
         assert f'href="{s.period}/sheet.pdf"' in index
+
+
+def test_a_rebuild_writes_no_sheet_again_and_links_the_same_pages(township, sheets, tmp_path, monkeypatch):
+    project, site, _ = township
+    monkeypatch.setenv("SUNSHINE_CHROMIUM", "/usr/bin/chromium")
+    work = project.build_dir / ".site-work"
+    note, pages = write_sheets(
+        project, SiteData.load(project), tmp_path, work / "pdf", datasette_url=DATASETTE, finish=with_csp
+    )
+    assert note == "公开栏打印页 6 张（本次写出 0 张），最近 2 个季度的 PDF 6 份（本次打印 0 份）"
+    assert pages == 6 + 3
+    for s in sheets:
+        page = tmp_path / s.path / "index.html"
+        assert page.read_bytes() == (site / s.path / "index.html").read_bytes()
+        assert 'http-equiv="Content-Security-Policy"' in page.read_text(encoding="utf-8")
 
 
 def test_each_pdf_page_is_a4_and_no_notice_is_cut_between_two_pages(township, sheets):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import shutil
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import segno
@@ -14,6 +16,7 @@ from sunshine.noticeboard import pdf
 from sunshine.noticeboard import sheet as sheet_module
 from sunshine.noticeboard.sheet import FOLDER, PDF_NAME, Sheet, qr_svg, render, render_index, sheets
 from sunshine.package import Project
+from sunshine.site.pages import md
 from sunshine.site.pages.data import SiteData
 
 
@@ -66,12 +69,56 @@ PDF_QUARTERS = (
 )
 
 
-def write_sheets(project: Project, data: SiteData, site: Path, cache: Path, *, datasette_url: str) -> str:
-    """Write every sheet and each village's list of sheets into `site`; return a Chinese note."""
+# A change of how a sheet is written (sheet.py, the page helpers) writes every sheet again.
+HTML_VERSION = hashlib.sha256(
+    Path(sheet_module.__file__).read_bytes() + Path(md.__file__).read_bytes()
+).hexdigest()[:12]
+
+
+class SheetPages:
+    """Each sheet's finished page (security tag included), kept between builds by what it shows and
+    linked into each new site: a county has thousands of sheets and a change touches a few."""
+
+    def __init__(self, folder: Path, finish: Callable[[str], str]) -> None:
+        self.folder, self.finish, self.used, self.written = folder, finish, set(), 0
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def link(self, key: str, target: Path, make: Callable[[], str]) -> None:
+        name = hashlib.sha256(f"{key}\0{HTML_VERSION}".encode()).hexdigest()[:32] + ".html"
+        self.used.add(name)
+        path = self.folder / name
+        if not path.exists():
+            tmp = path.with_name(f"{name}.{os.getpid()}.tmp")
+            tmp.write_text(self.finish(make()), encoding="utf-8")
+            tmp.replace(path)
+            self.written += 1
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copyfile(path, target)
+
+    def forget_unused(self) -> None:
+        for path in self.folder.iterdir():
+            if path.name not in self.used:
+                path.unlink(missing_ok=True)
+
+
+def write_sheets(
+    project: Project,
+    data: SiteData,
+    site: Path,
+    cache: Path,
+    *,
+    datasette_url: str,
+    finish: Callable[[str], str] = lambda page: page,
+) -> tuple[str, int]:
+    """Write every sheet and each village's list of sheets into `site`, each page passed through
+    `finish`; return a Chinese note and the number of pages."""
     made = project_sheets(project, data)
     recent = set(sorted({s.period for s in made})[-PDF_QUARTERS:]) if pdf.available() else set()
     printed = dt.date.today()
     qr = QrCodes(cache.with_name("qr"))
+    pages = SheetPages(cache.with_name("sheets"), finish)
     by_village: dict[str, list[Sheet]] = defaultdict(list)
     jobs = []
     for s in made:
@@ -79,20 +126,29 @@ def write_sheets(project: Project, data: SiteData, site: Path, cache: Path, *, d
         folder.mkdir(parents=True, exist_ok=True)
         html = folder / "index.html"
         with_pdf = s.period in recent
-        html.write_text(
-            render(s, printed=printed, pdf=with_pdf, ds_base=datasette_url, qr=qr), encoding="utf-8"
+        pages.link(
+            f"{s.key}\0{printed}\0{with_pdf}\0{datasette_url}",
+            html,
+            lambda s=s, with_pdf=with_pdf: render(
+                s, printed=printed, pdf=with_pdf, ds_base=datasette_url, qr=qr
+            ),
         )
         by_village[s.code].append(s)
         if with_pdf:
             jobs.append((html, folder / PDF_NAME, s.key))
-    qr.forget_unused()
     names = dict(zip(data.villages["village_code"], data.villages["name"], strict=True))
     for code, name in names.items():
         folder = site / FOLDER / code
         folder.mkdir(parents=True, exist_ok=True)
         index = render_index(name, code, by_village.get(code, []), with_pdf=recent)
-        (folder / "index.html").write_text(index, encoding="utf-8")
+        (folder / "index.html").write_text(finish(index), encoding="utf-8")
+    if pages.written == len(made):  # else the codes of the sheets kept as pages were not asked for
+        qr.forget_unused()
+    pages.forget_unused()
+    count = len(made) + len(names)
     if not pdf.available():
-        return f"公开栏打印页 {len(made)} 张；本机没有 Chromium（{pdf.chromium() or '已设为不使用'}），未生成 PDF"
+        note = f"公开栏打印页 {len(made)} 张（本次写出 {pages.written} 张）；本机没有 Chromium（{pdf.chromium() or '已设为不使用'}），未生成 PDF"
+        return note, count
     printed_now = pdf.print_pdfs(jobs, cache)
-    return f"公开栏打印页 {len(made)} 张，最近 {len(recent)} 个季度的 PDF {len(jobs)} 份（本次打印 {printed_now} 份）"
+    note = f"公开栏打印页 {len(made)} 张（本次写出 {pages.written} 张），最近 {len(recent)} 个季度的 PDF {len(jobs)} 份（本次打印 {printed_now} 份）"
+    return note, count

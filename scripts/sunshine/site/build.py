@@ -29,7 +29,6 @@ import yaml
 from sunshine import headers, staging
 from sunshine.chinese.searchdict import write_dictionaries
 from sunshine.noticeboard.build import write_sheets
-from sunshine.noticeboard.sheet import FOLDER as SHEETS
 from sunshine.package import Project
 from sunshine.problems import BuildError
 from sunshine.site import charts
@@ -156,9 +155,9 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
         _link_tree(html_dir, new)
         stats.search_index_bytes = _write_search_index(index, new / "search" / "search_index.json")
         _write_downloads(project, work / "downloads", new)
-        stats.sheets = write_sheets(project, data, new, work / "pdf", datasette_url=datasette_url)
-        # The sheets are new files in the new site, never links into the kept output.
-        sheet_pages, _ = _add_csp(new / SHEETS)
+        stats.sheets, sheet_pages = write_sheets(
+            project, data, new, work / "pdf", datasette_url=datasette_url, finish=with_csp
+        )
         stats.html_pages += sheet_pages
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
@@ -423,19 +422,25 @@ def _add_csp(site: Path, *, since: float | None = None) -> tuple[int, int]:
         if since is not None and page.stat().st_mtime < since:
             continue
         text = page.read_text(encoding="utf-8")
-        if 'http-equiv="Content-Security-Policy"' in text:
-            continue
-        hashes = sorted(
-            {
-                headers.sha256_source(base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode())
-                for s in _INLINE_SCRIPT.findall(text)
-            }
-        )
-        meta = f'<meta http-equiv="Content-Security-Policy" content="{headers.csp(hashes, meta=True)}">'
-        if _CHARSET in text:
-            _write_if_changed(page, text.replace(_CHARSET, _CHARSET + "\n" + meta, 1).encode("utf-8"))
+        tagged = with_csp(text)
+        if tagged != text:
+            _write_if_changed(page, tagged.encode("utf-8"))
             written += 1
     return count, written
+
+
+def with_csp(text: str) -> str:
+    """A page with its Content-Security-Policy meta tag, allowing only its own inline scripts."""
+    if 'http-equiv="Content-Security-Policy"' in text or _CHARSET not in text:
+        return text
+    hashes = sorted(
+        {
+            headers.sha256_source(base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode())
+            for s in _INLINE_SCRIPT.findall(text)
+        }
+    )
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{headers.csp(hashes, meta=True)}">'
+    return text.replace(_CHARSET, _CHARSET + "\n" + meta, 1)
 
 
 # -- MkDocs's output kept between builds -----------------------------------------------------------
