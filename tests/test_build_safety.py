@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import textwrap
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -202,37 +204,73 @@ def test_a_swap_puts_the_new_directory_in_place_and_removes_the_old(tmp_path, mo
 
 
 KILL_DURING_HISTORY = """
-    import os, signal
-    from pathlib import Path
-    from sunshine.history import build as history
-    from sunshine.package import Project
+import os, signal
+from contextlib import closing
+from pathlib import Path
+from sunshine.history import build as history
+from sunshine.package import Project
 
-    def die(project, db):
-        db["half_written"].insert({"row": 1})
-        db.conn.commit()
-        os.kill(os.getpid(), signal.SIGKILL)
+def die(project, db):
+    db.conn.execute("pragma cache_size = 1")  # what it writes reaches the file before the kill
+    db["half_written"].insert_all({"row": "x" * 1000} for _ in range(2000))
+    os.kill(os.getpid(), signal.SIGKILL)
 
-    history._update = die
-    project = Project.load(Path.cwd())
-    history.build_history(project, project.build_dir / "history.db")
+history._update = die
+project = Project.load(Path.cwd())
+history.build_history(project, project.build_dir / "history.db")
 """
 
 
-def test_a_history_build_killed_half_way_leaves_no_copy_behind_after_the_next_build(tmp_path):
+@pytest.mark.parametrize("published", [False, True], ids=["in place", "on a copy"])
+def test_a_history_build_killed_half_way_leaves_the_last_history_and_nothing_after_the_next_build(
+    tmp_path, published
+):
     project = site_package(tmp_path)
     commit_all(project.root)
     db = project.build_dir / "history.db"
     from sunshine.history.build import build_history
 
     build_history(project, db)
-    good = db.read_bytes()
+    good = _commits(db)
+    if published:  # a published bundle links the file: it must not change under it
+        os.link(db, tmp_path / "published.db")
     killed = run_python(KILL_DURING_HISTORY, project.root)
     assert killed.returncode == -9, killed.stderr
-    assert db.read_bytes() == good
-    assert len(list(project.build_dir.iterdir())) == 2  # history.db and the killed build's copy
+    left = sorted(p.name for p in project.build_dir.iterdir())
+    if published:
+        assert (tmp_path / "published.db").read_bytes() == db.read_bytes()
+        assert len(left) == 2 and left[1] == "history.db"  # and the killed build's copy
+    else:
+        assert left == ["history.db", "history.db-journal"]  # SQLite rolls it back when next opened
+    assert _commits(db) == good
     build_history(project, db)
     assert "half_written" not in sqlite_utils.Database(db).table_names()
     assert sorted(p.name for p in project.build_dir.iterdir()) == ["history.db"]
+
+
+def _commits(db: Path) -> list[tuple]:
+    """What history.db says, read by a connection closed again (an open one keeps the update off the file)."""
+    with closing(sqlite3.connect(db)) as conn:
+        return conn.execute("select * from commit_info").fetchall()
+
+
+def test_a_history_update_that_would_commit_half_way_is_refused_and_changes_nothing(tmp_path, monkeypatch):
+    from sunshine.history import build as history
+
+    project = site_package(tmp_path)
+    commit_all(project.root)
+    db = project.build_dir / "history.db"
+    history.build_history(project, db)
+    before = db.read_bytes()
+
+    def commits_early(project, database):
+        database["half_written"].insert({"row": 1})
+        database.conn.commit()
+
+    monkeypatch.setattr(history, "_update", commits_early)
+    with pytest.raises(BuildError, match="not authorized"):
+        history.build_history(project, db)
+    assert db.read_bytes() == before
 
 
 def test_a_running_builds_temporary_file_is_not_taken_for_a_stale_one(tmp_path):
@@ -256,3 +294,19 @@ def test_a_build_that_stops_after_the_database_says_which_outputs_are_new_and_wh
     assert _kept(list(STAGES), ["database"]) == (
         "build/sunshine.db 已是这次的数据；build/history.db、build/site/ 仍是上一次构建的版本。"
     )
+
+
+def test_a_file_another_process_has_open_or_a_bundle_links_is_held_elsewhere(tmp_path):
+    db = tmp_path / "history.db"
+    db.write_bytes(b"x")
+    assert not staging.held_elsewhere(db)
+    with db.open("rb") as f:
+        reader = subprocess.Popen(["sleep", "30"], stdin=f)
+    try:
+        assert staging.held_elsewhere(db)
+    finally:
+        reader.kill()
+        reader.wait()
+    assert not staging.held_elsewhere(db)
+    os.link(db, tmp_path / "bundle.db")
+    assert staging.held_elsewhere(db)

@@ -93,3 +93,30 @@ def swap_directory(new: Path, target: Path) -> None:
         target.rename(old)
     new.rename(target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def held_elsewhere(target: Path) -> bool:
+    """Whether the file has another name (a published bundle links it) or another process of this
+    user has it open (a Datasette serving it): then it must not change under them, and a new version
+    is written beside it and renamed into place instead."""
+    try:
+        if os.stat(target).st_nlink > 1:
+            return True
+    except FileNotFoundError:
+        return False
+    wanted = str(target.resolve())
+    me = str(os.getpid())
+    for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not pid.isdigit() or pid == me:
+            continue
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue  # gone, or another user's
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == wanted:
+                    return True
+            except OSError:
+                continue
+    return not os.path.isdir("/proc")  # no way to tell: assume it is in use

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,9 @@ from sunshine.problems import BuildError
 RECORDING = "2"
 
 
+DAMAGE = ("SQLITE_CORRUPT", "SQLITE_NOTADB")  # what a damaged file gives, as SQLite names it
+
+
 class _Empty(Exception):
     """Nothing to historicise; the message says why."""
 
@@ -44,13 +47,45 @@ class _Empty(Exception):
 def build_history(project: Project, target: Path) -> str:
     """Bring build/history.db up to date with the commits of data/; return a one-line Chinese summary.
 
-    The previous database is copied, updated, checked and swapped in, so an interrupted build
-    leaves the last good one. Commits already recorded are not processed again.
+    Commits already recorded are not processed again. The update is one SQLite transaction in
+    history.db itself when nothing else holds the file, else on a copy that is checked and
+    renamed into place. Either way an interrupted build leaves the last good history.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     staging.remove_stale(target)  # the copy a killed build was working on
     for legacy in target.parent.glob(".history-*.db"):  # the same, as earlier versions named it
         legacy.unlink(missing_ok=True)
+    try:
+        if target.exists() and not staging.held_elsewhere(target):
+            try:
+                return _update_in_place(project, target)
+            except sqlite3.DatabaseError as exc:
+                if getattr(exc, "sqlite_errorname", "") not in DAMAGE:
+                    raise
+                # damaged: the copy below is checked, and recorded again from git if need be
+        return _update_copy(project, target)
+    except (OSError, sqlite3.Error) as exc:
+        raise BuildError(f"无法写入修改历史 {target}：{exc}") from exc
+
+
+def _update_in_place(project: Project, target: Path) -> str:
+    """One transaction with a rollback journal: SQLite either writes all of it or, when the build
+    is killed, rolls it back the next time the file is opened. No whole-file check is repeated
+    here: every page written is SQLite's own, in that one transaction, and the copy path and the
+    first build check the whole file."""
+    conn = sqlite3.connect(target, isolation_level=None)
+    try:
+        conn.execute("pragma journal_mode = delete")
+        conn.execute("pragma synchronous = full")
+        conn.execute("pragma cache_size = -100000")  # the changed pages stay in memory until COMMIT
+        with _one_transaction(conn):
+            return _update(project, sqlite_utils.Database(conn))
+    finally:
+        conn.close()
+
+
+def _update_copy(project: Project, target: Path) -> str:
+    """The update on a copy, checked, synced and renamed into place."""
     tmp = staging.temporary(target)
     tmp.unlink(missing_ok=True)
     try:
@@ -77,33 +112,46 @@ def build_history(project: Project, target: Path) -> str:
         tmp.chmod(0o644)
         os.replace(tmp, target)
         return summary
-    except (OSError, sqlite3.Error) as exc:
-        raise BuildError(f"无法写入修改历史 {target}：{exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
 
 
 def _update_file(project: Project, path: Path) -> str:
-    db = _connect(path)
+    """The update on the private copy: no journal on disk and no fsync per statement, safe because
+    the copy is checked and synced before it replaces history.db, and thrown away on failure."""
+    conn = sqlite3.connect(path, isolation_level=None)
     try:
-        summary = _update(project, db)
-        db.conn.commit()
+        conn.execute("pragma synchronous = off")
+        conn.execute("pragma journal_mode = memory")
+        # 100 MB of page cache: a county's first build writes millions of index entries.
+        conn.execute("pragma cache_size = -100000")
+        with _one_transaction(conn):
+            return _update(project, sqlite_utils.Database(conn))
     finally:
-        db.close()
-    return summary
+        conn.close()
 
 
-def _connect(path: Path) -> sqlite_utils.Database:
-    """A connection for the private copy: no journal on disk and no fsync per statement.
+@contextmanager
+def _one_transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN, then COMMIT only at the end (ROLLBACK on any error). A statement in between that
+    would end the transaction early (a COMMIT by a helper library, for one) is refused by SQLite."""
+    conn.execute("BEGIN IMMEDIATE")
+    conn.set_authorizer(_no_transaction_control)
+    try:
+        yield
+    except BaseException:
+        conn.set_authorizer(None)
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.set_authorizer(None)
+    conn.execute("COMMIT")
 
-    Safe because the copy is checked and synced before it replaces history.db, and thrown away on failure.
-    """
-    conn = sqlite3.connect(path)
-    conn.execute("pragma synchronous = off")
-    conn.execute("pragma journal_mode = memory")
-    # 100 MB of page cache: a county's first build writes millions of index entries.
-    conn.execute("pragma cache_size = -100000")
-    return sqlite_utils.Database(conn)
+
+def _no_transaction_control(action: int, *args: object) -> int:
+    if action == sqlite3.SQLITE_TRANSACTION:  # BEGIN, COMMIT, ROLLBACK; savepoints nest inside
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
 
 
 def _intact(path: Path) -> bool:

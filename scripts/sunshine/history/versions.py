@@ -63,8 +63,13 @@ class _Read:
 
 
 def ensure_tables(conn: sqlite3.Connection) -> None:
-    conn.executescript(
-        """
+    # Statement by statement: executescript would first commit the build's one transaction.
+    for statement in _TABLES.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+_TABLES = """
         CREATE TABLE IF NOT EXISTS "namespaces" ("id" INTEGER PRIMARY KEY, "name" TEXT);
         CREATE UNIQUE INDEX IF NOT EXISTS "idx_namespaces_name" ON "namespaces" ("name");
         CREATE TABLE IF NOT EXISTS "commits" (
@@ -86,7 +91,6 @@ def ensure_tables(conn: sqlite3.Connection) -> None:
            PRIMARY KEY ("namespace", "record_id", "commit_hash")
         );
         """
-    )
 
 
 class Reader:
