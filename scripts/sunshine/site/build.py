@@ -46,7 +46,7 @@ from sunshine.site.pages import (
 )
 from sunshine.site.pages.changes import changes_pages
 from sunshine.site.pages.data import SiteData
-from sunshine.site.pages.downloads import write_table_downloads
+from sunshine.site.pages.downloads import Writer as Downloads
 from sunshine.site.pages.md import Datasette, html
 from sunshine.validate.files import content_problems
 
@@ -116,55 +116,59 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     work = project.build_dir / WORK
     docs = work / "docs"
     t0 = time.perf_counter()
-    data = SiteData.load(project)
-    ctx = Context(
-        project=project,
-        data=data,
-        ds=Datasette(datasette_url),
-        site_url=_site_url(project),
-    )
-    ctx.changes, ctx.history = _changes(project, datasette_url)
-    stats.timings["load"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    charts.cache = charts.ChartCache(work / "charts")
-    pages = list(all_pages(ctx))
-    _write_docs(project, pages, ctx.changes, docs, work / MANIFEST, stats)
-    if stats.rendered == stats.pages:  # every chart in use was drawn or reused just now
-        charts.cache.forget_unused()
-    stats.timings["generate"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    config = _write_config(project, work, docs, pages, ctx.changes, datasette_url)
-    html_dir = work / HTML
-    state = _html_state(project, config, docs)
-    dirty = stats.removed == 0 and _read_state(work) == state and html_dir.is_dir()
-    (work / HTML_STATE).unlink(missing_ok=True)  # until this build's output is complete
-    started = time.time()
-    _run_mkdocs(config, html_dir, dirty=dirty)
-    stats.dirty = dirty
-    stats.timings["mkdocs"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    new = staging.temporary(target, "new")
+    downloads = Downloads(project, work / "downloads")  # written beside the pages, in a process of its own
     try:
-        stats.html_pages, stats.html_written = _add_csp(html_dir, since=started if dirty else None)
-        _fix_query_segmentation(html_dir)
-        index = _merge_search_index(work, html_dir / "search" / "search_index.json", docs, dirty=dirty)
-        _write_state(work, state)
-        _link_tree(html_dir, new)
-        stats.search_index_bytes = _write_search_index(index, new / "search" / "search_index.json")
-        _write_downloads(project, work / "downloads", new)
-        stats.sheets, sheet_pages = write_sheets(
-            project, data, new, work / "pdf", datasette_url=datasette_url, finish=with_csp
+        data = SiteData.load(project)
+        ctx = Context(
+            project=project,
+            data=data,
+            ds=Datasette(datasette_url),
+            site_url=_site_url(project),
         )
-        stats.html_pages += sheet_pages
-    except BaseException:
-        shutil.rmtree(new, ignore_errors=True)
-        raise
-    staging.swap_directory(new, target)
-    stats.timings["finish"] = time.perf_counter() - t0
-    return stats
+        ctx.changes, ctx.history = _changes(project, datasette_url)
+        stats.timings["load"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        charts.cache = charts.ChartCache(work / "charts")
+        pages = list(all_pages(ctx))
+        _write_docs(project, pages, ctx.changes, docs, work / MANIFEST, stats)
+        if stats.rendered == stats.pages:  # every chart in use was drawn or reused just now
+            charts.cache.forget_unused()
+        stats.timings["generate"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        config = _write_config(project, work, docs, pages, ctx.changes, datasette_url)
+        html_dir = work / HTML
+        state = _html_state(project, config, docs)
+        dirty = stats.removed == 0 and _read_state(work) == state and html_dir.is_dir()
+        (work / HTML_STATE).unlink(missing_ok=True)  # until this build's output is complete
+        started = time.time()
+        _run_mkdocs(config, html_dir, dirty=dirty)
+        stats.dirty = dirty
+        stats.timings["mkdocs"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        new = staging.temporary(target, "new")
+        try:
+            stats.html_pages, stats.html_written = _add_csp(html_dir, since=started if dirty else None)
+            _fix_query_segmentation(html_dir)
+            index = _merge_search_index(work, html_dir / "search" / "search_index.json", docs, dirty=dirty)
+            _write_state(work, state)
+            _link_tree(html_dir, new)
+            stats.search_index_bytes = _write_search_index(index, new / "search" / "search_index.json")
+            stats.sheets, sheet_pages = write_sheets(
+                project, data, new, work / "pdf", datasette_url=datasette_url, finish=with_csp
+            )
+            stats.html_pages += sheet_pages
+            _link_downloads(downloads.result(), new)
+        except BaseException:
+            shutil.rmtree(new, ignore_errors=True)
+            raise
+        staging.swap_directory(new, target)
+        stats.timings["finish"] = time.perf_counter() - t0
+        return stats
+    finally:
+        downloads.stop()
 
 
 def _refuse_unsafe_content(project: Project) -> None:
@@ -393,14 +397,10 @@ def _run_mkdocs(config: Path, site_dir: Path, *, dirty: bool = False) -> None:
 # -- after MkDocs: downloads, Content-Security-Policy, swap ----------------------------------------
 
 
-def _write_downloads(project: Project, cache: Path, site: Path) -> None:
+def _link_downloads(made: dict[str, dict[str, Path]], site: Path) -> None:
     """Each table as UTF-8 CSV, Excel-friendly CSV and JSON, made once per version of its CSV."""
-    for name, table in project.tables.items():
-        source = project.root / table.path
-        if not source.exists():
-            continue
-        made = write_table_downloads(table, source, cache)
-        for kind, path in made.items():
+    for name, files in made.items():
+        for kind, path in files.items():
             target = site / catalog.download_names(name)[kind]
             target.parent.mkdir(parents=True, exist_ok=True)
             try:

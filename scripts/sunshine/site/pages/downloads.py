@@ -1,15 +1,22 @@
-"""Download files for the 数据目录: UTF-8 CSV, Excel-friendly CSV and JSON, cached per CSV version."""
+"""Download files for the 数据目录: UTF-8 CSV, Excel-friendly CSV and JSON, cached per CSV version.
+
+The site build writes them in a process of its own (`python -m sunshine.site.pages.downloads`),
+while it renders the pages: a county's petitions take seconds to mask and write three times.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
 
 from sunshine import privacy
 from sunshine.markup import FORMULA_PREFIXES
-from sunshine.package import Table
+from sunshine.package import Project, Table
 from sunshine.typed import text_frame
 
 NUMERIC = {"integer": pl.Int64, "number": pl.Float64}
@@ -51,14 +58,56 @@ def write_table_downloads(table: Table, source: Path, cache: Path) -> dict[str, 
     columns = table.field_names
     frame = text_frame(source, columns)
     frame = privacy.mask_frame(frame, privacy.Columns.of(table.fields))
-    frame.write_csv(made["csv"])
+    part = {kind: path.with_name(f"{path.name}.{os.getpid()}.tmp") for kind, path in made.items()}
+    frame.write_csv(part["csv"])
     types = {f["name"]: f.get("type", "string") for f in table.fields}
     text_columns = [c for c in columns if types[c] not in NUMERIC]
-    frame.with_columns(neutralised(c) for c in text_columns).write_csv(made["excel"], include_bom=True)
+    frame.with_columns(neutralised(c) for c in text_columns).write_csv(part["excel"], include_bom=True)
     typed = frame.with_columns(
         pl.col(c).str.strip_chars().cast(NUMERIC[types[c]], strict=False)
         for c in columns
         if types[c] in NUMERIC
     )
-    typed.write_json(made["json"])
+    typed.write_json(part["json"])
+    for kind, path in part.items():  # whole files only: a killed writer leaves no short download
+        path.replace(made[kind])
     return made
+
+
+def write_all(project: Project, cache: Path) -> dict[str, dict[str, Path]]:
+    """The download files of every table whose CSV exists, by table name."""
+    out = {}
+    for name, table in project.tables.items():
+        source = project.root / table.path
+        if source.exists():
+            out[name] = write_table_downloads(table, source, cache)
+    return out
+
+
+class Writer:
+    """write_all in a process of its own, started now and waited for by `result`."""
+
+    def __init__(self, project: Project, cache: Path) -> None:
+        self.project, self.cache = project, cache
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sunshine.site.pages.downloads", str(project.root), str(cache)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def result(self) -> dict[str, dict[str, Path]]:
+        _, err = self.proc.communicate()
+        if self.proc.returncode != 0:
+            last = (err or "").strip().splitlines()[-1:] or ["没有输出"]
+            raise RuntimeError(f"生成下载文件失败（{last[0]}）")
+        return write_all(self.project, self.cache)  # every file is there now: only the names
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+if __name__ == "__main__":
+    write_all(Project.load(Path(sys.argv[1])), Path(sys.argv[2]))
