@@ -266,6 +266,18 @@ def test_a_failed_build_keeps_the_last_good_history(repo_copy, monkeypatch):
     assert sorted(p.name for p in db.parent.iterdir()) == ["history.db"]
 
 
+def test_change_pages_kept_between_builds_are_the_ones_written_again(built, tmp_path, monkeypatch):
+    repo, _, _ = built
+    db = repo / "build" / "history.db"
+    fresh = changes_pages(Project.load(repo), db, DATASETTE)
+    assert changes_pages(Project.load(repo), db, DATASETTE, tmp_path) == fresh
+    kept = sorted(tmp_path.iterdir())
+    assert len(kept) == sum(p.startswith(("changes/month/", "changes/village/")) for p in fresh)
+    monkeypatch.setattr("sunshine.site.pages.changes._sentence_item", lambda *a: pytest.fail("written again"))
+    assert changes_pages(Project.load(repo), db, DATASETTE, tmp_path) == fresh
+    assert sorted(tmp_path.iterdir()) == kept
+
+
 def test_the_change_pages_list_each_change_with_its_links(built):
     repo, hashes, _ = built
     pages = changes_pages(Project.load(repo), repo / "build" / "history.db", DATASETTE)

@@ -188,7 +188,8 @@ def _changes(project: Project, datasette_url: str) -> tuple[dict[str, str], bool
     if not history_db.exists():
         return {}, False
     try:
-        return dict(changes_pages(project, history_db, datasette_url)), True
+        kept = project.build_dir / WORK / "changes"
+        return dict(changes_pages(project, history_db, datasette_url, kept)), True
     except Exception as exc:  # a broken history must not publish a half-made site
         raise BuildError(f"生成变更记录页面失败：{exc}。请重新构建 build/history.db。") from exc
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sqlite3
+import sys
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from sunshine import links, markup, shown
 from sunshine.history.schema import ADDED, HISTORY_QUERIES, MODIFIED, REMOVED
 from sunshine.links import Datasette
 from sunshine.markup import md
@@ -106,17 +111,24 @@ def _open_changes(history_db: Path) -> sqlite3.Connection | None:
     return conn
 
 
-def changes_pages(project: Project, history_db: Path, datasette_url: str) -> dict[str, str]:
-    """The 变更记录 section: "changes/index.md" and "changes/<table>.md", Markdown in Chinese."""
+def changes_pages(
+    project: Project, history_db: Path, datasette_url: str, kept: Path | None = None
+) -> dict[str, str]:
+    """The 变更记录 section: "changes/index.md" and "changes/<table>.md", Markdown in Chinese.
+
+    With `kept`, a folder kept between builds, a page by month or by village whose changes are
+    the same as last time is taken from there, not written again."""
     conn = _open_changes(history_db)
     try:
-        return _pages(project, _Events(conn), history_db, datasette_url)
+        return _pages(project, _Events(conn), history_db, datasette_url, _Kept(kept))
     finally:
         if conn is not None:
             conn.close()
 
 
-def _pages(project: Project, events: _Events, history_db: Path, datasette_url: str) -> dict[str, str]:
+def _pages(
+    project: Project, events: _Events, history_db: Path, datasette_url: str, kept: _Kept
+) -> dict[str, str]:
     sample = SAMPLE_MARK if project.settings.sample else ""
     stale = history_db.exists() and not _masked_by_this_version(history_db)
     note = md(STALE if stale else coverage(history_db))
@@ -150,8 +162,9 @@ def _pages(project: Project, events: _Events, history_db: Path, datasette_url: s
         "| --- | ---: | ---: | ---: | --- |",
     ]
     recent = {table: events.newest("table_name = ?", (table,)) for table in project.tables}
+    kinds = {table: events.kinds(table) for table in project.tables}
     for table in project.tables.values():
-        n = events.kinds(table.name)
+        n = kinds[table.name]
         mine = recent[table.name]
         last = mine[0]["commit_date"] if mine else "—"
         lines.append(
@@ -175,7 +188,7 @@ def _pages(project: Project, events: _Events, history_db: Path, datasette_url: s
 
     for table in project.tables.values():
         mine = recent[table.name]
-        total = sum(events.kinds(table.name).values())
+        total = sum(kinds[table.name].values())
         body = [
             f"# 变更记录：{md(table.title)}",
             "",
@@ -197,7 +210,8 @@ def _pages(project: Project, events: _Events, history_db: Path, datasette_url: s
     villages = _village_names(project)
     months = events.groups("substr(commit_date, 1, 7)")
     places = events.groups("village_code", "village_code != ''")
-    pages.update(_sentence_pages(events, months, places, villages, datasette_url, removed_now, note))
+    pages.update(_sentence_pages(events, months, places, villages, datasette_url, removed_now, note, kept))
+    kept.forget_unused()
     pages["changes/index.md"] = _with_sentence_links(pages["changes/index.md"], months, places, villages)
     return pages
 
@@ -276,8 +290,10 @@ def _sentence_pages(
     datasette_url: str,
     removed_now: set[tuple[str, str]],
     note: str,
+    kept: _Kept,
 ) -> dict[str, str]:
     pages = {}
+    shared = (datasette_url, note, sorted(villages.items()))
     groups = [
         (month_path(m), f"变更记录：{m[:4]} 年 {int(m[5:7])} 月", n, "substr(commit_date, 1, 7) = ?", m)
         for m, n in months.items()
@@ -286,19 +302,60 @@ def _sentence_pages(
         for code, n in places.items()
     ]
     for path, title, count, where, value in groups:
-        items = "".join(
-            _sentence_item(e, villages, datasette_url, removed_now) for e in events.newest(where, (value,))
-        )
-        more = (
-            f"<p>只列出最近 {RECENT_LIMIT} 处，共 {count} 处；全部可在数据库中查询。</p>"
-            if count > RECENT_LIMIT
-            else ""
-        )
-        pages[path] = (
-            f"# {title}\n\n> {note}\n\n共 {count} 处变更，最新的在前。\n\n"
-            f'<ul class="change-sentences">{items}</ul>\n{more}\n'
-        )
+        newest = events.newest(where, (value,))
+        removed = [(e["table_name"], e["record_id"]) in removed_now for e in newest]
+        inputs = (shared, title, count, [tuple(e.values()) for e in newest], removed)
+
+        def render(newest: list[dict[str, Any]] = newest, title: str = title, count: int = count) -> str:
+            items = "".join(_sentence_item(e, villages, datasette_url, removed_now) for e in newest)
+            more = (
+                f"<p>只列出最近 {RECENT_LIMIT} 处，共 {count} 处；全部可在数据库中查询。</p>"
+                if count > RECENT_LIMIT
+                else ""
+            )
+            return (
+                f"# {title}\n\n> {note}\n\n共 {count} 处变更，最新的在前。\n\n"
+                f'<ul class="change-sentences">{items}</ul>\n{more}\n'
+            )
+
+        pages[path] = kept.page(inputs, render)
     return pages
+
+
+# What a kept page was written by: a change to it writes every page again.
+_CODE = hashlib.sha256(
+    b"".join(Path(m.__file__).read_bytes() for m in (sys.modules[__name__], links, markup, shown))  # type: ignore[arg-type]
+).hexdigest()
+
+
+class _Kept:
+    """Pages by month and by village kept between builds, each under a digest of all it shows."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder, self.used = folder, set()
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def page(self, inputs: Any, render: Callable[[], str]) -> str:
+        if self.folder is None:
+            return render()
+        name = hashlib.sha256((_CODE + repr(inputs)).encode("utf-8")).hexdigest()[:32] + ".md"
+        self.used.add(name)
+        path = self.folder / name
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError:
+            text = render()
+            tmp = path.with_name(f"{name}.{os.getpid()}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+            return text
+
+    def forget_unused(self) -> None:
+        if self.folder is not None:
+            for path in self.folder.iterdir():
+                if path.name not in self.used:
+                    path.unlink(missing_ok=True)
 
 
 def _with_sentence_links(
