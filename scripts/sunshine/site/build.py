@@ -162,7 +162,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
             stats.html_pages += sheet_pages
             _link_downloads(downloads.result(), new)
         except BaseException:
-            shutil.rmtree(new, ignore_errors=True)
+            staging.remove_tree(new)
             raise
         staging.swap_directory(new, target)
         stats.timings["finish"] = time.perf_counter() - t0
@@ -388,7 +388,7 @@ def _run_mkdocs(config: Path, site_dir: Path, *, dirty: bool = False) -> None:
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "NO_MKDOCS_2_WARNING": "1"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
-        shutil.rmtree(site_dir, ignore_errors=True)
+        staging.remove_tree(site_dir)
         lines = (done.stderr + done.stdout).splitlines()
         problems = [line for line in lines if line.startswith(("WARNING", "ERROR", "Aborted"))]
         detail = "\n".join((problems or lines)[-15:])
@@ -526,7 +526,16 @@ def _write_search_index(data: dict[str, Any], path: Path) -> int:
 
 
 def _link_tree(source: Path, target: Path) -> None:
-    """A copy of `source` made of hard links (a plain copy where links are not possible)."""
+    """A copy of `source` made of hard links (a plain copy where links are not possible): by `cp -al`
+    where there is a GNU cp, four times faster than Python for the thousands of folders of a county."""
+    cp = shutil.which("cp")
+    if cp is not None and not target.exists():
+        done = subprocess.run(
+            [cp, "-al", "--", str(source), str(target)], check=False, stderr=subprocess.DEVNULL
+        )
+        if done.returncode == 0:
+            return
+        staging.remove_tree(target)
 
     def link(src: str, dst: str) -> None:
         try:
