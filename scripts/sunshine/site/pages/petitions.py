@@ -11,9 +11,9 @@ from sunshine.figures import BY_RECEIVED, BY_RESOLVED, METHOD, in_year, petition
 from sunshine.site import charts
 from sunshine.site.pages import Context, Page
 from sunshine.site.pages import md as m
+from sunshine.site.pages.data import RECENT_PETITIONS as RECENT
 
 PATH = "petitions.md"
-RECENT = 20
 
 
 def headline(petitions: pl.DataFrame) -> dict[str, Any]:
@@ -29,8 +29,7 @@ def pages(ctx: Context) -> Iterator[Page]:
     p = ctx.data.petitions
     names = ctx.data.village_name()
     recent = (
-        p.sort("resolved_on", "case_id", descending=True)
-        .head(RECENT)
+        ctx.data.recent_petitions.head(RECENT)
         .select(
             "case_id",
             "village_code",
