@@ -101,8 +101,8 @@ def _recent_petitions(project: Project, petitions: pl.DataFrame) -> pl.DataFrame
     )
     table = project.tables["petitions"]
     texts = [c for c in RECENT_ONLY if c in table.field_names]
-    if not texts or rows.height == 0:
-        return rows.drop("_row")
+    if rows.height == 0 or not texts:
+        return rows.drop("_row").with_columns(pl.lit(None, pl.String).alias(c) for c in texts)
     frame = typed.text_frame(project.root / table.path, texts)[rows["_row"]]
     masked = mask_frame(frame, Columns.of(table.fields))
     shown = masked.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in texts)
