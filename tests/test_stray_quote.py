@@ -7,6 +7,7 @@ import csv
 import sqlite3
 from pathlib import Path
 
+from sunshine import typed
 from sunshine.database.build import build_database
 from sunshine.package import Project
 from sunshine.site.pages.data import read_table
@@ -30,8 +31,15 @@ def test_a_quote_inside_an_unquoted_cell_is_read_as_typed_by_every_stage(tmp_pat
     with sqlite3.connect(repo / "build" / "sunshine.db") as conn:
         assert conn.execute("select summary from petitions").fetchall() == [(SAID,)]
     assert read_table(project, "petitions")["summary"].to_list() == [SAID]
+    assert typed.text_rows(repo / "data" / "petitions.csv", ["summary"], [0])["summary"].to_list() == [SAID]
     made = write_table_downloads(
         project.tables["petitions"], repo / "data" / "petitions.csv", tmp_path / "dl"
     )
     with made["csv"].open(encoding="utf-8", newline="") as f:
         assert [row["summary"] for row in csv.DictReader(f)] == [SAID]
+
+
+def test_rows_read_by_position_come_in_the_order_asked(tmp_path: Path):
+    path = tmp_path / "t.csv"
+    path.write_text('id,text\n1,a\n2,"b,\nc"\n3,d\n', encoding="utf-8")
+    assert typed.text_rows(path, ["text", "id"], [2, 0, 1]).rows() == [("d", "3"), ("a", "1"), ("b,\nc", "2")]

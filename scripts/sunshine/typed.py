@@ -267,6 +267,23 @@ def canonical_rows(table: Table, data: bytes) -> list[dict[str, str]]:
     return read(table, data).canonical_rows()
 
 
+def text_rows(path: Path, columns: list[str], rows: list[int]) -> pl.DataFrame:
+    """text_frame of the records at the given positions (0 is the first after the header), in that
+    order: the whole file is parsed, but only those rows are kept."""
+    try:
+        found = (
+            pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy")
+            .select(columns)
+            .with_row_index("_row")
+            .filter(pl.col("_row").is_in(rows))
+            .collect()
+        )
+    except pl.exceptions.ComputeError:
+        return text_frame(path, columns)[rows]
+    order = pl.DataFrame({"_row": rows}, schema={"_row": found.schema["_row"]})
+    return order.join(found, on="_row", how="left").drop("_row")
+
+
 def text_frame(path: Path, columns: list[str]) -> pl.DataFrame:
     """The named columns of a validated CSV as text, empty cells null, by polars (a million rows a
     second). Polars refuses what validation, the database and the history read as typed: an odd number

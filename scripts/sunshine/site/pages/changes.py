@@ -80,11 +80,14 @@ class _Events:
         sql = f"select {expression}, count(*) from changes where {where} group by 1"
         return dict(self.conn.execute(sql).fetchall())
 
-    def kinds(self, table: str) -> dict[str, int]:
-        if self.conn is None:
-            return {}
-        sql = "select kind, count(*) from changes where table_name = ? group by kind"
-        return dict(self.conn.execute(sql, [table]).fetchall())
+    def kinds(self) -> dict[str, dict[str, int]]:
+        """How many changes of each kind each table has, in one pass over the changes."""
+        out: dict[str, dict[str, int]] = {}
+        if self.conn is not None:
+            sql = "select table_name, kind, count(*) from changes group by 1, 2"
+            for table, kind, n in self.conn.execute(sql):
+                out.setdefault(table, {})[kind] = n
+        return out
 
     def removed_now(self) -> set[tuple[str, str]]:
         """Records whose latest change is a removal."""
@@ -162,7 +165,8 @@ def _pages(
         "| --- | ---: | ---: | ---: | --- |",
     ]
     recent = {table: events.newest("table_name = ?", (table,)) for table in project.tables}
-    kinds = {table: events.kinds(table) for table in project.tables}
+    counted = events.kinds()
+    kinds = {table: counted.get(table, {}) for table in project.tables}
     for table in project.tables.values():
         n = kinds[table.name]
         mine = recent[table.name]

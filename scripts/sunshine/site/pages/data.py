@@ -103,7 +103,7 @@ def _recent_petitions(project: Project, petitions: pl.DataFrame) -> pl.DataFrame
     texts = [c for c in RECENT_ONLY if c in table.field_names]
     if rows.height == 0 or not texts:
         return rows.drop("_row").with_columns(pl.lit(None, pl.String).alias(c) for c in texts)
-    frame = typed.text_frame(project.root / table.path, texts)[rows["_row"]]
+    frame = typed.text_rows(project.root / table.path, texts, rows["_row"].to_list())
     masked = mask_frame(frame, Columns.of(table.fields))
     shown = masked.with_columns(pl.col(c).str.strip_chars().replace("", None) for c in texts)
     return pl.concat([rows.drop("_row"), shown], how="horizontal")
