@@ -310,3 +310,54 @@ def test_a_file_another_process_has_open_or_a_bundle_links_is_held_elsewhere(tmp
     assert not staging.held_elsewhere(db)
     os.link(db, tmp_path / "bundle.db")
     assert staging.held_elsewhere(db)
+
+
+# -- the database stage ----------------------------------------------------------------------------
+
+
+KILL_DURING_DATABASE_UPDATE = """
+import os, signal
+from pathlib import Path
+from sunshine.database import build as database, incremental
+from sunshine.package import Project
+
+def die(conn, *args):
+    conn.execute("PRAGMA cache_size = 1")  # what it writes reaches the file before the kill
+    conn.execute("CREATE TABLE half_written (row)")
+    conn.executemany("INSERT INTO half_written VALUES (?)", (("x" * 1000,) for _ in range(2000)))
+    os.kill(os.getpid(), signal.SIGKILL)
+
+incremental.apply = die
+project = Project.load(Path.cwd())
+database.build_database(project, project.build_dir / "sunshine.db")
+"""
+
+
+@pytest.mark.parametrize("published", [False, True], ids=["in place", "on a copy"])
+def test_a_database_update_killed_half_way_leaves_the_last_database(tmp_path, monkeypatch, published):
+    from sunshine.database.build import build_database
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    project = site_package(tmp_path)
+    db = project.build_dir / "sunshine.db"
+    build_database(project, db)
+    good = _petitions(db)
+    if published:
+        os.link(db, tmp_path / "published.db")
+    petitions = project.root / "data" / "petitions.csv"
+    petitions.write_text(petitions.read_text(encoding="utf-8").replace("。", "！", 1), encoding="utf-8")
+    killed = run_python(KILL_DURING_DATABASE_UPDATE, project.root)
+    assert killed.returncode == -9, killed.stderr
+    if published:
+        assert (tmp_path / "published.db").read_bytes() == db.read_bytes()
+    else:
+        assert (project.build_dir / "sunshine.db-journal").exists()  # SQLite rolls it back when next opened
+    assert _petitions(db) == good
+    assert "，按变化的 1 行更新" in build_database(project, db)
+    assert _petitions(db) != good
+    assert "half_written" not in sqlite_utils.Database(db).table_names()
+
+
+def _petitions(db: Path) -> list[tuple]:
+    with closing(sqlite3.connect(db)) as conn:
+        return conn.execute("select * from petitions order by case_id").fetchall()

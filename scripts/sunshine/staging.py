@@ -15,6 +15,7 @@ import ctypes
 import errno
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -135,3 +136,12 @@ def held_elsewhere(target: Path) -> bool:
             except OSError:
                 continue
     return not os.path.isdir("/proc")  # no way to tell: assume it is in use
+
+
+def no_transaction_control(action: int, *args: object) -> int:
+    """An SQLite authorizer for an update that must be one transaction: BEGIN, COMMIT and ROLLBACK
+    are refused (a helper library's early COMMIT fails instead of publishing half an update);
+    savepoints nest inside the transaction and stay allowed."""
+    if action == sqlite3.SQLITE_TRANSACTION:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK

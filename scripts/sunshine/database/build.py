@@ -124,10 +124,10 @@ def build_database(project: Project, target: Path) -> str:
     tmp.unlink(missing_ok=True)
     how = ""
     try:
-        counts = None
+        counts, in_place = None, False
         if previous.get("static") == static:
             try:
-                counts, rows = _update(project, target, tmp, previous, digests, fingerprint)
+                counts, rows, in_place = _update(project, target, tmp, previous, digests, fingerprint)
                 how = f"，按变化的 {rows:,} 行更新"
             except incremental.NotIncremental as exc:
                 how = f"，全量重建：{exc}"
@@ -136,7 +136,8 @@ def build_database(project: Project, target: Path) -> str:
             how = "，全量重建：表结构、词表或程序有变化"
         if counts is None:
             counts = _build(project, tmp, fingerprint, static, digests)
-        os.replace(tmp, target)
+        if not in_place:
+            os.replace(tmp, target)
     except sqlite3.Error as exc:
         raise BuildError(f"写入数据库时出错：{exc}。请先运行 sunshine validate 检查数据。") from exc
     finally:
@@ -152,8 +153,12 @@ def _update(
     previous: dict[str, Any],
     digests: dict[str, str],
     fingerprint: str,
-) -> tuple[dict[str, int], int]:
-    """Apply the rows that changed to a copy of the last database; (row counts, rows changed)."""
+) -> tuple[dict[str, int], int, bool]:
+    """Apply the rows that changed to the last database; (row counts, rows changed, whether in place).
+
+    In sunshine.db itself, in one transaction checked before it commits, when nothing else holds
+    the file (no bundle links it and no Datasette has it open); else on a copy at `tmp`, checked
+    (quick_check too) before it is renamed into place."""
     clock = _Clock()
     kept = incremental.inputs_dir(target)
     deltas = []
@@ -167,17 +172,26 @@ def _update(
             raise incremental.NotIncremental("上一次构建的输入副本不在了")
         deltas.append(incremental.delta(table, copy, project.root / table.path, (old, digests[name])))
     clock.lap("compare with the last inputs")
-    shutil.copyfile(target, tmp)
-    clock.lap("copy")
+    in_place = not staging.held_elsewhere(target)
+    if not in_place:
+        shutil.copyfile(target, tmp)
+        clock.lap("copy")
     segmenter = None
     if any(d.table.name in project.searchable for d in deltas):
         segmenter = search.Segmenter(words.tokenizer_from_lines(words.dictionary_lines(project)))
     counts = dict(previous.get("counts", {}))
     applied = incremental.Applied()
-    conn = sqlite3.connect(tmp, isolation_level=None)
+    conn = sqlite3.connect(target if in_place else tmp, isolation_level=None)
     try:
-        _pragmas(conn)
-        conn.execute("BEGIN")
+        if in_place:  # a rollback journal: a killed build is rolled back when the file is next opened
+            conn.executescript(
+                "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; PRAGMA cache_size = -200000;"
+            )
+            conn.execute("BEGIN IMMEDIATE")
+            conn.set_authorizer(staging.no_transaction_control)
+        else:
+            _pragmas(conn)
+            conn.execute("BEGIN")
         for d in deltas:
             incremental.apply(
                 conn,
@@ -192,11 +206,15 @@ def _update(
         conn.execute(f"DROP TABLE IF EXISTS {deadline_status.TABLE}")
         _load_deadlines(conn, project)
         _write_build_info(conn, fingerprint, counts, static=previous["static"], digests=digests, replace=True)
-        conn.execute("COMMIT")
+        if not in_place:
+            conn.execute("COMMIT")
         clock.lap("apply")
-        conn.executescript("PRAGMA analysis_limit = 2000; ANALYZE;")
+        conn.execute("PRAGMA analysis_limit = 2000")
+        conn.execute("ANALYZE")
         clock.lap("analyze")
-        problems = [r[0] for r in conn.execute("PRAGMA quick_check")]
+        # In place, every page written is SQLite's own, in this one transaction: the whole file is
+        # checked (quick_check) by the cold build and on every copy, not again here.
+        problems = [] if in_place else [r[0] for r in conn.execute("PRAGMA quick_check") if r[0] != "ok"]
         problems += incremental.check_foreign_keys(conn, project, applied)
         for d in deltas:
             name = d.table.name
@@ -204,14 +222,20 @@ def _update(
             if rows != counts[name]:
                 problems.append(f"{name}: {rows} 行，应为 {counts[name]} 行")
         problems += _unindexed(conn, [d.table.name for d in deltas if d.table.name in project.searchable])
+        if in_place:
+            conn.set_authorizer(None)
+            conn.execute("ROLLBACK" if problems else "COMMIT")
         clock.lap("checks")
     finally:
+        if conn.in_transaction:
+            conn.set_authorizer(None)
+            conn.execute("ROLLBACK")
         conn.close()
-    if problems != ["ok"]:
+    if problems:
         raise BuildError(
             "更新后的数据库没有通过检查（" + "；".join(problems[:3]) + "），上一次的构建保持不变。"
         )
-    return counts, sum(d.size for d in deltas)
+    return counts, sum(d.size for d in deltas), in_place
 
 
 def _shown(project: Project, target: Path) -> str:

@@ -136,7 +136,7 @@ def _one_transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """BEGIN, then COMMIT only at the end (ROLLBACK on any error). A statement in between that
     would end the transaction early (a COMMIT by a helper library, for one) is refused by SQLite."""
     conn.execute("BEGIN IMMEDIATE")
-    conn.set_authorizer(_no_transaction_control)
+    conn.set_authorizer(staging.no_transaction_control)
     try:
         yield
     except BaseException:
@@ -146,12 +146,6 @@ def _one_transaction(conn: sqlite3.Connection) -> Iterator[None]:
         raise
     conn.set_authorizer(None)
     conn.execute("COMMIT")
-
-
-def _no_transaction_control(action: int, *args: object) -> int:
-    if action == sqlite3.SQLITE_TRANSACTION:  # BEGIN, COMMIT, ROLLBACK; savepoints nest inside
-        return sqlite3.SQLITE_DENY
-    return sqlite3.SQLITE_OK
 
 
 def _intact(path: Path) -> bool:
