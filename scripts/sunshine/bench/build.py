@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from sunshine import records
 from sunshine.database import incremental
 from sunshine.package import Project
 
@@ -168,9 +169,12 @@ def _whole_build(project: Project) -> tuple[float, int, str]:
 
 
 def _clean(project: Project) -> None:
+    """Nothing of an earlier run: its build, its kept inputs and its kept comparisons (the 10-row
+    commits of every run are the same, and a comparison kept from the last would be found)."""
     build = project.build_dir
     for target in ("sunshine.db",):
         shutil.rmtree(incremental.inputs_dir(build / target), ignore_errors=True)
+    shutil.rmtree(records.cache_root() / "changed-records", ignore_errors=True)
     shutil.rmtree(build, ignore_errors=True)
 
 
