@@ -361,3 +361,47 @@ def test_a_database_update_killed_half_way_leaves_the_last_database(tmp_path, mo
 def _petitions(db: Path) -> list[tuple]:
     with closing(sqlite3.connect(db)) as conn:
         return conn.execute("select * from petitions order by case_id").fetchall()
+
+
+def test_a_history_left_mid_transaction_by_a_killed_build_is_published_as_the_last_good_one(tmp_path):
+    project = site_package(tmp_path)
+    for name in ("metadata.json", "DEPLOY.md"):
+        shutil.copy(ROOT / name, project.root / name)
+    commit_all(project.root)
+    built = subprocess.run(
+        [sys.executable, "-m", "sunshine.cli", "build"], cwd=project.root, capture_output=True, text=True
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    db = project.build_dir / "history.db"
+    good = _commits(db)
+    killed = run_python(KILL_DURING_HISTORY, project.root)
+    assert killed.returncode == -9, killed.stderr
+    published = subprocess.run(
+        [sys.executable, "-m", "sunshine.cli", "publish", "--skip-build"],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+    )
+    assert published.returncode == 0, published.stdout + published.stderr
+    bundled = project.build_dir / "publish" / "datasette" / "history.db"
+    with closing(sqlite3.connect(f"file:{bundled}?immutable=1", uri=True)) as conn:  # as Datasette serves it
+        assert conn.execute("pragma integrity_check").fetchone() == ("ok",)
+        assert conn.execute("select * from commit_info").fetchall() == good
+    assert not (project.build_dir / "history.db-journal").exists()
+
+
+def test_the_next_history_build_puts_a_killed_update_back_before_it_copies_or_a_link_serves_it(tmp_path):
+    from sunshine.history.build import build_history
+
+    project = site_package(tmp_path)
+    commit_all(project.root)
+    db = project.build_dir / "history.db"
+    build_history(project, db)
+    good = _commits(db)
+    killed = run_python(KILL_DURING_HISTORY, project.root)
+    assert killed.returncode == -9, killed.stderr
+    os.link(db, tmp_path / "published.db")  # linked by hand after the kill: the next build works on a copy
+    summary = build_history(project, db)
+    assert "本次处理 0 个新提交" in summary  # the last good history was copied, not recorded again
+    with closing(sqlite3.connect(f"file:{tmp_path / 'published.db'}?immutable=1", uri=True)) as conn:
+        assert conn.execute("select * from commit_info").fetchall() == good

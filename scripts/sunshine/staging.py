@@ -17,6 +17,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from contextlib import closing
 from pathlib import Path
 
 RENAME_EXCHANGE = 2
@@ -109,6 +110,20 @@ def remove_tree(path: Path) -> None:
         path.unlink(missing_ok=True)
     else:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def roll_back_interrupted(db: Path) -> None:
+    """Bring a SQLite database whose writer was killed mid-transaction back to its last commit.
+
+    SQLite does so when the file is next opened, but a reader that links, copies or opens it as
+    immutable (a published bundle, Datasette) takes the half-written pages without their journal."""
+    if not db.with_name(db.name + "-journal").exists():
+        return
+    try:
+        with closing(sqlite3.connect(db)) as conn:
+            conn.execute("select count(*) from sqlite_master").fetchone()
+    except sqlite3.DatabaseError:
+        pass  # a damaged file: its reader says so
 
 
 def held_elsewhere(target: Path) -> bool:

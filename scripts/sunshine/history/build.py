@@ -56,6 +56,7 @@ def build_history(project: Project, target: Path) -> str:
     for legacy in target.parent.glob(".history-*.db"):  # the same, as earlier versions named it
         legacy.unlink(missing_ok=True)
     try:
+        staging.roll_back_interrupted(target)  # else a copy would take a killed update's pages
         if target.exists() and not staging.held_elsewhere(target):
             try:
                 return _update_in_place(project, target)

@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import sunshine
+from sunshine import staging
 from sunshine.package import Project
 from sunshine.publish import files, nginx, service
 from sunshine.serve.run import INLINE_SCRIPT, datasette_databases, metadata_file, write_inspect_file
@@ -85,6 +86,8 @@ def write_bundle(project: Project, target: Path, where: Urls) -> Bundle:
     build = project.build_dir
     site = build / "site"
     databases = datasette_databases(build)
+    for db in databases:  # a build killed while it updated history.db in place
+        staging.roll_back_interrupted(db)
     if not site.is_dir() or not databases:
         raise PublishError("没有找到构建结果（build/site 和 build/sunshine.db），请先运行 sunshine build。")
     new = target.with_name(f".{target.name}-new")
