@@ -117,3 +117,24 @@ def test_the_database_updated_from_records_equals_one_built_from_nothing(repo, t
     build_database(Project.load(repo), cold / "sunshine.db")
     sql = "select * from petitions order by case_id"
     assert rows(repo / "build" / "sunshine.db", sql) == rows(cold / "sunshine.db", sql)
+
+
+def test_line_ends_inside_a_cell_written_another_way_are_no_change(repo, monkeypatch):
+    write(repo, "petitions.csv", PETITIONS_HEADER + petition(TWO_PARAGRAPHS.replace("\n", "\r\n")))
+    commit(repo, "Write the summary in paragraphs", "2024-06-10T09:00:00+08:00")
+    build(repo)
+    write(repo, "petitions.csv", PETITIONS_HEADER + petition(TWO_PARAGRAPHS))
+    commit(repo, "Save with other line ends", "2024-06-11T09:00:00+08:00")
+    build(repo)
+
+    history = repo / "build" / "history.db"
+    assert rows(
+        history, "select count(*) from changes where commit_message = 'Save with other line ends'"
+    ) == [(0,)]
+    assert rows(history, "select summary from petitions where case_id = '2024-0000001'") == [
+        (TWO_PARAGRAPHS,)
+    ]
+    monkeypatch.chdir(repo)
+    result = CliRunner().invoke(cli, ["diff", "--base", "HEAD~1"])
+    assert result.exit_code == 0, result.output
+    assert "合计：新增 0 行，删除 0 行，修改 0 行。" in result.stdout

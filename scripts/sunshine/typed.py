@@ -77,8 +77,8 @@ def canonical(spec: dict[str, Any], text: str | None) -> str:
     if text is None:
         return ""
     kind = spec.get("type", "string")
-    if kind == "string":
-        return text
+    if kind == "string":  # a line break inside a cell is one, however an editor writes it
+        return text.replace("\r\n", "\n") if "\r" in text else text
     typed = value(spec, text)
     if typed is None:
         return "" if normalize.strip_spaces(text) == "" else text

@@ -112,6 +112,7 @@ def build_database(project: Project, target: Path) -> str:
     the summary says why.
     """
     target = Path(target)
+    staging.roll_back_interrupted(target)  # an in-place update a killed build left half-written
     static = static_fingerprint(project)
     digests = input_digests(project)
     fingerprint = _combined(static, digests)

@@ -86,7 +86,7 @@ def write_bundle(project: Project, target: Path, where: Urls) -> Bundle:
     build = project.build_dir
     site = build / "site"
     databases = datasette_databases(build)
-    for db in databases:  # a build killed while it updated history.db in place
+    for db in databases:  # a build killed while it updated a database in place
         staging.roll_back_interrupted(db)
     if not site.is_dir() or not databases:
         raise PublishError("没有找到构建结果（build/site 和 build/sunshine.db），请先运行 sunshine build。")
