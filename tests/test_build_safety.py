@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from contextlib import closing
 from pathlib import Path
 
@@ -405,3 +407,42 @@ def test_the_next_history_build_puts_a_killed_update_back_before_it_copies_or_a_
     assert "本次处理 0 个新提交" in summary  # the last good history was copied, not recorded again
     with closing(sqlite3.connect(f"file:{tmp_path / 'published.db'}?immutable=1", uri=True)) as conn:
         assert conn.execute("select * from commit_info").fetchall() == good
+
+
+KILL_WHILE_DOWNLOADS_ARE_WRITTEN = """
+import os, signal, sys
+from pathlib import Path
+from sunshine.package import Project
+from sunshine.site.pages.downloads import Writer
+
+writer = Writer(Project.load(Path.cwd()), Path(sys.argv[1]))
+print(writer.proc.pid, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_the_download_writer_goes_with_a_killed_build(tmp_path):
+    project = site_package(tmp_path)
+    for table in project.tables.values():  # a file that is never finished: the writer waits on it
+        (project.root / table.path).unlink()
+        os.mkfifo(project.root / table.path)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_WHILE_DOWNLOADS_ARE_WRITTEN, str(tmp_path / "downloads")],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert killed.returncode == -9, killed.stderr
+    writer = int(killed.stdout.split()[0])
+    for _ in range(100):
+        try:
+            status = Path(f"/proc/{writer}/status").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            break
+        if "State:\tZ" in status:  # dead, waiting to be reaped
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(writer, signal.SIGKILL)
+        pytest.fail("the download writer outlived the build that started it")

@@ -6,8 +6,10 @@ while it renders the pages: a county's petitions take seconds to mask and write 
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -90,7 +92,14 @@ class Writer:
     def __init__(self, project: Project, cache: Path) -> None:
         self.project, self.cache = project, cache
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sunshine.site.pages.downloads", str(project.root), str(cache)],
+            [
+                sys.executable,
+                "-m",
+                "sunshine.site.pages.downloads",
+                str(project.root),
+                str(cache),
+                str(os.getpid()),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -109,5 +118,20 @@ class Writer:
             self.proc.wait()
 
 
+def _stop_with_parent(parent: int) -> None:
+    """Be killed with the build that started this process (Linux): its files stay unfinished."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it was gone before the request
+        os._exit(1)
+
+
+PR_SET_PDEATHSIG = 1
+
+
 if __name__ == "__main__":
+    _stop_with_parent(int(sys.argv[3]))
     write_all(Project.load(Path(sys.argv[1])), Path(sys.argv[2]))
