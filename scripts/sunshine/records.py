@@ -208,22 +208,22 @@ def _compare_repeated(old: Opener, new: Opener) -> tuple[list[bytes], list[bytes
     with old() as a:
         for batch in batches(a):
             counts.update(map(hash, batch))
-    added: list[bytes] = []
-    with new() as b:
-        for batch in batches(b):
+    added = _take(new, counts, matched=False)
+    removed = _take(old, counts, matched=True) if any(counts.values()) else []
+    return removed, added
+
+
+def _take(opener: Opener, counts: Counter[int], *, matched: bool) -> list[bytes]:
+    """The records of a stream that `counts` still holds (matched) or no longer holds (not
+    matched), each record found using up one count."""
+    out: list[bytes] = []
+    with opener() as stream:
+        for batch in batches(stream):
             for record in batch:
                 h = hash(record)
-                if counts[h] > 0:
+                found = counts[h] > 0
+                if found:
                     counts[h] -= 1
-                else:
-                    added.append(record)
-    removed: list[bytes] = []
-    if any(counts.values()):
-        with old() as a:
-            for batch in batches(a):
-                for record in batch:
-                    h = hash(record)
-                    if counts[h] > 0:
-                        counts[h] -= 1
-                        removed.append(record)
-    return removed, added
+                if found == matched:
+                    out.append(record)
+    return out
