@@ -7,6 +7,9 @@
   (Linux renameat2 RENAME_EXCHANGE). Elsewhere it takes two renames, target → .target-old and
   new → target; a crash between them leaves only .target-old, which the next build (or the next
   swap) puts back before anything else.
+- A database nothing else holds (`held_elsewhere`: no other link, no other open file) is updated in
+  place in one SQLite transaction (`no_transaction_control` refuses an early COMMIT); a killed
+  update is rolled back (`roll_back_interrupted`) before anything links, copies or serves the file.
 """
 
 from __future__ import annotations
