@@ -22,7 +22,7 @@ from sunshine.chinese import words
 
 _BLOCK = words.BLOCK
 _WORDLIKE = re.compile(r"\w")
-# FTS5's unicode61 tokenizer splits on everything but letters and digits ("2024-01" is 2024, 01).
+# The index's tokenizer splits on everything but letters and digits ("2024-01" is 2024, 01).
 _FTS_TOKEN = re.compile(r"[^\W_]+")
 # Particles that carry no meaning in a query; dropped unless the query is nothing else.
 QUERY_STOPWORDS = frozenset("的了吗呢吧啊呀")
