@@ -201,6 +201,32 @@ def test_search_index_is_the_same_however_the_two_processes_share_the_rows(tmp_p
     assert all(found)
 
 
+@pytest.mark.parametrize("ragged", [False, True], ids=["read by Arrow", "Arrow gives up half way"])
+def test_the_search_worker_reads_the_rows_of_its_chunks_as_the_tables_are_loaded(
+    tmp_path, monkeypatch, ragged
+):
+    monkeypatch.setattr(database, "CSV_BLOCK_BYTES", 200)  # many blocks
+    table = sample_project().tables["petitions"]
+    rows = [[f"{n}" for n in range(len(table.field_names))] for _ in range(25)]
+    summary, outcome = table.field_names.index("summary"), table.field_names.index("outcome")
+    for i, row in enumerate(rows):
+        row[summary] = f'第{i}行，\r\n跨行的"引号"' if i % 3 == 0 else ""
+        row[outcome] = f"办结{i}" if i % 4 else "NA"
+    path = tmp_path / "petitions.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(table.field_names)
+        writer.writerows(rows)
+        if ragged:  # a short row, which only the standard library's reader pads
+            f.write(",".join(str(n) for n in range(summary + 1)) + "\r\n")
+    want = [(r[summary], r[outcome]) for r in rows] + ([(str(summary), "")] if ragged else [])
+    read = database._CsvRows(path, ("summary", "outcome"))
+    assert read(0, 4) + read(4, 8) == want[:8]
+    assert read(12, 16) == want[12:16]  # rows 8-11 are another process's chunk
+    assert read(16, 40) == want[16:]
+    assert read(40, 44) == []
+
+
 def test_temporary_files_of_a_killed_build_are_removed_by_the_next_build(tmp_path):
     project = Project.load(copy_package(ROOT, tmp_path / "pkg"))
     target = project.build_dir / "sunshine.db"

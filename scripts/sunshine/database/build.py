@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import multiprocessing
 import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from sunshine import figures, staging
 from sunshine.chinese import search, words
@@ -385,12 +389,11 @@ def _build(
         conn.execute("INSERT INTO _build VALUES ('search_dictionary', ?)", ["\n".join(dictionary)])
         _write_build_info(conn, fingerprint, counts, static=static, digests=digests or {})
         clock.lap("indexes")
+        conn.execute(f"PRAGMA cache_size = {-SEARCH_CACHE_KB}")  # the index sorts are done: memory back
         segmenter = search.Segmenter(words.tokenizer_from_lines(dictionary))
         mine = {
-            table: list(
-                _segment_chunks(segmenter, _searchable_texts(Path(csv_path), columns), counters[table], CHUNK)
-            )
-            for table, csv_path, columns in _search_sources(project)
+            table: list(_segment_chunks(segmenter, _table_rows(conn, table, columns), counters[table], CHUNK))
+            for table, columns in project.searchable.items()
         }
         clock.lap("segment (this process's share)")
         _finish_search_worker(worker)
@@ -610,6 +613,8 @@ def fts5_definition(columns: tuple[str, ...]) -> str:
 
 
 CHUNK = 20_000  # rows a process takes at a time when the two share the segmentation
+CSV_BLOCK_BYTES = 1 << 21  # the search worker reads its CSV this much at a time
+SEARCH_CACHE_KB = 20_000  # page cache while the search index is written: its pages are written once
 
 
 def _search_sources(project: Project) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -622,20 +627,89 @@ def _finish_search_worker(worker: multiprocessing.Process) -> None:
         raise BuildError("建立中文搜索索引失败，上一次的构建保持不变。请先运行 sunshine validate 检查数据。")
 
 
-def _segment_chunks(
-    segmenter: search.Segmenter, texts: list[tuple[str, ...]], counter: Any, size: int
-) -> Iterator[tuple]:
-    """(rowid, segmented text, ...) for each chunk this process claims; row n of the CSV is rowid n."""
+Rows = Callable[[int, int], list[tuple[str | None, ...]]]  # rows start+1..stop; [] past the last
+
+
+def _segment_chunks(segmenter: search.Segmenter, rows: Rows, counter: Any, size: int) -> Iterator[tuple]:
+    """(rowid, segmented text, ...) for each chunk this process claims; row n of the CSV is rowid n.
+
+    Chunks are claimed in increasing order, so each process reads its rows forward only."""
     seg = segmenter.index_text
     while True:
         with counter.get_lock():
             chunk = counter.value
             counter.value += 1
         start = chunk * size
-        if start >= len(texts):
+        texts = rows(start, start + size)
+        if not texts:
             return
-        for rowid, row in enumerate(texts[start : start + size], start + 1):
+        for rowid, row in enumerate(texts, start + 1):
             yield (rowid, *(seg(t) for t in row))
+
+
+def _table_rows(conn: sqlite3.Connection, table: str, columns: tuple[str, ...]) -> Rows:
+    """This process reads its chunks from the table it has just loaded (rowid n is CSV row n)."""
+    sql = f"SELECT {', '.join(columns)} FROM {table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid"
+    return lambda start, stop: conn.execute(sql, (start, stop)).fetchall()
+
+
+class _CsvRows:
+    """The worker reads the searchable columns from the CSV, forward, a block at a time: the
+    rows of the chunks the other process claims are read and passed over, and the file is
+    never held whole."""
+
+    def __init__(self, path: Path, columns: tuple[str, ...]) -> None:
+        self._blocks = _text_blocks(path, columns)
+        self._block: list[tuple[str, ...]] = []
+        self._first = 0  # the row index of self._block[0]
+
+    def __call__(self, start: int, stop: int) -> list[tuple[str, ...]]:
+        out: list[tuple[str, ...]] = []
+        while len(out) < stop - start:
+            if not self._block:
+                block = next(self._blocks, None)
+                if block is None:
+                    break
+                self._block = block
+            end = self._first + len(self._block)
+            lo, hi = max(start, self._first) - self._first, min(stop, end) - self._first
+            if hi > lo:
+                out.extend(self._block[lo:hi])
+            taken = max(hi, 0) if end > start else len(self._block)
+            self._block = self._block[taken:]
+            self._first += taken
+        return out
+
+
+def _text_blocks(path: Path, columns: tuple[str, ...], size: int = 10_000) -> Iterator[list[tuple[str, ...]]]:
+    """The searchable columns of the data rows, in file order, in blocks: parsed by Arrow, or by
+    the standard library (the same parser that loads the tables) from where Arrow gave up."""
+    done = 0
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=False, block_size=CSV_BLOCK_BYTES),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=list(columns),
+                column_types={c: pa.string() for c in columns},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+            ),
+        )
+        for batch in reader:
+            block = list(zip(*(batch.column(c).to_pylist() for c in columns), strict=True))
+            yield block
+            done += len(block)
+        return
+    except (pa.ArrowException, KeyError, ValueError):  # any parser trouble: the standard library's turn
+        pass
+    rows = _searchable_rows(path, columns)
+    for _ in itertools.islice(rows, done):
+        pass
+    while block := list(itertools.islice(rows, size)):
+        yield block
 
 
 def _insert_segmented(
@@ -661,22 +735,11 @@ def write_search_index(
         conn.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; BEGIN;")
         for table, csv_path, columns in sources:
             conn.execute(f"CREATE VIRTUAL TABLE {search.fts_table(table)} USING {fts5_definition(columns)}")
-            texts = _searchable_texts(Path(csv_path), columns)
-            _insert_segmented(conn, table, columns, _segment_chunks(segmenter, texts, counters[table], chunk))
+            rows = _CsvRows(Path(csv_path), columns)
+            _insert_segmented(conn, table, columns, _segment_chunks(segmenter, rows, counters[table], chunk))
         conn.execute("COMMIT")
     finally:
         conn.close()
-
-
-def _searchable_texts(path: Path, columns: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """The searchable columns of every data row, in file order."""
-    try:
-        import polars as pl
-
-        frame = pl.read_csv(path, columns=list(columns), infer_schema=False, encoding="utf8")
-        return list(zip(*(frame[c].fill_null("").to_list() for c in columns), strict=True))
-    except Exception:  # noqa: BLE001 - any parser trouble: the standard library reads it the same way
-        return list(_searchable_rows(path, columns))
 
 
 def _searchable_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
