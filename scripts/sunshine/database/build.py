@@ -351,9 +351,10 @@ def _build(
 ) -> dict[str, int]:
     """Typed tables and indexes here; Chinese segmentation shared with a second process.
 
-    Segmenting a million texts takes longer than loading and indexing the tables, so a worker
-    starts segmenting at once, on the other core, into an FTS5 index in its own file. When the
-    tables are done, this process takes its share of the remaining chunks of rows. The worker's
+    Segmenting and indexing a million texts takes about as long as loading and indexing the
+    tables, so a worker starts at once, on the other core, reading the CSVs a block at a time and
+    writing an FTS5 index in its own file. When the tables are done, this process takes its share
+    of the chunks of rows left, reading them from the tables it has just loaded. The worker's
     index is then copied in (its shadow tables, under an identical FTS5 table) and this process's
     chunks are added to it.
     """
