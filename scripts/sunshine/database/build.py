@@ -489,7 +489,8 @@ def _check(path: Path, clock: _Clock, counts: dict[str, int], searchable: tuple[
     A fresh connection, so FTS5 relies on nothing it cached while writing. Every page of the file
     was written by SQLite, in this process, holding the only lock on a file nothing else had open;
     any error on the way stopped the build, and then the file never replaces the last good one.
-    What this build did beyond SQLite's own guarantees is what is checked:
+    NOT NULL, CHECK and the primary keys were enforced as the rows went in, and validation checked
+    the foreign keys. What this build did beyond SQLite's own guarantees is what is checked:
     - the search index was copied, shadow table by shadow table, from the worker's file and then
       added to: FTS5's integrity-check reads all of it, and it must hold one document per row;
     - every CSV row went in once: each table still holds the rows loaded (its count reads the
