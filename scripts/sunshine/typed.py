@@ -232,6 +232,92 @@ def stream(table: Table, lines: Iterable[str]) -> tuple[list[str], Iterator[dict
     return known, rows()
 
 
+def stream_columns(
+    table: Table, lines: Iterable[str], size: int
+) -> tuple[list[str], Iterator[dict[str, list[str]]]]:
+    """`stream` a batch of up to `size` rows at a time, each batch column by column: the same rows
+    with the same canonical cells, for a reader that works on whole columns (a county's first history)."""
+    lines = iter(lines)
+    first = next(lines, "").removeprefix("\ufeff")
+    records = csv.reader(itertools.chain([first], lines), delimiter=dialect_of(first))
+    labels, _ = _header(records)
+    keys = _keys(table, header_map(table, labels), labels)
+    known = [k for k in keys if k is not None]
+    specs = {f["name"]: f for f in table.fields}
+    names = list(dict.fromkeys(known))  # a row's cells in the order `_cells` gives them
+    at = {name: i for i, name in enumerate(keys) if name is not None}  # the last column of a name wins
+
+    def batches() -> Iterator[dict[str, list[str]]]:
+        while batch := list(itertools.islice(records, size)):
+            columns = _columns(keys, known, names, at, batch)
+            if columns is not None:
+                yield {
+                    name: canonical_column(specs[name], cells) if name in specs else cells
+                    for name, cells in columns.items()
+                }
+
+    return known, batches()
+
+
+def _columns(
+    keys: list[str | None], known: list[str], names: list[str], at: dict[str, int], batch: list[list[str]]
+) -> dict[str, list[str]] | None:
+    """The cells of a batch of records by column name, blank lines left out (None: all blank)."""
+    width = len(keys)
+    if any(len(record) != width for record in batch):  # short or long records: one at a time
+        rows = [cells for record in batch if (cells := _cells(keys, known, record)) is not None]
+        return {name: [row[name] for row in rows] for name in names} if rows else None
+    if width == 0:
+        return None
+    columns = list(zip(*batch, strict=True))
+    first = columns[0]
+    maybe_blank = [i for i, cell in enumerate(first) if not cell.strip(normalize.SPACES)]
+    if maybe_blank:
+        blank = {i for i in maybe_blank if _cells(keys, known, batch[i]) is None}
+        if len(blank) == len(batch):
+            return None
+        if blank:
+            kept = [i for i in range(len(batch)) if i not in blank]
+            return {name: [columns[at[name]][i] for i in kept] for name in names}
+    return {name: list(columns[at[name]]) for name in names}
+
+
+# Cells whose text is already what `canonical` makes of them, by field type (fullmatch).
+_CANONICAL = {
+    "date": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
+    "integer": re.compile(r"0|-?[1-9][0-9]{0,17}"),
+}
+
+
+def canonical_column(spec: dict[str, Any], cells: list[str]) -> list[str]:
+    """`canonical` of every cell of one column; only cells not already in canonical form are read."""
+    kind = spec.get("type", "string")
+    if kind == "string":
+        if "\r" not in "".join(cells):
+            return cells
+        return [canonical(spec, c) if "\r" in c else c for c in cells]
+    if kind == "boolean":
+        same = {*spec.get("trueValues", TRUE), *spec.get("falseValues", FALSE), ""}
+        return [c if c in same else canonical(spec, c) for c in cells]
+    if kind == "number":
+        places = spec.get("x-decimals")
+        if isinstance(places, int) and not isinstance(places, bool) and 0 <= places <= 10:
+            tail = rf"\.[0-9]{{{places}}}" if places else ""
+        elif places is None:
+            tail = r"(\.[0-9]{1,10})?"
+        else:
+            return [canonical(spec, c) for c in cells]
+        pattern = re.compile(rf"-?(0|[1-9][0-9]{{0,14}}){tail}")
+    elif kind in _CANONICAL:
+        pattern = _CANONICAL[kind]
+    else:
+        return [canonical(spec, c) for c in cells]
+    same = list(map(pattern.fullmatch, cells))
+    if all(same):
+        return cells
+    return [c if ok or c == "" else canonical(spec, c) for c, ok in zip(cells, same, strict=True)]
+
+
 def _header(records: Iterator[list[str]]) -> tuple[list[str], int]:
     """The first record that is not empty, and its line number."""
     number = 0

@@ -191,7 +191,9 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
     changes = Changes(project, db, commits, point=point, baseline=baseline)
     for table in project.tables.values():
         if (repo.cwd / table.path).exists() and repo.commits(table.path, start=start):
-            Writer(db.conn, repo, table, _masker(table), start=start, point=point).run(changes.add)
+            Writer(db.conn, repo, table, _masker(table), start=start, point=point).run(
+                changes.add, changes.add_first
+            )
     if again or changes.moved:
         changes.rederive()
     changes.append()

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from itertools import repeat
 from typing import Any
 
 import sqlite_utils
 from git_history.cli import _hash
 from git_history.utils import fix_reserved_columns
 
+from sunshine.history.bulk import Batch
 from sunshine.history.schema import ADDED, CHANGES_COLUMNS, CHANGES_COLUMNS_TYPES, MODIFIED, REMOVED
 from sunshine.history.versions import Change
 from sunshine.package import KEY_SEPARATOR, Project, Table
@@ -75,6 +77,62 @@ class Changes:
         self.db.conn.executemany(
             f"INSERT INTO {_PENDING} VALUES ({marks})",
             ([r[n] for n in self.names] + [r["_order"]] for r in rows),
+        )
+
+    def add_first(self, table: Table, commit_hash: str, batch: Batch) -> None:
+        """`add` of the first versions of a batch of rows (each one a record added), column by column."""
+        if commit_hash == self.point:
+            return
+        if self.point is not None:  # a record may be in the baseline: each is compared with it
+            self.add(
+                Change(table, key, 1, commit_hash, {}, row)
+                for key, row in zip(batch.keys, batch.rows(), strict=True)
+            )
+            return
+        n, cells = len(batch), batch.columns
+        for field, parent in _PLACED_BY.items():  # `_place`
+            if table.name == parent and field in cells:
+                villages = cells.get("village_code") or repeat("")
+                known = self.village_of[field]
+                for value, village in zip(cells[field], villages, strict=False):
+                    if value:
+                        known[value] = village or ""
+        labels = [v or "" for v in cells[table.label_field]] if table.label_field in cells else [""] * n
+        if "village_code" in cells:
+            villages = [v or "" for v in cells["village_code"]]
+        else:  # placed through a grid or a committee member, as `_finish` does
+            placed = [f for f in _PLACED_BY if f in cells]
+            villages = (
+                [
+                    next((self._village(f, v) for f, v in zip(placed, values, strict=True) if v), "")
+                    for values in zip(*(cells[f] for f in placed), strict=True)
+                ]
+                if placed
+                else [""] * n
+            )
+        info = self.commits.get(commit_hash, {})
+        committed_at = info.get("committed_at", "")
+        constant = {
+            "seq": info.get("seq"),
+            "table_name": table.name,
+            "table_title": table.title,
+            "kind": ADDED,
+            "version": 1,
+            "commit_hash": commit_hash,
+            "commit_short": commit_hash[:7],
+            "committed_at": committed_at,
+            "commit_date": (info.get("committed_at") or "")[:10],
+            "commit_message": info.get("message", ""),
+            "fields": "[]",
+            "after_publication": 0,
+            "reason": info.get("reason") or "",
+        }
+        varying = {"record_id": batch.keys, "label": labels, "village_code": villages, "summary": labels}
+        columns = [varying[name] if name in varying else repeat(constant[name]) for name in self.names]
+        marks = ", ".join("?" * (len(self.names) + 1))
+        self.db.conn.executemany(
+            f"INSERT INTO {_PENDING} VALUES ({marks})",
+            zip(*columns, repeat(self.order.index(table.name)), strict=False),
         )
 
     def _event(self, c: Change) -> dict[str, Any] | None:

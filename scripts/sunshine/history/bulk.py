@@ -1,0 +1,124 @@
+"""The first version of every row of a file read whole, worked out column by column.
+
+A county's first history reads a million rows at once, and each must become what the row-by-row
+reader makes of it (`versions.Reader._stream_rows`): canonical cells, masked, the first row of each
+record key, and the two hashes git-history gives a version (`_hash` of the key fields, and of the
+whole row). Here each step runs over a batch of columns: the cells already in canonical form and
+those masking cannot change are recognised by one pattern per column, and the hashes' JSON is
+assembled from each column's escaped text. `tests/test_history_bulk.py` holds it to the row-by-row
+reader, awkward cells included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import methodcaller
+
+from git_history.utils import reserved_with_suffix_re
+
+from sunshine import typed
+from sunshine.package import KEY_SEPARATOR, Table
+from sunshine.privacy import RowMasker, mask
+
+_END = "\x00"  # ends each row's JSON text: JSON writes a NUL inside a string as \u0000
+
+
+@dataclass
+class Batch:
+    """Rows of one table, column by column (masked, canonical), with their record keys and hashes."""
+
+    columns: dict[str, list[str]]
+    keys: list[str]  # record keys
+    item_ids: list[str]  # git-history's `_item_id`: _hash of the primary-key fields
+    full: list[str]  # `_item_full_hash`: _hash of the whole row
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def rows(self) -> Iterator[dict[str, str]]:
+        """The rows as the row-by-row reader gives them."""
+        names = list(self.columns)
+        return (dict(zip(names, values, strict=True)) for values in zip(*self.columns.values(), strict=True))
+
+
+def readable(table: Table, names: list[str], masker: RowMasker) -> bool:
+    """Whether rows with these columns can be read column by column: every primary-key field is
+    there, no column name needs git-history's renaming, and masking leaves every name as it is."""
+    return (
+        bool(names)
+        and all(k in names for k in table.primary_key)
+        and len(set(names)) == len(names)
+        and not any(reserved_with_suffix_re.match(name) for name in names)
+        and all(mask(name, runs=masker.runs) == name for name in names)
+    )
+
+
+def batches(
+    table: Table, masker: RowMasker, lines: Iterable[str], size: int
+) -> tuple[list[str], Iterator[Batch] | None]:
+    """The column names of a file and its rows in batches; None for the batches when the rows
+    cannot be read column by column (`readable`)."""
+    names, read = typed.stream_columns(table, lines, size)
+    if not readable(table, names, masker):
+        return names, None
+    return names, _batches(table, masker, read)
+
+
+def _batches(table: Table, masker: RowMasker, read: Iterator[dict[str, list[str]]]) -> Iterator[Batch]:
+    pk = table.primary_key
+    seen: set[str] = set()
+    for columns in read:
+        # Rows with every key field filled (as read, before masking), then masked.
+        filled = [all(cells) for cells in zip(*(columns[k] for k in pk), strict=True)]
+        if not all(filled):
+            columns = {name: list(compress(cells, filled)) for name, cells in columns.items()}
+        columns = {name: masker.column(name, cells) for name, cells in columns.items()}
+        keys = _record_keys(pk, columns)
+        # The first row of each record key, over the whole file.
+        if len(set(keys)) != len(keys) or not seen.isdisjoint(keys):
+            first = []
+            for key in keys:
+                first.append(key not in seen)
+                seen.add(key)
+            keys = list(compress(keys, first))
+            columns = {name: list(compress(cells, first)) for name, cells in columns.items()}
+        else:
+            seen.update(keys)
+        if keys:
+            item_ids = hashes({k: columns[k] for k in pk}, len(keys))
+            yield Batch(columns, keys, item_ids, hashes(columns, len(keys)))
+
+
+def _record_keys(pk: list[str], columns: dict[str, list[str]]) -> list[str]:
+    """`Table.record_key` of each row (every key field is filled)."""
+    if len(pk) == 1:
+        return columns[pk[0]]
+    return list(map(KEY_SEPARATOR.join, zip(*(columns[k] for k in pk), strict=True)))
+
+
+def hashes(columns: dict[str, list[str]], n: int) -> list[str]:
+    """git-history's `_hash` of each row {name: cell}: the SHA-1 of its JSON with sorted keys, compact
+    separators and non-ASCII characters escaped, the JSON assembled from each column's escaped text."""
+    if n == 0:
+        return []
+    names = sorted(columns)
+    stride = 2 * len(names) + 1
+    parts: list[str] = [""] * (n * stride)
+    for j, name in enumerate(names):
+        before = ("{" if j == 0 else '",') + json.dumps(name) + ':"'
+        parts[2 * j :: stride] = repeat(before, n)
+        parts[2 * j + 1 :: stride] = _escaped(columns[name])
+    parts[stride - 1 :: stride] = repeat('"}' + _END, n)
+    texts = "".join(parts).split(_END)
+    texts.pop()
+    return list(map(methodcaller("hexdigest"), map(hashlib.sha1, map(str.encode, texts))))
+
+
+def _escaped(cells: list[str]) -> list[str]:
+    """Each cell as JSON writes a string, without its quotes (ASCII only)."""
+    text = json.dumps(cells, separators=(",", ":"))
+    return text[2:-2].split('","')
