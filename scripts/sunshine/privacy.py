@@ -524,8 +524,11 @@ class RowMasker:
 # What `mask_cell` looks at, as Rust's regex reads it (the same classes, code point by code point).
 _RUST_SUSPECT = f"{MOBILE_PRETEST}|{EMAIL_PRETEST}"
 _RUST_NEVER_A_CODE = f"{ID_PRETEST}|{EMAIL_PRETEST}"
-# A code format both regex engines read alike: ASCII letters and digits, classes, groups, counts.
-_PLAIN_REGEX = re.compile(r"[\^$()\[\]{}|?*+,0-9A-Za-z-]*")
+# A code format both regex engines read alike, token by token: ASCII letters, digits, commas and
+# dashes, classes of those, groups, alternatives, counts and anchors (no escapes, flags or nesting).
+_PLAIN_REGEX = re.compile(
+    r"(?:\[\^?[0-9A-Za-z-]+\]|[0-9A-Za-z,-]|\((?:\?:)?|\)|\||[?*+]|\{[0-9]+(?:,[0-9]*)?\}|\^|\$)*"
+)
 
 
 def could_change(columns: Columns, name: str, cells: list[str]) -> list[int]:
@@ -540,7 +543,10 @@ def could_change(columns: Columns, name: str, cells: list[str]) -> list[int]:
     hit = series.str.contains(_RUST_SUSPECT) | series.str.contains(_CONTROL.pattern)
     code = (columns.codes or {}).get(name)
     if code is not None and _PLAIN_REGEX.fullmatch(code.pattern):
-        hit = hit & ~(series.str.contains(code.pattern) & ~series.str.contains(_RUST_NEVER_A_CODE))
+        try:
+            hit = hit & ~(series.str.contains(code.pattern) & ~series.str.contains(_RUST_NEVER_A_CODE))
+        except pl.exceptions.PolarsError:  # a format Rust's regex does not take: each cell is looked at
+            pass
     return hit.fill_null(False).arg_true().to_list()
 
 
