@@ -13,6 +13,7 @@ numbers from being flagged: GB 11643 (ISO 7064 MOD 11-2) for ID numbers, Luhn fo
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import unicodedata
@@ -502,10 +503,10 @@ class RowMasker:
             out[_masked_name(name, self.runs)] = masked
         return out
 
-    def column(self, name: str, cells: list[str]) -> list[str]:
+    def column(self, name: str, cells: list[str], series: pl.Series | None = None) -> list[str]:
         """Every cell of one column as `__call__` masks it: one vectorised pre-test finds the cells
         masking could change (`could_change`), and only those are masked one by one."""
-        found = could_change(self.columns, name, cells)
+        found = could_change(self.columns, name, cells, series)
         if not found:
             return cells
         out = list(cells)
@@ -531,22 +532,21 @@ _PLAIN_REGEX = re.compile(
 )
 
 
-def could_change(columns: Columns, name: str, cells: list[str]) -> list[int]:
+def could_change(columns: Columns, name: str, cells: list[str], series: pl.Series | None = None) -> list[int]:
     """Positions of the cells of a column that `mask_cell` (with runs) might change: every one it
     changes, and few others. A cell without eleven digits in any disguise, an @ or a control
     character is left as it is, and so is a code in its column's plain format too short to hide
     an ID number or card."""
     try:
-        series = pl.Series(cells, dtype=pl.String)
+        series = pl.Series(cells, dtype=pl.String) if series is None else series
     except (TypeError, ValueError, pl.exceptions.PolarsError):  # not text, or not valid Unicode
         return [i for i, v in enumerate(cells) if isinstance(v, str) and v]
     hit = series.str.contains(_RUST_SUSPECT) | series.str.contains(_CONTROL.pattern)
     code = (columns.codes or {}).get(name)
     if code is not None and _PLAIN_REGEX.fullmatch(code.pattern):
-        try:
+        # A format Rust's regex does not take leaves each suspect cell to be looked at.
+        with contextlib.suppress(pl.exceptions.PolarsError):
             hit = hit & ~(series.str.contains(code.pattern) & ~series.str.contains(_RUST_NEVER_A_CODE))
-        except pl.exceptions.PolarsError:  # a format Rust's regex does not take: each cell is looked at
-            pass
     return hit.fill_null(False).arg_true().to_list()
 
 

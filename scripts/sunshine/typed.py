@@ -235,15 +235,15 @@ def stream(table: Table, lines: Iterable[str]) -> tuple[list[str], Iterator[dict
 def stream_columns(
     table: Table, lines: Iterable[str], size: int
 ) -> tuple[list[str], Iterator[dict[str, list[str]]]]:
-    """`stream` a batch of up to `size` rows at a time, each batch column by column: the same rows
-    with the same canonical cells, for a reader that works on whole columns (a county's first history)."""
+    """`stream` a batch of up to `size` rows at a time, each batch column by column, for a reader that
+    works on whole columns (a county's first history): the same rows, each cell as written
+    (`canonical_column` makes it what `stream` gives)."""
     lines = iter(lines)
     first = next(lines, "").removeprefix("\ufeff")
     records = csv.reader(itertools.chain([first], lines), delimiter=dialect_of(first))
     labels, _ = _header(records)
     keys = _keys(table, header_map(table, labels), labels)
     known = [k for k in keys if k is not None]
-    specs = {f["name"]: f for f in table.fields}
     names = list(dict.fromkeys(known))  # a row's cells in the order `_cells` gives them
     at = {name: i for i, name in enumerate(keys) if name is not None}  # the last column of a name wins
 
@@ -251,10 +251,7 @@ def stream_columns(
         while batch := list(itertools.islice(records, size)):
             columns = _columns(keys, known, names, at, batch)
             if columns is not None:
-                yield {
-                    name: canonical_column(specs[name], cells) if name in specs else cells
-                    for name, cells in columns.items()
-                }
+                yield columns
 
     return known, batches()
 
@@ -289,33 +286,56 @@ _CANONICAL = {
 }
 
 
-def canonical_column(spec: dict[str, Any], cells: list[str]) -> list[str]:
-    """`canonical` of every cell of one column; only cells not already in canonical form are read."""
+def canonical_column(
+    spec: dict[str, Any] | None, cells: list[str], series: pl.Series | None = None
+) -> list[str]:
+    """`canonical` of every cell of one column (None: a column the schema does not know, kept as
+    written). One pattern over the column (`series`: the cells as a polars Series, when at hand)
+    finds the cells already in canonical form; only the others are read one by one."""
+    if spec is None:
+        return cells
     kind = spec.get("type", "string")
-    if kind == "string":
-        if "\r" not in "".join(cells):
-            return cells
-        return [canonical(spec, c) if "\r" in c else c for c in cells]
     if kind == "boolean":
         same = {*spec.get("trueValues", TRUE), *spec.get("falseValues", FALSE), ""}
         return [c if c in same else canonical(spec, c) for c in cells]
+    pattern = _canonical_pattern(spec)
+    if pattern is None:
+        return [canonical(spec, c) for c in cells]
+    if series is None:
+        series = pl.Series(cells, dtype=pl.String)
+    if kind == "string":
+        other = series.str.contains(pattern, literal=True)
+    else:
+        other = ~series.str.contains(pattern) & (series != "")
+    found = other.arg_true().to_list()
+    if not found:
+        return cells
+    out = list(cells)
+    for i in found:
+        out[i] = canonical(spec, cells[i])
+    return out
+
+
+def _canonical_pattern(spec: dict[str, Any]) -> str | None:
+    """A pattern (Rust's regex) of the cells `canonical` keeps as they are, by field type; for text,
+    the one character it changes."""
+    kind = spec.get("type", "string")
+    if kind == "string":
+        return "\r"
+    if kind == "date":
+        return "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+    if kind == "integer":
+        return "^(0|-?[1-9][0-9]{0,17})$"
     if kind == "number":
         places = spec.get("x-decimals")
-        if isinstance(places, int) and not isinstance(places, bool) and 0 <= places <= 10:
-            tail = rf"\.[0-9]{{{places}}}" if places else ""
-        elif places is None:
-            tail = r"(\.[0-9]{1,10})?"
+        if places is None:
+            tail = "(\\.[0-9]{1,10})?"
+        elif isinstance(places, int) and not isinstance(places, bool) and 0 <= places <= 10:
+            tail = f"\\.[0-9]{{{places}}}" if places else ""
         else:
-            return [canonical(spec, c) for c in cells]
-        pattern = re.compile(rf"-?(0|[1-9][0-9]{{0,14}}){tail}")
-    elif kind in _CANONICAL:
-        pattern = _CANONICAL[kind]
-    else:
-        return [canonical(spec, c) for c in cells]
-    same = list(map(pattern.fullmatch, cells))
-    if all(same):
-        return cells
-    return [c if ok or c == "" else canonical(spec, c) for c, ok in zip(cells, same, strict=True)]
+            return None
+        return f"^-?(0|[1-9][0-9]{{0,14}}){tail}$"
+    return None
 
 
 def _header(records: Iterator[list[str]]) -> tuple[list[str], int]:

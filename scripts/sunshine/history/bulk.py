@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import methodcaller
 
+import polars as pl
 from git_history.utils import reserved_with_suffix_re
 
 from sunshine import typed
@@ -70,13 +71,18 @@ def batches(
 
 def _batches(table: Table, masker: RowMasker, read: Iterator[dict[str, list[str]]]) -> Iterator[Batch]:
     pk = table.primary_key
+    specs = {f["name"]: f for f in table.fields}
     seen: set[str] = set()
-    for columns in read:
-        # Rows with every key field filled (as read, before masking), then masked.
-        filled = [all(cells) for cells in zip(*(columns[k] for k in pk), strict=True)]
-        if not all(filled):
-            columns = {name: list(compress(cells, filled)) for name, cells in columns.items()}
-        columns = {name: masker.column(name, cells) for name, cells in columns.items()}
+    for written in read:
+        columns = {name: _canonical(specs.get(name), cells) for name, cells in written.items()}
+        # Rows with every key field filled (canonical, before masking), then masked.
+        filled = [all(cells) for cells in zip(*(columns[k][0] for k in pk), strict=True)]
+        if all(filled):
+            columns = {name: masker.column(name, *column) for name, column in columns.items()}
+        else:
+            columns = {
+                name: masker.column(name, list(compress(c, filled))) for name, (c, _) in columns.items()
+            }
         keys = _record_keys(pk, columns)
         # The first row of each record key, over the whole file.
         if len(set(keys)) != len(keys) or not seen.isdisjoint(keys):
@@ -91,6 +97,16 @@ def _batches(table: Table, masker: RowMasker, read: Iterator[dict[str, list[str]
         if keys:
             item_ids = hashes({k: columns[k] for k in pk}, len(keys))
             yield Batch(columns, keys, item_ids, hashes(columns, len(keys)))
+
+
+def _canonical(spec: dict | None, cells: list[str]) -> tuple[list[str], pl.Series | None]:
+    """The canonical cells of a column, and the Series of them when it is at hand."""
+    try:
+        series = pl.Series(cells, dtype=pl.String)
+    except (TypeError, ValueError, pl.exceptions.PolarsError):  # not valid Unicode
+        return [typed.canonical(spec, c) if spec else c for c in cells], None
+    canonical = typed.canonical_column(spec, cells, series)
+    return canonical, (series if canonical is cells else None)
 
 
 def _record_keys(pk: list[str], columns: dict[str, list[str]]) -> list[str]:
