@@ -14,8 +14,9 @@ after the start but already there at it is a change from its baseline row, or no
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Callable, Iterable, Iterator
-from itertools import repeat
+from itertools import islice, repeat
 from typing import Any
 
 import sqlite_utils
@@ -57,6 +58,8 @@ class Changes:
         db.execute(f"DROP TABLE IF EXISTS {_PENDING}")
         db.execute(f"CREATE TABLE {_PENDING} ({', '.join(names)}, _order INTEGER)")
         self.names = names
+        self.waiting, self.in_order = 0, True  # rows waiting; whether they came in `append`'s order
+        self._last: tuple[int, int, str] | None = None
 
     def _baseline(self, table: Table) -> Rows:
         if self._baseline_of is None:
@@ -78,6 +81,21 @@ class Changes:
             f"INSERT INTO {_PENDING} VALUES ({marks})",
             ([r[n] for n in self.names] + [r["_order"]] for r in rows),
         )
+        for r in rows:
+            self._waiting(r["seq"], r["_order"], [r["record_id"]])
+
+    def _waiting(self, seq: int | None, order: int, record_ids: list[str]) -> None:
+        """Count rows put in the waiting table, and whether they came in the order `append` numbers them."""
+        if not record_ids:
+            return
+        first = (-1 if seq is None else seq, order, record_ids[0])
+        self.in_order = (
+            self.in_order
+            and (self._last is None or self._last <= first)
+            and all(map(operator.le, record_ids, islice(record_ids, 1, None)))
+        )
+        self._last = (first[0], order, record_ids[-1])
+        self.waiting += len(record_ids)
 
     def add_first(self, table: Table, commit_hash: str, batch: Batch) -> None:
         """`add` of the first versions of a batch of rows (each one a record added), column by column."""
@@ -134,6 +152,7 @@ class Changes:
             f"INSERT INTO {_PENDING} VALUES ({marks})",
             zip(*columns, repeat(self.order.index(table.name)), strict=False),
         )
+        self._waiting(constant["seq"], self.order.index(table.name), batch.keys)
 
     def _event(self, c: Change) -> dict[str, Any] | None:
         table = c.table
@@ -212,6 +231,7 @@ class Changes:
         db = self.db
         db["changes"].drop(ignore=True)
         db.execute(f"DELETE FROM {_PENDING}")
+        self.waiting, self.in_order, self._last = 0, True, None
         for table in self.project.tables.values():
             removals = (
                 list(db["removals"].rows_where("namespace = ?", [table.name]))
@@ -251,10 +271,16 @@ class Changes:
             db["changes"].create(CHANGES_COLUMNS_TYPES, pk="id")
         start = db.execute("select coalesce(max(id), 0) from changes").fetchone()[0]
         names = ", ".join(self.names)
-        db.execute(
-            f"insert into changes (id, {names}) select {start} + row_number() over "
-            f"(order by coalesce(seq, -1), _order, record_id, rowid), {names} from {_PENDING}"
-        )
+        last = db.execute(f"select coalesce(max(rowid), 0) from {_PENDING}").fetchone()[0]
+        if self.in_order and last == self.waiting:
+            # The rows came in order (a first build reads each file in the order of its keys): their
+            # rowids, 1 to n, are their numbers, and nothing is sorted.
+            db.execute(f"insert into changes (id, {names}) select {start} + rowid, {names} from {_PENDING}")
+        else:
+            db.execute(
+                f"insert into changes (id, {names}) select {start} + row_number() over "
+                f"(order by coalesce(seq, -1), _order, record_id, rowid), {names} from {_PENDING}"
+            )
         db.execute(f"DROP TABLE {_PENDING}")
         db["changes"].create_index(["table_name", "record_id"], if_not_exists=True)
         # A village's changes, newest first (its 变更记录 page and the village_corrections query).
