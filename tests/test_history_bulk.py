@@ -15,7 +15,7 @@ import pytest
 from git_history.cli import _hash
 
 from sunshine import privacy, typed
-from sunshine.history import bulk
+from sunshine.history import bulk, versions
 from sunshine.history.build import build_history
 from sunshine.history.versions import Writer
 from sunshine.package import Project
@@ -206,10 +206,16 @@ def awkward(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return repo
 
 
-@pytest.mark.parametrize("start", ["", "2024-06-08"], ids=["whole history", "history from a date"])
+@pytest.mark.parametrize(
+    ("start", "elsewhere"),
+    [("", False), ("2024-06-08", False), ("", True)],
+    ids=["whole history", "history from a date", "read by a process of its own"],
+)
 def test_the_first_history_written_column_by_column_is_the_one_written_row_by_row(
-    awkward: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str
+    awkward: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str, elsewhere: bool
 ):
+    if elsewhere:
+        monkeypatch.setattr(versions, "ELSEWHERE", 0)
     if start:
         (awkward / "sunshine.toml").write_text(f'[history]\nstart = "{start}"\n', encoding="utf-8")
     try:

@@ -21,9 +21,11 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import multiprocessing
 import sqlite3
 import subprocess
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
@@ -421,9 +423,7 @@ class Writer(Reader):
         if self.on_first is None or not isinstance(self.mask, RowMasker):
             return False
         ns = self.ns
-        proc, text = self._text(commit.hash)
-        try:
-            names, read = bulk.batches(self.table, self.mask, text, BATCH)
+        with _batches(self, commit.hash) as (names, read):
             if read is None:
                 return False
             fields = [c for c in self.item_columns if c not in RESERVED_SET]
@@ -485,9 +485,6 @@ class Writer(Reader):
                 self.on_first(self.table, commit.hash, batch)
             self.conn.execute(f'CREATE UNIQUE INDEX "idx_{ns}__item_id" ON [{ns}] ("_item_id")')
             return True
-        finally:
-            proc.kill()
-            proc.wait()
 
     def _write_rows(
         self,
@@ -636,3 +633,78 @@ class Writer(Reader):
             self.conn.executemany(
                 f"INSERT INTO [{ns}_changed] (item_version, column) VALUES (?, ?)", changed_later
             )
+
+
+# A file at least this large is read, masked and hashed by a process of its own while this one writes.
+ELSEWHERE = 8 << 20
+
+
+@contextmanager
+def _batches(reader: Reader, ref: str) -> Iterator[tuple[list[str], Iterator[bulk.Batch] | None]]:
+    """The column names of the file at ref and its batches (None: not readable by columns), read
+    here, or for a large file by another process (the two cores of a small server work at once)."""
+    size = reader.repo.run("cat-file", "-s", f"{ref}:./{reader.table.path}", check=False).stdout
+    if not size.strip().isdigit() or int(size) < ELSEWHERE:
+        proc, text = reader._text(ref)
+        try:
+            yield bulk.batches(reader.table, reader.mask, text, BATCH)  # type: ignore[arg-type]
+        finally:
+            proc.kill()
+            proc.wait()
+        return
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    worker = context.Process(
+        target=_produce,
+        args=(sender, reader.repo, reader.table, reader.mask.columns, ref),  # type: ignore[attr-defined]
+        daemon=True,
+    )
+    worker.start()
+    sender.close()
+    try:
+        names = _received(receiver)
+
+        def read() -> Iterator[bulk.Batch]:
+            while (batch := _received(receiver)) is not None:
+                yield batch
+
+        yield names, (read() if names is not None else None)
+    finally:
+        receiver.close()
+        worker.kill()
+        worker.join()
+
+
+@dataclass
+class _Failed:
+    error: BaseException
+
+
+def _received(receiver: Any) -> Any:
+    try:
+        item = receiver.recv()
+    except EOFError:
+        raise RuntimeError("读取表格的进程意外退出。") from None
+    if isinstance(item, _Failed):
+        raise item.error
+    return item
+
+
+def _produce(sender: Any, repo: GitRepo, table: Table, columns: Any, ref: str) -> None:
+    """In the worker: the column names (None: not readable by columns), each batch, then None."""
+    try:
+        reader = Reader(repo, table, RowMasker(columns))
+        proc, text = reader._text(ref)
+        try:
+            names, read = bulk.batches(table, reader.mask, text, BATCH)  # type: ignore[arg-type]
+            sender.send(names if read is not None else None)
+            for batch in read or ():
+                sender.send(batch)
+            sender.send(None)
+        finally:
+            proc.kill()
+            proc.wait()
+    except BaseException as exc:  # handed to the build, which raises it
+        sender.send(_Failed(exc))
+    finally:
+        sender.close()
