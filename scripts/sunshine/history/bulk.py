@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import methodcaller
+from typing import IO, Any
 
 import polars as pl
 from git_history.utils import reserved_with_suffix_re
@@ -138,3 +140,21 @@ def _escaped(cells: list[str]) -> list[str]:
     """Each cell as JSON writes a string, without its quotes (ASCII only)."""
     text = json.dumps(cells, separators=(",", ":"))
     return text[2:-2].split('","')
+
+
+@dataclass
+class Failed:
+    """What stopped the process reading a file (`reading`), handed to the build to raise."""
+
+    error: BaseException
+
+
+def received(stream: IO[bytes]) -> Any:
+    """The next object the reading process wrote (`reading`); its failure is raised here."""
+    try:
+        item = pickle.load(stream)
+    except EOFError:
+        raise RuntimeError("读取表格的进程意外退出。") from None
+    if isinstance(item, Failed):
+        raise item.error
+    return item

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Callable, Iterable, Iterator
-from itertools import islice, repeat
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import count, islice, repeat
 from typing import Any
 
 import sqlite_utils
@@ -58,8 +58,14 @@ class Changes:
         db.execute(f"DROP TABLE IF EXISTS {_PENDING}")
         db.execute(f"CREATE TABLE {_PENDING} ({', '.join(names)}, _order INTEGER)")
         self.names = names
-        self.waiting, self.in_order = 0, True  # rows waiting; whether they came in `append`'s order
+        self._arrived()
+
+    def _arrived(self) -> None:
+        """No row has arrived yet (`_arrive`, `_store`)."""
+        self.waiting, self.in_order = 0, True  # rows arrived; whether in `append`'s order
         self._last: tuple[int, int, str] | None = None
+        self._direct = False  # rows arrived are in `changes` (from id _start + 1), not waiting
+        self._start = self._written = 0
 
     def _baseline(self, table: Table) -> Rows:
         if self._baseline_of is None:
@@ -76,26 +82,52 @@ class Changes:
             event = self._event(c)
             if event is not None:
                 rows.append(self._finish(event, c))
-        marks = ", ".join("?" * (len(self.names) + 1))
-        self.db.conn.executemany(
-            f"INSERT INTO {_PENDING} VALUES ({marks})",
-            ([r[n] for n in self.names] + [r["_order"]] for r in rows),
-        )
-        for r in rows:
-            self._waiting(r["seq"], r["_order"], [r["record_id"]])
+        keys = [(-1 if r["seq"] is None else r["seq"], r["_order"], r["record_id"]) for r in rows]
+        if keys:
+            self._arrive(keys[0], keys[-1], all(map(operator.le, keys, islice(keys, 1, None))), len(keys))
+            self._store([*(r[n] for n in self.names), r["_order"]] for r in rows)
 
-    def _waiting(self, seq: int | None, order: int, record_ids: list[str]) -> None:
-        """Count rows put in the waiting table, and whether they came in the order `append` numbers them."""
-        if not record_ids:
+    def _arrive(self, first: tuple[int, int, str], last: tuple[int, int, str], inside: bool, n: int) -> None:
+        """Count rows arriving, and whether every row so far came in the order `append` numbers them
+        (by commit, table and record key): `inside`, the new rows among themselves."""
+        self.in_order = self.in_order and inside and (self._last is None or self._last <= first)
+        self._last = last
+        self.waiting += n
+
+    def _store(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Rows that arrived (`_arrive`), each ending with its table's place in the load order.
+
+        While they come in order they go straight into `changes`, numbered as `append` would number
+        them: a county's first build reads each file in the order of its keys, and a million rows
+        are then written once, not waited and sorted. The first row out of order takes those rows
+        back to the waiting table, where `append` sorts them all."""
+        db, names = self.db, ", ".join(self.names)
+        if self.in_order:
+            if not self._direct:
+                if not db["changes"].exists():
+                    db["changes"].create(CHANGES_COLUMNS_TYPES, pk="id")
+                self._start = db.execute("select coalesce(max(id), 0) from changes").fetchone()[0]
+                self._direct = True
+            marks = ", ".join("?" * (len(self.names) + 1))
+            db.conn.executemany(
+                f"INSERT INTO changes (id, {names}) VALUES ({marks})",
+                (
+                    (n, *row[:-1])
+                    for n, row in zip(count(self._start + self._written + 1), rows, strict=False)
+                ),
+            )
+            self._written = self.waiting
             return
-        first = (-1 if seq is None else seq, order, record_ids[0])
-        self.in_order = (
-            self.in_order
-            and (self._last is None or self._last <= first)
-            and all(map(operator.le, record_ids, islice(record_ids, 1, None)))
-        )
-        self._last = (first[0], order, record_ids[-1])
-        self.waiting += len(record_ids)
+        if self._direct:
+            places = " ".join(f"WHEN {_quote(name)} THEN {i}" for i, name in enumerate(self.order))
+            db.execute(
+                f"INSERT INTO {_PENDING} SELECT {names}, CASE table_name {places} END FROM changes "
+                f"WHERE id > {self._start} ORDER BY id"
+            )
+            db.execute(f"DELETE FROM changes WHERE id > {self._start}")
+            self._direct = False
+        marks = ", ".join("?" * (len(self.names) + 1))
+        db.conn.executemany(f"INSERT INTO {_PENDING} VALUES ({marks})", rows)
 
     def add_first(self, table: Table, commit_hash: str, batch: Batch) -> None:
         """`add` of the first versions of a batch of rows (each one a record added), column by column."""
@@ -147,12 +179,12 @@ class Changes:
         }
         varying = {"record_id": batch.keys, "label": labels, "village_code": villages, "summary": labels}
         columns = [varying[name] if name in varying else repeat(constant[name]) for name in self.names]
-        marks = ", ".join("?" * (len(self.names) + 1))
-        self.db.conn.executemany(
-            f"INSERT INTO {_PENDING} VALUES ({marks})",
-            zip(*columns, repeat(self.order.index(table.name)), strict=False),
-        )
-        self._waiting(constant["seq"], self.order.index(table.name), batch.keys)
+        place = self.order.index(table.name)
+        seq = -1 if constant["seq"] is None else constant["seq"]
+        ids = batch.keys
+        inside = all(map(operator.le, ids, islice(ids, 1, None)))
+        self._arrive((seq, place, ids[0]), (seq, place, ids[-1]), inside, n)
+        self._store(zip(*columns, repeat(place), strict=False))
 
     def _event(self, c: Change) -> dict[str, Any] | None:
         table = c.table
@@ -231,7 +263,7 @@ class Changes:
         db = self.db
         db["changes"].drop(ignore=True)
         db.execute(f"DELETE FROM {_PENDING}")
-        self.waiting, self.in_order, self._last = 0, True, None
+        self._arrived()
         for table in self.project.tables.values():
             removals = (
                 list(db["removals"].rows_where("namespace = ?", [table.name]))
@@ -271,12 +303,7 @@ class Changes:
             db["changes"].create(CHANGES_COLUMNS_TYPES, pk="id")
         start = db.execute("select coalesce(max(id), 0) from changes").fetchone()[0]
         names = ", ".join(self.names)
-        last = db.execute(f"select coalesce(max(rowid), 0) from {_PENDING}").fetchone()[0]
-        if self.in_order and last == self.waiting:
-            # The rows came in order (a first build reads each file in the order of its keys): their
-            # rowids, 1 to n, are their numbers, and nothing is sorted.
-            db.execute(f"insert into changes (id, {names}) select {start} + rowid, {names} from {_PENDING}")
-        else:
+        if not self._direct:
             db.execute(
                 f"insert into changes (id, {names}) select {start} + row_number() over "
                 f"(order by coalesce(seq, -1), _order, record_id, rowid), {names} from {_PENDING}"
@@ -392,3 +419,7 @@ def _event(
         "fields": json.dumps(fields, ensure_ascii=False),
         "after_publication": int(flagged),
     }
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

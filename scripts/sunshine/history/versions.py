@@ -21,9 +21,10 @@ from __future__ import annotations
 import codecs
 import io
 import json
-import multiprocessing
+import pickle
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -652,59 +653,19 @@ def _batches(reader: Reader, ref: str) -> Iterator[tuple[list[str], Iterator[bul
             proc.kill()
             proc.wait()
         return
-    context = multiprocessing.get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
-    worker = context.Process(
-        target=_produce,
-        args=(sender, reader.repo, reader.table, reader.mask.columns, ref),  # type: ignore[attr-defined]
-        daemon=True,
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "sunshine.history.reading"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
-    worker.start()
-    sender.close()
     try:
-        names = _received(receiver)
+        pickle.dump((reader.repo, reader.table, reader.mask.columns, ref, BATCH), worker.stdin)  # type: ignore[arg-type,attr-defined]
+        worker.stdin.close()  # type: ignore[union-attr]
+        names = bulk.received(worker.stdout)
 
         def read() -> Iterator[bulk.Batch]:
-            while (batch := _received(receiver)) is not None:
+            while (batch := bulk.received(worker.stdout)) is not None:
                 yield batch
 
         yield names, (read() if names is not None else None)
     finally:
-        receiver.close()
         worker.kill()
-        worker.join()
-
-
-@dataclass
-class _Failed:
-    error: BaseException
-
-
-def _received(receiver: Any) -> Any:
-    try:
-        item = receiver.recv()
-    except EOFError:
-        raise RuntimeError("读取表格的进程意外退出。") from None
-    if isinstance(item, _Failed):
-        raise item.error
-    return item
-
-
-def _produce(sender: Any, repo: GitRepo, table: Table, columns: Any, ref: str) -> None:
-    """In the worker: the column names (None: not readable by columns), each batch, then None."""
-    try:
-        reader = Reader(repo, table, RowMasker(columns))
-        proc, text = reader._text(ref)
-        try:
-            names, read = bulk.batches(table, reader.mask, text, BATCH)  # type: ignore[arg-type]
-            sender.send(names if read is not None else None)
-            for batch in read or ():
-                sender.send(batch)
-            sender.send(None)
-        finally:
-            proc.kill()
-            proc.wait()
-    except BaseException as exc:  # handed to the build, which raises it
-        sender.send(_Failed(exc))
-    finally:
-        sender.close()
+        worker.wait()
