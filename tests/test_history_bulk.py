@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -17,6 +18,7 @@ from git_history.cli import _hash
 from sunshine import privacy, typed
 from sunshine.history import bulk, versions
 from sunshine.history.build import build_history
+from sunshine.history.changes import Changes
 from sunshine.history.versions import Writer
 from sunshine.package import Project
 
@@ -29,6 +31,7 @@ from .git_fixture import (
     commit,
     excel_resave,
     git,
+    make_repo,
     write,
 )
 
@@ -222,17 +225,48 @@ def test_the_first_history_written_column_by_column_is_the_one_written_row_by_ro
         project = Project.load(awkward)
         assert project.settings.history_start == start
         build_history(project, tmp_path / "bulk.db")
-        with monkeypatch.context() as m:
-            m.setattr(Writer, "_write_first", lambda self, commit, commit_id: False)
-            build_history(project, tmp_path / "rows.db")
+        _build_row_by_row(project, tmp_path / "rows.db", monkeypatch)
     finally:
         (awkward / "sunshine.toml").unlink(missing_ok=True)
-    by_columns, by_rows = _tables(tmp_path / "bulk.db"), _tables(tmp_path / "rows.db")
+    _assert_same(tmp_path / "bulk.db", tmp_path / "rows.db")
+    assert len(_tables(tmp_path / "rows.db")["petitions_version"]) > 60
+    assert b"110105198001011238" not in (tmp_path / "bulk.db").read_bytes()
+
+
+def test_a_first_commit_in_key_order_is_written_as_the_row_path_writes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Every change arrives in order: `changes` is written as it comes, never waited and sorted."""
+    repo = tmp_path / "repo"
+    make_repo(repo)
+    git(repo, "reset", "-q", "--hard", "published")
+    monkeypatch.setattr(versions, "ELSEWHERE", 0)
+    project = Project.load(repo)
+    build_history(project, tmp_path / "bulk.db")
+    _build_row_by_row(project, tmp_path / "rows.db", monkeypatch)
+    _assert_same(tmp_path / "bulk.db", tmp_path / "rows.db")
+    assert len(_tables(tmp_path / "rows.db")["changes"]) == 9
+
+
+def _build_row_by_row(project: Project, target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The history as the row-by-row writer writes it, every change waited and sorted by `append`."""
+    arrive = Changes._arrive
+
+    def out_of_order(self: Changes, *args: Any) -> None:
+        arrive(self, *args)
+        self.in_order = False
+
+    with monkeypatch.context() as m:
+        m.setattr(Writer, "_write_first", lambda self, commit, commit_id: False)
+        m.setattr(Changes, "_arrive", out_of_order)
+        build_history(project, target)
+
+
+def _assert_same(mine: Path, theirs: Path) -> None:
+    by_columns, by_rows = _tables(mine), _tables(theirs)
     assert sorted(by_columns) == sorted(by_rows)
     assert by_columns["sqlite_master"] == by_rows["sqlite_master"]
     assert [name for name in by_rows if by_columns[name] != by_rows[name]] == []
-    assert len(by_rows["petitions_version"]) > 60
-    assert b"110105198001011238" not in (tmp_path / "bulk.db").read_bytes()
 
 
 def test_the_awkward_files_take_the_column_path(
