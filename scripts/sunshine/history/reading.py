@@ -9,6 +9,7 @@ two cores of a small server work at once.
 
 from __future__ import annotations
 
+import gc
 import pickle
 import sys
 
@@ -18,6 +19,7 @@ from sunshine.privacy import RowMasker
 
 
 def main() -> None:
+    gc.disable()  # millions of cells in lists and no cycle among them: a short life without collections
     out = sys.stdout.buffer
     try:
         repo, table, columns, ref, size = pickle.load(sys.stdin.buffer)

@@ -19,6 +19,7 @@ a row of `changes`; the caller never re-reads the versions it just wrote.
 from __future__ import annotations
 
 import codecs
+import gc
 import io
 import json
 import pickle
@@ -424,7 +425,7 @@ class Writer(Reader):
         if self.on_first is None or not isinstance(self.mask, RowMasker):
             return False
         ns = self.ns
-        with _batches(self, commit.hash) as (names, read):
+        with _batches(self, commit.hash) as (names, read), _no_collections():
             if read is None:
                 return False
             fields = [c for c in self.item_columns if c not in RESERVED_SET]
@@ -634,6 +635,19 @@ class Writer(Reader):
             self.conn.executemany(
                 f"INSERT INTO [{ns}_changed] (item_version, column) VALUES (?, ?)", changed_later
             )
+
+
+@contextmanager
+def _no_collections() -> Iterator[None]:
+    """No garbage collection while a file's rows pass: they hold no cycles, and a collection walks
+    every list of cells alive (a batch of columns is millions of references)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 # A file at least this large is read, masked and hashed by a process of its own while this one writes.
