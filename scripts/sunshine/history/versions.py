@@ -436,10 +436,13 @@ class Writer(Reader):
                 f"INSERT INTO [{ns}] ({', '.join(f'[{c}]' for c in ['_id', '_item_id', *fields, '_commit'])}) "
                 f"VALUES ({', '.join('?' * (len(fields) + 3))})"
             )
+            # A first version holds its item's cells: copied inside SQLite, with the hashes given.
+            copied = ", ".join(f"i.[{c}]" if c in fields else "NULL" for c in version_fields)
             insert_version = (
                 f"INSERT INTO [{ns}_version] "
                 f"({', '.join(f'[{c}]' for c in ['_id', '_item', '_version', '_commit', *version_fields])}, "
-                f"_item_full_hash) VALUES ({', '.join('?' * (len(version_fields) + 5))})"
+                f"_item_full_hash) SELECT :version + h.key, i._id, 1, :commit, {copied}, h.value "
+                f"FROM json_each(:full) h CROSS JOIN [{ns}] i ON i._id = :item + h.key ORDER BY h.key"
             )
             # An index filled row by row in the order of random hashes costs twice its building at the end.
             self.conn.execute(f'DROP INDEX IF EXISTS "idx_{ns}__item_id"')
@@ -461,16 +464,14 @@ class Writer(Reader):
                         repeat(commit_id),
                     ),
                 )
-                self.conn.executemany(
+                self.conn.execute(
                     insert_version,
-                    zip(
-                        vids,
-                        items,
-                        repeat(1),
-                        repeat(commit_id),
-                        *(cells.get(c) or repeat(None) for c in version_fields),
-                        batch.full,
-                    ),
+                    {
+                        "version": first,
+                        "item": first_item,
+                        "commit": commit_id,
+                        "full": json.dumps(batch.full),
+                    },
                 )
                 if every:
                     self.conn.execute(
