@@ -262,7 +262,9 @@ class Writer(Reader):
                 f'   "_commit" INTEGER REFERENCES "commits"("id"),\n   {body},\n   "_item_full_hash" TEXT\n)'
             )
             # Before any version: a later commit of this build finds each item's last version by it.
-            self.conn.execute(f'CREATE INDEX IF NOT EXISTS "idx_{ns}_version__item" ON "{ns}_version" ("_item")')
+            self.conn.execute(
+                f'CREATE INDEX IF NOT EXISTS "idx_{ns}_version__item" ON "{ns}_version" ("_item")'
+            )
             self.conn.execute(
                 f'CREATE TABLE "{ns}_changed" (\n   "item_version" INTEGER REFERENCES "{ns}_version"("_id"),\n'
                 f'   "column" INTEGER REFERENCES "columns"("id"),\n   PRIMARY KEY ("item_version", "column")\n)'
