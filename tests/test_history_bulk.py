@@ -16,7 +16,7 @@ import pytest
 from git_history.cli import _hash
 
 from sunshine import privacy, typed
-from sunshine.history import bulk, versions
+from sunshine.history import bulk
 from sunshine.history.build import build_history
 from sunshine.history.changes import Changes
 from sunshine.history.versions import Writer
@@ -218,7 +218,7 @@ def test_the_first_history_written_column_by_column_is_the_one_written_row_by_ro
     awkward: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start: str, elsewhere: bool
 ):
     if elsewhere:
-        monkeypatch.setattr(versions, "ELSEWHERE", 0)
+        monkeypatch.setattr(bulk, "ELSEWHERE", 0)
     if start:
         (awkward / "sunshine.toml").write_text(f'[history]\nstart = "{start}"\n', encoding="utf-8")
     try:
@@ -240,7 +240,7 @@ def test_a_first_commit_in_key_order_is_written_as_the_row_path_writes_it(
     repo = tmp_path / "repo"
     make_repo(repo)
     git(repo, "reset", "-q", "--hard", "published")
-    monkeypatch.setattr(versions, "ELSEWHERE", 0)
+    monkeypatch.setattr(bulk, "ELSEWHERE", 0)
     project = Project.load(repo)
     build_history(project, tmp_path / "bulk.db")
     _build_row_by_row(project, tmp_path / "rows.db", monkeypatch)

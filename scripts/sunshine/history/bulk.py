@@ -11,10 +11,14 @@ reader, awkward cells included.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import pickle
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import methodcaller
@@ -158,3 +162,52 @@ def received(stream: IO[bytes]) -> Any:
     if isinstance(item, Failed):
         raise item.error
     return item
+
+
+@contextmanager
+def no_collections() -> Iterator[None]:
+    """No garbage collection while a file's rows pass: they hold no cycles, and a collection walks
+    every list of cells alive (a batch of columns is millions of references)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# A file at least this large is read, masked and hashed by a process of its own while this one writes.
+ELSEWHERE = 8 << 20
+
+
+@contextmanager
+def read(reader: Any, ref: str, size: int) -> Iterator[tuple[list[str], Iterator[Batch] | None]]:
+    """The column names of the file at ref and its batches of `size` rows (None: not readable by
+    columns), read here by `reader` (a `versions.Reader`), or for a large file by another process
+    (`reading`): the two cores of a small server work at once."""
+    blob = reader.repo.run("cat-file", "-s", f"{ref}:./{reader.table.path}", check=False).stdout
+    if not blob.strip().isdigit() or int(blob) < ELSEWHERE:
+        proc, text = reader._text(ref)
+        try:
+            yield batches(reader.table, reader.mask, text, size)  # type: ignore[arg-type]
+        finally:
+            proc.kill()
+            proc.wait()
+        return
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "sunshine.history.reading"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        pickle.dump((reader.repo, reader.table, reader.mask.columns, ref, size), worker.stdin)  # type: ignore[arg-type,attr-defined]
+        worker.stdin.close()  # type: ignore[union-attr]
+        names = received(worker.stdout)
+
+        def arriving() -> Iterator[Batch]:
+            while (batch := received(worker.stdout)) is not None:
+                yield batch
+
+        yield names, (arriving() if names is not None else None)
+    finally:
+        worker.kill()
+        worker.wait()

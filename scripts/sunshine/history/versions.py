@@ -19,15 +19,11 @@ a row of `changes`; the caller never re-reads the versions it just wrote.
 from __future__ import annotations
 
 import codecs
-import gc
 import io
 import json
-import pickle
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
@@ -429,7 +425,7 @@ class Writer(Reader):
         if self.on_first is None or not isinstance(self.mask, RowMasker):
             return False
         ns = self.ns
-        with _batches(self, commit.hash) as (names, read), _no_collections():
+        with bulk.read(self, commit.hash, BATCH) as (names, read), bulk.no_collections():
             if read is None:
                 return False
             fields = [c for c in self.item_columns if c not in RESERVED_SET]
@@ -640,51 +636,3 @@ class Writer(Reader):
             self.conn.executemany(
                 f"INSERT INTO [{ns}_changed] (item_version, column) VALUES (?, ?)", changed_later
             )
-
-
-@contextmanager
-def _no_collections() -> Iterator[None]:
-    """No garbage collection while a file's rows pass: they hold no cycles, and a collection walks
-    every list of cells alive (a batch of columns is millions of references)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-# A file at least this large is read, masked and hashed by a process of its own while this one writes.
-ELSEWHERE = 8 << 20
-
-
-@contextmanager
-def _batches(reader: Reader, ref: str) -> Iterator[tuple[list[str], Iterator[bulk.Batch] | None]]:
-    """The column names of the file at ref and its batches (None: not readable by columns), read
-    here, or for a large file by another process (the two cores of a small server work at once)."""
-    size = reader.repo.run("cat-file", "-s", f"{ref}:./{reader.table.path}", check=False).stdout
-    if not size.strip().isdigit() or int(size) < ELSEWHERE:
-        proc, text = reader._text(ref)
-        try:
-            yield bulk.batches(reader.table, reader.mask, text, BATCH)  # type: ignore[arg-type]
-        finally:
-            proc.kill()
-            proc.wait()
-        return
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "sunshine.history.reading"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    )
-    try:
-        pickle.dump((reader.repo, reader.table, reader.mask.columns, ref, BATCH), worker.stdin)  # type: ignore[arg-type,attr-defined]
-        worker.stdin.close()  # type: ignore[union-attr]
-        names = bulk.received(worker.stdout)
-
-        def read() -> Iterator[bulk.Batch]:
-            while (batch := bulk.received(worker.stdout)) is not None:
-                yield batch
-
-        yield names, (read() if names is not None else None)
-    finally:
-        worker.kill()
-        worker.wait()
