@@ -13,6 +13,7 @@ numbers from being flagged: GB 11643 (ISO 7064 MOD 11-2) for ID numbers, Luhn fo
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import unicodedata
@@ -501,6 +502,52 @@ class RowMasker:
                     seen[(name, v)] = masked
             out[_masked_name(name, self.runs)] = masked
         return out
+
+    def column(self, name: str, cells: list[str], series: pl.Series | None = None) -> list[str]:
+        """Every cell of one column as `__call__` masks it: one vectorised pre-test finds the cells
+        masking could change (`could_change`), and only those are masked one by one."""
+        found = could_change(self.columns, name, cells, series)
+        if not found:
+            return cells
+        out = list(cells)
+        seen = self.seen
+        for i in found:
+            v = cells[i]
+            try:
+                out[i] = seen[(name, v)]
+            except KeyError:
+                out[i] = masked = mask_cell(self.columns, name, v, runs=self.runs)
+                if len(seen) < self.limit:
+                    seen[(name, v)] = masked
+        return out
+
+
+# What `mask_cell` looks at, as Rust's regex reads it (the same classes, code point by code point).
+_RUST_SUSPECT = f"{MOBILE_PRETEST}|{EMAIL_PRETEST}"
+_RUST_NEVER_A_CODE = f"{ID_PRETEST}|{EMAIL_PRETEST}"
+# A code format both regex engines read alike, token by token: ASCII letters, digits, commas and
+# dashes, classes of those, groups, alternatives, counts and anchors (no escapes, flags or nesting).
+_PLAIN_REGEX = re.compile(
+    r"(?:\[\^?[0-9A-Za-z-]+\]|[0-9A-Za-z,-]|\((?:\?:)?|\)|\||[?*+]|\{[0-9]+(?:,[0-9]*)?\}|\^|\$)*"
+)
+
+
+def could_change(columns: Columns, name: str, cells: list[str], series: pl.Series | None = None) -> list[int]:
+    """Positions of the cells of a column that `mask_cell` (with runs) might change: every one it
+    changes, and few others. A cell without eleven digits in any disguise, an @ or a control
+    character is left as it is, and so is a code in its column's plain format too short to hide
+    an ID number or card."""
+    try:
+        series = pl.Series(cells, dtype=pl.String) if series is None else series
+    except (TypeError, ValueError, pl.exceptions.PolarsError):  # not text, or not valid Unicode
+        return [i for i, v in enumerate(cells) if isinstance(v, str) and v]
+    hit = series.str.contains(_RUST_SUSPECT) | series.str.contains(_CONTROL.pattern)
+    code = (columns.codes or {}).get(name)
+    if code is not None and _PLAIN_REGEX.fullmatch(code.pattern):
+        # A format Rust's regex does not take leaves each suspect cell to be looked at.
+        with contextlib.suppress(pl.exceptions.PolarsError):
+            hit = hit & ~(series.str.contains(code.pattern) & ~series.str.contains(_RUST_NEVER_A_CODE))
+    return hit.fill_null(False).arg_true().to_list()
 
 
 @functools.lru_cache(maxsize=4096)

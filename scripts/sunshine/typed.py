@@ -232,6 +232,112 @@ def stream(table: Table, lines: Iterable[str]) -> tuple[list[str], Iterator[dict
     return known, rows()
 
 
+def stream_columns(
+    table: Table, lines: Iterable[str], size: int
+) -> tuple[list[str], Iterator[dict[str, list[str]]]]:
+    """`stream` a batch of up to `size` rows at a time, each batch column by column, for a reader that
+    works on whole columns (a county's first history): the same rows, each cell as written
+    (`canonical_column` makes it what `stream` gives)."""
+    lines = iter(lines)
+    first = next(lines, "").removeprefix("\ufeff")
+    records = csv.reader(itertools.chain([first], lines), delimiter=dialect_of(first))
+    labels, _ = _header(records)
+    keys = _keys(table, header_map(table, labels), labels)
+    known = [k for k in keys if k is not None]
+    names = list(dict.fromkeys(known))  # a row's cells in the order `_cells` gives them
+    at = {name: i for i, name in enumerate(keys) if name is not None}  # the last column of a name wins
+
+    def batches() -> Iterator[dict[str, list[str]]]:
+        while batch := list(itertools.islice(records, size)):
+            columns = _columns(keys, known, names, at, batch)
+            if columns is not None:
+                yield columns
+
+    return known, batches()
+
+
+def _columns(
+    keys: list[str | None], known: list[str], names: list[str], at: dict[str, int], batch: list[list[str]]
+) -> dict[str, list[str]] | None:
+    """The cells of a batch of records by column name, blank lines left out (None: all blank)."""
+    width = len(keys)
+    if any(len(record) != width for record in batch):  # short or long records: one at a time
+        rows = [cells for record in batch if (cells := _cells(keys, known, record)) is not None]
+        return {name: [row[name] for row in rows] for name in names} if rows else None
+    if width == 0:
+        return None
+    columns = list(zip(*batch, strict=True))
+    first = columns[0]
+    maybe_blank = [i for i, cell in enumerate(first) if not cell.strip(normalize.SPACES)]
+    if maybe_blank:
+        blank = {i for i in maybe_blank if _cells(keys, known, batch[i]) is None}
+        if len(blank) == len(batch):
+            return None
+        if blank:
+            kept = [i for i in range(len(batch)) if i not in blank]
+            return {name: [columns[at[name]][i] for i in kept] for name in names}
+    return {name: list(columns[at[name]]) for name in names}
+
+
+# Cells whose text is already what `canonical` makes of them, by field type (fullmatch).
+_CANONICAL = {
+    "date": re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
+    "integer": re.compile(r"0|-?[1-9][0-9]{0,17}"),
+}
+
+
+def canonical_column(
+    spec: dict[str, Any] | None, cells: list[str], series: pl.Series | None = None
+) -> list[str]:
+    """`canonical` of every cell of one column (None: a column the schema does not know, kept as
+    written). One pattern over the column (`series`: the cells as a polars Series, when at hand)
+    finds the cells already in canonical form; only the others are read one by one."""
+    if spec is None:
+        return cells
+    kind = spec.get("type", "string")
+    if kind == "boolean":
+        same = {*spec.get("trueValues", TRUE), *spec.get("falseValues", FALSE), ""}
+        return [c if c in same else canonical(spec, c) for c in cells]
+    pattern = _canonical_pattern(spec)
+    if pattern is None:
+        return [canonical(spec, c) for c in cells]
+    if series is None:
+        series = pl.Series(cells, dtype=pl.String)
+    if kind == "string":
+        other = series.str.contains(pattern, literal=True)
+    else:
+        other = ~series.str.contains(pattern) & (series != "")
+    found = other.arg_true().to_list()
+    if not found:
+        return cells
+    out = list(cells)
+    for i in found:
+        out[i] = canonical(spec, cells[i])
+    return out
+
+
+def _canonical_pattern(spec: dict[str, Any]) -> str | None:
+    """A pattern (Rust's regex) of the cells `canonical` keeps as they are, by field type; for text,
+    the one character it changes."""
+    kind = spec.get("type", "string")
+    if kind == "string":
+        return "\r"
+    if kind == "date":
+        return "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+    if kind == "integer":
+        return "^(0|-?[1-9][0-9]{0,17})$"
+    if kind == "number":
+        places = spec.get("x-decimals")
+        if places is None:
+            tail = "(\\.[0-9]{1,10})?"
+        elif isinstance(places, int) and not isinstance(places, bool) and 0 <= places <= 10:
+            tail = f"\\.[0-9]{{{places}}}" if places else ""
+        else:
+            return None
+        return f"^-?(0|[1-9][0-9]{{0,14}}){tail}$"
+    return None
+
+
 def _header(records: Iterator[list[str]]) -> tuple[list[str], int]:
     """The first record that is not empty, and its line number."""
     number = 0

@@ -91,13 +91,15 @@ def _update_copy(project: Project, target: Path) -> str:
     tmp.unlink(missing_ok=True)
     try:
         # One check, after the update: a copy that was already damaged fails it (or the update),
-        # and the history is then rebuilt from the whole git history.
+        # and the history is then rebuilt from the whole git history. A history built from nothing
+        # is not checked again, as an update in place is not: every page of it is SQLite's own,
+        # written in one transaction (for a county, quick_check would read 2 GB for 4 seconds).
         copied = target.exists()
         if copied:
             shutil.copyfile(target, tmp)
         try:
             summary = _update_file(project, tmp)
-            damaged = not _intact(tmp)
+            damaged = copied and not _intact(tmp)
         except sqlite3.DatabaseError:
             if not copied:
                 raise
@@ -191,7 +193,9 @@ def _update(project: Project, db: sqlite_utils.Database) -> str:
     changes = Changes(project, db, commits, point=point, baseline=baseline)
     for table in project.tables.values():
         if (repo.cwd / table.path).exists() and repo.commits(table.path, start=start):
-            Writer(db.conn, repo, table, _masker(table), start=start, point=point).run(changes.add)
+            Writer(db.conn, repo, table, _masker(table), start=start, point=point).run(
+                changes.add, changes.add_first
+            )
     if again or changes.moved:
         changes.rederive()
     changes.append()

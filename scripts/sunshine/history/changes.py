@@ -14,13 +14,16 @@ after the start but already there at it is a change from its baseline row, or no
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+import operator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import count, islice, repeat
 from typing import Any
 
 import sqlite_utils
 from git_history.cli import _hash
 from git_history.utils import fix_reserved_columns
 
+from sunshine.history.bulk import Batch
 from sunshine.history.schema import ADDED, CHANGES_COLUMNS, CHANGES_COLUMNS_TYPES, MODIFIED, REMOVED
 from sunshine.history.versions import Change
 from sunshine.package import KEY_SEPARATOR, Project, Table
@@ -55,6 +58,14 @@ class Changes:
         db.execute(f"DROP TABLE IF EXISTS {_PENDING}")
         db.execute(f"CREATE TABLE {_PENDING} ({', '.join(names)}, _order INTEGER)")
         self.names = names
+        self._arrived()
+
+    def _arrived(self) -> None:
+        """No row has arrived yet (`_arrive`, `_store`)."""
+        self.waiting, self.in_order = 0, True  # rows arrived; whether in `append`'s order
+        self._last: tuple[int, int, str] | None = None
+        self._direct = False  # rows arrived are in `changes` (from id _start + 1), not waiting
+        self._start = self._written = 0
 
     def _baseline(self, table: Table) -> Rows:
         if self._baseline_of is None:
@@ -71,11 +82,109 @@ class Changes:
             event = self._event(c)
             if event is not None:
                 rows.append(self._finish(event, c))
+        keys = [(-1 if r["seq"] is None else r["seq"], r["_order"], r["record_id"]) for r in rows]
+        if keys:
+            self._arrive(keys[0], keys[-1], all(map(operator.le, keys, islice(keys, 1, None))), len(keys))
+            self._store([*(r[n] for n in self.names), r["_order"]] for r in rows)
+
+    def _arrive(self, first: tuple[int, int, str], last: tuple[int, int, str], inside: bool, n: int) -> None:
+        """Count rows arriving, and whether every row so far came in the order `append` numbers them
+        (by commit, table and record key): `inside`, the new rows among themselves."""
+        self.in_order = self.in_order and inside and (self._last is None or self._last <= first)
+        self._last = last
+        self.waiting += n
+
+    def _store(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Rows that arrived (`_arrive`), each ending with its table's place in the load order.
+
+        While they come in order they go straight into `changes`, numbered as `append` would number
+        them: a county's first build reads each file in the order of its keys, and a million rows
+        are then written once, not waited and sorted. The first row out of order takes those rows
+        back to the waiting table, where `append` sorts them all."""
+        db, names = self.db, ", ".join(self.names)
+        if self.in_order:
+            if not self._direct:
+                if not db["changes"].exists():
+                    db["changes"].create(CHANGES_COLUMNS_TYPES, pk="id")
+                self._start = db.execute("select coalesce(max(id), 0) from changes").fetchone()[0]
+                self._direct = True
+            marks = ", ".join("?" * (len(self.names) + 1))
+            db.conn.executemany(
+                f"INSERT INTO changes (id, {names}) VALUES ({marks})",
+                (
+                    (n, *row[:-1])
+                    for n, row in zip(count(self._start + self._written + 1), rows, strict=False)
+                ),
+            )
+            self._written = self.waiting
+            return
+        if self._direct:
+            places = " ".join(f"WHEN {_quote(name)} THEN {i}" for i, name in enumerate(self.order))
+            db.execute(
+                f"INSERT INTO {_PENDING} SELECT {names}, CASE table_name {places} END FROM changes "
+                f"WHERE id > {self._start} ORDER BY id"
+            )
+            db.execute(f"DELETE FROM changes WHERE id > {self._start}")
+            self._direct = False
         marks = ", ".join("?" * (len(self.names) + 1))
-        self.db.conn.executemany(
-            f"INSERT INTO {_PENDING} VALUES ({marks})",
-            ([r[n] for n in self.names] + [r["_order"]] for r in rows),
-        )
+        db.conn.executemany(f"INSERT INTO {_PENDING} VALUES ({marks})", rows)
+
+    def add_first(self, table: Table, commit_hash: str, batch: Batch) -> None:
+        """`add` of the first versions of a batch of rows (each one a record added), column by column."""
+        if commit_hash == self.point:
+            return
+        if self.point is not None:  # a record may be in the baseline: each is compared with it
+            self.add(
+                Change(table, key, 1, commit_hash, {}, row)
+                for key, row in zip(batch.keys, batch.rows(), strict=True)
+            )
+            return
+        n, cells = len(batch), batch.columns
+        for field, parent in _PLACED_BY.items():  # `_place`
+            if table.name == parent and field in cells:
+                villages = cells.get("village_code") or repeat("")
+                known = self.village_of[field]
+                for value, village in zip(cells[field], villages, strict=False):
+                    if value:
+                        known[value] = village or ""
+        labels = [v or "" for v in cells[table.label_field]] if table.label_field in cells else [""] * n
+        if "village_code" in cells:
+            villages = [v or "" for v in cells["village_code"]]
+        else:  # placed through a grid or a committee member, as `_finish` does
+            placed = [f for f in _PLACED_BY if f in cells]
+            villages = (
+                [
+                    next((self._village(f, v) for f, v in zip(placed, values, strict=True) if v), "")
+                    for values in zip(*(cells[f] for f in placed), strict=True)
+                ]
+                if placed
+                else [""] * n
+            )
+        info = self.commits.get(commit_hash, {})
+        committed_at = info.get("committed_at", "")
+        constant = {
+            "seq": info.get("seq"),
+            "table_name": table.name,
+            "table_title": table.title,
+            "kind": ADDED,
+            "version": 1,
+            "commit_hash": commit_hash,
+            "commit_short": commit_hash[:7],
+            "committed_at": committed_at,
+            "commit_date": (info.get("committed_at") or "")[:10],
+            "commit_message": info.get("message", ""),
+            "fields": "[]",
+            "after_publication": 0,
+            "reason": info.get("reason") or "",
+        }
+        varying = {"record_id": batch.keys, "label": labels, "village_code": villages, "summary": labels}
+        columns = [varying[name] if name in varying else repeat(constant[name]) for name in self.names]
+        place = self.order.index(table.name)
+        seq = -1 if constant["seq"] is None else constant["seq"]
+        ids = batch.keys
+        inside = all(map(operator.le, ids, islice(ids, 1, None)))
+        self._arrive((seq, place, ids[0]), (seq, place, ids[-1]), inside, n)
+        self._store(zip(*columns, repeat(place), strict=False))
 
     def _event(self, c: Change) -> dict[str, Any] | None:
         table = c.table
@@ -154,6 +263,7 @@ class Changes:
         db = self.db
         db["changes"].drop(ignore=True)
         db.execute(f"DELETE FROM {_PENDING}")
+        self._arrived()
         for table in self.project.tables.values():
             removals = (
                 list(db["removals"].rows_where("namespace = ?", [table.name]))
@@ -193,10 +303,11 @@ class Changes:
             db["changes"].create(CHANGES_COLUMNS_TYPES, pk="id")
         start = db.execute("select coalesce(max(id), 0) from changes").fetchone()[0]
         names = ", ".join(self.names)
-        db.execute(
-            f"insert into changes (id, {names}) select {start} + row_number() over "
-            f"(order by coalesce(seq, -1), _order, record_id, rowid), {names} from {_PENDING}"
-        )
+        if not self._direct:
+            db.execute(
+                f"insert into changes (id, {names}) select {start} + row_number() over "
+                f"(order by coalesce(seq, -1), _order, record_id, rowid), {names} from {_PENDING}"
+            )
         db.execute(f"DROP TABLE {_PENDING}")
         db["changes"].create_index(["table_name", "record_id"], if_not_exists=True)
         # A village's changes, newest first (its 变更记录 page and the village_corrections query).
@@ -308,3 +419,7 @@ def _event(
         "fields": json.dumps(fields, ensure_ascii=False),
         "after_publication": int(flagged),
     }
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -25,6 +25,7 @@ import sqlite3
 import subprocess
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import sqlite_utils
@@ -32,8 +33,10 @@ from git_history.cli import _hash, create_views
 from git_history.utils import RESERVED_SET, fix_reserved_columns, reserved_with_suffix_re
 
 from sunshine import typed
+from sunshine.history import bulk
 from sunshine.history.gitrepo import Commit, GitRepo
 from sunshine.package import Table
+from sunshine.privacy import RowMasker
 
 BATCH = 20_000
 
@@ -164,11 +167,15 @@ class Reader:
                 proc.wait()
         return "utf-8", "replace"  # no spreadsheet wrote this: read what can be read
 
-    def _stream(self, ref: str) -> tuple[list[str], Iterator[dict[str, str]]]:
-        """The column names of the file at ref and its rows (canonical text), read from `git show` as they arrive."""
+    def _text(self, ref: str) -> tuple[subprocess.Popen[bytes], io.TextIOWrapper]:
+        """The file at ref as text, decoded as it arrives from `git show`."""
         encoding, errors = self._encoding(ref)
         proc = self._show(ref)
-        text = io.TextIOWrapper(proc.stdout, encoding=encoding, errors=errors, newline="")  # type: ignore[arg-type]
+        return proc, io.TextIOWrapper(proc.stdout, encoding=encoding, errors=errors, newline="")  # type: ignore[arg-type]
+
+    def _stream(self, ref: str) -> tuple[list[str], Iterator[dict[str, str]]]:
+        """The column names of the file at ref and its rows (canonical text), read from `git show` as they arrive."""
+        proc, text = self._text(ref)
         keys, rows = typed.stream(self.table, text)
 
         def read() -> Iterator[dict[str, str]]:
@@ -211,6 +218,7 @@ class Writer(Reader):
         super().__init__(repo, table, mask)
         self.conn = conn
         self.start, self.point = start, point  # history.start, and the commit the public history starts at
+        self.on_first: Callable[[Table, str, bulk.Batch], None] | None = None
         self.ns = table.name
         self.ids = list(fix_reserved_columns({k: 1 for k in self.pk}))
         ensure_tables(conn)
@@ -249,6 +257,10 @@ class Writer(Reader):
                 f'   "_item" INTEGER REFERENCES "{ns}"("_id"),\n   "_version" INTEGER,\n'
                 f'   "_commit" INTEGER REFERENCES "commits"("id"),\n   {body},\n   "_item_full_hash" TEXT\n)'
             )
+            # Before any version: a later commit of this build finds each item's last version by it.
+            self.conn.execute(
+                f'CREATE INDEX IF NOT EXISTS "idx_{ns}_version__item" ON "{ns}_version" ("_item")'
+            )
             self.conn.execute(
                 f'CREATE TABLE "{ns}_changed" (\n   "item_version" INTEGER REFERENCES "{ns}_version"("_id"),\n'
                 f'   "column" INTEGER REFERENCES "columns"("id"),\n   PRIMARY KEY ("item_version", "column")\n)'
@@ -268,8 +280,16 @@ class Writer(Reader):
 
     # -- commits
 
-    def run(self, on_change: Callable[[Iterable[Change]], None]) -> int:
-        """Record every commit of the table's file not recorded yet; return how many were read."""
+    def run(
+        self,
+        on_change: Callable[[Iterable[Change]], None],
+        on_first: Callable[[Table, str, bulk.Batch], None] | None = None,
+    ) -> int:
+        """Record every commit of the table's file not recorded yet; return how many were read.
+
+        `on_first` takes the first versions of a file read whole into an empty table, a batch of
+        columns at a time (`bulk`); without it they go to `on_change` one Change each."""
+        self.on_first = on_first
         path = self.table.path
         history = self.repo.commits(path, start=self.start)
         seen = {r[0] for r in self.conn.execute("SELECT hash FROM commits WHERE namespace = ?", [self.ns_id])}
@@ -312,7 +332,8 @@ class Writer(Reader):
             if read is not None and read.header:
                 self._ensure_schema(read.header)
                 if read.removed is None:
-                    on_change_batches = self._write_whole(commit, commit_id)
+                    written = self.empty and self._write_first(commit, commit_id)
+                    on_change_batches = [] if written else self._write_whole(commit, commit_id)
                 else:
                     on_change_batches = [self._write_rows(commit, commit_id, read.added)]
                 for changes in on_change_batches:
@@ -396,6 +417,77 @@ class Writer(Reader):
                 batch = []
         if batch:
             yield self._write_rows(commit, commit_id, batch, unique=True, fresh=fresh)
+
+    def _write_first(self, commit: Commit, commit_id: int) -> bool:
+        """The rows of a file read whole into the empty table, written a batch of columns at a time
+        (the rows, versions, changed columns and changes `_write_rows` would write, in its order).
+        False, with nothing written, when the file's columns cannot be read so (`bulk.readable`)."""
+        if self.on_first is None or not isinstance(self.mask, RowMasker):
+            return False
+        ns = self.ns
+        with bulk.read(self, commit.hash, BATCH) as (names, read), bulk.no_collections():
+            if read is None:
+                return False
+            fields = [c for c in self.item_columns if c not in RESERVED_SET]
+            version_fields = [c for c in self._table_columns(f"{ns}_version") if c not in RESERVED_SET]
+            every = set(names) == set(fields)  # a first version changes every column
+            column_ids = [self.columns[c] for c in fields] if every else [self._column_id(c) for c in names]
+            insert_item = (
+                f"INSERT INTO [{ns}] ({', '.join(f'[{c}]' for c in ['_id', '_item_id', *fields, '_commit'])}) "
+                f"VALUES ({', '.join('?' * (len(fields) + 3))})"
+            )
+            # A first version holds its item's cells: copied inside SQLite, with the hashes given.
+            copied = ", ".join(f"i.[{c}]" if c in fields else "NULL" for c in version_fields)
+            insert_version = (
+                f"INSERT INTO [{ns}_version] "
+                f"({', '.join(f'[{c}]' for c in ['_id', '_item', '_version', '_commit', *version_fields])}, "
+                f"_item_full_hash) SELECT :version + h.key, i._id, 1, :commit, {copied}, h.value "
+                f"FROM json_each(:full) h CROSS JOIN [{ns}] i ON i._id = :item + h.key ORDER BY h.key"
+            )
+            # An index filled row by row in the order of random hashes costs twice its building at the end.
+            self.conn.execute(f'DROP INDEX IF EXISTS "idx_{ns}__item_id"')
+            for batch in read:
+                n = len(batch)
+                first_item = self.conn.execute(f"SELECT coalesce(max(_id), 0) + 1 FROM [{ns}]").fetchone()[0]
+                first = self.conn.execute(f"SELECT coalesce(max(_id), 0) + 1 FROM [{ns}_version]").fetchone()[
+                    0
+                ]
+                items = range(first_item, first_item + n)
+                vids = range(first, first + n)
+                cells = batch.columns
+                self.conn.executemany(
+                    insert_item,
+                    zip(
+                        items,
+                        batch.item_ids,
+                        *(cells.get(c) or repeat(None) for c in fields),
+                        repeat(commit_id),
+                    ),
+                )
+                self.conn.execute(
+                    insert_version,
+                    {
+                        "version": first,
+                        "item": first_item,
+                        "commit": commit_id,
+                        "full": json.dumps(batch.full),
+                    },
+                )
+                if every:
+                    self.conn.execute(
+                        f"INSERT INTO [{ns}_changed] (item_version, column) "
+                        f"SELECT v.value, c.value FROM json_each(?) v, json_each(?) c",
+                        [json.dumps(list(vids)), json.dumps(column_ids)],
+                    )
+                else:
+                    self.conn.executemany(
+                        f"INSERT INTO [{ns}_changed] (item_version, column) VALUES (?, ?)",
+                        ((vid, c) for vid in vids for c in column_ids),
+                    )
+                self.empty = False
+                self.on_first(self.table, commit.hash, batch)
+            self.conn.execute(f'CREATE UNIQUE INDEX "idx_{ns}__item_id" ON [{ns}] ("_item_id")')
+            return True
 
     def _write_rows(
         self,
