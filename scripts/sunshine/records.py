@@ -10,6 +10,11 @@ Both versions are streamed eight megabytes at a time and only a hash of each rec
 340 MB file is compared in about a second and 100 MB, where `git diff` held both versions in 900 MB.
 Splitting, hashing and set operations run a block at a time in C; a line is looked at in Python only
 in a block with a quoted cell that spans lines.
+
+An index of a version (`index_of`: where each record stands and a hash of it keyed by a secret kept
+in the cache, so stable from one process to the next) is kept by git object id. Two indexed
+versions are compared without reading either file: only the records that differ are read back.
+Validation indexes what it reads, so the database finds both versions indexed after a commit.
 """
 
 from __future__ import annotations
@@ -20,12 +25,18 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+import polars as pl
+import pyarrow as pa
 
 CHUNK = 1 << 23
 KEEP_BYTES = 16 << 20  # a comparison is kept for the next stage when its records are this small
 KEEP_FILES = 64
+KEEP_INDEXES = 24  # indexes of file versions kept (a county's petitions: 24 MB each)
+BOM = b"\xef\xbb\xbf"
 
 Opener = Callable[[], AbstractContextManager[BinaryIO]]
 
@@ -157,10 +168,18 @@ def _compare(old: Opener, new: Opener, on_repeats: Callable[[], None]) -> tuple[
 
 
 def compare_kept(
-    old_id: str, new_id: str, old: Opener, new: Opener, *, repeats: bool = True
+    old_id: str,
+    new_id: str,
+    old: Opener,
+    new: Opener,
+    *,
+    repeats: bool = True,
+    paths: tuple[Path, Path] | None = None,
 ) -> tuple[list[bytes], list[bytes]]:
     """compare, by git object ids, kept for the next caller: the database, the history and
     `sunshine diff` of one pull request compare the same two versions, and only the first reads them.
+    With `paths` (the two versions as files), by their indexes (`index_of`) when no record stands
+    twice.
 
     Kept in the user's cache directory (the records hold unmasked text, and build/ is published),
     the last KEEP_FILES comparisons whose records take at most KEEP_BYTES."""
@@ -181,7 +200,8 @@ def compare_kept(
         if not repeats:
             raise Repeated
 
-    removed, added = _compare(old, new, note_repeats)
+    found = _compare_indexed(paths, (old_id, new_id)) if paths else None
+    removed, added = found if found is not None else _compare(old, new, note_repeats)
     if sum(map(len, removed)) + sum(map(len, added)) <= KEEP_BYTES:
         _keep(folder, path, {"repeated": repeated, "removed": removed, "added": added})
     return removed, added
@@ -227,3 +247,195 @@ def _take(opener: Opener, counts: Counter[int], *, matched: bool) -> list[bytes]
                 if found == matched:
                     out.append(record)
     return out
+
+
+# -- indexes of file versions -------------------------------------------------------------------
+
+
+@dataclass
+class Index:
+    """Each record of one version of a file, in order: a keyed hash of its bytes (h), where it
+    starts (start) and how many bytes it has (length, its line end left out)."""
+
+    frame: pl.DataFrame
+    header: bytes  # the first line as written, a byte-order mark included
+    blank: bool = False  # some line outside a quoted cell has nothing on it
+    cr: bool = False  # a carriage return stands somewhere after the header
+    multiline: bool = False  # some record spans lines
+
+    @property
+    def records(self) -> int:
+        return self.frame.height
+
+
+def _index_dir() -> Path:
+    return cache_root() / "record-index" / f"polars-{pl.__version__}"
+
+
+def _seed(folder: Path) -> int:
+    """The secret the hashes are keyed with, made once per cache: a CSV cannot be made to collide."""
+    path = folder / "key"
+    try:
+        return int(path.read_text(encoding="ascii").strip(), 16)
+    except (OSError, ValueError):
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f"key.{os.getpid()}.tmp"
+        tmp.write_text(os.urandom(8).hex(), encoding="ascii")
+        try:
+            os.link(tmp, path)  # the first process to make it wins; the others read it
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
+        return int(path.read_text(encoding="ascii").strip(), 16)
+
+
+def _hashes(records: list[bytes], seed: int) -> pl.Series:
+    return pl.Series("h", records, dtype=pl.Binary).hash(seed=seed)
+
+
+def build_index(stream: BinaryIO, seed: int) -> Index:
+    """Read a stream once (from its start) and index its records, as `batches` splits them."""
+    first = stream.readline()
+    header = first.rstrip(b"\r\n")
+    parts: list[pl.DataFrame] = []
+    state = {"blank": False, "cr": False, "multiline": False}
+    pending: list[bytes] = []
+    pending_start = 0
+    inside = False
+    base = len(first)
+    rest = b""
+
+    def add(records: list[bytes], starts: pl.Series | list[int]) -> None:
+        if records:
+            lengths = pl.Series("length", list(map(len, records)), dtype=pl.Int64)
+            parts.append(
+                pl.DataFrame([_hashes(records, seed), pl.Series("start", starts, dtype=pl.Int64), lengths])
+            )
+
+    def block(body: bytes, at: int) -> None:
+        nonlocal pending, pending_start, inside
+        lines = body.split(b"\n")
+        if b"\r" in body:
+            state["cr"] = True
+        if not pending and (b'"' not in body or not any(_odd(x) for x in lines if b'"' in x)):
+            sizes = pl.Series(list(map(len, lines)), dtype=pl.Int64) + 1
+            starts = sizes.cum_sum() - sizes + at
+            if state["cr"]:
+                lines = [x.rstrip(b"\r") for x in lines]
+            if b"" in lines:
+                state["blank"] = True
+                keep = [i for i, x in enumerate(lines) if x]
+                add([lines[i] for i in keep], starts.gather(keep))
+            else:
+                add(lines, starts)
+            return
+        records: list[bytes] = []
+        starts_: list[int] = []
+        pos = at
+        for line in lines:
+            if not pending:
+                pending_start = pos
+            pending.append(line)
+            pos += len(line) + 1
+            if _odd(line):
+                inside = not inside
+            if inside:
+                continue
+            if len(pending) > 1:
+                state["multiline"] = True
+            record = b"\n".join(pending).rstrip(b"\r\n")
+            pending = []
+            if record:
+                records.append(record)
+                starts_.append(pending_start)
+            else:
+                state["blank"] = True
+        add(records, starts_)
+
+    while chunk := stream.read(CHUNK):
+        chunk = rest + chunk
+        end = chunk.rfind(b"\n") + 1
+        rest = chunk[end:]
+        if end:
+            block(chunk[: end - 1], base)
+            base += end
+    if rest:
+        block(rest, base)
+    if pending:
+        state["multiline"] = state["multiline"] or len(pending) > 1
+        record = b"\n".join(pending).rstrip(b"\r\n")
+        add([record] if record else [], [pending_start])
+    frame = (
+        pl.concat(parts)
+        if parts
+        else pl.DataFrame(schema={"h": pl.UInt64, "start": pl.Int64, "length": pl.Int64})
+    )
+    return Index(frame, header, **state)
+
+
+def index_of(path: Path, blob: str) -> Index:
+    """The index of a file whose git object id is `blob`: kept from an earlier reader, or read now
+    and kept for the next."""
+    folder = _index_dir()
+    seed = _seed(folder)
+    kept = folder / f"{blob}.arrow"
+    try:
+        with pa.memory_map(str(kept)) as source:
+            table = pa.ipc.open_file(source).read_all()
+        meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
+        if meta.get("seed") == f"{seed:x}":
+            frame = pl.from_arrow(table.replace_schema_metadata(None))
+            assert isinstance(frame, pl.DataFrame)
+            flags = {k: meta[k] == "1" for k in ("blank", "cr", "multiline")}
+            return Index(frame, bytes.fromhex(meta["header"]), **flags)
+    except (OSError, ValueError, KeyError, pa.ArrowException):
+        pass
+    with path.open("rb") as f:
+        found = build_index(f, seed)
+    meta = {"seed": f"{seed:x}", "header": found.header.hex()}
+    meta |= {k: "1" if getattr(found, k) else "0" for k in ("blank", "cr", "multiline")}
+    try:
+        tmp = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
+        with pa.OSFile(str(tmp), "wb") as sink:
+            table = found.frame.to_arrow().replace_schema_metadata(meta)
+            with pa.ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
+        os.replace(tmp, kept)
+        entries = sorted(folder.glob("*.arrow"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in entries[KEEP_INDEXES:]:
+            stale.unlink(missing_ok=True)
+    except (OSError, pa.ArrowException):
+        pass  # keeping it only saves the next reader a pass over the file
+    return found
+
+
+def read_records(path: Path, rows: pl.DataFrame) -> list[bytes] | None:
+    """The records of `rows` (from an index of `path`) read back from the file; None when the file
+    no longer holds them (their hashes differ)."""
+    out = []
+    with path.open("rb") as f:
+        for start, length in rows.select("start", "length").iter_rows():
+            f.seek(start)
+            out.append(f.read(length))
+    if out and not _hashes(out, _seed(_index_dir())).equals(rows["h"], check_names=False):
+        return None
+    return out
+
+
+def _compare_indexed(
+    paths: tuple[Path, Path], ids: tuple[str, str]
+) -> tuple[list[bytes], list[bytes]] | None:
+    """compare by the two versions' indexes; None when a record stands twice on one side (the
+    caller compares by counts) or a file does not hold what its index says."""
+    old, new = index_of(paths[0], ids[0]), index_of(paths[1], ids[1])
+    if old.header.removeprefix(BOM) != new.header.removeprefix(BOM):
+        raise HeaderChanged
+    a, b = old.frame, new.frame
+    if a["h"].n_unique() != a.height or b["h"].n_unique() != b.height:
+        return None
+    removed = read_records(paths[0], a.filter(~pl.col("h").is_in(b["h"].implode())))
+    added = read_records(paths[1], b.filter(~pl.col("h").is_in(a["h"].implode())))
+    if removed is None or added is None:
+        return None
+    return removed, added

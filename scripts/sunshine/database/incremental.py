@@ -8,6 +8,8 @@ and on a copy of the database deletes, updates or inserts exactly those rows, ta
 out of and putting them into the search index. It falls back to a full build, and says why, when
 anything but rows changed: the Table Schemas, the word list, the code, a header, a quote out of place,
 or a missing copy. A record whose quoted cell spans lines is compared as one, its lines together.
+Both versions are compared by their kept indexes (sunshine.records.index_of): after a validation,
+neither file is read again, only the records that differ.
 
 What is checked before the copy replaces the database: `quick_check` (every page and record is
 well formed), foreign keys of the rows that changed (of every row of the tables below a changed
@@ -94,7 +96,9 @@ def _header(path: Path) -> bytes:
 def delta(table: Table, old: Path, new: Path, ids: tuple[str, str]) -> Delta:
     """The rows of `new` that are not in `old` (git object ids `ids`) and the other way round, by whole records."""
     try:
-        removed_lines, added_lines = records.compare_kept(*ids, _opener(old), _opener(new), repeats=False)
+        removed_lines, added_lines = records.compare_kept(
+            *ids, _opener(old), _opener(new), repeats=False, paths=(old, new)
+        )
     except records.HeaderChanged as exc:
         raise NotIncremental(f"{table.path} 的表头变了") from exc
     except records.Repeated as exc:
