@@ -374,23 +374,34 @@ def build_index(stream: BinaryIO, seed: int) -> Index:
     return Index(frame, header, **state)
 
 
-def index_of(path: Path, blob: str) -> Index:
-    """The index of a file whose git object id is `blob`: kept from an earlier reader, or read now
-    and kept for the next."""
+def kept_index(blob: str) -> Index | None:
+    """The kept index of the file version whose git object id is `blob`, if any."""
     folder = _index_dir()
-    seed = _seed(folder)
     kept = folder / f"{blob}.arrow"
     try:
+        seed = _seed(folder)
         with pa.memory_map(str(kept)) as source:
             table = pa.ipc.open_file(source).read_all()
         meta = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
-        if meta.get("seed") == f"{seed:x}":
-            frame = pl.from_arrow(table.replace_schema_metadata(None))
-            assert isinstance(frame, pl.DataFrame)
-            flags = {k: meta[k] == "1" for k in ("blank", "cr", "multiline")}
-            return Index(frame, bytes.fromhex(meta["header"]), **flags)
+        if meta.get("seed") != f"{seed:x}":
+            return None
+        frame = pl.from_arrow(table.replace_schema_metadata(None))
+        assert isinstance(frame, pl.DataFrame)
+        flags = {k: meta[k] == "1" for k in ("blank", "cr", "multiline")}
+        return Index(frame, bytes.fromhex(meta["header"]), **flags)
     except (OSError, ValueError, KeyError, pa.ArrowException):
-        pass
+        return None
+
+
+def index_of(path: Path, blob: str) -> Index:
+    """The index of a file whose git object id is `blob`: kept from an earlier reader, or read now
+    and kept for the next."""
+    found = kept_index(blob)
+    if found is not None:
+        return found
+    folder = _index_dir()
+    seed = _seed(folder)
+    kept = folder / f"{blob}.arrow"
     with path.open("rb") as f:
         found = build_index(f, seed)
     meta = {"seed": f"{seed:x}", "header": found.header.hex()}

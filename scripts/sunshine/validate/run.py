@@ -4,7 +4,9 @@ Frictionless and the Table Schemas are the standard: each error Frictionless kno
 Frictionless's type, row and field (tests/test_validate_frictionless.py compares the two on the
 broken-file corpus). On top of it: the real encoding, staff habits from Excel, personal data,
 dangerous text, cross-field rules and the files themselves. Large tables are read in batches with
-vectorised checks, so a county's million rows validate in seconds.
+vectorised checks, so a county's million rows validate in seconds. A file whose last version was
+found clean is checked in the records that changed since (validate/since.py, validate/kept.py),
+with the same outcome.
 """
 
 from __future__ import annotations
@@ -13,21 +15,22 @@ import csv
 import shutil
 import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 
+from sunshine import records
 from sunshine.fix import xlsx
 from sunshine.package import Project, Table
 from sunshine.problems import Problem, Report
 from sunshine.validate import encoding as enc
-from sunshine.validate import shape
+from sunshine.validate import kept, shape, since
 from sunshine.validate.collect import Collector
 from sunshine.validate.files import DEFAULT_MAX_BYTES, check_file, content_problems, stray_files
 from sunshine.validate.keys import check_foreign_keys, check_keys, same_parent
-from sunshine.validate.scan import TableScan
+from sunshine.validate.scan import ROW, Scanned, TableScan
 from sunshine.validate.structure import match_header, read_header, schema_problems
 
 DEFAULT = DEFAULT_MAX_BYTES
@@ -178,6 +181,81 @@ def _in_schema_order(
     return view, target
 
 
+@dataclass
+class _Keeping:
+    """What a validation keeps for the next and found kept (None: nothing is kept or read)."""
+
+    fingerprint: str | None
+    read: bool  # whether kept versions are used, not only written
+    by_changes: dict[str, int] = field(default_factory=dict)  # file: records checked (0: unchanged)
+
+
+def _cross_checks(
+    project: Project,
+    table: Table,
+    rel: str,
+    keys: pl.DataFrame,
+    loaded: dict[str, pl.DataFrame],
+    collector: Collector,
+) -> None:
+    check_keys(table, rel, keys, collector)
+    check_foreign_keys(table, rel, keys, loaded, project.tables, collector)
+    for p in same_parent(table, rel, keys, loaded, project.tables):
+        collector.add(p)
+
+
+def _from_kept(
+    project: Project,
+    table: Table,
+    path: Path,
+    blob: str,
+    collector: Collector,
+    loaded: dict[str, pl.DataFrame],
+    scratch: Path,
+    keeping: _Keeping,
+) -> int | None:
+    """Rows of the table when a clean version kept makes reading it whole needless; else None."""
+    fp, rel = keeping.fingerprint, table.path
+    if fp is None or not keeping.read:
+        return None
+    same = kept.load(fp, table.name, blob)
+    if same is not None:
+        keys, rows = same.keys, same.keys.height
+        keeping.by_changes[rel] = 0
+    else:
+        base = kept.latest(fp, table.name)
+        fields = key_fields(table, project.tables)
+        found = base and since.validate_changed(
+            table, path, rel, blob, base, fields, scratch, collector.focus
+        )
+        if not found:
+            return None
+        for p in found.problems:
+            collector.add(p)
+        keys, rows = found.keys, found.rows
+        keeping.by_changes[rel] = found.changed
+        if not found.problems:
+            kept.save(fp, table.name, kept.Clean(blob, keys, found.examined, base.columns))
+    loaded[table.name] = keys
+    _cross_checks(project, table, rel, keys, loaded, collector)
+    return rows
+
+
+def _keep_clean(
+    table: Table, path: Path, blob: str, scan: TableScan, scanned: Scanned, keeping: _Keeping
+) -> None:
+    """Keep a version read whole and found clean, when its records are its rows one for one."""
+    if keeping.fingerprint is None or not scanned.complete:
+        return
+    found = records.index_of(path, blob)
+    keys = scanned.keys.sort(ROW)
+    if found.blank or found.cr or not found.records == scanned.rows == keys.height:
+        return
+    if not keys[ROW].equals(pl.int_range(2, keys.height + 2, eager=True, dtype=pl.Int64), check_names=False):
+        return
+    kept.save(keeping.fingerprint, table.name, kept.Clean(blob, keys, dict(scan.examined), scan.ncols))
+
+
 def _validate_table(
     project: Project,
     table: Table,
@@ -185,10 +263,13 @@ def _validate_table(
     loaded: dict[str, pl.DataFrame],
     max_bytes: int,
     scratch: Path,
+    keeping: _Keeping,
 ) -> int:
     rel = table.path
     path = project.root / rel
     workbook = _workbook(project, table)
+    before = (len(collector.problems), sum(n for (f, _), n in collector.dropped.items() if f == rel))
+    blob = ""
     if workbook is not None:
         rel = workbook.relative_to(project.root).as_posix()
         try:
@@ -214,6 +295,11 @@ def _validate_table(
         if problem:
             collector.add(problem)
             return 0
+        if keeping.fingerprint is not None:
+            blob = records.blob_id(path)
+            rows = _from_kept(project, table, path, blob, collector, loaded, scratch, keeping)
+            if rows is not None:
+                return rows
     found = enc.detect(path)
     if found.name and found.name.startswith("utf-16"):
         collector.add(_unicode_text_problem(rel))
@@ -248,13 +334,16 @@ def _validate_table(
             label for label, c in zip(labels, columns, strict=True) if c is None
         ]
     fields = key_fields(table, project.tables)
-    scanned = TableScan(table, path, rel, len(labels), fields, header_row=header_row).run(collector)
+    scan = TableScan(table, path, rel, len(labels), fields, header_row=header_row)
+    scanned = scan.run(collector)
+    own = [p for p in collector.problems[before[0] :] if p.file == rel]
+    dropped = sum(n for (f, _), n in collector.dropped.items() if f == rel)
+    as_written = workbook is None and in_order and encoding == "utf-8-sig" and header_row == 1
+    if blob and as_written and not own and dropped == before[1]:
+        _keep_clean(table, path, blob, scan, scanned, keeping)
     if scanned.complete:  # otherwise other tables' foreign keys would point at rows never read
         loaded[table.name] = scanned.keys
-    check_keys(table, rel, scanned.keys, collector)
-    check_foreign_keys(table, rel, scanned.keys, loaded, project.tables, collector)
-    for p in same_parent(table, rel, scanned.keys, loaded, project.tables):
-        collector.add(p)
+    _cross_checks(project, table, rel, scanned.keys, loaded, collector)
     return scanned.rows
 
 
@@ -264,10 +353,13 @@ def validate_project(
     max_bytes: int = DEFAULT,
     focus: dict[str, set[int]] | None = None,
     extra: list[Problem] | None = None,
+    by_changes: bool = True,
 ) -> Report:
     """Validate every table. `focus`: rows a pull request added or changed, per file; their problems
     are never left out and come first in each file. `extra`: problems found against the git history
-    (a deleted record's key reused)."""
+    (a deleted record's key reused). `by_changes`: a file whose last version was found clean is
+    checked in the records that changed (the outcome is the same); else every file is read whole.
+    Files found clean are kept for the next validation either way."""
     started = time.perf_counter()
     focus = focus or {}
     collector = Collector(focus=focus)
@@ -288,10 +380,14 @@ def validate_project(
             hint="检查 datapackage.json 和 schemas/ 下的文件是否存在、是否为有效的 JSON。",
         )
         return Report(problems=[problem], stats={"files": 0, "rows": {}})
+    try:
+        keeping = _Keeping(kept.fingerprint(project), by_changes)
+    except OSError:  # the code cannot be read whole: nothing is kept
+        keeping = _Keeping(None, False)
     scratch = Path(tempfile.mkdtemp(prefix=".sunshine-validate-"))
     for table in order:
         try:
-            rows[table.path] = _validate_table(project, table, collector, loaded, max_bytes, scratch)
+            rows[table.path] = _validate_table(project, table, collector, loaded, max_bytes, scratch, keeping)
         except (OSError, UnicodeError, csv.Error, pa.ArrowException, pl.exceptions.PolarsError) as exc:
             loaded.pop(table.name, None)
             collector.add(
@@ -322,5 +418,6 @@ def validate_project(
         "seconds": round(time.perf_counter() - started, 3),
         "errors": sum(1 for p in problems if p.severity == "error"),
         "warnings": sum(1 for p in problems if p.severity != "error"),
+        "by_changes": keeping.by_changes,
     }
     return Report(problems=problems, stats=stats)

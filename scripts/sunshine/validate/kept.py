@@ -1,0 +1,110 @@
+"""What a validation keeps of each file version it found without a problem of its own, for the next.
+
+A version is kept when its encoding, header, rows and cells raised nothing at all (a notice
+included): its keys (the columns that keys, foreign keys and rules of any table need, with the row
+of each record) and how many suspicious cells of each column were looked at one by one. Cross-row
+checks (unique and primary keys, foreign keys, same-parent rules) are run again on the whole table
+every time, so a version is kept whatever they find.
+
+Kept in the user's cache (`$XDG_CACHE_HOME/sunshine/validated/`), under a fingerprint of the code,
+the library versions and the data package's descriptor and Table Schemas, and the file's git object
+id. Nothing kept (a fresh CI machine, another version of the code) means a full validation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import frictionless
+import polars as pl
+import pyarrow as pa
+
+from sunshine import records
+from sunshine.package import Project
+
+PACKAGE = Path(__file__).resolve().parents[1]
+KEEP_PER_TABLE = 3
+KEEP_FINGERPRINTS = 4  # several checkouts of the code may share one cache
+
+
+@dataclass
+class Clean:
+    """A file version found without problems of its own."""
+
+    blob: str
+    keys: pl.DataFrame  # ROW and key columns; its i-th row is the file's i-th record
+    examined: dict[str, int]  # suspicious cells of each column looked at one by one
+    columns: int  # cells in the header
+
+
+def fingerprint(project: Project) -> str:
+    """Of everything a validation's outcome depends on besides the file itself."""
+    h = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
+    versions = (sys.version, pl.__version__, pa.__version__, frictionless.__version__)
+    h.update(json.dumps(versions).encode())
+    for table in project.tables.values():
+        h.update(json.dumps([table.name, table.path, table.schema], sort_keys=True).encode())
+    return h.hexdigest()[:24]
+
+
+def _folder(fp: str) -> Path:
+    return records.cache_root() / "validated" / fp
+
+
+def load(fp: str, table: str, blob: str) -> Clean | None:
+    """The kept version `blob` of a table, if it was found clean."""
+    path = _folder(fp) / f"{table}.{blob}.arrow"
+    try:
+        with pa.memory_map(str(path)) as source:
+            data = pa.ipc.open_file(source).read_all()
+        meta = json.loads((data.schema.metadata or {})[b"sunshine"])
+        keys = pl.from_arrow(data.replace_schema_metadata(None))
+        assert isinstance(keys, pl.DataFrame)
+        return Clean(blob, keys, {str(k): int(v) for k, v in meta["examined"].items()}, int(meta["columns"]))
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+        return None
+
+
+def latest(fp: str, table: str) -> Clean | None:
+    """The clean version of a table kept last."""
+    try:
+        paths = sorted(_folder(fp).glob(f"{table}.*.arrow"), key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return None
+    for path in paths:
+        found = load(fp, table, path.name.split(".")[-2])
+        if found is not None:
+            return found
+    return None
+
+
+def save(fp: str, table: str, clean: Clean) -> None:
+    """Keep a clean version (the last KEEP_PER_TABLE of each table)."""
+    folder = _folder(fp)
+    path = folder / f"{table}.{clean.blob}.arrow"
+    meta = {"examined": clean.examined, "columns": clean.columns}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        data = clean.keys.to_arrow().replace_schema_metadata({"sunshine": json.dumps(meta)})
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, data.schema) as writer:
+            writer.write_table(data)
+        os.replace(tmp, path)
+        mine = sorted(folder.glob(f"{table}.*.arrow"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in mine[KEEP_PER_TABLE:]:
+            stale.unlink(missing_ok=True)
+        others = sorted(folder.parent.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in others[KEEP_FINGERPRINTS:]:
+            for f in stale.iterdir():
+                f.unlink(missing_ok=True)
+            stale.rmdir()
+    except (OSError, pa.ArrowException):
+        pass  # keeping it only saves the next validation a full read
