@@ -40,6 +40,8 @@ class Clean:
     keys: pl.DataFrame  # ROW and key columns; its i-th row is the file's i-th record
     examined: dict[str, int]  # suspicious cells of each column looked at one by one
     columns: int  # cells in the header
+    parents: dict[str, str]  # git object ids of the tables its keys were checked against
+    keys_clean: bool  # the checks across rows and tables found nothing either
 
 
 def fingerprint(project: Project) -> str:
@@ -68,7 +70,9 @@ def load(fp: str, table: str, blob: str) -> Clean | None:
         meta = json.loads((data.schema.metadata or {})[b"sunshine"])
         keys = pl.from_arrow(data.replace_schema_metadata(None))
         assert isinstance(keys, pl.DataFrame)
-        return Clean(blob, keys, {str(k): int(v) for k, v in meta["examined"].items()}, int(meta["columns"]))
+        examined = {str(k): int(v) for k, v in meta["examined"].items()}
+        parents = {str(k): str(v) for k, v in meta["parents"].items()}
+        return Clean(blob, keys, examined, int(meta["columns"]), parents, bool(meta["keys_clean"]))
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
         return None
 
@@ -90,7 +94,12 @@ def save(fp: str, table: str, clean: Clean) -> None:
     """Keep a clean version (the last KEEP_PER_TABLE of each table)."""
     folder = _folder(fp)
     path = folder / f"{table}.{clean.blob}.arrow"
-    meta = {"examined": clean.examined, "columns": clean.columns}
+    meta = {
+        "examined": clean.examined,
+        "columns": clean.columns,
+        "parents": clean.parents,
+        "keys_clean": clean.keys_clean,
+    }
     try:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")

@@ -15,7 +15,7 @@ import csv
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -29,8 +29,8 @@ from sunshine.validate import encoding as enc
 from sunshine.validate import kept, shape, since
 from sunshine.validate.collect import Collector
 from sunshine.validate.files import DEFAULT_MAX_BYTES, check_file, content_problems, stray_files
-from sunshine.validate.keys import check_foreign_keys, check_keys, same_parent
-from sunshine.validate.scan import ROW, Scanned, TableScan
+from sunshine.validate.keys import check_all
+from sunshine.validate.scan import TableScan
 from sunshine.validate.structure import match_header, read_header, schema_problems
 
 DEFAULT = DEFAULT_MAX_BYTES
@@ -181,81 +181,6 @@ def _in_schema_order(
     return view, target
 
 
-@dataclass
-class _Keeping:
-    """What a validation keeps for the next and found kept (None: nothing is kept or read)."""
-
-    fingerprint: str | None
-    read: bool  # whether kept versions are used, not only written
-    by_changes: dict[str, int] = field(default_factory=dict)  # file: records checked (0: unchanged)
-
-
-def _cross_checks(
-    project: Project,
-    table: Table,
-    rel: str,
-    keys: pl.DataFrame,
-    loaded: dict[str, pl.DataFrame],
-    collector: Collector,
-) -> None:
-    check_keys(table, rel, keys, collector)
-    check_foreign_keys(table, rel, keys, loaded, project.tables, collector)
-    for p in same_parent(table, rel, keys, loaded, project.tables):
-        collector.add(p)
-
-
-def _from_kept(
-    project: Project,
-    table: Table,
-    path: Path,
-    blob: str,
-    collector: Collector,
-    loaded: dict[str, pl.DataFrame],
-    scratch: Path,
-    keeping: _Keeping,
-) -> int | None:
-    """Rows of the table when a clean version kept makes reading it whole needless; else None."""
-    fp, rel = keeping.fingerprint, table.path
-    if fp is None or not keeping.read:
-        return None
-    same = kept.load(fp, table.name, blob)
-    if same is not None:
-        keys, rows = same.keys, same.keys.height
-        keeping.by_changes[rel] = 0
-    else:
-        base = kept.latest(fp, table.name)
-        fields = key_fields(table, project.tables)
-        found = base and since.validate_changed(
-            table, path, rel, blob, base, fields, scratch, collector.focus
-        )
-        if not found:
-            return None
-        for p in found.problems:
-            collector.add(p)
-        keys, rows = found.keys, found.rows
-        keeping.by_changes[rel] = found.changed
-        if not found.problems:
-            kept.save(fp, table.name, kept.Clean(blob, keys, found.examined, base.columns))
-    loaded[table.name] = keys
-    _cross_checks(project, table, rel, keys, loaded, collector)
-    return rows
-
-
-def _keep_clean(
-    table: Table, path: Path, blob: str, scan: TableScan, scanned: Scanned, keeping: _Keeping
-) -> None:
-    """Keep a version read whole and found clean, when its records are its rows one for one."""
-    if keeping.fingerprint is None or not scanned.complete:
-        return
-    found = records.index_of(path, blob)
-    keys = scanned.keys.sort(ROW)
-    if found.blank or found.cr or not found.records == scanned.rows == keys.height:
-        return
-    if not keys[ROW].equals(pl.int_range(2, keys.height + 2, eager=True, dtype=pl.Int64), check_names=False):
-        return
-    kept.save(keeping.fingerprint, table.name, kept.Clean(blob, keys, dict(scan.examined), scan.ncols))
-
-
 def _validate_table(
     project: Project,
     table: Table,
@@ -263,12 +188,12 @@ def _validate_table(
     loaded: dict[str, pl.DataFrame],
     max_bytes: int,
     scratch: Path,
-    keeping: _Keeping,
+    keeping: since.Keeping,
 ) -> int:
     rel = table.path
     path = project.root / rel
     workbook = _workbook(project, table)
-    before = (len(collector.problems), sum(n for (f, _), n in collector.dropped.items() if f == rel))
+    before = since.marks(collector, rel)
     blob = ""
     if workbook is not None:
         rel = workbook.relative_to(project.root).as_posix()
@@ -296,8 +221,9 @@ def _validate_table(
             collector.add(problem)
             return 0
         if keeping.fingerprint is not None:
-            blob = records.blob_id(path)
-            rows = _from_kept(project, table, path, blob, collector, loaded, scratch, keeping)
+            blob = keeping.blobs[table.name] = records.blob_id(path)
+            fields = key_fields(table, project.tables)
+            rows = since.from_kept(project, table, path, blob, fields, collector, loaded, scratch, keeping)
             if rows is not None:
                 return rows
     found = enc.detect(path)
@@ -336,14 +262,14 @@ def _validate_table(
     fields = key_fields(table, project.tables)
     scan = TableScan(table, path, rel, len(labels), fields, header_row=header_row)
     scanned = scan.run(collector)
-    own = [p for p in collector.problems[before[0] :] if p.file == rel]
-    dropped = sum(n for (f, _), n in collector.dropped.items() if f == rel)
     as_written = workbook is None and in_order and encoding == "utf-8-sig" and header_row == 1
-    if blob and as_written and not own and dropped == before[1]:
-        _keep_clean(table, path, blob, scan, scanned, keeping)
+    clean = bool(blob) and as_written and since.marks(collector, rel) == before
     if scanned.complete:  # otherwise other tables' foreign keys would point at rows never read
         loaded[table.name] = scanned.keys
-    _cross_checks(project, table, rel, scanned.keys, loaded, collector)
+    check_all(table, rel, scanned.keys, loaded, project.tables, collector)
+    if clean:
+        keys_clean = since.marks(collector, rel) == before
+        since.keep_whole(table, path, blob, scan, scanned, keeping, keys_clean=keys_clean)
     return scanned.rows
 
 
@@ -381,9 +307,9 @@ def validate_project(
         )
         return Report(problems=[problem], stats={"files": 0, "rows": {}})
     try:
-        keeping = _Keeping(kept.fingerprint(project), by_changes)
+        keeping = since.Keeping(kept.fingerprint(project), by_changes)
     except OSError:  # the code cannot be read whole: nothing is kept
-        keeping = _Keeping(None, False)
+        keeping = since.Keeping(None, False)
     scratch = Path(tempfile.mkdtemp(prefix=".sunshine-validate-"))
     for table in order:
         try:

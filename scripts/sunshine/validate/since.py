@@ -9,24 +9,28 @@ outcome is what a full validation finds, or None when that cannot be sure:
 - too many records changed;
 - what a full scan would have cut short: a limit on problems or on cells looked at one by one.
 Unchanged records raise nothing: every check of a record reads that record alone, and the clean
-version raised nothing in them.
+version raised nothing in them. Checks across rows and tables look at the changed records and the
+rows sharing a key with them only, when the clean version passed them against the same versions of
+the tables it refers to; else at the whole table.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from sunshine import records
-from sunshine.package import Table
+from sunshine.package import Project, Table
 from sunshine.problems import Problem
+from sunshine.validate import kept
 from sunshine.validate.collect import Collector
 from sunshine.validate.kept import Clean
-from sunshine.validate.scan import PER_BATCH, PER_COLUMN, ROW, TableScan
+from sunshine.validate.keys import check_all, referenced, unique_columns
+from sunshine.validate.scan import PER_BATCH, PER_COLUMN, ROW, Scanned, TableScan
 
 FIRST_ROW = 2  # a clean version's header is its first line
 MAX_CHANGED = 20_000  # records changed beyond which a full scan is as quick
@@ -41,11 +45,12 @@ class Changed:
     problems: list[Problem]  # of the changed records, in the order a full scan adds them
     examined: dict[str, int]  # at most this many suspicious cells of each column
     changed: int  # records added or changed
+    rows_changed: pl.Series  # their rows
 
 
 def _one_row(record: bytes) -> bool:
     """UTF-8 without NUL bytes, read by Python's csv as exactly one row (as the scan reads it)."""
-    if b"\x00" in record:
+    if b"\x00" in record or record.count(b'"') % 2:  # a quote never closed runs to the end
         return False
     try:
         text = record.decode("utf-8")
@@ -118,4 +123,100 @@ def validate_changed(
         .select(base.keys.columns)
     )
     keys = pl.concat([kept, scanned.keys.select(base.keys.columns)], how="vertical").sort(ROW)
-    return Changed(keys, new.records, list(probe.problems), examined, added.height)
+    return Changed(keys, new.records, list(probe.problems), examined, added.height, pl.Series(rows))
+
+
+@dataclass
+class Keeping:
+    """What this validation keeps for the next, and what it found kept."""
+
+    fingerprint: str | None  # of the code and schemas (None: nothing is kept)
+    read: bool  # whether kept versions are used, or only written
+    blobs: dict[str, str] = field(default_factory=dict)  # table: git object id read this time
+    by_changes: dict[str, int] = field(default_factory=dict)  # file: records checked (0: unchanged)
+
+    def parents(self, table: Table) -> dict[str, str]:
+        return {name: self.blobs.get(name, "") for name in sorted(referenced(table))}
+
+
+def marks(collector: Collector, file: str) -> tuple[int, int]:
+    """How many problems of a file were added and left out so far."""
+    added = sum(1 for p in collector.problems if p.file == file)
+    return added, sum(n for (f, _), n in collector.dropped.items() if f == file)
+
+
+def _near(keys: pl.DataFrame, table: Table, rows: pl.Series) -> pl.DataFrame:
+    """The rows `rows` and every row sharing a value of a unique column or of the primary key with
+    one of them: all that can be found in them when the other rows passed every check."""
+    changed = keys.filter(pl.col(ROW).is_in(rows.implode()))
+    wanted = pl.col(ROW).is_in(rows.implode())
+    for name in unique_columns(table):
+        if name in keys.columns:
+            wanted = wanted | pl.col(name).is_in(changed[name].drop_nulls().implode())
+    return keys.filter(wanted)
+
+
+def from_kept(
+    project: Project,
+    table: Table,
+    path: Path,
+    blob: str,
+    fields: list[str],
+    collector: Collector,
+    loaded: dict[str, pl.DataFrame],
+    scratch: Path,
+    keeping: Keeping,
+) -> int | None:
+    """Rows of the table, its problems added, when a kept clean version spares reading it whole;
+    else None (nothing added)."""
+    fp, rel = keeping.fingerprint, table.path
+    if fp is None or not keeping.read:
+        return None
+    base = kept.load(fp, table.name, blob)
+    found = None
+    if base is None:
+        base = kept.latest(fp, table.name)
+        found = base and validate_changed(table, path, rel, blob, base, fields, scratch, collector.focus)
+        if not base or not found:
+            return None
+        for p in found.problems:
+            collector.add(p)
+    keys = found.keys if found else base.keys
+    keeping.by_changes[rel] = found.changed if found else 0
+    loaded[table.name] = keys
+    parents = keeping.parents(table)
+    quiet = base.keys_clean and parents == base.parents
+    before = marks(collector, rel)
+    if not quiet:
+        check_all(table, rel, keys, loaded, project.tables, collector)
+    elif found:
+        check_all(table, rel, _near(keys, table, found.rows_changed), loaded, project.tables, collector)
+    keys_clean = marks(collector, rel) == before
+    if found and not found.problems:
+        kept.save(fp, table.name, Clean(blob, keys, found.examined, base.columns, parents, keys_clean))
+    elif not found and not quiet:  # checked against other versions of the tables it refers to
+        kept.save(fp, table.name, Clean(blob, keys, base.examined, base.columns, parents, keys_clean))
+    return keys.height
+
+
+def keep_whole(
+    table: Table,
+    path: Path,
+    blob: str,
+    scan: TableScan,
+    scanned: Scanned,
+    keeping: Keeping,
+    *,
+    keys_clean: bool,
+) -> None:
+    """Keep a version read whole and found clean, when its records are its rows one for one."""
+    if keeping.fingerprint is None or not scanned.complete:
+        return
+    found = records.index_of(path, blob)
+    keys = scanned.keys.sort(ROW)
+    if found.blank or found.cr or not found.records == scanned.rows == keys.height:
+        return
+    if not keys[ROW].equals(pl.int_range(2, keys.height + 2, eager=True, dtype=pl.Int64), check_names=False):
+        return
+    clean = Clean(blob, keys, dict(scan.examined), scan.ncols, keeping.parents(table), keys_clean)
+    kept.save(keeping.fingerprint, table.name, clean)
