@@ -22,7 +22,7 @@ from pathlib import Path
 
 import frictionless
 import polars as pl
-import pyarrow as pa
+import pyarrow as pa  # its version is part of the fingerprint
 
 from sunshine import records
 from sunshine.package import Project
@@ -65,15 +65,12 @@ def load(fp: str, table: str, blob: str) -> Clean | None:
     """The kept version `blob` of a table, if it was found clean."""
     path = _folder(fp) / f"{table}.{blob}.arrow"
     try:
-        with pa.memory_map(str(path)) as source:
-            data = pa.ipc.open_file(source).read_all()
-        meta = json.loads((data.schema.metadata or {})[b"sunshine"])
-        keys = pl.from_arrow(data.replace_schema_metadata(None))
-        assert isinstance(keys, pl.DataFrame)
+        meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        keys = pl.read_ipc(path)
         examined = {str(k): int(v) for k, v in meta["examined"].items()}
         parents = {str(k): str(v) for k, v in meta["parents"].items()}
         return Clean(blob, keys, examined, int(meta["columns"]), parents, bool(meta["keys_clean"]))
-    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, pl.exceptions.PolarsError):
         return None
 
 
@@ -103,17 +100,17 @@ def save(fp: str, table: str, clean: Clean) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        data = clean.keys.to_arrow().replace_schema_metadata({"sunshine": json.dumps(meta)})
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, data.schema) as writer:
-            writer.write_table(data)
-        os.replace(tmp, path)
+        path.with_suffix(".json").write_text(json.dumps(meta), encoding="utf-8")
+        clean.keys.write_ipc(tmp, compat_level=pl.CompatLevel.newest())
+        os.replace(tmp, path)  # last: the keys stand only beside what describes them
         mine = sorted(folder.glob(f"{table}.*.arrow"), key=lambda p: p.stat().st_mtime, reverse=True)
         for stale in mine[KEEP_PER_TABLE:]:
             stale.unlink(missing_ok=True)
+            stale.with_suffix(".json").unlink(missing_ok=True)
         others = sorted(folder.parent.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
         for stale in others[KEEP_FINGERPRINTS:]:
-            for f in stale.iterdir():
+            for f in stale.iterdir():  # another version of the code
                 f.unlink(missing_ok=True)
             stale.rmdir()
-    except (OSError, pa.ArrowException):
+    except (OSError, pl.exceptions.PolarsError):
         pass  # keeping it only saves the next validation a full read

@@ -84,10 +84,12 @@ def validate_changed(
     old_h, new_h = old.frame["h"], new.frame["h"]
     if old_h.n_unique() != old.records or new_h.n_unique() != new.records:
         return None
-    numbered = new.frame.with_row_index("j")
-    added = numbered.filter(~pl.col("h").is_in(old_h.implode()))
-    removed = old.records - (new.records - added.height)
-    if added.height + removed > MAX_CHANGED:
+    is_added = ~new_h.is_in(old_h.implode())
+    is_removed = ~old_h.is_in(new_h.implode())
+    if not old_h.filter(~is_removed).equals(new_h.filter(~is_added)):
+        return None  # records moved (the rows sorted another way): their keys are read again
+    added = new.frame.with_row_index("j").filter(is_added)
+    if added.height + int(is_removed.sum()) > MAX_CHANGED:
         return None
     texts = records.read_records(path, added)
     if texts is None or not all(_one_row(t) for t in texts):
@@ -105,25 +107,33 @@ def validate_changed(
     if (
         not scanned.complete
         or scanned.rows != len(texts)
+        or scanned.keys.height != len(texts)
         or probe.dropped
         or len(probe.problems) >= PER_BATCH
         or any(n > PER_COLUMN for n in examined.values())
     ):
         return None
-    same = (
-        numbered.select("h", "j")
-        .join(old.frame.select("h").with_row_index("i"), on="h", how="inner")
-        .select(pl.col("i").cast(pl.Int64), (pl.col("j").cast(pl.Int64) + FIRST_ROW).alias("__new"))
-    )
-    kept = (
-        base.keys.with_row_index("i")
-        .with_columns(pl.col("i").cast(pl.Int64))
-        .join(same, on="i", how="inner")
-        .with_columns(pl.col("__new").alias(ROW))
-        .select(base.keys.columns)
-    )
-    keys = pl.concat([kept, scanned.keys.select(base.keys.columns)], how="vertical").sort(ROW)
+    keys = _spliced(base.keys, is_removed, added["j"], scanned.keys.sort(ROW).select(base.keys.columns))
     return Changed(keys, new.records, list(probe.problems), examined, added.height, pl.Series(rows))
+
+
+def _spliced(old: pl.DataFrame, removed: pl.Series, at: pl.Series, added: pl.DataFrame) -> pl.DataFrame:
+    """The keys of the new version in its order: the old rows not removed, in slices of the old
+    frame (not copied), with the added rows at their places `at`, numbered again."""
+    gone = removed.arg_true().to_list()
+    kept = [
+        old.slice(start, end - start)
+        for start, end in zip([0, *(g + 1 for g in gone)], [*gone, old.height], strict=True)
+    ]
+    unchanged = pl.concat([k for k in kept if k.height] or [old.clear()], rechunk=False)
+    pieces, done = [], 0
+    for i, j in enumerate(at.to_list()):
+        before = j - i  # unchanged records before the i-th added one
+        pieces += [unchanged.slice(done, before - done), added.slice(i, 1)]
+        done = before
+    pieces.append(unchanged.slice(done))
+    keys = pl.concat([p for p in pieces if p.height] or [old.clear()], rechunk=len(pieces) > 1000)
+    return keys.with_columns(pl.int_range(FIRST_ROW, FIRST_ROW + keys.height, dtype=pl.Int64).alias(ROW))
 
 
 @dataclass
