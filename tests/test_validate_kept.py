@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from sunshine import records
 from sunshine.package import Project
 from sunshine.problems import Report
 from sunshine.validate import kept
@@ -129,9 +128,9 @@ def test_a_village_deleted_under_its_rows_breaks_their_foreign_keys(township):
     assert ("data/petitions.csv", "foreign-key") in codes
     assert ("data/grids.csv", "foreign-key") in codes
     petitions = rows_of(township, "petitions")
-    assert len([p for p in changed.errors if p.file == "data/petitions.csv" and p.code == "foreign-key"]) == min(
-        sum(1 for r in petitions[1:] if r[1] == gone), 100
-    )
+    assert len(
+        [p for p in changed.errors if p.file == "data/petitions.csv" and p.code == "foreign-key"]
+    ) == min(sum(1 for r in petitions[1:] if r[1] == gone), 100)
     assert flat(changed) == flat(whole)
 
 
@@ -242,32 +241,3 @@ def test_a_change_of_the_schemas_or_code_starts_again_from_a_full_validation(tow
     assert kept.fingerprint(changed_schema) != before
     changed, _ = both(changed_schema)
     assert changed.stats["by_changes"] == {}
-
-
-def test_an_index_reads_records_as_the_comparison_does(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    old = b'a,b\n1,x\n2,"two\n\nlines"\r\n\n3,y\n4,"q""uote"'
-    new = b'a,b\n2,"two\n\nlines"\n3,y\n5,z\n4,"q""uote"\n1,x2\n'
-    (tmp_path / "old.csv").write_bytes(old)
-    (tmp_path / "new.csv").write_bytes(new)
-    for size in (3, 5, 1 << 20):
-        monkeypatch.setattr(records, "CHUNK", size)
-        index = records.build_index(io.BytesIO(old), 1)
-        want = [r for batch in records.batches(io.BytesIO(old), size) for r in batch]
-        assert [old[s : s + n] for s, n in index.frame.select("start", "length").iter_rows()] == want
-        assert (index.blank, index.cr, index.multiline) == (True, True, True)
-    paths = (tmp_path / "old.csv", tmp_path / "new.csv")
-    by_index = records._compare_indexed(paths, ("old", "new"))
-    by_reading = records.compare(lambda: paths[0].open("rb"), lambda: paths[1].open("rb"))
-    assert by_index == by_reading == ([b"1,x"], [b"5,z", b"1,x2"])
-    assert records.kept_index("new") is not None  # kept for the next reader
-
-
-def test_an_index_that_no_longer_matches_its_file_is_not_trusted(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    old, new = tmp_path / "old.csv", tmp_path / "new.csv"
-    old.write_bytes(b"a\n1\n2\n")
-    new.write_bytes(b"a\n1\n3\n")
-    assert records._compare_indexed((old, new), ("o", "n")) == ([b"2"], [b"3"])
-    new.write_bytes(b"a\n1\n4\n")  # the same id, other bytes: the records read back do not match
-    assert records._compare_indexed((old, new), ("o", "n")) is None

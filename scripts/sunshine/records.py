@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -37,6 +38,8 @@ KEEP_BYTES = 16 << 20  # a comparison is kept for the next stage when its record
 KEEP_FILES = 64
 KEEP_INDEXES = 24  # indexes of file versions kept (a county's petitions: 24 MB each)
 BOM = b"\xef\xbb\xbf"
+FROM_INDEX = 16 << 20  # files this large have their git object id read from git's index
+CONVERTING = ("text", "eol", "crlf", "filter", "ident", "working-tree-encoding")  # attributes
 
 Opener = Callable[[], AbstractContextManager[BinaryIO]]
 
@@ -101,7 +104,52 @@ def cache_root() -> Path:
 
 
 def blob_id(path: Path) -> str:
-    """git's object id of a file's bytes (what `git hash-object` prints)."""
+    """git's object id of a file's bytes (what `git hash-object` prints): for a large file that its
+    repository's index holds as it is on disk, read from the index; else hashed."""
+    if path.stat().st_size >= FROM_INDEX and (found := _indexed_id(path)):
+        return found
+    return hashed_id(path)
+
+
+def _git(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # Every change of the file's stat data counts, and no file system monitor is trusted.
+    settings = ["-c", "core.fsmonitor=false", "-c", "core.checkStat=default", "-c", "core.trustctime=true"]
+    return subprocess.run(
+        ["git", *settings, "-C", str(path.parent), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+    )
+
+
+def _indexed_id(path: Path) -> str | None:
+    """The id git's index holds for the file, when git says the file on disk has not changed since
+    (its own check: a file written within the index's timestamp is compared by content), no flag
+    tells git to overlook changes, and nothing converts the file's bytes on their way into git."""
+    name = path.name
+    try:
+        listed = _git(path, "ls-files", "-s", "-v", "-z", "--", name)
+        tag, _, rest = listed.stdout.partition(" ")
+        mode, blob, stage = rest.partition("\t")[0].split(" ")
+        if listed.returncode != 0 or tag != "H" or stage != "0" or not mode.startswith("100"):
+            return None
+        if _git(path, "diff-files", "--quiet", "--", name).returncode != 0:
+            return None
+        attrs = _git(path, "check-attr", "-z", *CONVERTING, "--", name)
+        values = attrs.stdout.split("\0")[2::3]
+        if attrs.returncode != 0 or len(values) != len(CONVERTING) or set(values) != {"unspecified"}:
+            return None
+        autocrlf = _git(path, "config", "--get", "core.autocrlf")
+        if autocrlf.returncode == 0 and autocrlf.stdout.strip().lower() not in ("false", "0", "no", "off"):
+            return None
+    except (OSError, ValueError):
+        return None
+    return blob if len(blob) == 40 else None
+
+
+def hashed_id(path: Path) -> str:
+    """git's object id of a file's bytes, hashed."""
     digest = hashlib.sha1(b"blob %d\0" % path.stat().st_size, usedforsecurity=False)
     with path.open("rb") as f:
         while block := f.read(CHUNK):
