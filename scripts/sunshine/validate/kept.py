@@ -37,11 +37,21 @@ class Clean:
     """A file version found without problems of its own."""
 
     blob: str
-    keys: pl.DataFrame  # ROW and key columns; its i-th row is the file's i-th record
     examined: dict[str, int]  # suspicious cells of each column looked at one by one
     columns: int  # cells in the header
     parents: dict[str, str]  # git object ids of the tables its keys were checked against
     keys_clean: bool  # the checks across rows and tables found nothing either
+    rows: int
+    frame: pl.DataFrame | None = None  # its keys, read from `source` when first asked for
+    source: Path | None = None
+
+    @property
+    def keys(self) -> pl.DataFrame:
+        """ROW and key columns; the i-th row is the file's i-th record."""
+        if self.frame is None:
+            assert self.source is not None
+            self.frame = pl.read_ipc(self.source)
+        return self.frame
 
 
 def fingerprint(project: Project) -> str:
@@ -62,15 +72,18 @@ def _folder(fp: str) -> Path:
 
 
 def load(fp: str, table: str, blob: str) -> Clean | None:
-    """The kept version `blob` of a table, if it was found clean."""
+    """The kept version `blob` of a table, if it was found clean (its keys are read when needed:
+    reading them can raise OSError or polars' errors)."""
     path = _folder(fp) / f"{table}.{blob}.arrow"
     try:
         meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-        keys = pl.read_ipc(path)
+        if not path.is_file():
+            return None
         examined = {str(k): int(v) for k, v in meta["examined"].items()}
         parents = {str(k): str(v) for k, v in meta["parents"].items()}
-        return Clean(blob, keys, examined, int(meta["columns"]), parents, bool(meta["keys_clean"]))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, pl.exceptions.PolarsError):
+        flag, columns, rows = bool(meta["keys_clean"]), int(meta["columns"]), int(meta["rows"])
+        return Clean(blob, examined, columns, parents, flag, rows, source=path)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -96,6 +109,7 @@ def save(fp: str, table: str, clean: Clean) -> None:
         "columns": clean.columns,
         "parents": clean.parents,
         "keys_clean": clean.keys_clean,
+        "rows": clean.rows,
     }
     try:
         folder.mkdir(parents=True, exist_ok=True)

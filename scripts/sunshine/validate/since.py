@@ -76,7 +76,7 @@ def validate_changed(
 ) -> Changed | None:
     """The file at `path` (git object id `blob`) validated by what changed since `base`."""
     old = records.kept_index(base.blob)
-    if old is None or old.records != base.keys.height:
+    if old is None or old.records != base.rows:
         return None
     new = records.index_of(path, blob)
     if new.header != old.header or any(i.blank or i.cr for i in (old, new)):
@@ -113,7 +113,13 @@ def validate_changed(
         or any(n > PER_COLUMN for n in examined.values())
     ):
         return None
-    keys = _spliced(base.keys, is_removed, added["j"], scanned.keys.sort(ROW).select(base.keys.columns))
+    try:
+        old_keys = base.keys
+    except (OSError, pl.exceptions.PolarsError):
+        return None
+    if old_keys.height != base.rows:
+        return None
+    keys = _spliced(old_keys, is_removed, added["j"], scanned.keys.sort(ROW).select(base.keys.columns))
     return Changed(keys, new.records, list(probe.problems), examined, added.height, pl.Series(rows))
 
 
@@ -191,11 +197,21 @@ def from_kept(
             return None
         for p in found.problems:
             collector.add(p)
-    keys = found.keys if found else base.keys
-    keeping.by_changes[rel] = found.changed if found else 0
-    loaded[table.name] = keys
     parents = keeping.parents(table)
     quiet = base.keys_clean and parents == base.parents
+    referred = any(table.name in referenced(t) for t in project.tables.values() if t is not table)
+    if found:
+        keys = found.keys
+    elif quiet and not referred:
+        keeping.by_changes[rel] = 0
+        return base.rows  # nothing to check, and no table's keys are checked against these
+    else:
+        try:
+            keys = base.keys
+        except (OSError, pl.exceptions.PolarsError):
+            return None
+    keeping.by_changes[rel] = found.changed if found else 0
+    loaded[table.name] = keys
     before = marks(collector, rel)
     if not quiet:
         check_all(table, rel, keys, loaded, project.tables, collector)
@@ -203,9 +219,11 @@ def from_kept(
         check_all(table, rel, _near(keys, table, found.rows_changed), loaded, project.tables, collector)
     keys_clean = marks(collector, rel) == before
     if found and not found.problems:
-        kept.save(fp, table.name, Clean(blob, keys, found.examined, base.columns, parents, keys_clean))
+        clean = Clean(blob, found.examined, base.columns, parents, keys_clean, keys.height, keys)
+        kept.save(fp, table.name, clean)
     elif not found and not quiet:  # checked against other versions of the tables it refers to
-        kept.save(fp, table.name, Clean(blob, keys, base.examined, base.columns, parents, keys_clean))
+        clean = Clean(blob, base.examined, base.columns, parents, keys_clean, keys.height, keys)
+        kept.save(fp, table.name, clean)
     return keys.height
 
 
@@ -228,5 +246,6 @@ def keep_whole(
         return
     if not keys[ROW].equals(pl.int_range(2, keys.height + 2, eager=True, dtype=pl.Int64), check_names=False):
         return
-    clean = Clean(blob, keys, dict(scan.examined), scan.ncols, keeping.parents(table), keys_clean)
+    parents = keeping.parents(table)
+    clean = Clean(blob, dict(scan.examined), scan.ncols, parents, keys_clean, keys.height, keys)
     kept.save(keeping.fingerprint, table.name, clean)
