@@ -32,6 +32,7 @@ from typing import BinaryIO
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 CHUNK = 1 << 23
 KEEP_BYTES = 16 << 20  # a comparison is kept for the next stage when its records are this small
@@ -356,27 +357,29 @@ def build_index(stream: BinaryIO, seed: int) -> Index:
 
     def add(records: list[bytes], starts: pl.Series | list[int]) -> None:
         if records:
-            lengths = pl.Series("length", list(map(len, records)), dtype=pl.Int64)
-            parts.append(
-                pl.DataFrame([_hashes(records, seed), pl.Series("start", starts, dtype=pl.Int64), lengths])
-            )
+            kept = pl.Series("h", records, dtype=pl.Binary)
+            _add(kept, pl.Series("start", starts, dtype=pl.Int64))
 
-    def block(body: bytes, at: int) -> None:
+    def _add(kept: pl.Series, starts: pl.Series) -> None:
+        lengths = kept.bin.size().cast(pl.Int64).alias("length")
+        if not (lengths > 0).all():
+            state["blank"] = True
+            kept, starts, lengths = (
+                kept.filter(lengths > 0),
+                starts.filter(lengths > 0),
+                lengths.filter(lengths > 0),
+            )
+        parts.append(pl.DataFrame([kept.hash(seed=seed).alias("h"), starts.alias("start"), lengths]))
+
+    def block(lines: list[bytes], at: int, quotes: bool) -> None:
         nonlocal pending, pending_start, inside
-        lines = body.split(b"\n")
-        if b"\r" in body:
-            state["cr"] = True
-        if not pending and (b'"' not in body or not any(_odd(x) for x in lines if b'"' in x)):
-            sizes = pl.Series(list(map(len, lines)), dtype=pl.Int64) + 1
+        if not pending and (not quotes or not any(_odd(x) for x in lines if b'"' in x)):
+            whole = pl.Series("h", lines, dtype=pl.Binary)
+            sizes = whole.bin.size().cast(pl.Int64) + 1
             starts = sizes.cum_sum() - sizes + at
             if state["cr"]:
-                lines = [x.rstrip(b"\r") for x in lines]
-            if b"" in lines:
-                state["blank"] = True
-                keep = [i for i, x in enumerate(lines) if x]
-                add([lines[i] for i in keep], starts.gather(keep))
-            else:
-                add(lines, starts)
+                whole = pl.Series("h", [x.rstrip(b"\r") for x in lines], dtype=pl.Binary)
+            _add(whole, starts)
             return
         records: list[bytes] = []
         starts_: list[int] = []
@@ -401,15 +404,40 @@ def build_index(stream: BinaryIO, seed: int) -> Index:
                 state["blank"] = True
         add(records, starts_)
 
+    def split(chunk: bytes, start: int, end: int) -> pa.Array:
+        """The lines of chunk[start:end], split by Arrow without copying the chunk."""
+        offsets = pa.array([0, end - start], pa.int32()).buffers()[1]
+        whole = pa.Array.from_buffers(
+            pa.binary(), 1, [None, offsets, pa.py_buffer(chunk).slice(start, end - start)]
+        )
+        return pc.list_flatten(pc.split_pattern(whole, b"\n"))
+
+    # Each block is split where it was read; only the line it cut is put together again.
     while chunk := stream.read(CHUNK):
-        chunk = rest + chunk
-        end = chunk.rfind(b"\n") + 1
-        rest = chunk[end:]
-        if end:
-            block(chunk[: end - 1], base)
-            base += end
+        state["cr"] = state["cr"] or b"\r" in chunk
+        last = chunk.rfind(b"\n")
+        if last < 0:
+            rest += chunk
+            continue
+        first = chunk.find(b"\n")
+        head = rest + chunk[:first]
+        body = split(chunk, first + 1, last) if last > first else None
+        simple = not pending and not state["cr"] and not _odd(head)
+        if simple and body is not None and b'"' in chunk:
+            quotes = pc.bit_wise_and(pc.count_substring(body, '"'), 1)
+            simple = not pc.any(pc.equal(quotes, 1)).as_py()
+        if simple:
+            _add(pl.Series("h", [head], dtype=pl.Binary), pl.Series("start", [base], dtype=pl.Int64))
+            if body is not None:
+                lines = pl.Series("h", pl.from_arrow(body), dtype=pl.Binary)
+                sizes = lines.bin.size().cast(pl.Int64) + 1
+                _add(lines, sizes.cum_sum() - sizes + base + len(head) + 1)
+        else:
+            block([head, *(body.to_pylist() if body is not None else [])], base, True)
+        base += len(head) + 1 + (last - first)
+        rest = chunk[last + 1 :]
     if rest:
-        block(rest, base)
+        block([rest], base, b'"' in rest)
     if pending:
         state["multiline"] = state["multiline"] or len(pending) > 1
         record = b"\n".join(pending).rstrip(b"\r\n")
