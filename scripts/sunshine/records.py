@@ -37,9 +37,10 @@ import pyarrow.compute as pc
 CHUNK = 1 << 23
 KEEP_BYTES = 16 << 20  # a comparison is kept for the next stage when its records are this small
 KEEP_FILES = 64
-KEEP_INDEXES = 24  # indexes of file versions kept (a county's petitions: 24 MB each)
+KEEP_INDEXES = 16  # indexes of file versions kept (a county's petitions: 24 MB each)
 BOM = b"\xef\xbb\xbf"
 FROM_INDEX = 16 << 20  # files this large have their git object id read from git's index
+FLAGS = ("blank", "cr", "multiline", "unique")  # of an index, kept with it
 CONVERTING = ("text", "eol", "crlf", "filter", "ident", "working-tree-encoding")  # attributes
 
 Opener = Callable[[], AbstractContextManager[BinaryIO]]
@@ -311,6 +312,7 @@ class Index:
     blank: bool = False  # some line outside a quoted cell has nothing on it
     cr: bool = False  # a carriage return stands somewhere after the header
     multiline: bool = False  # some record spans lines
+    unique: bool = True  # no record stands twice
 
     @property
     def records(self) -> int:
@@ -463,7 +465,7 @@ def kept_index(blob: str) -> Index | None:
             return None
         frame = pl.from_arrow(table.replace_schema_metadata(None))
         assert isinstance(frame, pl.DataFrame)
-        flags = {k: meta[k] == "1" for k in ("blank", "cr", "multiline")}
+        flags = {k: meta[k] == "1" for k in FLAGS}
         return Index(frame, bytes.fromhex(meta["header"]), **flags)
     except (OSError, ValueError, KeyError, pa.ArrowException):
         return None
@@ -481,7 +483,8 @@ def index_of(path: Path, blob: str) -> Index:
     with path.open("rb") as f:
         found = build_index(f, seed)
     meta = {"seed": f"{seed:x}", "header": found.header.hex()}
-    meta |= {k: "1" if getattr(found, k) else "0" for k in ("blank", "cr", "multiline")}
+    found.unique = found.frame["h"].n_unique() == found.records
+    meta |= {k: "1" if getattr(found, k) else "0" for k in FLAGS}
     try:
         tmp = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
         with pa.OSFile(str(tmp), "wb") as sink:
@@ -518,9 +521,9 @@ def _compare_indexed(
     old, new = index_of(paths[0], ids[0]), index_of(paths[1], ids[1])
     if old.header.removeprefix(BOM) != new.header.removeprefix(BOM):
         raise HeaderChanged
-    a, b = old.frame, new.frame
-    if a["h"].n_unique() != a.height or b["h"].n_unique() != b.height:
+    if not old.unique or not new.unique:
         return None
+    a, b = old.frame, new.frame
     removed = read_records(paths[0], a.filter(~pl.col("h").is_in(b["h"].implode())))
     added = read_records(paths[1], b.filter(~pl.col("h").is_in(a["h"].implode())))
     if removed is None or added is None:

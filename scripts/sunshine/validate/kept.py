@@ -28,8 +28,8 @@ from sunshine import records
 from sunshine.package import Project
 
 PACKAGE = Path(__file__).resolve().parents[1]
-KEEP_PER_TABLE = 3
-KEEP_FINGERPRINTS = 4  # several checkouts of the code may share one cache
+KEEP_PER_TABLE = 2
+KEEP_FINGERPRINTS = 3  # several checkouts of the code may share one cache
 
 
 @dataclass
@@ -115,7 +115,7 @@ def save(fp: str, table: str, clean: Clean) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         path.with_suffix(".json").write_text(json.dumps(meta), encoding="utf-8")
-        clean.keys.write_ipc(tmp, compat_level=pl.CompatLevel.newest())
+        clean.keys.write_ipc(tmp, compat_level=pl.CompatLevel.oldest())
         os.replace(tmp, path)  # last: the keys stand only beside what describes them
         mine = sorted(folder.glob(f"{table}.*.arrow"), key=lambda p: p.stat().st_mtime, reverse=True)
         for stale in mine[KEEP_PER_TABLE:]:

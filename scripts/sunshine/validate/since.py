@@ -81,9 +81,9 @@ def validate_changed(
     new = records.index_of(path, blob)
     if new.header != old.header or any(i.blank or i.cr for i in (old, new)):
         return None
-    old_h, new_h = old.frame["h"], new.frame["h"]
-    if old_h.n_unique() != old.records or new_h.n_unique() != new.records:
+    if not old.unique or not new.unique:
         return None
+    old_h, new_h = old.frame["h"], new.frame["h"]
     is_added = ~new_h.is_in(old_h.implode())
     is_removed = ~old_h.is_in(new_h.implode())
     if not old_h.filter(~is_removed).equals(new_h.filter(~is_added)):
