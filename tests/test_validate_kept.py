@@ -241,3 +241,12 @@ def test_a_change_of_the_schemas_or_code_starts_again_from_a_full_validation(tow
     assert kept.fingerprint(changed_schema) != before
     changed, _ = both(changed_schema)
     assert changed.stats["by_changes"] == {}
+
+
+def test_a_schema_broken_after_a_clean_validation_is_reported(township):
+    schema = township.root / "schemas" / "petitions.schema.json"
+    schema.write_text(
+        schema.read_text(encoding="utf-8").replace('"type": "date"', '"type": "day"', 1), encoding="utf-8"
+    )
+    changed, whole = both(Project.load(township.root))
+    assert [(p.file, p.code) for p in changed.problems] == [("schemas/petitions.schema.json", "schema-error")]

@@ -62,9 +62,25 @@ def fingerprint(project: Project) -> str:
             h.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
     versions = (sys.version, pl.__version__, pa.__version__, frictionless.__version__)
     h.update(json.dumps(versions).encode())
+    h.update(json.dumps(project.descriptor, sort_keys=True, default=str).encode())
     for table in project.tables.values():
-        h.update(json.dumps([table.name, table.path, table.schema], sort_keys=True).encode())
+        h.update(json.dumps([table.name, table.path, table.schema], sort_keys=True, default=str).encode())
     return h.hexdigest()[:24]
+
+
+def schemas_fine(fp: str | None) -> bool:
+    """Whether the descriptor and Table Schemas of this fingerprint were checked and found fine."""
+    return fp is not None and (_folder(fp) / "schemas-fine").is_file()
+
+
+def note_schemas_fine(fp: str | None) -> None:
+    if fp is None:
+        return
+    try:
+        _folder(fp).mkdir(parents=True, exist_ok=True)
+        (_folder(fp) / "schemas-fine").touch()
+    except OSError:
+        pass  # the next validation checks them again
 
 
 def _folder(fp: str) -> Path:

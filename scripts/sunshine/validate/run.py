@@ -294,9 +294,16 @@ def validate_project(
     loaded: dict[str, pl.DataFrame] = {}
     rows: dict[str, int] = {}
     try:
-        broken = schema_problems(project)
-        if broken:
-            return Report(problems=broken, stats={"files": 0, "rows": {}})
+        keeping = since.Keeping(kept.fingerprint(project), by_changes)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # a broken descriptor: said below
+        keeping = since.Keeping(None, False)
+    try:
+        # The schemas' own checks found nothing last time they and the code were the same.
+        if not kept.schemas_fine(keeping.fingerprint):
+            broken = schema_problems(project)
+            if broken:
+                return Report(problems=broken, stats={"files": 0, "rows": {}})
+            kept.note_schemas_fine(keeping.fingerprint)
         order = table_order(project.tables)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         problem = Problem(
@@ -306,10 +313,6 @@ def validate_project(
             hint="检查 datapackage.json 和 schemas/ 下的文件是否存在、是否为有效的 JSON。",
         )
         return Report(problems=[problem], stats={"files": 0, "rows": {}})
-    try:
-        keeping = since.Keeping(kept.fingerprint(project), by_changes)
-    except OSError:  # the code cannot be read whole: nothing is kept
-        keeping = since.Keeping(None, False)
     scratch = Path(tempfile.mkdtemp(prefix=".sunshine-validate-"))
     for table in order:
         try:
