@@ -18,9 +18,9 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
-import frictionless
 import polars as pl
 import pyarrow as pa  # its version is part of the fingerprint
 
@@ -60,7 +60,7 @@ def fingerprint(project: Project) -> str:
     for path in sorted(PACKAGE.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             h.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
-    versions = (sys.version, pl.__version__, pa.__version__, frictionless.__version__)
+    versions = (sys.version, pl.__version__, pa.__version__, metadata.version("frictionless"))
     h.update(json.dumps(versions).encode())
     h.update(json.dumps(project.descriptor, sort_keys=True, default=str).encode())
     for table in project.tables.values():
