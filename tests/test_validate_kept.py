@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from sunshine.cli import cli
 from sunshine.package import Project
 from sunshine.problems import Report
 from sunshine.validate import kept
@@ -250,3 +253,17 @@ def test_a_schema_broken_after_a_clean_validation_is_reported(township):
     )
     changed, whole = both(Project.load(township.root))
     assert [(p.file, p.code) for p in changed.problems] == [("schemas/petitions.schema.json", "schema-error")]
+
+
+def test_validate_whole_reads_every_file_again_with_the_same_outcome(township, monkeypatch):
+    rows = rows_of(township, "petitions")
+    rows[6][7] = "2024-13-01"
+    write(township, "petitions", rows)
+    monkeypatch.chdir(township.root)
+    by_changes = CliRunner().invoke(cli, ["validate", "--format", "json"])
+    whole = CliRunner().invoke(cli, ["validate", "--whole", "--format", "json"])
+    assert by_changes.exit_code == whole.exit_code == 1, whole.output
+    first, second = json.loads(by_changes.output), json.loads(whole.output)
+    assert first["stats"]["by_changes"]["data/petitions.csv"] == 1
+    assert second["stats"]["by_changes"] == {}
+    assert (first["errors"], first["warnings"]) == (second["errors"], second["warnings"])
