@@ -42,7 +42,12 @@ def cli() -> None:
 @click.option(
     "--base", default=None, help="与哪个 git 版本比较：本次新增或修改的行的问题列在最前面、全部列出。"
 )
-def validate(fmt: str, max_bytes: int | None, base: str | None) -> None:
+@click.option(
+    "--whole",
+    is_flag=True,
+    help="每个文件都从头读完再校验，不沿用上次校验通过的版本只查变化的行（结果相同，只是更慢）。",
+)
+def validate(fmt: str, max_bytes: int | None, base: str | None, whole: bool) -> None:
     """校验 data/ 下的全部表格。退出码：0 通过，1 有错误，2 用法错误。"""
     project = _project()
     from sunshine.validate.report import render
@@ -53,7 +58,7 @@ def validate(fmt: str, max_bytes: int | None, base: str | None) -> None:
         from sunshine.diff.run import against_base
 
         kwargs["focus"], kwargs["extra"] = against_base(project, base)
-    report = validate_project(project, **kwargs)
+    report = validate_project(project, by_changes=not whole, **kwargs)
     click.echo(render(report, fmt), nl=False)
     sys.exit(0 if report.valid else 1)
 

@@ -8,6 +8,8 @@ and on a copy of the database deletes, updates or inserts exactly those rows, ta
 out of and putting them into the search index. It falls back to a full build, and says why, when
 anything but rows changed: the Table Schemas, the word list, the code, a header, a quote out of place,
 or a missing copy. A record whose quoted cell spans lines is compared as one, its lines together.
+Both versions are compared by their kept indexes (sunshine.records.index_of): after a validation,
+neither file is read again, only the records that differ.
 
 What is checked before the copy replaces the database: `quick_check` (every page and record is
 well formed), foreign keys of the rows that changed (of every row of the tables below a changed
@@ -22,6 +24,7 @@ import hashlib
 import os
 import shutil
 import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +64,27 @@ def digest(path: Path) -> str:
     return records.blob_id(path)
 
 
+_copying: dict[Path, threading.Thread] = {}  # kept copies being written while the database is updated
+
+
+def _copy(source: Path, kept: Path) -> None:
+    tmp = kept.with_name(f"{kept.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, kept)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # keep_inputs copies it again and says what went wrong
+
+
+def copy_ahead(source: Path, kept: Path) -> None:
+    """Start copying a CSV to its kept copy while the database is updated (the copy runs in the
+    kernel, beside the work of this process); keep_inputs waits for it."""
+    if kept in _copying or kept.exists():
+        return
+    _copying[kept] = threading.Thread(target=_copy, args=(source, kept), name="keep-input")
+    _copying[kept].start()
+
+
 def keep_inputs(project: Project, target: Path, digests: dict[str, str], names: list[str]) -> None:
     """Copy the CSVs just built from beside the database; drop copies of older versions."""
     folder = inputs_dir(target)
@@ -70,6 +94,8 @@ def keep_inputs(project: Project, target: Path, digests: dict[str, str], names: 
         if name not in digests:
             continue
         kept = folder / f"{name}.{digests[name]}.csv"
+        if (started := _copying.pop(kept, None)) is not None:
+            started.join()
         if not kept.exists():
             tmp = kept.with_name(kept.name + f".{os.getpid()}.tmp")
             shutil.copyfile(project.root / project.tables[name].path, tmp)
@@ -92,9 +118,13 @@ def _header(path: Path) -> bytes:
 
 
 def delta(table: Table, old: Path, new: Path, ids: tuple[str, str]) -> Delta:
-    """The rows of `new` that are not in `old` (git object ids `ids`) and the other way round, by whole records."""
+    """The rows of `new` that are not in `old` (git object ids `ids`) and the other way round, by whole
+    records. `old` is a kept copy: `new` starts being copied beside it for the next build."""
+    copy_ahead(new, old.with_name(f"{table.name}.{ids[1]}.csv"))
     try:
-        removed_lines, added_lines = records.compare_kept(*ids, _opener(old), _opener(new), repeats=False)
+        removed_lines, added_lines = records.compare_kept(
+            *ids, _opener(old), _opener(new), repeats=False, paths=(old, new)
+        )
     except records.HeaderChanged as exc:
         raise NotIncremental(f"{table.path} 的表头变了") from exc
     except records.Repeated as exc:

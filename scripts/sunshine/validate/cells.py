@@ -11,10 +11,10 @@ import difflib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import polars as pl
-from frictionless import fields as ffields
 
 from sunshine import normalize, typed
 from sunshine.markup import FORMULA_PREFIXES
@@ -54,12 +54,12 @@ SUSPICIOUS_TEXT = "[" + _DANGER_CHARS + "<]|^" + _WS + "|" + _WS + "$|^[=+\\-@]|
 HTML = re.compile(r"<\s*/?\s*[a-zA-Z!?]|(?:javascript|vbscript)\s*:", re.IGNORECASE)
 _TYPED_PERSONAL = "[0-9](?:[.\\-]?[0-9]){10}"
 _PLAIN_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
-FIELD_TYPES = {
-    "string": ffields.StringField,
-    "integer": ffields.IntegerField,
-    "number": ffields.NumberField,
-    "date": ffields.DateField,
-    "boolean": ffields.BooleanField,
+FIELD_TYPES = {  # Frictionless's field classes
+    "string": "StringField",
+    "integer": "IntegerField",
+    "number": "NumberField",
+    "date": "DateField",
+    "boolean": "BooleanField",
 }
 DEFAULT_TRUE = ["true", "True", "TRUE", "1"]
 DEFAULT_FALSE = ["false", "False", "FALSE", "0"]
@@ -77,12 +77,22 @@ class Issue:
 
 
 def frictionless_field(field: dict[str, Any]) -> Any:
-    """The Frictionless field for a Table Schema field, so that cell reading is exactly Frictionless's."""
-    cls = FIELD_TYPES.get(field["type"], ffields.AnyField)
+    """The Frictionless field for a Table Schema field, so that cell reading is exactly Frictionless's.
+
+    Frictionless is imported on first use, not with this module: importing it takes a third of a
+    second, and a validation whose schemas were found fine before and whose cells all pass the
+    vectorised checks reads no cell with it."""
+    from frictionless import fields as ffields
+
+    cls = getattr(ffields, FIELD_TYPES.get(field["type"], "AnyField"))
     return cls.from_descriptor({k: v for k, v in field.items() if not k.startswith("x-")})
 
 
 class FieldCheck:
+    @cached_property
+    def reader(self) -> Any:
+        return frictionless_field(self.field).create_cell_reader()
+
     def __init__(self, field: dict[str, Any], *, file: str, key: bool = False) -> None:
         self.field = field
         self.name: str = field["name"]
@@ -93,7 +103,6 @@ class FieldCheck:
         self.required = bool(self.constraints.get("required"))
         self.phones_allowed = bool(field.get("x-phone"))
         self.decimals: int | None = field.get("x-decimals")
-        self.reader = frictionless_field(field).create_cell_reader()
         phones = ID_PRETEST if self.phones_allowed else f"{ID_PRETEST}|{MOBILE_PRETEST}"
         self.personal_pretest = f"{phones}|{EMAIL_PRETEST}"
         # A strict code format (no personal number fits it) marks its cells as codes, not personal data.

@@ -156,3 +156,30 @@ def same_parent(
                 value=value,
                 **_where(table, file, row, name),
             )
+
+
+def check_all(
+    table: Table,
+    file: str,
+    keys: pl.DataFrame,
+    loaded: dict[str, pl.DataFrame],
+    tables: dict[str, Table],
+    collector: Collector,
+) -> None:
+    """Every check across rows and tables of one table's keys."""
+    check_keys(table, file, keys, collector)
+    check_foreign_keys(table, file, keys, loaded, tables, collector)
+    for p in same_parent(table, file, keys, loaded, tables):
+        collector.add(p)
+
+
+def referenced(table: Table) -> set[str]:
+    """The tables whose keys this table's foreign keys and rules check against."""
+    out = {fk["resource"] for fk in table.foreign_keys}
+    return out | {r["resource"] for r in table.rules if r.get("rule") == "same-parent"}
+
+
+def unique_columns(table: Table) -> list[str]:
+    """Columns whose values, alone or as part of the primary key, must not repeat."""
+    unique = [f["name"] for f in table.fields if f.get("constraints", {}).get("unique")]
+    return list(dict.fromkeys([*unique, *table.primary_key]))

@@ -4,7 +4,9 @@ Frictionless and the Table Schemas are the standard: each error Frictionless kno
 Frictionless's type, row and field (tests/test_validate_frictionless.py compares the two on the
 broken-file corpus). On top of it: the real encoding, staff habits from Excel, personal data,
 dangerous text, cross-field rules and the files themselves. Large tables are read in batches with
-vectorised checks, so a county's million rows validate in seconds.
+vectorised checks, so a county's million rows validate in seconds. A file whose last version was
+found clean is checked in the records that changed since (validate/since.py, validate/kept.py),
+with the same outcome.
 """
 
 from __future__ import annotations
@@ -19,14 +21,15 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
+from sunshine import records
 from sunshine.fix import xlsx
 from sunshine.package import Project, Table
 from sunshine.problems import Problem, Report
 from sunshine.validate import encoding as enc
-from sunshine.validate import shape
+from sunshine.validate import kept, shape, since
 from sunshine.validate.collect import Collector
 from sunshine.validate.files import DEFAULT_MAX_BYTES, check_file, content_problems, stray_files
-from sunshine.validate.keys import check_foreign_keys, check_keys, same_parent
+from sunshine.validate.keys import check_all
 from sunshine.validate.scan import TableScan
 from sunshine.validate.structure import match_header, read_header, schema_problems
 
@@ -185,10 +188,13 @@ def _validate_table(
     loaded: dict[str, pl.DataFrame],
     max_bytes: int,
     scratch: Path,
+    keeping: since.Keeping,
 ) -> int:
     rel = table.path
     path = project.root / rel
     workbook = _workbook(project, table)
+    before = since.marks(collector, rel)
+    blob = ""
     if workbook is not None:
         rel = workbook.relative_to(project.root).as_posix()
         try:
@@ -214,6 +220,12 @@ def _validate_table(
         if problem:
             collector.add(problem)
             return 0
+        if keeping.fingerprint is not None:
+            blob = keeping.blobs[table.name] = records.blob_id(path)
+            fields = key_fields(table, project.tables)
+            rows = since.from_kept(project, table, path, blob, fields, collector, loaded, scratch, keeping)
+            if rows is not None:
+                return rows
     found = enc.detect(path)
     if found.name and found.name.startswith("utf-16"):
         collector.add(_unicode_text_problem(rel))
@@ -248,13 +260,16 @@ def _validate_table(
             label for label, c in zip(labels, columns, strict=True) if c is None
         ]
     fields = key_fields(table, project.tables)
-    scanned = TableScan(table, path, rel, len(labels), fields, header_row=header_row).run(collector)
+    scan = TableScan(table, path, rel, len(labels), fields, header_row=header_row)
+    scanned = scan.run(collector)
+    as_written = workbook is None and in_order and encoding == "utf-8-sig" and header_row == 1
+    clean = bool(blob) and as_written and since.marks(collector, rel) == before
     if scanned.complete:  # otherwise other tables' foreign keys would point at rows never read
         loaded[table.name] = scanned.keys
-    check_keys(table, rel, scanned.keys, collector)
-    check_foreign_keys(table, rel, scanned.keys, loaded, project.tables, collector)
-    for p in same_parent(table, rel, scanned.keys, loaded, project.tables):
-        collector.add(p)
+    check_all(table, rel, scanned.keys, loaded, project.tables, collector)
+    if clean:
+        keys_clean = since.marks(collector, rel) == before
+        since.keep_whole(table, path, blob, scan, scanned, keeping, keys_clean=keys_clean)
     return scanned.rows
 
 
@@ -264,10 +279,13 @@ def validate_project(
     max_bytes: int = DEFAULT,
     focus: dict[str, set[int]] | None = None,
     extra: list[Problem] | None = None,
+    by_changes: bool = True,
 ) -> Report:
     """Validate every table. `focus`: rows a pull request added or changed, per file; their problems
     are never left out and come first in each file. `extra`: problems found against the git history
-    (a deleted record's key reused)."""
+    (a deleted record's key reused). `by_changes`: a file whose last version was found clean is
+    checked in the records that changed (the outcome is the same); else every file is read whole.
+    Files found clean are kept for the next validation either way."""
     started = time.perf_counter()
     focus = focus or {}
     collector = Collector(focus=focus)
@@ -276,9 +294,16 @@ def validate_project(
     loaded: dict[str, pl.DataFrame] = {}
     rows: dict[str, int] = {}
     try:
-        broken = schema_problems(project)
-        if broken:
-            return Report(problems=broken, stats={"files": 0, "rows": {}})
+        keeping = since.Keeping(kept.fingerprint(project), by_changes)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # a broken descriptor: said below
+        keeping = since.Keeping(None, False)
+    try:
+        # The schemas' own checks found nothing last time they and the code were the same.
+        if not kept.schemas_fine(keeping.fingerprint):
+            broken = schema_problems(project)
+            if broken:
+                return Report(problems=broken, stats={"files": 0, "rows": {}})
+            kept.note_schemas_fine(keeping.fingerprint)
         order = table_order(project.tables)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         problem = Problem(
@@ -291,7 +316,7 @@ def validate_project(
     scratch = Path(tempfile.mkdtemp(prefix=".sunshine-validate-"))
     for table in order:
         try:
-            rows[table.path] = _validate_table(project, table, collector, loaded, max_bytes, scratch)
+            rows[table.path] = _validate_table(project, table, collector, loaded, max_bytes, scratch, keeping)
         except (OSError, UnicodeError, csv.Error, pa.ArrowException, pl.exceptions.PolarsError) as exc:
             loaded.pop(table.name, None)
             collector.add(
@@ -322,5 +347,6 @@ def validate_project(
         "seconds": round(time.perf_counter() - started, 3),
         "errors": sum(1 for p in problems if p.severity == "error"),
         "warnings": sum(1 for p in problems if p.severity != "error"),
+        "by_changes": keeping.by_changes,
     }
     return Report(problems=problems, stats=stats)

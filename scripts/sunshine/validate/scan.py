@@ -91,9 +91,20 @@ def _chunks(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Table]:
 
 class TableScan:
     def __init__(
-        self, table: Table, path: Path, file: str, ncols: int, key_fields: list[str], *, header_row: int = 1
+        self,
+        table: Table,
+        path: Path,
+        file: str,
+        ncols: int,
+        key_fields: list[str],
+        *,
+        header_row: int = 1,
+        rows: list[int] | None = None,
     ) -> None:
+        """`rows`: when the file holds some records of another (validate/since.py), the row each of
+        its records stands at there; problems and keys are numbered by it."""
         self.first_row = header_row + 1
+        self.rows = pl.Series("rows", rows, dtype=pl.Int64) if rows is not None else None
         self.table = table
         self.path = path
         self.file = file
@@ -115,10 +126,16 @@ class TableScan:
         k = pl.Series("k", range(start, start + n), dtype=pl.Int64)
         first = self.first_row
         if not self.invalid:
-            return k + first
+            return self._real(k + first)
         nums = sorted(number for number, _ in self.invalid)
         adjusted = pl.Series([num - i - first for i, num in enumerate(nums)], dtype=pl.Int64)
-        return k + first + adjusted.search_sorted(k, side="right").cast(pl.Int64)
+        return self._real(k + first + adjusted.search_sorted(k, side="right").cast(pl.Int64))
+
+    def _real(self, rows: pl.Series) -> pl.Series:
+        return rows if self.rows is None else self.rows.gather(rows - self.first_row).alias(rows.name)
+
+    def _real_row(self, row: int) -> int:
+        return row if self.rows is None else int(self.rows[row - self.first_row])
 
     # The scan
 
@@ -256,7 +273,7 @@ class TableScan:
 
     def _invalid_rows(self, upto: int | None, keys: list[pl.DataFrame]) -> list[tuple[int, int, Problem]]:
         found: list[tuple[int, int, Problem]] = []
-        todo = sorted(self.invalid[self.done_invalid :])
+        todo = sorted((self._real_row(number), text) for number, text in self.invalid[self.done_invalid :])
         if upto is not None:
             todo = [t for t in todo if t[0] <= upto]
         self.done_invalid += len(todo)
