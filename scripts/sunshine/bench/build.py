@@ -169,12 +169,14 @@ def _whole_build(project: Project) -> tuple[float, int, str]:
 
 
 def _clean(project: Project) -> None:
-    """Nothing of an earlier run: its build, its kept inputs and its kept comparisons (the 10-row
-    commits of every run are the same, and a comparison kept from the last would be found)."""
+    """Nothing of an earlier run: its build, its kept inputs, comparisons, record indexes and clean
+    versions (the 10-row commits of every run are the same, and what the last run kept would be
+    found: the cold validation would then check nothing)."""
     build = project.build_dir
     for target in ("sunshine.db",):
         shutil.rmtree(incremental.inputs_dir(build / target), ignore_errors=True)
-    shutil.rmtree(records.cache_root() / "changed-records", ignore_errors=True)
+    for kept in ("changed-records", "record-index", "validated"):
+        shutil.rmtree(records.cache_root() / kept, ignore_errors=True)
     shutil.rmtree(build, ignore_errors=True)
 
 
