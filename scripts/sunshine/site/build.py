@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,8 +130,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
 
         t0 = time.perf_counter()
         charts.cache = charts.ChartCache(work / "charts")
-        pages = list(all_pages(ctx))
-        _write_docs(project, pages, ctx.changes, docs, work / MANIFEST, stats)
+        pages = _write_docs(project, all_pages(ctx), ctx.changes, docs, work / MANIFEST, stats)
         if stats.rendered == stats.pages:  # every chart in use was drawn or reused just now
             charts.cache.forget_unused()
         stats.timings["generate"] = time.perf_counter() - t0
@@ -223,12 +222,14 @@ def _write_if_changed(path: Path, content: bytes) -> bool:
 
 def _write_docs(
     project: Project,
-    pages: list[Page],
+    pages: Iterable[Page],
     changes: dict[str, str],
     docs: Path,
     manifest_path: Path,
     stats: SiteBuild,
-) -> None:
+) -> list[Page]:
+    """Write each page whose inputs changed; return the pages without their inputs (the navigation
+    needs only their paths, titles and sections, and a county's inputs are hundreds of megabytes)."""
     version = _code_version()
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -236,10 +237,12 @@ def _write_docs(
         manifest = {}
     fresh: dict[str, str] = {}
     expected: set[str] = set()
+    listed: list[Page] = []
     for page in pages:
         key = _key(version, page.inputs)
         fresh[page.path] = key
         expected.add(page.path)
+        listed.append(Page(page.path, None, page.render, page.title, page.section))
         stats.pages += 1
         if manifest.get(page.path) == key and (docs / page.path).exists():
             continue
@@ -263,6 +266,7 @@ def _write_docs(
                 stats.removed += 1
     manifest_path.parent.mkdir(parents=True, exist_ok=True)
     manifest_path.write_text(json.dumps(fresh, ensure_ascii=False, indent=0), encoding="utf-8")
+    return listed
 
 
 def _mark_changes_page(path: str, text: str) -> str:
@@ -282,8 +286,7 @@ def _nav(pages: list[Page], changes: dict[str, str], docs: Path) -> list[Any]:
     townships: dict[str, list[Any]] = {}
     for page in pages:
         if page.path.startswith("villages/") and page.path != "villages/index.md":
-            township = page.inputs["village"]["township"]
-            townships.setdefault(html(township), []).append({html(page.title): page.path})
+            townships.setdefault(html(page.section), []).append({html(page.title): page.path})
     # Every entry has its title written out: a --dirty build does not read the pages it does not
     # rewrite, and their titles appear in the nav and the previous/next links of the pages it does.
     nav.append(

@@ -64,7 +64,7 @@ def pages(ctx: Context) -> Iterator[Page]:
             "history": ctx.history,
             "deadlines": deadline_calendar.village_inputs(ctx, code),
         }
-        yield Page(village_path(code), inputs, render, title=village["name"])
+        yield Page(village_path(code), inputs, render, title=village["name"], section=village["township"])
 
 
 def _overview(v: dict[str, Any], ds: m.Datasette) -> str:
