@@ -328,11 +328,11 @@ def text_frames(path: Path, columns: list[str], chunk: int = CHUNK) -> Iterator[
             data = rest + block
             cut = len(data) if done else _block_end(data)
             rest = data[cut:]
-            if not data[:cut].strip() and not done:
+            if not cut and not done:
                 continue
             try:
                 yield pl.read_csv(
-                    io.BytesIO(head + data[:cut]), infer_schema=False, encoding="utf8-lossy", columns=columns
+                    head + data[:cut], infer_schema=False, encoding="utf8-lossy", columns=columns
                 )
             except pl.exceptions.ComputeError:
                 remaining = io.BytesIO(head + data + stream.read())
