@@ -7,28 +7,63 @@ import hashlib
 import os
 import shutil
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import polars as pl
 import segno
 
+from sunshine.deadlines.periods import Period
 from sunshine.noticeboard import pdf
 from sunshine.noticeboard import sheet as sheet_module
-from sunshine.noticeboard.sheet import FOLDER, PDF_NAME, Sheet, qr_svg, render, render_index, sheets
+from sunshine.noticeboard.sheet import (
+    FOLDER,
+    PDF_NAME,
+    Sheet,
+    qr_svg,
+    render,
+    render_index,
+    sheets,
+)
 from sunshine.package import Project
 from sunshine.site.pages import md
 from sunshine.site.pages.data import SiteData
 
 
 def project_sheets(project: Project, data: SiteData) -> list[Sheet]:
+    return list(_each_sheet(project, data))
+
+
+def _each_sheet(project: Project, data: SiteData) -> Iterator[Sheet]:
+    """The sheets one at a time, village by village (a county's sheets hold every disclosure)."""
     categories = project.tables["disclosures"].field("category")["constraints"]["enum"]
-    return sheets(
-        data.villages.to_dicts(),
-        data.disclosures.to_dicts(),
-        categories,
-        township=project.settings.township,
-        site_url=project.settings.site_url,
-    )
+    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for d in data.disclosures.iter_rows(named=True):
+        rows[d["village_code"]].append(d)
+    for v in sorted(data.villages.to_dicts(), key=lambda v: v["village_code"]):
+        yield from sheets(
+            [v],
+            rows.get(v["village_code"], []),
+            categories,
+            township=project.settings.township,
+            site_url=project.settings.site_url,
+        )
+
+
+def _quarters(data: SiteData) -> set[str]:
+    """The quarters that have a sheet: those in which a village published something."""
+    codes = set(data.villages["village_code"])
+    found = data.disclosures.filter(pl.col("village_code").is_in(codes))["published_on"].unique()
+    return {q for day in found.to_list() if (q := _quarter(str(day))) is not None}
+
+
+def _quarter(published_on: str) -> str | None:
+    """The quarter a sheet of this 发布日期 is in (as sheet.sheets reads it)."""
+    try:
+        return Period.of("quarter", dt.date.fromisoformat(published_on)).text
+    except ValueError:
+        return None
 
 
 # A change of how a code is drawn (sheet.py, segno) draws every code again.
@@ -114,14 +149,15 @@ def write_sheets(
 ) -> tuple[str, int]:
     """Write every sheet and each village's list of sheets into `site`, each page passed through
     `finish`; return a Chinese note and the number of pages."""
-    made = project_sheets(project, data)
-    recent = set(sorted({s.period for s in made})[-PDF_QUARTERS:]) if pdf.available() else set()
+    recent = set(sorted(_quarters(data))[-PDF_QUARTERS:]) if pdf.available() else set()
     printed = dt.date.today()
     qr = QrCodes(cache.with_name("qr"))
     pages = SheetPages(cache.with_name("sheets"), finish)
     by_village: dict[str, list[Sheet]] = defaultdict(list)
     jobs = []
-    for s in made:
+    made = 0
+    for s in _each_sheet(project, data):  # one at a time: a county's sheets hold every disclosure
+        made += 1
         folder = site / s.path
         folder.mkdir(parents=True, exist_ok=True)
         html = folder / "index.html"
@@ -133,7 +169,7 @@ def write_sheets(
                 s, printed=printed, pdf=with_pdf, ds_base=datasette_url, qr=qr
             ),
         )
-        by_village[s.code].append(s)
+        by_village[s.code].append(Sheet(s.code, s.period, {}))  # the index needs only the quarter
         if with_pdf:
             jobs.append((html, folder / PDF_NAME, s.key))
     names = dict(zip(data.villages["village_code"], data.villages["name"], strict=True))
@@ -142,13 +178,13 @@ def write_sheets(
         folder.mkdir(parents=True, exist_ok=True)
         index = render_index(name, code, by_village.get(code, []), with_pdf=recent)
         (folder / "index.html").write_text(finish(index), encoding="utf-8")
-    if pages.written == len(made):  # else the codes of the sheets kept as pages were not asked for
+    if pages.written == made:  # else the codes of the sheets kept as pages were not asked for
         qr.forget_unused()
     pages.forget_unused()
-    count = len(made) + len(names)
+    count = made + len(names)
     if not pdf.available():
-        note = f"公开栏打印页 {len(made)} 张（本次写出 {pages.written} 张）；本机没有 Chromium（{pdf.chromium() or '已设为不使用'}），未生成 PDF"
+        note = f"公开栏打印页 {made} 张（本次写出 {pages.written} 张）；本机没有 Chromium（{pdf.chromium() or '已设为不使用'}），未生成 PDF"
         return note, count
     printed_now = pdf.print_pdfs(jobs, cache)
-    note = f"公开栏打印页 {len(made)} 张（本次写出 {pages.written} 张），最近 {len(recent)} 个季度的 PDF {len(jobs)} 份（本次打印 {printed_now} 份）"
+    note = f"公开栏打印页 {made} 张（本次写出 {pages.written} 张），最近 {len(recent)} 个季度的 PDF {len(jobs)} 份（本次打印 {printed_now} 份）"
     return note, count
