@@ -310,7 +310,7 @@ def _csv_frame(f: Iterable[str], columns: list[str]) -> pl.DataFrame:
     return pl.DataFrame(dict(zip(columns, cells, strict=True)), schema=dict.fromkeys(columns, pl.String))
 
 
-def text_frames(path: Path, columns: list[str], chunk: int = CHUNK) -> Iterator[pl.DataFrame]:
+def text_frames(path: Path, columns: list[str], chunk: int | None = None) -> Iterator[pl.DataFrame]:
     """text_frame a block of records at a time: the same rows and cells in the same order, for a
     reader that keeps only a summary of them, without polars mapping the whole file into memory.
 
@@ -323,7 +323,7 @@ def text_frames(path: Path, columns: list[str], chunk: int = CHUNK) -> Iterator[
             head += b"\n"
         rest, done = b"", False
         while not done:
-            block = stream.read(chunk)
+            block = stream.read(chunk or CHUNK)
             done = not block
             data = rest + block
             cut = len(data) if done else _block_end(data)
