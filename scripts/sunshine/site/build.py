@@ -55,7 +55,6 @@ HTML = "html"  # MkDocs's output, kept between builds and published by hard link
 HTML_STATE = "html-state.json"
 SEARCH_ENTRIES = "search-entries.json"
 MANIFEST = "manifest.json"
-TRASH = "replaced"  # sites replaced by a newer one, removed after the build that replaced them
 CONTENT_DOCS = "docs"  # content/docs/: hand-written pages and assets, copied as they are
 OVERRIDES = "overrides"  # content/overrides/: theme overrides (custom_dir)
 CHANGES_NAV_LIMIT = 50
@@ -116,7 +115,6 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     _refuse_unsafe_content(project)
     work = project.build_dir / WORK
     docs = work / "docs"
-    _discard_all(work / TRASH)  # sites replaced by earlier builds, if their removal was cut off
     t0 = time.perf_counter()
     downloads = Downloads(project, work / "downloads")  # written beside the pages, in a process of its own
     try:
@@ -165,7 +163,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
         except BaseException:
             staging.remove_tree(new)
             raise
-        _swap(new, target, work / TRASH)
+        staging.swap_directory(new, target)
         stats.timings["finish"] = time.perf_counter() - t0
         return stats
     finally:
@@ -528,44 +526,6 @@ def _write_search_index(data: dict[str, Any], path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     return path.stat().st_size
-
-
-def _swap(new: Path, target: Path, trash: Path) -> None:
-    """Put the new site in place of the last (sunshine.staging), and remove the last one after
-    this build, not during it: a county's site is 18,000 files and folders, whose removal takes
-    seconds on a busy disk and no reader waits for."""
-    staging.remove_tree(staging.previous(target))
-    if target.is_dir() and staging.exchange(new, target):
-        trash.mkdir(parents=True, exist_ok=True)
-        new.rename(trash / f"{time.time_ns()}-{os.getpid()}")
-        _discard_all(trash)
-        return
-    staging.swap_directory(new, target)
-
-
-def _discard_all(trash: Path) -> None:
-    """Remove every folder in `trash` by `rm -r` in a process of its own that outlives this one
-    (here, where there is no rm)."""
-    if not trash.is_dir():
-        return
-    folders = [str(p) for p in trash.iterdir()]
-    if not folders:
-        return
-    rm = shutil.which("rm")
-    if rm is not None:
-        try:
-            subprocess.Popen(
-                [rm, "-rf", "--", *folders],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-            return
-        except OSError:
-            pass
-    for folder in folders:
-        staging.remove_tree(Path(folder))
 
 
 def _link_tree(source: Path, target: Path) -> None:
