@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import segno
 
+from sunshine.deadlines import periods
 from sunshine.deadlines.periods import Period
 from sunshine.noticeboard import pdf
 from sunshine.noticeboard import sheet as sheet_module
@@ -37,18 +40,61 @@ def project_sheets(project: Project, data: SiteData) -> list[Sheet]:
 
 def _each_sheet(project: Project, data: SiteData) -> Iterator[Sheet]:
     """The sheets one at a time, village by village (a county's sheets hold every disclosure)."""
+    for planned in _plan(project, data, {}):
+        yield planned.make()
+
+
+# What a sheet is made from besides its village, its rows and the settings: a change to the code
+# that makes it derives every sheet again.
+DERIVED_BY = hashlib.sha256(
+    Path(sheet_module.__file__).read_bytes() + Path(periods.__file__).read_bytes() + pl.__version__.encode()
+).hexdigest()
+
+
+@dataclass
+class Planned:
+    """A sheet to write: where, its key (what it shows), and how to make it when it must be written."""
+
+    code: str
+    period: str
+    key: str
+    digest: str  # of everything it is made from
+    make: Callable[[], Sheet]
+
+
+def _plan(project: Project, data: SiteData, kept: dict[str, str]) -> Iterator[Planned]:
+    """Every sheet in order (sheet.sheets, a village and a quarter at a time). A sheet whose village,
+    rows (digests of polars, two seeds) and settings are those of a sheet of an earlier build takes
+    that sheet's key from `kept` and is not made unless its page must be written."""
     categories = project.tables["disclosures"].field("category")["constraints"]["enum"]
-    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for d in data.disclosures.iter_rows(named=True):
-        rows[d["village_code"]].append(d)
+    settings = {"township": project.settings.township, "site_url": project.settings.site_url}
+    frame = data.disclosures
+    hashes = list(zip(frame.hash_rows(seed=0).to_list(), frame.hash_rows(seed=1).to_list(), strict=True))
+    quarters = {day: _quarter(str(day)) for day in frame["published_on"].unique().to_list()}
+    groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for i, (code, day) in enumerate(frame.select("village_code", "published_on").iter_rows()):
+        quarter = quarters[day]
+        if quarter is not None:
+            groups[code][quarter].append(i)
+    shared = json.dumps([DERIVED_BY, settings, categories], ensure_ascii=False)
     for v in sorted(data.villages.to_dicts(), key=lambda v: v["village_code"]):
-        yield from sheets(
-            [v],
-            rows.get(v["village_code"], []),
-            categories,
-            township=project.settings.township,
-            site_url=project.settings.site_url,
-        )
+        village = json.dumps(v, sort_keys=True, ensure_ascii=False, default=str)
+        mine = groups.get(v["village_code"], {})
+        for quarter in sorted(mine):
+            rows = mine[quarter]
+            digest = hashlib.sha256(
+                f"{shared}\0{village}\0{quarter}\0{[hashes[i] for i in rows]}".encode()
+            ).hexdigest()
+
+            def make(v: dict[str, Any] = v, rows: list[int] = rows) -> Sheet:
+                (sheet,) = sheets([v], frame[rows].to_dicts(), categories, **settings)
+                return sheet
+
+            key = kept.get(digest)
+            if key is None:
+                sheet = make()
+                key, make = sheet.key, lambda sheet=sheet: sheet
+            yield Planned(v["village_code"], quarter, key, digest, make)
 
 
 def _quarters(data: SiteData) -> set[str]:
@@ -138,6 +184,28 @@ class SheetPages:
                 path.unlink(missing_ok=True)
 
 
+SHEET_KEYS = "sheet-keys.json"
+
+
+class KeptKeys:
+    """Each sheet's key under the digest of what it is made from, kept for the next build."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.used = path, {}
+        try:
+            self.kept: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.kept = {}
+
+    def use(self, digest: str, key: str) -> None:
+        self.used[digest] = key
+
+    def save(self) -> None:
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.used), encoding="utf-8")
+        tmp.replace(self.path)
+
+
 def write_sheets(
     project: Project,
     data: SiteData,
@@ -156,9 +224,12 @@ def write_sheets(
     by_village: dict[str, list[Sheet]] = defaultdict(list)
     jobs = []
     made = 0
-    for s in _each_sheet(project, data):  # one at a time: a county's sheets hold every disclosure
+    keys = KeptKeys(cache.with_name(SHEET_KEYS))
+    for s in _plan(project, data, keys.kept):  # one at a time: a county's sheets hold every disclosure
         made += 1
-        folder = site / s.path
+        keys.use(s.digest, s.key)
+        light = Sheet(s.code, s.period, {})  # where it goes and the index need only the quarter
+        folder = site / light.path
         folder.mkdir(parents=True, exist_ok=True)
         html = folder / "index.html"
         with_pdf = s.period in recent
@@ -166,12 +237,13 @@ def write_sheets(
             f"{s.key}\0{printed}\0{with_pdf}\0{datasette_url}",
             html,
             lambda s=s, with_pdf=with_pdf: render(
-                s, printed=printed, pdf=with_pdf, ds_base=datasette_url, qr=qr
+                s.make(), printed=printed, pdf=with_pdf, ds_base=datasette_url, qr=qr
             ),
         )
-        by_village[s.code].append(Sheet(s.code, s.period, {}))  # the index needs only the quarter
+        by_village[s.code].append(light)
         if with_pdf:
             jobs.append((html, folder / PDF_NAME, s.key))
+    keys.save()
     names = dict(zip(data.villages["village_code"], data.villages["name"], strict=True))
     for code, name in names.items():
         folder = site / FOLDER / code
