@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 import polars as pl
 import segno
 
+from sunshine import staging
 from sunshine.deadlines import periods
 from sunshine.deadlines.periods import Period
 from sunshine.noticeboard import pdf
@@ -173,10 +173,7 @@ class SheetPages:
             tmp.write_text(self.finish(make()), encoding="utf-8")
             tmp.replace(path)
             self.written += 1
-        try:
-            os.link(path, target)
-        except OSError:
-            shutil.copyfile(path, target)
+        staging.place_link(path, target)
 
     def forget_unused(self) -> None:
         for path in self.folder.iterdir():
@@ -214,9 +211,11 @@ def write_sheets(
     *,
     datasette_url: str,
     finish: Callable[[str], str] = lambda page: page,
+    prune: bool = False,
 ) -> tuple[str, int]:
     """Write every sheet and each village's list of sheets into `site`, each page passed through
-    `finish`; return a Chinese note and the number of pages."""
+    `finish`; return a Chinese note and the number of pages. With `prune` (a site reused from an
+    earlier build), what else is in the sheets' folder goes."""
     recent = set(sorted(_quarters(data))[-PDF_QUARTERS:]) if pdf.available() else set()
     printed = dt.date.today()
     qr = QrCodes(cache.with_name("qr"))
@@ -225,6 +224,7 @@ def write_sheets(
     jobs = []
     made = 0
     keys = KeptKeys(cache.with_name(SHEET_KEYS))
+    written: set[Path] = set()  # all else under FOLDER (a site reused from an earlier build) goes
     for s in _plan(project, data, keys.kept):  # one at a time: a county's sheets hold every disclosure
         made += 1
         keys.use(s.digest, s.key)
@@ -241,22 +241,33 @@ def write_sheets(
             ),
         )
         by_village[s.code].append(light)
+        written.add(html)
         if with_pdf:
             jobs.append((html, folder / PDF_NAME, s.key))
+            written.add(folder / PDF_NAME)
     keys.save()
     names = dict(zip(data.villages["village_code"], data.villages["name"], strict=True))
     for code, name in names.items():
         folder = site / FOLDER / code
         folder.mkdir(parents=True, exist_ok=True)
         index = render_index(name, code, by_village.get(code, []), with_pdf=recent)
-        (folder / "index.html").write_text(finish(index), encoding="utf-8")
+        written.add(folder / "index.html")
+        tmp = folder / f".index.html.{os.getpid()}.tmp"  # replaced, never rewritten: see place_link
+        tmp.write_text(finish(index), encoding="utf-8")
+        tmp.replace(folder / "index.html")
     if pages.written == made:  # else the codes of the sheets kept as pages were not asked for
         qr.forget_unused()
     pages.forget_unused()
     count = made + len(names)
     if not pdf.available():
+        if prune:
+            staging.prune(site / FOLDER, written)
         note = f"公开栏打印页 {made} 张（本次写出 {pages.written} 张）；本机没有 Chromium（{pdf.chromium() or '已设为不使用'}），未生成 PDF"
         return note, count
+    for _, target, _ in jobs:  # print_pdfs links each into place, and would copy over one there
+        target.unlink(missing_ok=True)
     printed_now = pdf.print_pdfs(jobs, cache)
+    if prune:
+        staging.prune(site / FOLDER, written)
     note = f"公开栏打印页 {made} 张（本次写出 {pages.written} 张），最近 {len(recent)} 个季度的 PDF {len(jobs)} 份（本次打印 {printed_now} 份）"
     return note, count
