@@ -6,6 +6,8 @@ import datetime as dt
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -203,6 +205,31 @@ class KeptKeys:
         tmp.replace(self.path)
 
 
+def _print_apart(jobs: list[tuple[Path, Path, str]], cache: Path) -> int:
+    """Print the PDFs not printed before (pdf.print_pdfs keeps them as KEY-VERSION.pdf) in a process
+    of its own (sunshine.noticeboard.printer); how many."""
+    todo = [job for job in jobs if not (cache / f"{job[2]}-{pdf.VERSION}.pdf").exists()]
+    if not todo:
+        return 0
+    scratch = cache / f".printed.{os.getpid()}"  # where the printer links what it printed
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "sunshine.noticeboard.printer", str(os.getpid()), str(cache)],
+            input=json.dumps(
+                [[str(html), str(scratch / f"{n}.pdf"), key] for n, (html, _, key) in enumerate(todo)]
+            ),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        staging.remove_tree(scratch)
+    if done.returncode != 0:
+        last = (done.stderr or "").strip().splitlines()[-1:] or ["没有输出"]
+        raise RuntimeError(f"打印公开栏 PDF 失败（{last[0]}）")
+    return int(done.stdout.split()[-1])
+
+
 def write_sheets(
     project: Project,
     data: SiteData,
@@ -266,7 +293,8 @@ def write_sheets(
         return note, count
     for _, target, _ in jobs:  # print_pdfs links each into place, and would copy over one there
         target.unlink(missing_ok=True)
-    printed_now = pdf.print_pdfs(jobs, cache)
+    printed_now = _print_apart(jobs, cache)
+    pdf.print_pdfs(jobs, cache)  # all printed now: each is linked into place
     if prune:
         staging.prune(site / FOLDER, written)
     note = f"公开栏打印页 {made} 张（本次写出 {pages.written} 张），最近 {len(recent)} 个季度的 PDF {len(jobs)} 份（本次打印 {printed_now} 份）"

@@ -144,7 +144,7 @@ class Writer:
             self.proc.wait()
 
 
-def _stop_with_parent(parent: int) -> None:
+def stop_with_parent(parent: int) -> None:
     """Be killed with the build that started this process (Linux): its files stay unfinished."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -159,5 +159,5 @@ PR_SET_PDEATHSIG = 1
 
 
 if __name__ == "__main__":
-    _stop_with_parent(int(sys.argv[3]))
+    stop_with_parent(int(sys.argv[3]))
     write_all(Project.load(Path(sys.argv[1])), Path(sys.argv[2]))
