@@ -20,7 +20,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from contextlib import closing
+from contextlib import closing, suppress
 from pathlib import Path
 
 RENAME_EXCHANGE = 2
@@ -163,3 +163,39 @@ def no_transaction_control(action: int, *args: object) -> int:
     if action == sqlite3.SQLITE_TRANSACTION:
         return sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_OK
+
+
+def place_link(source: Path, target: Path) -> None:
+    """Make target a hard link to source (a copy where links are not possible), by a rename over
+    whatever target was: a file that other trees link to (a kept page, a published site) is never
+    written into."""
+    try:
+        if os.path.samestat(os.stat(source), os.lstat(target)):
+            return
+    except FileNotFoundError:
+        pass
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.link")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
+def prune(folder: Path, keep: set[Path]) -> int:
+    """Remove every file under folder that is not in keep, and the folders left empty; how many files."""
+    removed = 0
+    if not folder.is_dir():
+        return removed
+    for path, dirs, files in os.walk(folder, topdown=False):
+        for name in files:
+            if Path(path, name) not in keep:
+                os.unlink(os.path.join(path, name))
+                removed += 1
+        for name in dirs:
+            with suppress(OSError):
+                os.rmdir(os.path.join(path, name))  # only when empty
+    with suppress(OSError):
+        folder.rmdir()
+    return removed

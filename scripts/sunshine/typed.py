@@ -32,6 +32,7 @@ from sunshine.package import Table
 ENCODINGS = ("utf-8-sig", "gb18030")
 # How Excel and WPS write a date on saving: 2024/1/9, 2024-1-9, 2024年1月9日.
 RESAVED_DATE = re.compile(r"^[0-9]{4}(/[0-9]{1,2}/|-[0-9]{1,2}-|年[0-9]{1,2}月)[0-9]{1,2}日?$")
+CHUNK = 1 << 23  # text_frames reads eight megabytes at a time
 TRUE = ("true", "True", "TRUE", "1", "是")
 FALSE = ("false", "False", "FALSE", "0", "否")
 
@@ -399,12 +400,59 @@ def text_frame(path: Path, columns: list[str]) -> pl.DataFrame:
     except pl.exceptions.ComputeError:
         pass
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
-        records = csv.reader(f)
-        header = [h.strip() for h in next(records, [])]
-        at = [header.index(c) for c in columns]
-        cells: list[list[str | None]] = [[] for _ in columns]
-        for record in records:
-            if record:
-                for column, i in zip(cells, at, strict=True):
-                    column.append(record[i] if i < len(record) and record[i] != "" else None)
+        return _csv_frame(f, columns)
+
+
+def _csv_frame(f: Iterable[str], columns: list[str]) -> pl.DataFrame:
+    """The named columns as text by the csv module (empty cells null)."""
+    rows = csv.reader(f)
+    header = [h.strip() for h in next(rows, [])]
+    at = [header.index(c) for c in columns]
+    cells: list[list[str | None]] = [[] for _ in columns]
+    for record in rows:
+        if record:
+            for column, i in zip(cells, at, strict=True):
+                column.append(record[i] if i < len(record) and record[i] != "" else None)
     return pl.DataFrame(dict(zip(columns, cells, strict=True)), schema=dict.fromkeys(columns, pl.String))
+
+
+def text_frames(path: Path, columns: list[str], chunk: int | None = None) -> Iterator[pl.DataFrame]:
+    """text_frame a block of records at a time: the same rows and cells in the same order, for a
+    reader that keeps only a summary of them, without polars mapping the whole file into memory.
+
+    A block ends at a line end outside quotes (an even number of quotes before it), so a quoted cell
+    that spans lines stays with its record, as sunshine.records reads records. From a block polars
+    refuses on (a stray quote, see text_frame) to the end, the csv module reads the file."""
+    with path.open("rb") as stream:
+        head = stream.readline()
+        if not head.endswith(b"\n"):
+            head += b"\n"
+        rest, done = b"", False
+        while not done:
+            block = stream.read(chunk or CHUNK)
+            done = not block
+            data = rest + block
+            cut = len(data) if done else _block_end(data)
+            rest = data[cut:]
+            if not cut and not done:
+                continue
+            try:
+                yield pl.read_csv(
+                    head + data[:cut], infer_schema=False, encoding="utf8-lossy", columns=columns
+                )
+            except pl.exceptions.ComputeError:
+                remaining = io.BytesIO(head + data + stream.read())
+                text = io.TextIOWrapper(remaining, encoding="utf-8-sig", errors="replace", newline="")
+                yield _csv_frame(text, columns)
+                return
+
+
+def _block_end(data: bytes) -> int:
+    """Where the records of a block end: after its last line end outside quotes (0: none yet)."""
+    end = data.rfind(b"\n")
+    quotes = data.count(b'"', 0, end) if end >= 0 else 0
+    while end >= 0 and quotes % 2:
+        before = data.rfind(b"\n", 0, end)
+        quotes -= data.count(b'"', max(before, 0), end)
+        end = before
+    return end + 1

@@ -4,31 +4,114 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
-import shutil
+import subprocess
+import sys
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import polars as pl
 import segno
 
+from sunshine import staging
+from sunshine.deadlines import periods
+from sunshine.deadlines.periods import Period
 from sunshine.noticeboard import pdf
 from sunshine.noticeboard import sheet as sheet_module
-from sunshine.noticeboard.sheet import FOLDER, PDF_NAME, Sheet, qr_svg, render, render_index, sheets
+from sunshine.noticeboard.sheet import (
+    FOLDER,
+    PDF_NAME,
+    Sheet,
+    qr_svg,
+    render,
+    render_index,
+    sheets,
+)
 from sunshine.package import Project
 from sunshine.site.pages import md
 from sunshine.site.pages.data import SiteData
 
 
 def project_sheets(project: Project, data: SiteData) -> list[Sheet]:
+    return list(_each_sheet(project, data))
+
+
+def _each_sheet(project: Project, data: SiteData) -> Iterator[Sheet]:
+    """The sheets one at a time, village by village (a county's sheets hold every disclosure)."""
+    for planned in _plan(project, data, {}):
+        yield planned.make()
+
+
+# What a sheet is made from besides its village, its rows and the settings: a change to the code
+# that makes it derives every sheet again.
+DERIVED_BY = hashlib.sha256(
+    Path(sheet_module.__file__).read_bytes() + Path(periods.__file__).read_bytes() + pl.__version__.encode()
+).hexdigest()
+
+
+@dataclass
+class Planned:
+    """A sheet to write: where, its key (what it shows), and how to make it when it must be written."""
+
+    code: str
+    period: str
+    key: str
+    digest: str  # of everything it is made from
+    make: Callable[[], Sheet]
+
+
+def _plan(project: Project, data: SiteData, kept: dict[str, str]) -> Iterator[Planned]:
+    """Every sheet in order (sheet.sheets, a village and a quarter at a time). A sheet whose village,
+    rows (digests of polars, two seeds) and settings are those of a sheet of an earlier build takes
+    that sheet's key from `kept` and is not made unless its page must be written."""
     categories = project.tables["disclosures"].field("category")["constraints"]["enum"]
-    return sheets(
-        data.villages.to_dicts(),
-        data.disclosures.to_dicts(),
-        categories,
-        township=project.settings.township,
-        site_url=project.settings.site_url,
-    )
+    settings = {"township": project.settings.township, "site_url": project.settings.site_url}
+    frame = data.disclosures
+    hashes = list(zip(frame.hash_rows(seed=0).to_list(), frame.hash_rows(seed=1).to_list(), strict=True))
+    quarters = {day: _quarter(str(day)) for day in frame["published_on"].unique().to_list()}
+    groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for i, (code, day) in enumerate(frame.select("village_code", "published_on").iter_rows()):
+        quarter = quarters[day]
+        if quarter is not None:
+            groups[code][quarter].append(i)
+    shared = json.dumps([DERIVED_BY, settings, categories], ensure_ascii=False)
+    for v in sorted(data.villages.to_dicts(), key=lambda v: v["village_code"]):
+        village = json.dumps(v, sort_keys=True, ensure_ascii=False, default=str)
+        mine = groups.get(v["village_code"], {})
+        for quarter in sorted(mine):
+            rows = mine[quarter]
+            digest = hashlib.sha256(
+                f"{shared}\0{village}\0{quarter}\0{[hashes[i] for i in rows]}".encode()
+            ).hexdigest()
+
+            def make(v: dict[str, Any] = v, rows: list[int] = rows) -> Sheet:
+                (sheet,) = sheets([v], frame[rows].to_dicts(), categories, **settings)
+                return sheet
+
+            key = kept.get(digest)
+            if key is None:
+                sheet = make()
+                key, make = sheet.key, lambda sheet=sheet: sheet
+            yield Planned(v["village_code"], quarter, key, digest, make)
+
+
+def _quarters(data: SiteData) -> set[str]:
+    """The quarters that have a sheet: those in which a village published something."""
+    codes = set(data.villages["village_code"])
+    found = data.disclosures.filter(pl.col("village_code").is_in(codes))["published_on"].unique()
+    return {q for day in found.to_list() if (q := _quarter(str(day))) is not None}
+
+
+def _quarter(published_on: str) -> str | None:
+    """The quarter a sheet of this 发布日期 is in (as sheet.sheets reads it)."""
+    try:
+        return Period.of("quarter", dt.date.fromisoformat(published_on)).text
+    except ValueError:
+        return None
 
 
 # A change of how a code is drawn (sheet.py, segno) draws every code again.
@@ -92,15 +175,59 @@ class SheetPages:
             tmp.write_text(self.finish(make()), encoding="utf-8")
             tmp.replace(path)
             self.written += 1
-        try:
-            os.link(path, target)
-        except OSError:
-            shutil.copyfile(path, target)
+        staging.place_link(path, target)
 
     def forget_unused(self) -> None:
         for path in self.folder.iterdir():
             if path.name not in self.used:
                 path.unlink(missing_ok=True)
+
+
+SHEET_KEYS = "sheet-keys.json"
+
+
+class KeptKeys:
+    """Each sheet's key under the digest of what it is made from, kept for the next build."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.used = path, {}
+        try:
+            self.kept: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.kept = {}
+
+    def use(self, digest: str, key: str) -> None:
+        self.used[digest] = key
+
+    def save(self) -> None:
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.used), encoding="utf-8")
+        tmp.replace(self.path)
+
+
+def _print_apart(jobs: list[tuple[Path, Path, str]], cache: Path) -> int:
+    """Print the PDFs not printed before (pdf.print_pdfs keeps them as KEY-VERSION.pdf) in a process
+    of its own (sunshine.noticeboard.printer); how many."""
+    todo = [job for job in jobs if not (cache / f"{job[2]}-{pdf.VERSION}.pdf").exists()]
+    if not todo:
+        return 0
+    scratch = cache / f".printed.{os.getpid()}"  # where the printer links what it printed
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "sunshine.noticeboard.printer", str(os.getpid()), str(cache)],
+            input=json.dumps(
+                [[str(html), str(scratch / f"{n}.pdf"), key] for n, (html, _, key) in enumerate(todo)]
+            ),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        staging.remove_tree(scratch)
+    if done.returncode != 0:
+        last = (done.stderr or "").strip().splitlines()[-1:] or ["没有输出"]
+        raise RuntimeError(f"打印公开栏 PDF 失败（{last[0]}）")
+    return int(done.stdout.split()[-1])
 
 
 def write_sheets(
@@ -111,18 +238,25 @@ def write_sheets(
     *,
     datasette_url: str,
     finish: Callable[[str], str] = lambda page: page,
+    prune: bool = False,
 ) -> tuple[str, int]:
     """Write every sheet and each village's list of sheets into `site`, each page passed through
-    `finish`; return a Chinese note and the number of pages."""
-    made = project_sheets(project, data)
-    recent = set(sorted({s.period for s in made})[-PDF_QUARTERS:]) if pdf.available() else set()
+    `finish`; return a Chinese note and the number of pages. With `prune` (a site reused from an
+    earlier build), what else is in the sheets' folder goes."""
+    recent = set(sorted(_quarters(data))[-PDF_QUARTERS:]) if pdf.available() else set()
     printed = dt.date.today()
     qr = QrCodes(cache.with_name("qr"))
     pages = SheetPages(cache.with_name("sheets"), finish)
     by_village: dict[str, list[Sheet]] = defaultdict(list)
     jobs = []
-    for s in made:
-        folder = site / s.path
+    made = 0
+    keys = KeptKeys(cache.with_name(SHEET_KEYS))
+    written: set[Path] = set()  # all else under FOLDER (a site reused from an earlier build) goes
+    for s in _plan(project, data, keys.kept):  # one at a time: a county's sheets hold every disclosure
+        made += 1
+        keys.use(s.digest, s.key)
+        light = Sheet(s.code, s.period, {})  # where it goes and the index need only the quarter
+        folder = site / light.path
         folder.mkdir(parents=True, exist_ok=True)
         html = folder / "index.html"
         with_pdf = s.period in recent
@@ -130,25 +264,38 @@ def write_sheets(
             f"{s.key}\0{printed}\0{with_pdf}\0{datasette_url}",
             html,
             lambda s=s, with_pdf=with_pdf: render(
-                s, printed=printed, pdf=with_pdf, ds_base=datasette_url, qr=qr
+                s.make(), printed=printed, pdf=with_pdf, ds_base=datasette_url, qr=qr
             ),
         )
-        by_village[s.code].append(s)
+        by_village[s.code].append(light)
+        written.add(html)
         if with_pdf:
             jobs.append((html, folder / PDF_NAME, s.key))
+            written.add(folder / PDF_NAME)
+    keys.save()
     names = dict(zip(data.villages["village_code"], data.villages["name"], strict=True))
     for code, name in names.items():
         folder = site / FOLDER / code
         folder.mkdir(parents=True, exist_ok=True)
         index = render_index(name, code, by_village.get(code, []), with_pdf=recent)
-        (folder / "index.html").write_text(finish(index), encoding="utf-8")
-    if pages.written == len(made):  # else the codes of the sheets kept as pages were not asked for
+        written.add(folder / "index.html")
+        tmp = folder / f".index.html.{os.getpid()}.tmp"  # replaced, never rewritten: see place_link
+        tmp.write_text(finish(index), encoding="utf-8")
+        tmp.replace(folder / "index.html")
+    if pages.written == made:  # else the codes of the sheets kept as pages were not asked for
         qr.forget_unused()
     pages.forget_unused()
-    count = len(made) + len(names)
+    count = made + len(names)
     if not pdf.available():
-        note = f"公开栏打印页 {len(made)} 张（本次写出 {pages.written} 张）；本机没有 Chromium（{pdf.chromium() or '已设为不使用'}），未生成 PDF"
+        if prune:
+            staging.prune(site / FOLDER, written)
+        note = f"公开栏打印页 {made} 张（本次写出 {pages.written} 张）；本机没有 Chromium（{pdf.chromium() or '已设为不使用'}），未生成 PDF"
         return note, count
-    printed_now = pdf.print_pdfs(jobs, cache)
-    note = f"公开栏打印页 {len(made)} 张（本次写出 {pages.written} 张），最近 {len(recent)} 个季度的 PDF {len(jobs)} 份（本次打印 {printed_now} 份）"
+    for _, target, _ in jobs:  # print_pdfs links each into place, and would copy over one there
+        target.unlink(missing_ok=True)
+    printed_now = _print_apart(jobs, cache)
+    pdf.print_pdfs(jobs, cache)  # all printed now: each is linked into place
+    if prune:
+        staging.prune(site / FOLDER, written)
+    note = f"公开栏打印页 {made} 张（本次写出 {pages.written} 张），最近 {len(recent)} 个季度的 PDF {len(jobs)} 份（本次打印 {printed_now} 份）"
     return note, count

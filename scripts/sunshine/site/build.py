@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ import yaml
 from sunshine import headers, staging
 from sunshine.chinese.searchdict import write_dictionaries
 from sunshine.noticeboard.build import write_sheets
+from sunshine.noticeboard.sheet import FOLDER
 from sunshine.package import Project
 from sunshine.problems import BuildError
 from sunshine.site import charts
@@ -55,6 +56,9 @@ HTML = "html"  # MkDocs's output, kept between builds and published by hard link
 HTML_STATE = "html-state.json"
 SEARCH_ENTRIES = "search-entries.json"
 MANIFEST = "manifest.json"
+SPARE = "spare"  # the site the last build replaced, brought up to date as the next one
+# Written into the site after MkDocs's output is linked in: kept in a spare site for those steps.
+WRITTEN_AFTER = (FOLDER, "downloads")
 CONTENT_DOCS = "docs"  # content/docs/: hand-written pages and assets, copied as they are
 OVERRIDES = "overrides"  # content/overrides/: theme overrides (custom_dir)
 CHANGES_NAV_LIMIT = 50
@@ -130,8 +134,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
 
         t0 = time.perf_counter()
         charts.cache = charts.ChartCache(work / "charts")
-        pages = list(all_pages(ctx))
-        _write_docs(project, pages, ctx.changes, docs, work / MANIFEST, stats)
+        pages = _write_docs(project, all_pages(ctx), ctx.changes, docs, work / MANIFEST, stats)
         if stats.rendered == stats.pages:  # every chart in use was drawn or reused just now
             charts.cache.forget_unused()
         stats.timings["generate"] = time.perf_counter() - t0
@@ -154,17 +157,17 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
             _fix_query_segmentation(html_dir)
             index = _merge_search_index(work, html_dir / "search" / "search_index.json", docs, dirty=dirty)
             _write_state(work, state)
-            _link_tree(html_dir, new)
+            reused = _site_tree(html_dir, new, work / SPARE)
             stats.search_index_bytes = _write_search_index(index, new / "search" / "search_index.json")
             stats.sheets, sheet_pages = write_sheets(
-                project, data, new, work / "pdf", datasette_url=datasette_url, finish=with_csp
+                project, data, new, work / "pdf", datasette_url=datasette_url, finish=with_csp, prune=reused
             )
             stats.html_pages += sheet_pages
-            _link_downloads(downloads.result(), new)
+            _link_downloads(downloads.result(), new, prune=reused)
         except BaseException:
             staging.remove_tree(new)
             raise
-        staging.swap_directory(new, target)
+        _swap(new, target, work / SPARE)
         stats.timings["finish"] = time.perf_counter() - t0
         return stats
     finally:
@@ -223,12 +226,14 @@ def _write_if_changed(path: Path, content: bytes) -> bool:
 
 def _write_docs(
     project: Project,
-    pages: list[Page],
+    pages: Iterable[Page],
     changes: dict[str, str],
     docs: Path,
     manifest_path: Path,
     stats: SiteBuild,
-) -> None:
+) -> list[Page]:
+    """Write each page whose inputs changed; return the pages without their inputs (the navigation
+    needs only their paths, titles and sections, and a county's inputs are hundreds of megabytes)."""
     version = _code_version()
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -236,10 +241,12 @@ def _write_docs(
         manifest = {}
     fresh: dict[str, str] = {}
     expected: set[str] = set()
+    listed: list[Page] = []
     for page in pages:
         key = _key(version, page.inputs)
         fresh[page.path] = key
         expected.add(page.path)
+        listed.append(Page(page.path, None, page.render, page.title, page.section))
         stats.pages += 1
         if manifest.get(page.path) == key and (docs / page.path).exists():
             continue
@@ -263,6 +270,7 @@ def _write_docs(
                 stats.removed += 1
     manifest_path.parent.mkdir(parents=True, exist_ok=True)
     manifest_path.write_text(json.dumps(fresh, ensure_ascii=False, indent=0), encoding="utf-8")
+    return listed
 
 
 def _mark_changes_page(path: str, text: str) -> str:
@@ -282,8 +290,7 @@ def _nav(pages: list[Page], changes: dict[str, str], docs: Path) -> list[Any]:
     townships: dict[str, list[Any]] = {}
     for page in pages:
         if page.path.startswith("villages/") and page.path != "villages/index.md":
-            township = page.inputs["village"]["township"]
-            townships.setdefault(html(township), []).append({html(page.title): page.path})
+            townships.setdefault(html(page.section), []).append({html(page.title): page.path})
     # Every entry has its title written out: a --dirty build does not read the pages it does not
     # rewrite, and their titles appear in the nav and the previous/next links of the pages it does.
     nav.append(
@@ -398,16 +405,18 @@ def _run_mkdocs(config: Path, site_dir: Path, *, dirty: bool = False) -> None:
 # -- after MkDocs: downloads, Content-Security-Policy, swap ----------------------------------------
 
 
-def _link_downloads(made: dict[str, dict[str, Path]], site: Path) -> None:
-    """Each table as UTF-8 CSV, Excel-friendly CSV and JSON, made once per version of its CSV."""
+def _link_downloads(made: dict[str, dict[str, Path]], site: Path, *, prune: bool = False) -> None:
+    """Each table as UTF-8 CSV, Excel-friendly CSV and JSON, made once per version of its CSV; with
+    `prune` (a site reused from an earlier build), the files of tables no longer published go."""
+    placed: set[Path] = set()
     for name, files in made.items():
         for kind, path in files.items():
             target = site / catalog.download_names(name)[kind]
             target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(path, target)
-            except OSError:
-                shutil.copyfile(path, target)
+            staging.place_link(path, target)
+            placed.add(target)
+    if prune:
+        staging.prune(site / "downloads", placed)
 
 
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>(.*?)</script>", re.S)
@@ -523,6 +532,63 @@ def _write_search_index(data: dict[str, Any], path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     return path.stat().st_size
+
+
+def _site_tree(html: Path, new: Path, spare: Path) -> bool:
+    """The new site's tree of MkDocs's output: the site the last build replaced, brought up to date,
+    where there is one (a county's site is 18,000 files and folders, and a few dozen change), else
+    a new tree of links. True when the spare was used: then the steps that write into the folders
+    of WRITTEN_AFTER remove from them what they did not write."""
+    if spare.is_dir() and not any((html / name).exists() for name in WRITTEN_AFTER):
+        try:
+            spare.rename(new)
+            _sync_tree(str(html), str(new), top=True)
+            return True
+        except OSError:
+            staging.remove_tree(new)
+    staging.remove_tree(spare)
+    _link_tree(html, new)
+    return False
+
+
+def _sync_tree(source: str, target: str, *, top: bool = False) -> None:
+    """Make target the same tree as source, each file a link to source's (as `cp -al` would make it),
+    changing only what differs. At the top, the folders written after (WRITTEN_AFTER) are left to
+    the steps that write them, which remove what they did not write."""
+    have = {e.name: e for e in os.scandir(target)}
+    want = {e.name: e for e in os.scandir(source)}
+    for name, entry in list(have.items()):
+        if top and name in WRITTEN_AFTER:
+            continue
+        source_entry = want.get(name)
+        is_dir = entry.is_dir(follow_symlinks=False)
+        if source_entry is None or source_entry.is_dir(follow_symlinks=False) != is_dir:
+            if is_dir:
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+            del have[name]
+    for name, entry in want.items():
+        path = os.path.join(target, name)
+        if entry.is_dir(follow_symlinks=False):
+            if name not in have:
+                os.mkdir(path)
+                shutil.copystat(entry.path, path)
+            _sync_tree(entry.path, path)
+        elif name not in have or have[name].inode() != entry.inode():
+            staging.place_link(Path(entry.path), Path(path))
+
+
+def _swap(new: Path, target: Path, spare: Path) -> None:
+    """Put the new site in place (sunshine.staging); keep the one it replaced as the next spare."""
+    staging.remove_tree(spare)
+    if target.is_dir() and staging.exchange(new, target):
+        try:
+            new.rename(spare)
+        except OSError:
+            staging.remove_tree(new)
+        return
+    staging.swap_directory(new, target)
 
 
 def _link_tree(source: Path, target: Path) -> None:

@@ -23,6 +23,7 @@ class Page:
     inputs: Any
     render: Callable[[Any], str]
     title: str = ""
+    section: str = ""  # the group of the navigation the page is listed under (a village's township)
 
 
 @dataclass

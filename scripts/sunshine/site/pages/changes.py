@@ -81,12 +81,23 @@ class _Events:
         return dict(self.conn.execute(sql).fetchall())
 
     def kinds(self) -> dict[str, dict[str, int]]:
-        """How many changes of each kind each table has, in one pass over the changes."""
+        """How many changes of each kind each table has. Nearly all are additions (a table's first
+        commit adds every row): the changes of each table are counted on an index, those of other
+        kinds found by their kind, and the rest are additions."""
         out: dict[str, dict[str, int]] = {}
-        if self.conn is not None:
-            sql = "select table_name, kind, count(*) from changes group by 1, 2"
-            for table, kind, n in self.conn.execute(sql):
-                out.setdefault(table, {})[kind] = n
+        if self.conn is None:
+            return out
+        totals = self.conn.execute("select table_name, count(*) from changes group by 1").fetchall()
+        others = self.conn.execute(
+            "select +table_name, kind, count(*) from changes where kind < ? or kind > ? or kind is null group by 1, 2",
+            (ADDED, ADDED),
+        ).fetchall()
+        for table, kind, n in others:
+            out.setdefault(table, {})[kind] = n
+        for table, n in totals:
+            added = n - sum(out.get(table, {}).values())
+            if added:
+                out.setdefault(table, {})[ADDED] = added
         return out
 
     def removed_now(self) -> set[tuple[str, str]]:

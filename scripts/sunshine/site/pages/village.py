@@ -38,9 +38,11 @@ def _by(frame: pl.DataFrame, key: str) -> dict[str, list[dict[str, Any]]]:
 
 def pages(ctx: Context) -> Iterator[Page]:
     d = ctx.data
-    disclosures = _by(
-        d.disclosures.select(DISCLOSURE_COLUMNS).sort("published_on", "disclosure_id", descending=True),
-        "village_code",
+    # Each village's rows as dicts only when its page is made: a county's are 60,000 with their texts.
+    disclosures = (
+        d.disclosures.select(DISCLOSURE_COLUMNS)
+        .sort("published_on", "disclosure_id", descending=True)
+        .partition_by("village_code", as_dict=True, maintain_order=True)
     )
     staff_counts = dict(d.staff.group_by("grid_id").len().iter_rows())
     grids = _by(d.grids.sort("grid_id"), "village_code")
@@ -54,7 +56,7 @@ def pages(ctx: Context) -> Iterator[Page]:
         inputs = {
             "village": village,
             "intro": ctx.content_text(f"villages/{code}.md"),
-            "disclosures": disclosures.get(code, []),
+            "disclosures": disclosures.pop((code,)).to_dicts() if (code,) in disclosures else [],
             "grids": [{**g, "staff": staff_counts.get(g["grid_id"], 0)} for g in grids.get(code, [])],
             "petitions": figures.get(code),
             "petitions_by_category": by_category.get(code, []),
@@ -64,7 +66,7 @@ def pages(ctx: Context) -> Iterator[Page]:
             "history": ctx.history,
             "deadlines": deadline_calendar.village_inputs(ctx, code),
         }
-        yield Page(village_path(code), inputs, render, title=village["name"])
+        yield Page(village_path(code), inputs, render, title=village["name"], section=village["township"])
 
 
 def _overview(v: dict[str, Any], ds: m.Datasette) -> str:
