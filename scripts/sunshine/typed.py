@@ -216,12 +216,7 @@ def read(table: Table, data: bytes) -> TypedTable:
 def stream(table: Table, lines: Iterable[str]) -> tuple[list[str], Iterator[dict[str, str]]]:
     """The column names of a version of a table, and its rows as `canonical_rows` gives them, read
     as the lines arrive (decoded text, line ends kept): a million-row version is never held whole."""
-    lines = iter(lines)
-    first = next(lines, "").removeprefix("\ufeff")
-    records = csv.reader(itertools.chain([first], lines), delimiter=dialect_of(first))
-    labels, _ = _header(records)
-    keys = _keys(table, header_map(table, labels), labels)
-    known = [k for k in keys if k is not None]
+    records, keys, known = _records(table, lines)
     specs = {f["name"]: f for f in table.fields}
 
     def rows() -> Iterator[dict[str, str]]:
@@ -239,12 +234,7 @@ def stream_columns(
     """`stream` a batch of up to `size` rows at a time, each batch column by column, for a reader that
     works on whole columns (a county's first history): the same rows, each cell as written
     (`canonical_column` makes it what `stream` gives)."""
-    lines = iter(lines)
-    first = next(lines, "").removeprefix("\ufeff")
-    records = csv.reader(itertools.chain([first], lines), delimiter=dialect_of(first))
-    labels, _ = _header(records)
-    keys = _keys(table, header_map(table, labels), labels)
-    known = [k for k in keys if k is not None]
+    records, keys, known = _records(table, lines)
     names = list(dict.fromkeys(known))  # a row's cells in the order `_cells` gives them
     at = {name: i for i, name in enumerate(keys) if name is not None}  # the last column of a name wins
 
@@ -337,6 +327,17 @@ def _canonical_pattern(spec: dict[str, Any]) -> str | None:
             return None
         return f"^-?(0|[1-9][0-9]{{0,14}}){tail}$"
     return None
+
+
+def _records(table: Table, lines: Iterable[str]) -> tuple[Iterator[list[str]], list[str | None], list[str]]:
+    """The records after the header of a version's lines, where each column's cells are kept
+    (`_keys`), and the names kept."""
+    lines = iter(lines)
+    first = next(lines, "").removeprefix("\ufeff")
+    records = csv.reader(itertools.chain([first], lines), delimiter=dialect_of(first))
+    labels, _ = _header(records)
+    keys = _keys(table, header_map(table, labels), labels)
+    return records, keys, [k for k in keys if k is not None]
 
 
 def _header(records: Iterator[list[str]]) -> tuple[list[str], int]:
