@@ -128,6 +128,12 @@ def test_filtered_columns_are_indexed(db):
     assert "USING COVERING INDEX idx_petitions_category" in plan[0][3]
 
 
+def test_the_served_search_indexes_keep_fts5s_default_settings(db):
+    """The worker gathers words in a large hash; the served database updates with the defaults."""
+    for table in ("petitions", "disclosures"):
+        assert db.execute(f"SELECT k FROM {table}_fts_config WHERE k <> 'version'").fetchall() == []
+
+
 @pytest.mark.parametrize(
     "name", sorted(build_metadata(Project.load(ROOT))["databases"]["sunshine"]["queries"])
 )
