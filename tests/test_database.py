@@ -267,6 +267,29 @@ def test_the_search_worker_reads_the_rows_of_its_chunks_as_the_tables_are_loaded
     assert read(40, 44) == []
 
 
+def test_a_file_arrow_gives_up_on_loads_as_the_standard_librarys_reader_reads_it(tmp_path):
+    """Columns in another order and a last row short of its two empty columns: Arrow stops at the
+    short row, and the table is loaded again by the reader that pads a short row with empty cells."""
+    project = Project.load(copy_package(ROOT, tmp_path / "pkg"))
+    target = project.build_dir / "sunshine.db"
+    build_database(project, target)
+    want = sqlite3.connect(target).execute("SELECT * FROM petitions ORDER BY rowid").fetchall()
+    path = project.root / "data" / "petitions.csv"
+    rows = list(csv.DictReader(path.open(encoding="utf-8-sig")))
+    header = [c for c in rows[0] if c not in ("grid_id", "followup_on")] + ["grid_id", "followup_on"]
+    extra = dict(rows[-1], case_id="2099-0000001", grid_id="", followup_on="")
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows([row[c] for c in header] for row in rows)
+        writer.writerow([extra[c] for c in header[:-2]])
+    build_database(Project.load(project.root), target)
+    got = sqlite3.connect(target).execute("SELECT * FROM petitions ORDER BY rowid").fetchall()
+    names = Project.load(project.root).tables["petitions"].field_names
+    assert got[:-1] == want
+    assert got[-1] == tuple(None if c in ("grid_id", "followup_on") else extra[c] for c in names)
+
+
 def test_temporary_files_of_a_killed_build_are_removed_by_the_next_build(tmp_path):
     project = Project.load(copy_package(ROOT, tmp_path / "pkg"))
     target = project.build_dir / "sunshine.db"

@@ -34,6 +34,7 @@ import pyarrow.csv as pacsv
 from sunshine import figures, staging
 from sunshine.chinese import search, words
 from sunshine.database import incremental
+from sunshine.database.load import load_tables, value_sql
 from sunshine.deadlines import periods as deadline_periods
 from sunshine.deadlines import rules as deadline_rules
 from sunshine.deadlines import status as deadline_status
@@ -211,7 +212,7 @@ def _update(
             incremental.apply(
                 conn,
                 d,
-                [_value_sql(f) for f in d.table.fields],
+                [value_sql(f) for f in d.table.fields],
                 project.searchable.get(d.table.name, ()),
                 segmenter,
                 applied,
@@ -371,16 +372,11 @@ def _build(
         daemon=True,
     )
     worker.start()
-    conn = sqlite3.connect(path, isolation_level=None)
+    conn: sqlite3.Connection | None = None
     try:
-        _pragmas(conn)
-        conn.execute("PRAGMA temp_store = FILE")  # so that the index sorts use both cores: INDEX_CACHE_KB
         tables = [project.tables[name] for name in project.load_order]
-        counts = {}
-        conn.execute("BEGIN")
-        for table in tables:
-            conn.execute(create_table_sql(table))
-            counts[table.name] = _load(conn, project, table)
+        conn = load_tables(path, project, tables, [create_table_sql(t) for t in tables], _build_pragmas)
+        counts = {t.name: conn.execute(f"SELECT count(*) FROM {t.name}").fetchone()[0] for t in tables}
         clock.lap("load")
         conn.execute(f"PRAGMA cache_size = {-INDEX_CACHE_KB}")
         for table in tables:
@@ -414,6 +410,7 @@ def _build(
         conn.execute("BEGIN")
         for table, rows in mine.items():
             _insert_segmented(conn, table, project.searchable[table], rows)
+            conn.execute(f"DELETE FROM {search.fts_table(table)}_config WHERE k = 'hashsize'")
         conn.execute("COMMIT")
         clock.lap("copy and complete search index")
     except BaseException:
@@ -422,7 +419,8 @@ def _build(
         worker.join()
         raise
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
         fts_path.unlink(missing_ok=True)
     _check(path, clock, counts, tuple(project.searchable))
     return counts
@@ -466,6 +464,11 @@ def _load_deadlines(conn: sqlite3.Connection, project: Project) -> None:
         f"INSERT INTO {deadline_status.TABLE} VALUES ({', '.join('?' for _ in columns)})",
         ([s.row()[c] for c in columns] for s in statuses),
     )
+
+
+def _build_pragmas(conn: sqlite3.Connection) -> None:
+    _pragmas(conn)
+    conn.execute("PRAGMA temp_store = FILE")  # so that the index sorts use both cores: INDEX_CACHE_KB
 
 
 def _pragmas(conn: sqlite3.Connection) -> None:
@@ -556,56 +559,6 @@ def create_table_sql(table: Table) -> str:
     return f"CREATE TABLE {table.name} (\n  " + ",\n  ".join(lines) + "\n)"
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _value_sql(field: dict[str, Any]) -> str:
-    """The SQL expression that turns one CSV cell (bound as text) into its typed value."""
-    kind = field["type"]
-    if kind in ("integer", "year"):
-        return "CAST(NULLIF(?, '') AS INTEGER)"
-    if kind == "number":
-        return "CAST(NULLIF(?, '') AS REAL)"
-    if kind == "boolean":
-        trues = field.get("trueValues", ["true", "True", "TRUE", "1"])
-        falses = field.get("falseValues", ["false", "False", "FALSE", "0"])
-        whens = [f"WHEN {_literal(v)} THEN 1" for v in trues] + [f"WHEN {_literal(v)} THEN 0" for v in falses]
-        return f"CASE ? {' '.join(whens)} END"
-    return "NULLIF(?, '')"
-
-
-def _rows(path: Path, table: Table) -> Iterator[list[str]]:
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f)
-        header = [h.strip() for h in next(reader, [])]
-        names = table.field_names
-        if header == names:
-            yield from reader
-            return
-        try:
-            order = [header.index(n) for n in names]
-        except ValueError as exc:
-            raise BuildError(
-                f"{table.path} 的表头与表结构不一致：{exc}。请先运行 sunshine validate。"
-            ) from exc
-        for row in reader:
-            yield [row[i] if i < len(row) else "" for i in order]
-
-
-def _load(conn: sqlite3.Connection, project: Project, table: Table) -> int:
-    path = project.root / table.path
-    if not path.exists():
-        raise BuildError(f"找不到 {table.path}。请确认文件存在并已通过校验。")
-    values = ", ".join(_value_sql(f) for f in table.fields)
-    conn.executemany(f"INSERT INTO {table.name} VALUES ({values})", _rows(path, table))
-    count, last = conn.execute(f"SELECT count(*), max(rowid) FROM {table.name}").fetchone()
-    # The search worker numbers CSV rows 1..n; into an empty table SQLite assigns the same rowids.
-    if table.name in project.searchable and count and last != count:
-        raise BuildError(f"{table.path} 的行号与数据库不一致，无法建立搜索索引。")
-    return count
-
-
 def fts5_definition(columns: tuple[str, ...]) -> str:
     """Contentless, rowids only: the words are needed to find rows, not to show them.
 
@@ -632,7 +585,8 @@ CSV_BLOCK_BYTES = 1 << 21  # the search worker reads its CSV this much at a time
 # The worker's FTS5 tables gather this many bytes of words in memory before writing a segment:
 # with FTS5's default (1 MB), a million petitions make a hundred segments that are merged again and
 # again; with 64 MB, two, and the worker inserts its words in 3.5 s instead of 4.8. The setting is
-# removed once the index is copied: the served database updates its index with the defaults.
+# copied with the index, used for this process's share and then removed: the served database
+# updates its index with FTS5's defaults.
 SEARCH_HASH_BYTES = 64 << 20
 SEARCH_CACHE_KB = 20_000  # page cache while the search index is written: its pages are written once
 
@@ -792,6 +746,5 @@ def _copy_search_index(
         for (shadow,) in shadows:
             conn.execute(f"DELETE FROM main.{shadow}")
             conn.execute(f"INSERT INTO main.{shadow} SELECT * FROM segmented.{shadow}")
-        conn.execute(f"DELETE FROM main.{fts}_config WHERE k = 'hashsize'")
     conn.execute("COMMIT")
     conn.execute("DETACH DATABASE segmented")
