@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "scripts" / "sunshine"
@@ -78,10 +81,6 @@ def test_no_import_of_our_own_code_is_guarded_by_except_import_error():
 
 def test_polars_gives_freed_memory_back_as_the_package_sets_it():
     """sunshine sets the allocator before polars starts it: polars appends the setting to its own."""
-    import os
-    import subprocess
-    import sys
-
     env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
     out = subprocess.run(
         [sys.executable, "-c", "import sunshine.site.pages.data, os; print(os.environ['_RJEM_MALLOC_CONF'])"],
