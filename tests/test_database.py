@@ -290,6 +290,17 @@ def test_a_file_arrow_gives_up_on_loads_as_the_standard_librarys_reader_reads_it
     assert got[-1] == tuple(None if c in ("grid_id", "followup_on") else extra[c] for c in names)
 
 
+def test_a_header_cell_over_two_lines_is_read_as_the_header(tmp_path):
+    project = Project.load(copy_package(ROOT, tmp_path / "pkg"))
+    target = project.build_dir / "sunshine.db"
+    build_database(project, target)
+    want = sqlite3.connect(target).execute("SELECT * FROM petitions ORDER BY rowid").fetchall()
+    path = project.root / "data" / "petitions.csv"
+    path.write_text('"\ncase_id"' + path.read_text(encoding="utf-8-sig")[len("case_id") :], encoding="utf-8")
+    build_database(Project.load(project.root), target)
+    assert sqlite3.connect(target).execute("SELECT * FROM petitions ORDER BY rowid").fetchall() == want
+
+
 def test_temporary_files_of_a_killed_build_are_removed_by_the_next_build(tmp_path):
     project = Project.load(copy_package(ROOT, tmp_path / "pkg"))
     target = project.build_dir / "sunshine.db"

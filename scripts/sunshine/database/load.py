@@ -112,10 +112,13 @@ def _ingest(path: Path, project: Project, tables: list[Table]) -> list[Table]:
 def _batches(path: Path, table: Table) -> pa.RecordBatchReader:
     """The table's columns as text, empty cells as nulls, read by Arrow a block at a time."""
     with path.open(encoding="utf-8-sig", newline="") as f:
-        header = [h.strip() for h in next(csv.reader(f), [])]
+        raw = next(csv.reader(f), [])
+    header = [h.strip() for h in raw]
     names = table.field_names
     if set(names) - set(header):
         raise KeyError(names)  # the standard library's reader says which column is missing
+    if any("\n" in h or "\r" in h for h in raw):
+        raise ValueError(path)  # a header over two lines: Arrow would skip only the first line
     return pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(
