@@ -301,6 +301,23 @@ def test_a_header_cell_over_two_lines_is_read_as_the_header(tmp_path):
     assert sqlite3.connect(target).execute("SELECT * FROM petitions ORDER BY rowid").fetchall() == want
 
 
+def test_without_a_folder_for_temporary_files_the_indexes_are_sorted_in_memory(tmp_path, monkeypatch):
+    project = Project.load(copy_package(ROOT, tmp_path / "pkg"))
+    target = project.build_dir / "sunshine.db"
+    build_database(project, target)
+    want = {
+        name: sqlite3.connect(target).execute(f"SELECT * FROM {name} ORDER BY rowid").fetchall()
+        for name in TABLES
+    }
+    monkeypatch.setattr(database.os, "access", lambda path, mode: False)
+    assert database.sqlite_temp_dir() is None
+    target.unlink()
+    build_database(Project.load(project.root), target)
+    conn = sqlite3.connect(target)
+    assert {name: conn.execute(f"SELECT * FROM {name} ORDER BY rowid").fetchall() for name in TABLES} == want
+    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
 def test_temporary_files_of_a_killed_build_are_removed_by_the_next_build(tmp_path):
     project = Project.load(copy_package(ROOT, tmp_path / "pkg"))
     target = project.build_dir / "sunshine.db"

@@ -469,7 +469,24 @@ def _load_deadlines(conn: sqlite3.Connection, project: Project) -> None:
 
 def _build_pragmas(conn: sqlite3.Connection) -> None:
     _pragmas(conn)
-    conn.execute("PRAGMA temp_store = FILE")  # so that the index sorts use both cores: INDEX_CACHE_KB
+    if sqlite_temp_dir() is not None:  # so that the index sorts use both cores: INDEX_CACHE_KB
+        conn.execute("PRAGMA temp_store = FILE")
+
+
+def sqlite_temp_dir() -> str | None:
+    """The folder SQLite writes its temporary files to, as SQLite's Unix build picks it; None when
+    there is none it can write (a read-only container): the sorts then stay in memory, slower."""
+    for folder in (
+        os.environ.get("SQLITE_TMPDIR"),
+        os.environ.get("TMPDIR"),
+        "/var/tmp",
+        "/usr/tmp",
+        "/tmp",
+        ".",
+    ):
+        if folder and os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK):
+            return folder
+    return None
 
 
 def _pragmas(conn: sqlite3.Connection) -> None:
