@@ -59,7 +59,7 @@ def main() -> None:
     edit(g, "chinese-header", 1, lines(g)[0], "网格编号,所属村（社区）代码,网格名称,网格范围,户数,人口")
     edit(g, "blank-label", 1, ",area,", ",,")
     edit(g, "duplicate-label", 1, ",name,", ",village_code,")
-    write(g, "ok-blank-line-before-header", "\n" + fixture[g])
+    write(g, "blank-line-before-header", "\n" + fixture[g])
     rows = fixture[p].split("\n")
     rows[2] = rows[2].replace("调整清运频次为每日一次。", '"调整清运频次\n为每日一次。"')
     rows[3] = rows[3] + "\n"

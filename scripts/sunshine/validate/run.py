@@ -245,6 +245,17 @@ def _validate_table(
         collector.add(Problem(code="empty-file", file=rel, message="文件是空的", hint="至少要有表头一行。"))
         return 0
     labels, header_row = header
+    if header_row > 1:  # Frictionless finds the header below; every reader of the build reads line 1
+        collector.add(
+            Problem(
+                code="blank-before-header",
+                file=rel,
+                row=1,
+                message=f"表头前有 {header_row - 1} 个空行",
+                hint=f"删除表头前的空行，让表头在第 1 行。可运行 sunshine fix {rel} 自动删除。",
+                fixable=True,
+            )
+        )
     columns, problems = match_header(labels, table.fields, rel, row=header_row)
     for p in problems:
         collector.add(p)
