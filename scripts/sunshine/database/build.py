@@ -53,7 +53,7 @@ DAYS_TO_RESOLVE = figures.DAYS_SQL
 # site links to reads one of them. The petitions indexes also cover the canned queries: days to
 # resolve is indexed as an expression, spelled exactly as the queries and the petitions_detail
 # view spell it, so they read no table rows. Each petitions index, by what it serves (building
-# one takes 0.4-2.2 s a million rows, most of it sorting, so none is kept for a query another serves):
+# one takes 0.3-1.3 s a million rows, most of it sorting, so none is kept for a query another serves):
 # - figures: the petition_figures query behind every figure on the site, and the village pages
 #   (village_code, optionally category, sorted by resolved_on), which its leading column serves;
 # - category: the category filter sorted by received_on (the table's own order) and its count;
