@@ -12,6 +12,7 @@ import pytest
 from sunshine import typed
 from sunshine.package import Project
 from sunshine.sample.generate import Sizes, generate
+from sunshine.site.pages import data
 from sunshine.site.pages.data import SiteData
 from sunshine.site.pages.downloads import write_table_downloads
 
@@ -88,3 +89,92 @@ def test_downloads_are_the_same_bytes_whatever_the_blocks(county: Project, tmp_p
         assert blocks[kind].read_bytes() == whole[kind].read_bytes(), kind
     assert len(json.loads(blocks["json"].read_text(encoding="utf-8"))) == 3000
     assert blocks["excel"].read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+# -- the petitions the last build kept ---------------------------------------------------------
+
+
+@pytest.fixture
+def township(tmp_path: Path, monkeypatch) -> Project:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    generate(tmp_path / "data", Sizes(villages=3, disclosures=100, petitions=2000), seed=11)
+    return Project.load(copy_package(ROOT, tmp_path / "pkg", data_from=tmp_path / "data"))
+
+
+def petitions_file(project: Project) -> Path:
+    return project.root / project.tables["petitions"].path
+
+
+def edit_rows(project: Project) -> None:
+    """Edit three petitions (one resolved later than any other), delete two, add two, swap two."""
+    head, *rows = petitions_file(project).read_text(encoding="utf-8").splitlines(keepends=True)
+    rows[5] = rows[5].replace("满意", "不满意", 1)
+    cells = rows[700].split(",")
+    cells[8] = "2099-12-31"  # resolved_on: now the newest petition
+    rows[700] = ",".join(cells)
+    rows[1500] = rows[1500].replace(",", ", ", 1)
+    rows[10], rows[11] = rows[11], rows[10]
+    added = [r.replace(r[:12], f"2030-{i:07d}", 1) for i, r in enumerate((rows[3], rows[4]))]
+    del rows[900], rows[100]
+    rows[1200:1200] = added[:1]
+    rows.append(added[1])
+    petitions_file(project).write_text(head + "".join(rows), encoding="utf-8")
+
+
+def must_not_read_whole(monkeypatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError("the whole petitions file was read")
+
+    monkeypatch.setattr(typed, "text_frames", refuse)
+
+
+def test_the_kept_petitions_brought_up_to_date_equal_a_whole_read(township: Project, tmp_path, monkeypatch):
+    kept = tmp_path / "petitions.arrow"
+    first = SiteData.load(township, kept)
+    assert first.petitions.equals(SiteData.load(township).petitions)
+    assert kept.is_file()
+    edit_rows(township)
+    whole = SiteData.load(township)
+    must_not_read_whole(monkeypatch)
+    patched = SiteData.load(township, kept)
+    assert patched.petitions.equals(whole.petitions)
+    assert patched.recent_petitions.equals(whole.recent_petitions)
+    assert patched.petitions.height == 2000
+    assert patched.recent_petitions["resolved_on"][0] == "2099-12-31"
+    assert SiteData.load(township, kept).petitions.equals(whole.petitions)  # kept again, as patched
+
+
+@pytest.mark.parametrize("damage", ["truncated", "another schema", "too many changes"])
+def test_kept_petitions_that_cannot_be_used_are_read_again_whole(
+    township: Project, tmp_path: Path, monkeypatch, damage: str
+):
+    kept = tmp_path / "petitions.arrow"
+    SiteData.load(township, kept)
+    edit_rows(township)
+    if damage == "truncated":
+        kept.write_bytes(kept.read_bytes()[:1000])
+    elif damage == "another schema":
+        township.tables["petitions"].schema["fields"][6]["description"] = "诉求内容的摘要，已改写。"
+    else:
+        monkeypatch.setattr(data, "PATCHED_AT_MOST", 1)
+    whole = SiteData.load(township)
+    read: list[Path] = []
+    frames = typed.text_frames
+    monkeypatch.setattr(
+        typed, "text_frames", lambda path, *a, **k: read.append(path) or frames(path, *a, **k)
+    )
+    again = SiteData.load(township, kept)
+    assert read == [petitions_file(township)]
+    assert again.petitions.equals(whole.petitions)
+    assert again.recent_petitions.equals(whole.recent_petitions)
+    assert kept.is_file()  # and kept for the next build
+
+
+def test_a_file_polars_refuses_is_read_whole_and_nothing_is_kept(township: Project, tmp_path: Path):
+    kept = tmp_path / "petitions.arrow"
+    path = petitions_file(township)
+    head, *rows = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    rows[50] = rows[50].replace("，", '，村民说"', 1)
+    path.write_text(head + "".join(rows), encoding="utf-8")
+    assert SiteData.load(township, kept).petitions.equals(SiteData.load(township).petitions)
+    assert not kept.exists()

@@ -17,7 +17,7 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -417,13 +417,16 @@ def _csv_frame(f: Iterable[str], columns: list[str]) -> pl.DataFrame:
     return pl.DataFrame(dict(zip(columns, cells, strict=True)), schema=dict.fromkeys(columns, pl.String))
 
 
-def text_frames(path: Path, columns: list[str], chunk: int | None = None) -> Iterator[pl.DataFrame]:
+def text_frames(
+    path: Path, columns: list[str], chunk: int | None = None, *, refused: Callable[[], None] | None = None
+) -> Iterator[pl.DataFrame]:
     """text_frame a block of records at a time: the same rows and cells in the same order, for a
     reader that keeps only a summary of them, without polars mapping the whole file into memory.
 
     A block ends at a line end outside quotes (an even number of quotes before it), so a quoted cell
     that spans lines stays with its record, as sunshine.records reads records. From a block polars
-    refuses on (a stray quote, see text_frame) to the end, the csv module reads the file."""
+    refuses on (a stray quote, see text_frame) to the end, the csv module reads the file, and
+    `refused` is called."""
     with path.open("rb") as stream:
         head = stream.readline()
         if not head.endswith(b"\n"):
@@ -437,15 +440,24 @@ def text_frames(path: Path, columns: list[str], chunk: int | None = None) -> Ite
             rest = data[cut:]
             if not cut and not done:
                 continue
-            try:
-                yield pl.read_csv(
-                    head + data[:cut], infer_schema=False, encoding="utf8-lossy", columns=columns
-                )
-            except pl.exceptions.ComputeError:
+            frame = text_block(head, data[:cut], columns)
+            if frame is None:
+                if refused is not None:
+                    refused()
                 remaining = io.BytesIO(head + data + stream.read())
                 text = io.TextIOWrapper(remaining, encoding="utf-8-sig", errors="replace", newline="")
                 yield _csv_frame(text, columns)
                 return
+            yield frame
+
+
+def text_block(head: bytes, data: bytes, columns: list[str]) -> pl.DataFrame | None:
+    """The named columns of whole records (`data`, below the header line `head`) as text_frames
+    reads a block of them; None where polars refuses them."""
+    try:
+        return pl.read_csv(head + data, infer_schema=False, encoding="utf8-lossy", columns=columns)
+    except pl.exceptions.ComputeError:
+        return None
 
 
 def _block_end(data: bytes) -> int:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
-from sunshine import figures, typed
+from sunshine import figures, privacy, records, typed
 from sunshine.figures import petition_figures
 from sunshine.package import Project, Table
 from sunshine.privacy import Columns, mask_frame
@@ -24,6 +30,7 @@ NEWEST = ("resolved_on", "case_id")  # the order of 最近办结的诉求, newes
 # last four); texts repeated from a small set are kept as categories, a few bytes a row.
 PETITION_COLUMNS = ("village_code", "grid_id", "category", "channel", "department", "satisfaction")
 KEPT_PETITION_COLUMNS = (*PETITION_COLUMNS, "days", "month", "received_year", "resolved_year")
+PATCHED_AT_MOST = 100_000  # records added since the last build read one by one; more: the whole file
 
 
 def _read_table(project: Project, name: str, columns: list[str] | None = None) -> pl.DataFrame:
@@ -73,7 +80,8 @@ class SiteData:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, project: Project) -> SiteData:
+    def load(cls, project: Project, kept: Path | None = None) -> SiteData:
+        """The tables; `kept`: where one build keeps its petitions for the next (see _petitions)."""
         read = {name: _read_table(project, name) for name in project.tables if name != "petitions"}
         villages = read["villages"].with_columns(
             pl.col("households").cast(pl.Int64), pl.col("population").cast(pl.Int64)
@@ -85,7 +93,7 @@ class SiteData:
             pl.col("amount_yuan").cast(pl.Float64),
             pl.col("period").str.slice(0, 4).alias("year"),
         )
-        petitions, recent = _petitions(project)
+        petitions, recent = _petitions(project, kept)
         return cls(
             villages,
             grids,
@@ -101,29 +109,32 @@ class SiteData:
         return dict(zip(self.villages["village_code"], self.villages["name"], strict=True))
 
 
-def _petitions(project: Project) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _petitions(project: Project, kept: Path | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The petitions as the figures read them (PETITION_COLUMNS and figures.with_days, masked), and
     the newest (RECENT_PETITIONS, every column, their long texts too).
 
     The file is read a block at a time (typed.text_frames) and only what the site keeps of each block
-    stays: a county's million petitions are 40 MB so, where reading them whole took 1.2 GB."""
+    stays: a county's million petitions are 40 MB so, where reading them whole took 1.2 GB.
+
+    With `kept` (a file the last build left), only the records that are not in the last version are
+    read: what the site keeps of every record is kept there beside the record's hash (sunshine.records),
+    and each row depends on its own record alone."""
     table = project.tables["petitions"]
+    path = project.root / table.path
+    if kept is not None:
+        patched = _patched(table, path, kept)
+        if patched is not None:
+            return patched
     fields = table.field_names
     texts = [c for c in RECENT_ONLY if c in fields]
     others = [c for c in fields if c not in texts]
-    read = [c for c in fields if c in (*PETITION_COLUMNS, "received_on", *NEWEST)]
-    kept, newest = [], []
-    for raw in typed.text_frames(project.root / table.path, fields):
-        shown = figures.with_days(_shown(table, raw.select(read)))
-        kept.append(
-            shown.select(KEPT_PETITION_COLUMNS).with_columns(
-                pl.col(c).cast(pl.Categorical) for c in KEPT_PETITION_COLUMNS if c != "days"
-            )
-        )
-        first = (
-            shown.select(NEWEST).with_row_index("_row").sort(NEWEST, descending=True).head(RECENT_PETITIONS)
-        )
-        newest.append(raw[first["_row"]])
+    read = _read_columns(table)
+    parts, newest = [], []
+    refused: list[bool] = []
+    for raw in typed.text_frames(path, fields, refused=lambda: refused.append(True)):
+        part = _kept_of(table, raw.select(read))
+        parts.append(part if kept is not None else part.drop(NEWEST))
+        newest.append(raw[_newest(part)])
     candidates = pl.concat(newest)
     rows = (
         figures.with_days(_shown(table, candidates.select(others)))
@@ -134,4 +145,117 @@ def _petitions(project: Project) -> tuple[pl.DataFrame, pl.DataFrame]:
     recent = rows.drop("_row")
     if texts:
         recent = pl.concat([recent, _shown(table, candidates.select(texts))[rows["_row"]]], how="horizontal")
-    return pl.concat(kept), recent
+    frame = pl.concat(parts)
+    if kept is not None:
+        if not refused:
+            _keep(table, records.index_of(path, records.blob_id(path)), frame, kept)
+        frame = frame.drop(NEWEST)
+    return frame, recent
+
+
+def _newest(frame: pl.DataFrame) -> pl.Series:
+    """Where the newest RECENT_PETITIONS rows of a frame stand, newest first."""
+    order = frame.select(pl.col(c).cast(pl.String) for c in NEWEST).with_row_index("_row")
+    days = order[NEWEST[0]].drop_nulls()
+    if days.len() > RECENT_PETITIONS:  # only rows resolved on one of the newest days can be among them
+        last = days.top_k(RECENT_PETITIONS).min()
+        order = order.filter(pl.col(NEWEST[0]).is_null() | (pl.col(NEWEST[0]) >= last))
+    return order.sort(NEWEST, descending=True).head(RECENT_PETITIONS)["_row"]
+
+
+def _read_columns(table: Table) -> list[str]:
+    return [c for c in table.field_names if c in (*PETITION_COLUMNS, "received_on", *NEWEST)]
+
+
+def _kept_of(table: Table, raw: pl.DataFrame) -> pl.DataFrame:
+    """What the site keeps of each petition of a block: KEPT_PETITION_COLUMNS and the NEWEST order."""
+    shown = figures.with_days(_shown(table, raw))
+    return shown.select(*KEPT_PETITION_COLUMNS, *NEWEST).with_columns(
+        pl.col(c).cast(pl.Categorical) for c in (*KEPT_PETITION_COLUMNS, NEWEST[0]) if c != "days"
+    )
+
+
+# -- what one build keeps of the petitions for the next ------------------------------------------
+
+
+def _kept_key(table: Table, header: bytes) -> str:
+    """What the kept rows were made by: the code, the table's schema, polars and the file's header."""
+    digest = hashlib.sha256()
+    for module in (sys.modules[__name__], figures, typed, privacy, records):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    digest.update(json.dumps(table.schema, sort_keys=True).encode())
+    digest.update(pl.__version__.encode() + b"\0" + header.removeprefix(records.BOM))
+    return digest.hexdigest()
+
+
+def _keep(table: Table, index: records.Index, frame: pl.DataFrame, kept: Path) -> None:
+    """Keep the rows (what the site keeps of each, in file order) beside each record's hash, for the
+    next build; nothing when the records do not match the rows one to one."""
+    kept.unlink(missing_ok=True)
+    if not index.unique or index.records != frame.height:
+        return
+    table_ = frame.with_columns(index.frame["h"]).to_arrow()
+    table_ = table_.replace_schema_metadata({"key": _kept_key(table, index.header)})
+    tmp = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table_.schema) as writer:
+            writer.write_table(table_)
+        os.replace(tmp, kept)
+    except (OSError, pa.ArrowException):
+        tmp.unlink(missing_ok=True)  # keeping it only saves the next build a pass over the file
+
+
+def _patched(table: Table, path: Path, kept: Path) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """The petitions from the kept rows of the last build and the records added since; None when
+    nothing usable was kept (a first build, another schema or header, another version of the code)."""
+    try:
+        with pa.memory_map(str(kept)) as source:
+            arrow = pa.ipc.open_file(source).read_all()
+    except (OSError, pa.ArrowException):
+        return None
+    index = records.index_of(path, records.blob_id(path))
+    key = (arrow.schema.metadata or {}).get(b"key", b"").decode()
+    if key != _kept_key(table, index.header) or not index.unique:
+        return None
+    old = pl.from_arrow(arrow.replace_schema_metadata(None))
+    assert isinstance(old, pl.DataFrame)
+    rows = index.frame.with_row_index("_pos").join(
+        old.with_columns(pl.lit(True).alias("_old")), on="h", how="left", maintain_order="left"
+    )
+    added = rows.filter(pl.col("_old").is_null())
+    if added.height > PATCHED_AT_MOST:
+        return None
+    fresh = _parsed(table, path, index, added, _read_columns(table))
+    if fresh is None:
+        return None
+    columns = [c for c in old.columns if c != "h"]
+    frame = pl.concat(
+        [
+            rows.filter(pl.col("_old").is_not_null()).select("_pos", *columns),
+            _kept_of(table, fresh).with_columns(added["_pos"]).select("_pos", *columns),
+        ]
+    ).sort("_pos")
+    fields = table.field_names
+    candidates = _parsed(table, path, index, index.frame[_newest(frame)], fields)
+    if candidates is None:
+        return None
+    texts = [c for c in RECENT_ONLY if c in fields]
+    recent = figures.with_days(_shown(table, candidates.select(c for c in fields if c not in texts)))
+    if texts:
+        recent = pl.concat([recent, _shown(table, candidates.select(texts))], how="horizontal")
+    _keep(table, index, frame.drop("_pos"), kept)
+    return frame.drop("_pos", *NEWEST), recent
+
+
+def _parsed(
+    table: Table, path: Path, index: records.Index, rows: pl.DataFrame, columns: list[str]
+) -> pl.DataFrame | None:
+    """The named columns of the indexed records `rows`, read back from the file as text_frames reads
+    them; None when the file no longer holds them or polars refuses them."""
+    found = records.read_records(path, rows)
+    if found is None:
+        return None
+    header = index.header + b"\n"
+    frame = typed.text_block(header, b"".join(r + b"\n" for r in found), columns)
+    return frame if frame is not None and frame.height == len(found) else None
