@@ -56,7 +56,7 @@ HTML = "html"  # MkDocs's output, kept between builds and published by hard link
 HTML_STATE = "html-state.json"
 SEARCH_ENTRIES = "search-entries.json"
 MANIFEST = "manifest.json"
-PETITIONS = "petitions.arrow"  # what the site keeps of each petition, for the next build (SiteData.load)
+PETITIONS = "petitions"  # what the site keeps of each petition, for the next build (SiteData.load)
 SPARE = "spare"  # the site the last build replaced, brought up to date as the next one
 # Written into the site after MkDocs's output is linked in: kept in a spare site for those steps.
 WRITTEN_AFTER = (FOLDER, "downloads")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
 
 from sunshine import figures, privacy, records, typed
 from sunshine.figures import petition_figures
@@ -149,6 +149,8 @@ def _petitions(project: Project, kept: Path | None = None) -> tuple[pl.DataFrame
     if kept is not None:
         if not refused:
             _keep(table, records.index_of(path, records.blob_id(path)), frame, kept)
+        else:
+            shutil.rmtree(kept, ignore_errors=True)
         frame = frame.drop(NEWEST)
     return frame, recent
 
@@ -188,54 +190,53 @@ def _kept_key(table: Table, header: bytes) -> str:
     return digest.hexdigest()
 
 
+def _kept_file(kept: Path, table: Table, index: records.Index) -> Path:
+    return kept / f"{_kept_key(table, index.header)}.arrow"
+
+
 def _keep(table: Table, index: records.Index, frame: pl.DataFrame, kept: Path) -> None:
     """Keep the rows (what the site keeps of each, in file order) beside each record's hash, for the
-    next build; nothing when the records do not match the rows one to one."""
-    kept.unlink(missing_ok=True)
-    if not index.unique or index.records != frame.height:
-        return
-    table_ = frame.with_columns(index.frame["h"]).to_arrow()
-    table_ = table_.replace_schema_metadata({"key": _kept_key(table, index.header)})
-    tmp = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
+    next build, in a file named by _kept_key; nothing when the records and rows do not match one to one."""
+    target = _kept_file(kept, table, index)
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     try:
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table_.schema) as writer:
-            writer.write_table(table_)
-        os.replace(tmp, kept)
-    except (OSError, pa.ArrowException):
+        kept.mkdir(parents=True, exist_ok=True)
+        for old in kept.iterdir():
+            old.unlink(missing_ok=True)
+        if index.unique and index.records == frame.height:
+            frame.with_columns(index.frame["h"]).write_ipc(tmp)
+            os.replace(tmp, target)
+    except (OSError, pl.exceptions.PolarsError):
         tmp.unlink(missing_ok=True)  # keeping it only saves the next build a pass over the file
 
 
 def _patched(table: Table, path: Path, kept: Path) -> tuple[pl.DataFrame, pl.DataFrame] | None:
     """The petitions from the kept rows of the last build and the records added since; None when
     nothing usable was kept (a first build, another schema or header, another version of the code)."""
-    try:
-        with pa.memory_map(str(kept)) as source:
-            arrow = pa.ipc.open_file(source).read_all()
-    except (OSError, pa.ArrowException):
-        return None
     index = records.index_of(path, records.blob_id(path))
-    key = (arrow.schema.metadata or {}).get(b"key", b"").decode()
-    if key != _kept_key(table, index.header) or not index.unique:
+    try:
+        old = pl.read_ipc(_kept_file(kept, table, index)) if index.unique else None
+    except (OSError, pl.exceptions.PolarsError):
         return None
-    old = pl.from_arrow(arrow.replace_schema_metadata(None))
-    assert isinstance(old, pl.DataFrame)
-    rows = index.frame.with_row_index("_pos").join(
-        old.with_columns(pl.lit(True).alias("_old")), on="h", how="left", maintain_order="left"
-    )
-    added = rows.filter(pl.col("_old").is_null())
-    if added.height > PATCHED_AT_MOST:
+    if old is None:
+        return None
+    # Where each record of the file stood in the kept rows; a record not kept is read and added after them.
+    at = index.frame.select("h").join(
+        old.select("h").with_row_index("_old"), on="h", how="left", maintain_order="left"
+    )["_old"]
+    added = index.frame.filter(at.is_null())
+    if added.height > PATCHED_AT_MOST or at.len() != index.records:
         return None
     fresh = _parsed(table, path, index, added, _read_columns(table))
     if fresh is None:
         return None
     columns = [c for c in old.columns if c != "h"]
-    frame = pl.concat(
-        [
-            rows.filter(pl.col("_old").is_not_null()).select("_pos", *columns),
-            _kept_of(table, fresh).with_columns(added["_pos"]).select("_pos", *columns),
-        ]
-    ).sort("_pos")
+    after = at.is_null().cast(pl.UInt32).cum_sum() + (old.height - 1)
+    where = at.fill_null(after)
+    both = pl.concat([old.select(columns), _kept_of(table, fresh).select(columns)], rechunk=False)
+    del old
+    frame = both[where]
+    del both
     fields = table.field_names
     candidates = _parsed(table, path, index, index.frame[_newest(frame)], fields)
     if candidates is None:
@@ -244,8 +245,8 @@ def _patched(table: Table, path: Path, kept: Path) -> tuple[pl.DataFrame, pl.Dat
     recent = figures.with_days(_shown(table, candidates.select(c for c in fields if c not in texts)))
     if texts:
         recent = pl.concat([recent, _shown(table, candidates.select(texts))], how="horizontal")
-    _keep(table, index, frame.drop("_pos"), kept)
-    return frame.drop("_pos", *NEWEST), recent
+    _keep(table, index, frame, kept)
+    return frame.drop(*NEWEST), recent
 
 
 def _parsed(
