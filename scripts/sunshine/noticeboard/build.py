@@ -205,29 +205,40 @@ class KeptKeys:
         tmp.replace(self.path)
 
 
-def _print_apart(jobs: list[tuple[Path, Path, str]], cache: Path) -> int:
-    """Print the PDFs not printed before (pdf.print_pdfs keeps them as KEY-VERSION.pdf) in a process
-    of its own (sunshine.noticeboard.printer); how many."""
-    todo = [job for job in jobs if not (cache / f"{job[2]}-{pdf.VERSION}.pdf").exists()]
-    if not todo:
-        return 0
-    scratch = cache / f".printed.{os.getpid()}"  # where the printer links what it printed
-    try:
-        done = subprocess.run(
+class Printer:
+    """The printer process (sunshine.noticeboard.printer), started before its jobs are known: Chromium
+    starts while the site is built. Stopped when no PDF is to be printed."""
+
+    def __init__(self, cache: Path) -> None:
+        self.cache = cache
+        self.proc = subprocess.Popen(
             [sys.executable, "-m", "sunshine.noticeboard.printer", str(os.getpid()), str(cache)],
-            input=json.dumps(
-                [[str(html), str(scratch / f"{n}.pdf"), key] for n, (html, _, key) in enumerate(todo)]
-            ),
-            capture_output=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            check=False,
         )
-    finally:
-        staging.remove_tree(scratch)
-    if done.returncode != 0:
-        last = (done.stderr or "").strip().splitlines()[-1:] or ["没有输出"]
-        raise RuntimeError(f"打印公开栏 PDF 失败（{last[0]}）")
-    return int(done.stdout.split()[-1])
+
+    def print(self, todo: list[tuple[Path, Path, str]]) -> int:
+        """Print these PDFs into the cache (pdf.print_pdfs keeps them as KEY-VERSION.pdf); how many."""
+        scratch = self.cache / f".printed.{os.getpid()}"  # where the printer links what it printed
+        try:
+            out, err = self.proc.communicate(
+                json.dumps(
+                    [[str(html), str(scratch / f"{n}.pdf"), key] for n, (html, _, key) in enumerate(todo)]
+                )
+            )
+        finally:
+            staging.remove_tree(scratch)
+        if self.proc.returncode != 0:
+            last = (err or "").strip().splitlines()[-1:] or ["没有输出"]
+            raise RuntimeError(f"打印公开栏 PDF 失败（{last[0]}）")
+        return int(out.split()[-1])
+
+    def stop(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.kill()
+            self.proc.communicate()
 
 
 def write_sheets(
@@ -239,10 +250,29 @@ def write_sheets(
     datasette_url: str,
     finish: Callable[[str], str] = lambda page: page,
     prune: bool = False,
+    printer: Printer | None = None,
 ) -> tuple[str, int]:
     """Write every sheet and each village's list of sheets into `site`, each page passed through
     `finish`; return a Chinese note and the number of pages. With `prune` (a site reused from an
-    earlier build), what else is in the sheets' folder goes."""
+    earlier build), what else is in the sheets' folder goes. `printer`: one started for `cache`
+    (else one is started if a PDF is to be printed); it is done with on return."""
+    try:
+        return _write_sheets(project, data, site, cache, datasette_url, finish, prune, printer)
+    finally:
+        if printer is not None:
+            printer.stop()
+
+
+def _write_sheets(
+    project: Project,
+    data: SiteData,
+    site: Path,
+    cache: Path,
+    datasette_url: str,
+    finish: Callable[[str], str],
+    prune: bool,
+    printer: Printer | None,
+) -> tuple[str, int]:
     recent = set(sorted(_quarters(data))[-PDF_QUARTERS:]) if pdf.available() else set()
     printed = dt.date.today()
     qr = QrCodes(cache.with_name("qr"))
@@ -293,7 +323,8 @@ def write_sheets(
         return note, count
     for _, target, _ in jobs:  # print_pdfs links each into place, and would copy over one there
         target.unlink(missing_ok=True)
-    printed_now = _print_apart(jobs, cache)
+    todo = [job for job in jobs if not (cache / f"{job[2]}-{pdf.VERSION}.pdf").exists()]
+    printed_now = (printer or Printer(cache)).print(todo) if todo else 0
     pdf.print_pdfs(jobs, cache)  # all printed now: each is linked into place
     if prune:
         staging.prune(site / FOLDER, written)

@@ -8,17 +8,18 @@ same glyph (read from the font's own character map).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from fontTools.ttLib import TTCollection, TTLibError
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 from pypdf import PdfWriter
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -36,8 +37,20 @@ def available() -> bool:
     return bool(path) and Path(path).is_file() and os.access(path, os.X_OK)
 
 
-def print_pdfs(jobs: Iterable[tuple[Path, Path, str]], cache: Path) -> int:
+@contextlib.contextmanager
+def browser_page() -> Iterator[Page]:
+    """A page of a headless Chromium, closed on leaving."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=ARGS)
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def print_pdfs(jobs: Iterable[tuple[Path, Path, str]], cache: Path, page: Page | None = None) -> int:
     """For each (html file, pdf target, key): print once into the cache, then link it in place.
+    `page`: a browser page to print with (else Chromium is started when a PDF must be printed).
 
     Returns how many PDFs were printed now (the others came from the cache).
     """
@@ -45,18 +58,13 @@ def print_pdfs(jobs: Iterable[tuple[Path, Path, str]], cache: Path) -> int:
     cache.mkdir(parents=True, exist_ok=True)
     todo = [(html, cache / f"{key}.pdf") for html, _, key in jobs if not (cache / f"{key}.pdf").exists()]
     if todo:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium(), args=ARGS)
-            try:
-                page = browser.new_page()
-                for html, cached in todo:
-                    page.goto(html.resolve().as_uri(), wait_until="load")
-                    tmp = cached.with_name(cached.name + ".tmp")
-                    page.pdf(path=str(tmp), format="A4", print_background=True, prefer_css_page_size=True)
-                    fix_text_layer(tmp)
-                    tmp.replace(cached)
-            finally:
-                browser.close()
+        with contextlib.nullcontext(page) if page is not None else browser_page() as using:
+            for html, cached in todo:
+                using.goto(html.resolve().as_uri(), wait_until="load")
+                tmp = cached.with_name(cached.name + ".tmp")
+                using.pdf(path=str(tmp), format="A4", print_background=True, prefer_css_page_size=True)
+                fix_text_layer(tmp)
+                tmp.replace(cached)
     for _, target, key in jobs:
         target.parent.mkdir(parents=True, exist_ok=True)
         try:

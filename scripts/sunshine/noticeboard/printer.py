@@ -1,14 +1,17 @@
-"""`python -m sunshine.noticeboard.printer PARENT CACHE`: print the PDFs of the jobs read as JSON from
-stdin ([[html, pdf, key], ...]) into CACHE, in a process of its own.
+"""`python -m sunshine.noticeboard.printer PARENT CACHE`: start Chromium, then print the PDFs of the
+jobs read as JSON from stdin ([[html, pdf, key], ...]) into CACHE, in a process of its own.
 
 The site build holds its tables and pages while it writes the sheets; Chromium started from this
-small process takes a few hundred megabytes less at its peak than started from the build.
+small process takes a few hundred megabytes less at its peak than started from the build. The build
+starts this process before it knows the jobs, so that Chromium and the font's character map
+(pdf.ideograph_of) are ready when they come.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import threading
 from pathlib import Path
 
 from sunshine.noticeboard import pdf
@@ -16,5 +19,7 @@ from sunshine.site.pages.downloads import stop_with_parent
 
 if __name__ == "__main__":
     stop_with_parent(int(sys.argv[1]))
-    jobs = [(Path(html), Path(target), key) for html, target, key in json.load(sys.stdin)]
-    print(pdf.print_pdfs(jobs, Path(sys.argv[2])))
+    threading.Thread(target=pdf.ideograph_of, daemon=True).start()
+    with pdf.browser_page() as page:
+        jobs = [(Path(html), Path(target), key) for html, target, key in json.load(sys.stdin)]
+        print(pdf.print_pdfs(jobs, Path(sys.argv[2]), page))

@@ -28,7 +28,8 @@ import yaml
 
 from sunshine import headers, staging
 from sunshine.chinese.searchdict import write_dictionaries
-from sunshine.noticeboard.build import write_sheets
+from sunshine.noticeboard import pdf
+from sunshine.noticeboard.build import Printer, write_sheets
 from sunshine.noticeboard.sheet import FOLDER
 from sunshine.package import Project
 from sunshine.problems import BuildError
@@ -122,6 +123,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     docs = work / "docs"
     t0 = time.perf_counter()
     downloads = Downloads(project, work / "downloads")  # written beside the pages, in a process of its own
+    printer: Printer | None = None
     try:
         data = SiteData.load(project, work / PETITIONS)
         ctx = Context(
@@ -130,6 +132,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
             ds=Datasette(datasette_url),
             site_url=_site_url(project),
         )
+        printer = Printer(work / "pdf") if pdf.available() else None  # Chromium starts meanwhile
         ctx.changes, ctx.history = _changes(project, datasette_url)
         stats.timings["load"] = time.perf_counter() - t0
 
@@ -161,7 +164,14 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
             reused = _site_tree(html_dir, new, work / SPARE)
             stats.search_index_bytes = _write_search_index(index, new / "search" / "search_index.json")
             stats.sheets, sheet_pages = write_sheets(
-                project, data, new, work / "pdf", datasette_url=datasette_url, finish=with_csp, prune=reused
+                project,
+                data,
+                new,
+                work / "pdf",
+                datasette_url=datasette_url,
+                finish=with_csp,
+                prune=reused,
+                printer=printer,
             )
             stats.html_pages += sheet_pages
             _link_downloads(downloads.result(), new, prune=reused)
@@ -173,6 +183,8 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
         return stats
     finally:
         downloads.stop()
+        if printer is not None:
+            printer.stop()
 
 
 def _refuse_unsafe_content(project: Project) -> None:
