@@ -12,7 +12,7 @@ import pytest
 from sunshine import typed
 from sunshine.package import Project
 from sunshine.sample.generate import Sizes, generate
-from sunshine.site.pages import data
+from sunshine.site.pages import data, downloads
 from sunshine.site.pages.data import SiteData
 from sunshine.site.pages.downloads import write_table_downloads
 
@@ -179,3 +179,56 @@ def test_a_file_polars_refuses_is_read_whole_and_nothing_is_kept(township: Proje
     path.write_text(head + "".join(rows), encoding="utf-8")
     assert SiteData.load(township, kept).petitions.equals(SiteData.load(township).petitions)
     assert not kept.exists()
+
+
+# -- downloads, chunk by chunk -------------------------------------------------------------------
+
+
+def downloads_at_once(table, source: Path, folder: Path) -> dict[str, bytes]:
+    """The three files as the block reader writes them, from the whole table."""
+    folder.mkdir()
+    paths = {kind: folder / kind for kind in downloads.KINDS}
+    with paths["csv"].open("wb") as c, paths["excel"].open("wb") as e, paths["json"].open("wb") as j:
+        downloads._write(table, source, c, e, j)
+    return {kind: path.read_bytes() for kind, path in paths.items()}
+
+
+def test_downloads_written_chunk_by_chunk_are_the_bytes_of_the_whole_table(township: Project, tmp_path):
+    table = township.tables["petitions"]
+    made = write_table_downloads(table, petitions_file(township), tmp_path / "dl")
+    expected = downloads_at_once(table, petitions_file(township), tmp_path / "whole")
+    assert {kind: made[kind].read_bytes() for kind in downloads.KINDS} == expected
+    assert len(json.loads(made["json"].read_text(encoding="utf-8"))) == 2000
+
+
+def test_downloads_after_an_edit_are_made_again_only_where_rows_changed(
+    township: Project, tmp_path: Path, monkeypatch
+):
+    monkeypatch.setattr(downloads, "CHUNK_RECORDS", 64)  # about 30 chunks of 64 rows
+    table = township.tables["petitions"]
+    first = write_table_downloads(table, petitions_file(township), tmp_path / "dl")
+    edit_rows(township)
+    masked: list[int] = []
+    block_bytes = downloads._block_bytes
+    monkeypatch.setattr(
+        downloads, "_block_bytes", lambda t, rows: masked.append(rows.height) or block_bytes(t, rows)
+    )
+    again = write_table_downloads(table, petitions_file(township), tmp_path / "dl")
+    assert 0 < sum(masked) < 1000  # the chunks around the 9 changed places, of 2,000 rows
+    expected = downloads_at_once(table, petitions_file(township), tmp_path / "whole")
+    assert {kind: again[kind].read_bytes() for kind in downloads.KINDS} == expected
+    assert not any(path.exists() for path in first.values())
+    assert len(list((tmp_path / "dl").iterdir())) == 4  # the three files and where their chunks are
+
+
+def test_downloads_of_a_file_polars_refuses_are_written_whole(township: Project, tmp_path: Path):
+    path = petitions_file(township)
+    head, *rows = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    rows[50] = rows[50].replace("，", '，村民说"', 1)
+    path.write_text(head + "".join(rows), encoding="utf-8")
+    table = township.tables["petitions"]
+    made = write_table_downloads(table, path, tmp_path / "dl")
+    assert {kind: made[kind].read_bytes() for kind in downloads.KINDS} == downloads_at_once(
+        table, path, tmp_path / "whole"
+    )
+    assert sorted(p.suffix for p in (tmp_path / "dl").iterdir()) == [".csv", ".csv", ".json"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import io
+import json
 import os
 import signal
 import subprocess
@@ -18,10 +19,9 @@ from typing import BinaryIO
 
 import polars as pl
 
-from sunshine import privacy
+from sunshine import markup, privacy, records, typed
 from sunshine.markup import FORMULA_PREFIXES
 from sunshine.package import Project, Table
-from sunshine.typed import text_frames
 
 NUMERIC = {"integer": pl.Int64, "number": pl.Float64}
 
@@ -36,68 +36,211 @@ def neutralised(column: str) -> pl.Expr:
     return pl.when(starts).then(pl.lit("'") + col).otherwise(col).alias(column)
 
 
-def _digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:16]
+KINDS = ("csv", "excel", "json")
+CHUNK_RECORDS = 4096  # a chunk of records ends after one whose hash is a multiple of this
+# What the bytes of a download are made by besides the rows: a change to it writes every file again.
+MADE_BY = hashlib.sha256(
+    b"".join(Path(m.__file__ or "").read_bytes() for m in (sys.modules[__name__], typed, markup))
+    + f"{privacy.VERSION}\0{pl.__version__}".encode()
+).hexdigest()
 
 
 def write_table_downloads(table: Table, source: Path, cache: Path) -> dict[str, Path]:
     """Write (or reuse) the three download files of one table; return {kind: path}.
 
-    Every cell is masked as on the pages (the files are made again when masking changes)."""
-    key = _digest(source) + privacy.VERSION
+    Every cell is masked as on the pages (the files are made again when masking changes).
+
+    The files are written chunk by chunk, a chunk being the records up to one whose hash
+    (sunshine.records) is a multiple of CHUNK_RECORDS: an edit changes its own chunk only, not where
+    the others begin. Where each chunk's bytes are in the files is kept beside them (TABLE-KEY.chunks),
+    and the next version of the table copies the chunks it shares with this one from these files:
+    only the chunks that changed are read, masked and written again."""
+    blob = records.blob_id(source)
+    key = hashlib.sha256(f"{blob}\0{MADE_BY}".encode()).hexdigest()[:16]
     made = {
         "csv": cache / f"{table.name}-{key}.csv",
         "excel": cache / f"{table.name}-{key}-excel.csv",
         "json": cache / f"{table.name}-{key}.json",
     }
+    chunks = cache / f"{table.name}-{key}.chunks"
     if all(p.exists() for p in made.values()):
         return made
     cache.mkdir(parents=True, exist_ok=True)
-    for old in cache.glob(f"{table.name}-*"):
-        old.unlink()
-    part = {kind: path.with_name(f"{path.name}.{os.getpid()}.tmp") for kind, path in made.items()}
-    with (
-        part["csv"].open("wb") as csv,
-        part["excel"].open("wb") as excel,
-        part["json"].open("wb") as json,
-    ):
-        _write(table, source, csv, excel, json)
-    for kind, path in part.items():  # whole files only: a killed writer leaves no short download
-        path.replace(made[kind])
+    before = [p for p in cache.glob(f"{table.name}-*") if not p.name.endswith(".tmp")]
+    part = {
+        kind: path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        for kind, path in (*made.items(), ("chunks", chunks))
+    }
+    try:
+        with (
+            part["csv"].open("wb") as csv,
+            part["excel"].open("wb") as excel,
+            part["json"].open("wb") as json,
+        ):
+            outputs = {"csv": csv, "excel": excel, "json": json}
+            written = _write_chunks(table, source, blob, _kept_chunks(before), outputs)
+            if written is None:  # polars refuses a chunk, or records and rows differ: the whole file
+                for f in outputs.values():
+                    f.seek(0)
+                    f.truncate()
+                _write(table, source, csv, excel, json)
+        if written is not None:
+            written.write_ipc(part["chunks"])
+        for kind, path in (*made.items(), ("chunks", chunks)):  # whole files only: no short download
+            if part[kind].exists():
+                part[kind].replace(path)
+    finally:
+        for path in part.values():
+            path.unlink(missing_ok=True)
+    for old in set(before) - {*made.values(), chunks}:
+        old.unlink(missing_ok=True)
     return made
+
+
+def _kept_chunks(files: list[Path]) -> tuple[pl.DataFrame, dict[str, Path]] | None:
+    """The chunks of the files an earlier version left (by chunk key) and those files, if whole."""
+    found = [p for p in files if p.name.endswith(".chunks")]
+    if len(found) != 1:
+        return None
+    stem = found[0].name.removesuffix(".chunks")
+    paths = {
+        "csv": found[0].with_name(f"{stem}.csv"),
+        "excel": found[0].with_name(f"{stem}-excel.csv"),
+        "json": found[0].with_name(f"{stem}.json"),
+    }
+    try:
+        frame = pl.read_ipc(found[0])
+    except (OSError, pl.exceptions.PolarsError):
+        return None
+    if not all(p.exists() for p in paths.values()):
+        return None
+    return frame, paths
+
+
+def _write_chunks(
+    table: Table,
+    source: Path,
+    blob: str,
+    kept: tuple[pl.DataFrame, dict[str, Path]] | None,
+    outputs: dict[str, BinaryIO],
+) -> pl.DataFrame | None:
+    """Write the three files chunk by chunk, copying the chunks kept from an earlier version; return
+    where each chunk is (its key, and offset and length in each file). None where it cannot."""
+    index = records.index_of(source, blob)
+    if index.blank:
+        return None
+    columns = table.field_names
+    head = index.header + b"\n"
+    empty = pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
+    outputs["csv"].write(empty.write_csv().encode())
+    outputs["excel"].write(_csv_bytes(empty, include_bom=True, include_header=True))
+    outputs["json"].write(b"[")
+    frame = index.frame.with_row_index("n")
+    starts = frame["start"].to_list()
+    ends = (frame["start"] + frame["length"]).to_list()
+    bounds = [*(frame.filter(pl.col("h") % CHUNK_RECORDS == 0)["n"] + 1).to_list(), frame.height]
+    h = frame["h"].rechunk().to_arrow()
+    hashes = h.buffers()[1].to_pybytes()[h.offset * 8 : (h.offset + len(h)) * 8]
+    prefix = hashlib.sha256(head + MADE_BY.encode()).digest()
+    old = dict(zip(kept[0]["key"], kept[0].drop("key").iter_rows(), strict=True)) if kept else {}
+    sources = {kind: path.open("rb") for kind, path in kept[1].items()} if kept else {}
+    placed: list[tuple[str, int, int, int, int, int, int]] = []
+    try:
+        with source.open("rb") as data:
+            first = 0
+            for last in bounds:
+                if last == first:
+                    continue
+                key = hashlib.sha256(prefix + hashes[first * 8 : last * 8]).hexdigest()
+                at = [outputs[k].tell() for k in KINDS]
+                if outputs["json"].tell() > 1:
+                    outputs["json"].write(b",")
+                    at[2] += 1
+                if key in old:
+                    was = old[key]
+                    for n, kind in enumerate(KINDS):
+                        _copy(sources[kind], outputs[kind], was[2 * n], was[2 * n + 1])
+                else:
+                    data.seek(int(starts[first]))
+                    frame = typed.text_block(
+                        head, data.read(int(ends[last - 1] - starts[first])) + b"\n", columns
+                    )
+                    if frame is None or frame.height != last - first:
+                        return None
+                    for kind, content in zip(KINDS, _block_bytes(table, frame), strict=True):
+                        outputs[kind].write(content)
+                sizes = [outputs[k].tell() - a for k, a in zip(KINDS, at, strict=True)]
+                placed.append((key, at[0], sizes[0], at[1], sizes[1], at[2], sizes[2]))
+                first = last
+    finally:
+        for f in sources.values():
+            f.close()
+    outputs["json"].write(b"]")
+    names = ["key"] + [f"{kind}_{part}" for kind in KINDS for part in ("at", "length")]
+    return pl.DataFrame(placed, schema=names, orient="row")
+
+
+def _copy(source: BinaryIO, target: BinaryIO, offset: int, length: int) -> None:
+    """Bytes of one file into another at its position, by the kernel where it can."""
+    target.flush()
+    out = target.fileno()
+    while length > 0:
+        try:
+            done = os.copy_file_range(source.fileno(), out, length, offset)
+        except OSError:
+            done = 0
+        if done <= 0:  # not on this file system: through this process
+            source.seek(offset)
+            target.seek(0, os.SEEK_END)
+            target.write(source.read(length))
+            return
+        offset += done
+        length -= done
+    target.seek(0, os.SEEK_END)
+
+
+def _csv_bytes(frame: pl.DataFrame, **options: bool) -> bytes:
+    out = io.BytesIO()
+    frame.write_csv(out, **options)
+    return out.getvalue()
+
+
+def _block_bytes(table: Table, block: pl.DataFrame) -> tuple[bytes, bytes, bytes]:
+    """The CSV, Excel CSV and JSON bytes of a block of rows (no header; JSON: the objects alone)."""
+    columns = table.field_names
+    types = {f["name"]: f.get("type", "string") for f in table.fields}
+    frame = privacy.mask_frame(block, privacy.Columns.of(table.fields))
+    csv = _csv_bytes(frame, include_header=False)
+    excel = _csv_bytes(
+        frame.with_columns(neutralised(c) for c in columns if types[c] not in NUMERIC), include_header=False
+    )
+    typed_ = frame.with_columns(
+        pl.col(c).str.strip_chars().cast(NUMERIC[types[c]], strict=False)
+        for c in columns
+        if types[c] in NUMERIC
+    )
+    rows = io.BytesIO()
+    typed_.write_json(rows)
+    return csv, excel, rows.getvalue().strip()[1:-1]
 
 
 def _write(table: Table, source: Path, csv: BinaryIO, excel: BinaryIO, json: BinaryIO) -> None:
     """The three files of a table, written a block of records at a time (a county's petitions whole
     took 1.4 GB to mask and write): the same bytes as writing the table at once."""
     columns = table.field_names
-    masking = privacy.Columns.of(table.fields)
-    types = {f["name"]: f.get("type", "string") for f in table.fields}
-    text_columns = [c for c in columns if types[c] not in NUMERIC]
     first = True
     json.write(b"[")
-    for block in text_frames(source, columns):
+    for block in typed.text_frames(source, columns):
         if block.height == 0 and not first:
             continue
-        frame = privacy.mask_frame(block, masking)
-        frame.write_csv(csv, include_header=first)
-        frame.with_columns(neutralised(c) for c in text_columns).write_csv(
-            excel, include_bom=first, include_header=first
-        )
-        typed = frame.with_columns(
-            pl.col(c).str.strip_chars().cast(NUMERIC[types[c]], strict=False)
-            for c in columns
-            if types[c] in NUMERIC
-        )
-        rows = io.BytesIO()
-        typed.write_json(rows)
-        inner = rows.getvalue().strip()[1:-1]
-        if inner:
-            json.write((b"," if json.tell() > 1 else b"") + inner)
+        if first:
+            csv.write(pl.DataFrame(schema=dict.fromkeys(columns, pl.String)).write_csv().encode())
+            excel.write(_csv_bytes(pl.DataFrame(schema=dict.fromkeys(columns, pl.String)), include_bom=True))
+        rows = _block_bytes(table, block)
+        csv.write(rows[0])
+        excel.write(rows[1])
+        if rows[2]:
+            json.write((b"," if json.tell() > 1 else b"") + rows[2])
         first = False
     json.write(b"]")
 
@@ -126,17 +269,18 @@ class Writer:
                 str(cache),
                 str(os.getpid()),
             ],
-            stdout=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
 
     def result(self) -> dict[str, dict[str, Path]]:
-        _, err = self.proc.communicate()
+        out, err = self.proc.communicate()
         if self.proc.returncode != 0:
             last = (err or "").strip().splitlines()[-1:] or ["没有输出"]
             raise RuntimeError(f"生成下载文件失败（{last[0]}）")
-        return write_all(self.project, self.cache)  # every file is there now: only the names
+        written = json.loads(out.splitlines()[-1])
+        return {name: {kind: Path(path) for kind, path in files.items()} for name, files in written.items()}
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -160,4 +304,7 @@ PR_SET_PDEATHSIG = 1
 
 if __name__ == "__main__":
     stop_with_parent(int(sys.argv[3]))
-    write_all(Project.load(Path(sys.argv[1])), Path(sys.argv[2]))
+    done = write_all(Project.load(Path(sys.argv[1])), Path(sys.argv[2]))
+    print(
+        json.dumps({name: {kind: str(path) for kind, path in files.items()} for name, files in done.items()})
+    )
