@@ -10,6 +10,7 @@ or killed build leaves the last good site in place.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import importlib.metadata
 import json
@@ -18,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -124,6 +126,8 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     t0 = time.perf_counter()
     downloads = Downloads(project, work / "downloads")  # written beside the pages, in a process of its own
     printer: Printer | None = None
+    freeing = threading.Thread(target=_free_replaced_downloads, args=(work / SPARE,), name="free")
+    freeing.start()
     try:
         data = SiteData.load(project, work / PETITIONS)
         ctx = Context(
@@ -161,6 +165,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
             _fix_query_segmentation(html_dir)
             index = _merge_search_index(work, html_dir / "search" / "search_index.json", docs, dirty=dirty)
             _write_state(work, state)
+            freeing.join()
             reused = _site_tree(html_dir, new, work / SPARE)
             stats.search_index_bytes = _write_search_index(index, new / "search" / "search_index.json")
             stats.sheets, sheet_pages = write_sheets(
@@ -182,6 +187,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
         stats.timings["finish"] = time.perf_counter() - t0
         return stats
     finally:
+        freeing.join()
         downloads.stop()
         if printer is not None:
             printer.stop()
@@ -545,6 +551,16 @@ def _write_search_index(data: dict[str, Any], path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     return path.stat().st_size
+
+
+def _free_replaced_downloads(spare: Path) -> None:
+    """Remove the download files of the spare site that nothing else links to any more: versions
+    of tables replaced since (a county's petitions are a gigabyte). Done beside the build, and not
+    when their links are replaced at its end, where freeing their space took most of a second."""
+    for path in (spare / "downloads").glob("*"):
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.lstat().st_nlink == 1:
+                path.unlink()
 
 
 def _site_tree(html: Path, new: Path, spare: Path) -> bool:
