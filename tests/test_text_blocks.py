@@ -234,3 +234,19 @@ def test_downloads_of_a_file_polars_refuses_are_written_whole(township: Project,
         table, path, tmp_path / "whole"
     )
     assert sorted(p.suffix for p in (tmp_path / "dl").iterdir()) == [".csv", ".csv", ".json"]
+
+
+def test_petitions_written_into_a_file_that_had_only_its_header_are_added_to_the_kept_rows(
+    township: Project, tmp_path: Path
+):
+    kept = tmp_path / "petitions"
+    path = petitions_file(township)
+    whole_file = path.read_text(encoding="utf-8")
+    path.write_text(whole_file.splitlines(keepends=True)[0], encoding="utf-8")
+    assert SiteData.load(township, kept).petitions.height == 0  # kept: no rows
+    path.write_text(whole_file, encoding="utf-8")
+    patched = SiteData.load(township, kept)
+    whole = SiteData.load(township)
+    assert patched.petitions.equals(whole.petitions)
+    assert patched.recent_petitions.equals(whole.recent_petitions)
+    assert patched.petitions.height == 2000

@@ -231,8 +231,9 @@ def _patched(table: Table, path: Path, kept: Path) -> tuple[pl.DataFrame, pl.Dat
     if fresh is None:
         return None
     columns = [c for c in old.columns if c != "h"]
-    after = at.is_null().cast(pl.UInt32).cum_sum() + (old.height - 1)
-    where = at.fill_null(after)
+    # Signed: with no rows kept (a file that had its header alone), the first added row is row 0.
+    after = at.is_null().cast(pl.Int64).cum_sum() + (old.height - 1)
+    where = at.cast(pl.Int64).fill_null(after)
     both = pl.concat([old.select(columns), _kept_of(table, fresh).select(columns)], rechunk=False)
     del old
     frame = both[where]
