@@ -250,3 +250,13 @@ def test_petitions_written_into_a_file_that_had_only_its_header_are_added_to_the
     assert patched.petitions.equals(whole.petitions)
     assert patched.recent_petitions.equals(whole.recent_petitions)
     assert patched.petitions.height == 2000
+
+
+def test_a_blank_line_added_in_an_edit_is_read_as_a_whole_read_reads_it(township: Project, tmp_path: Path):
+    kept = tmp_path / "petitions"
+    SiteData.load(township, kept)
+    path = petitions_file(township)
+    head, *rows = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    rows.insert(60, "\n")
+    path.write_text(head + "".join(rows), encoding="utf-8")
+    assert SiteData.load(township, kept).petitions.equals(SiteData.load(township).petitions)

@@ -215,7 +215,8 @@ def _patched(table: Table, path: Path, kept: Path) -> tuple[pl.DataFrame, pl.Dat
     nothing usable was kept (a first build, another schema or header, another version of the code)."""
     index = records.index_of(path, records.blob_id(path))
     try:
-        old = pl.read_ipc(_kept_file(kept, table, index)) if index.unique else None
+        # A blank line is no record, but polars reads it as a row of empty cells: read whole.
+        old = pl.read_ipc(_kept_file(kept, table, index)) if index.unique and not index.blank else None
     except (OSError, pl.exceptions.PolarsError):
         return None
     if old is None:
