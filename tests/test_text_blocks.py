@@ -260,3 +260,23 @@ def test_a_blank_line_added_in_an_edit_is_read_as_a_whole_read_reads_it(township
     rows.insert(60, "\n")
     path.write_text(head + "".join(rows), encoding="utf-8")
     assert SiteData.load(township, kept).petitions.equals(SiteData.load(township).petitions)
+
+
+@pytest.mark.parametrize("damage", ["offsets past the end", "lengths past the end", "old file cut short"])
+def test_downloads_whose_kept_chunks_are_not_in_the_old_files_are_the_bytes_of_the_whole_table(
+    township: Project, tmp_path: Path, monkeypatch, damage: str
+):
+    monkeypatch.setattr(downloads, "CHUNK_RECORDS", 16)
+    table = township.tables["petitions"]
+    first = write_table_downloads(table, petitions_file(township), tmp_path / "dl")
+    (chunks,) = (tmp_path / "dl").glob("*.chunks")
+    if damage == "old file cut short":
+        first["csv"].write_bytes(first["csv"].read_bytes()[: first["csv"].stat().st_size // 2])
+    else:
+        part = "at" if damage == "offsets past the end" else "length"
+        where = pl.read_ipc(chunks)
+        where.with_columns(pl.col(f"{kind}_{part}") + 10_000_000 for kind in downloads.KINDS).write_ipc(chunks)
+    edit_rows(township)
+    again = write_table_downloads(table, petitions_file(township), tmp_path / "dl")
+    expected = downloads_at_once(table, petitions_file(township), tmp_path / "whole")
+    assert {kind: again[kind].read_bytes() for kind in downloads.KINDS} == expected
