@@ -4,6 +4,7 @@ and so the site's figures, newest petitions and downloads do not depend on where
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import polars as pl
@@ -275,8 +276,30 @@ def test_downloads_whose_kept_chunks_are_not_in_the_old_files_are_the_bytes_of_t
     else:
         part = "at" if damage == "offsets past the end" else "length"
         where = pl.read_ipc(chunks)
-        where.with_columns(pl.col(f"{kind}_{part}") + 10_000_000 for kind in downloads.KINDS).write_ipc(chunks)
+        where.with_columns(pl.col(f"{kind}_{part}") + 10_000_000 for kind in downloads.KINDS).write_ipc(
+            chunks
+        )
     edit_rows(township)
     again = write_table_downloads(table, petitions_file(township), tmp_path / "dl")
     expected = downloads_at_once(table, petitions_file(township), tmp_path / "whole")
     assert {kind: again[kind].read_bytes() for kind in downloads.KINDS} == expected
+
+
+def test_what_a_killed_download_writer_was_writing_goes_with_the_next_version(
+    township: Project, tmp_path: Path
+):
+    table = township.tables["petitions"]
+    folder = tmp_path / "dl"
+    write_table_downloads(table, petitions_file(township), folder)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    killed = [
+        folder / f"petitions-0123456789abcdef{end}.{gone.pid}.tmp" for end in (".csv", "-excel.csv", ".json")
+    ]
+    for path in killed:
+        path.write_bytes(b"case_id,village_code\n2024-0000001,")
+    edit_rows(township)
+    made = write_table_downloads(table, petitions_file(township), folder)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [*(p.name for p in made.values()), made["csv"].name.removesuffix(".csv") + ".chunks"]
+    )

@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import polars as pl
 
-from sunshine import markup, privacy, records, typed
+from sunshine import markup, privacy, records, staging, typed
 from sunshine.markup import FORMULA_PREFIXES
 from sunshine.package import Project, Table
 
@@ -67,6 +67,10 @@ def write_table_downloads(table: Table, source: Path, cache: Path) -> dict[str, 
         return made
     cache.mkdir(parents=True, exist_ok=True)
     before = [p for p in cache.glob(f"{table.name}-*") if not p.name.endswith(".tmp")]
+    for path in cache.glob(f"{table.name}-*.tmp"):  # what a killed writer was writing
+        pid = path.name.removesuffix(".tmp").rpartition(".")[2]
+        if pid.isdigit() and not staging.alive(int(pid)):
+            path.unlink(missing_ok=True)
     part = {
         kind: path.with_name(f"{path.name}.{os.getpid()}.tmp")
         for kind, path in (*made.items(), ("chunks", chunks))
