@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from sunshine.chinese import words
 from sunshine.database.build import build_database
 from sunshine.history.build import build_history
 from sunshine.package import Project
@@ -80,6 +81,7 @@ def _build(project: Project, *, datasette_url: str, only: Iterable[str]) -> int:
             summary = run_stage(project, stage, datasette_url=datasette_url)
             click.echo(f"✓ {summary}（{time.perf_counter() - t0:.1f} 秒）")
             done.append(stage)
+            words.forget_tokenizers()  # the database stage's: the site would hold them on top of its own
     except BuildError as exc:
         # A stage's error may quote a cell (a number that would not convert): masked like every output.
         click.echo(mask(f"构建失败：{exc}\n{_kept(stages, done)}", runs=True), err=True)

@@ -75,6 +75,12 @@ def _tokenizer(lines: tuple[str, ...]) -> jieba.Tokenizer:
     return tok
 
 
+def forget_tokenizers() -> None:
+    """Drop the cached tokenizers (some 60 MB each with the domain words), e.g. once a build's
+    database stage has indexed its rows: the stages after it do not segment text."""
+    _tokenizer.cache_clear()
+
+
 def tokenizer_from_lines(lines: list[str] | tuple[str, ...]) -> jieba.Tokenizer:
     """A jieba tokenizer for user dictionary lines as written by dictionary_lines (cached).
 

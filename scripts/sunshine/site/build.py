@@ -126,6 +126,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     t0 = time.perf_counter()
     downloads = Downloads(project, work / "downloads")  # written beside the pages, in a process of its own
     printer: Printer | None = None
+    drawer = charts.Drawer()  # its engine starts while the data is read
     freeing = threading.Thread(target=_free_replaced_downloads, args=(work / SPARE,), name="free")
     freeing.start()
     try:
@@ -141,7 +142,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
         stats.timings["load"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        charts.cache = charts.ChartCache(work / "charts")
+        charts.cache = charts.ChartCache(work / "charts", drawer)
         pages = _write_docs(project, all_pages(ctx), ctx.changes, docs, work / MANIFEST, stats)
         if stats.rendered == stats.pages:  # every chart in use was drawn or reused just now
             charts.cache.forget_unused()
@@ -189,6 +190,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     finally:
         freeing.join()
         downloads.stop()
+        drawer.stop()
         if printer is not None:
             printer.stop()
 

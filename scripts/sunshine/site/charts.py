@@ -11,9 +11,14 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
+
+from sunshine.site.pages.downloads import stop_with_parent
 
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
 CONFIG = {
@@ -28,23 +33,68 @@ _INNER_ARIA = re.compile(r'\s(?:role|aria-roledescription|aria-label)="[^"]*"')
 _SIZE = re.compile(r'^<svg([^>]*?) width="([\d.]+)" height="([\d.]+)"')
 
 
-class ChartCache:
-    """Drawn charts on disk by a digest of their spec: drawing is the slow part of a build."""
+class Drawer:
+    """Vega-Lite in a process of its own (`python -m sunshine.site.charts PARENT`), started now: its
+    engine (V8, some 60 MB) stays out of the build's memory, and starts while the build reads its data."""
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "sunshine.site.charts", str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+
+    def svg(self, spec: dict[str, Any]) -> str:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(spec, ensure_ascii=False) + "\n")
+        self.proc.stdin.flush()
+        answer = json.loads(self.proc.stdout.readline() or '{"error": "绘制图表的进程意外退出"}')
+        if "error" in answer:
+            raise ValueError(answer["error"])
+        return answer["svg"]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.communicate()
+
+
+def _draw(spec: dict[str, Any]) -> str:
+    import vl_convert  # its engine starts on the first drawing, in the process that draws
+
+    return vl_convert.vegalite_to_svg(spec)
+
+
+def _serve() -> None:
+    """The drawer's side: one spec per line in, one {"svg"} or {"error"} per line out."""
+    _draw({"mark": "point", "data": {"values": []}})  # start the engine now
+    for line in sys.stdin:
+        try:
+            answer = {"svg": _draw(json.loads(line))}
+        except Exception as exc:  # the build raises it
+            answer = {"error": str(exc)}
+        print(json.dumps(answer, ensure_ascii=False), flush=True)
+
+
+class ChartCache:
+    """Drawn charts on disk by a digest of their spec: drawing is the slow part of a build.
+    `drawer`: where to draw (else in this process)."""
+
+    def __init__(self, directory: Path | None = None, drawer: Drawer | None = None) -> None:
         self.directory = directory
+        self.drawer = drawer
         self.used: set[str] = set()
 
     def get(self, spec: dict[str, Any]) -> str:
-        import vl_convert
-
         payload = json.dumps(spec, sort_keys=True, ensure_ascii=False)
         key = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
         self.used.add(key)
         path = self.directory / f"{key}.svg" if self.directory else None
         if path and path.exists():
             return path.read_text(encoding="utf-8")
-        svg = vl_convert.vegalite_to_svg(spec)
+        svg = self.drawer.svg(spec) if self.drawer else _draw(spec)
         if path:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(svg, encoding="utf-8")
@@ -152,3 +202,8 @@ def income_expenditure_chart(rows: list[dict[str, Any]], *, caption: str) -> str
     }
     table = [[r["year"], r["direction"], f"{r['amount']:,.2f}"] for r in rows]
     return _figure(_svg(spec, caption), caption, ["年份", "收支", "金额（元）"], table)
+
+
+if __name__ == "__main__":
+    stop_with_parent(int(sys.argv[1]))
+    _serve()
