@@ -4,6 +4,7 @@ and so the site's figures, newest petitions and downloads do not depend on where
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import polars as pl
@@ -234,3 +235,71 @@ def test_downloads_of_a_file_polars_refuses_are_written_whole(township: Project,
         table, path, tmp_path / "whole"
     )
     assert sorted(p.suffix for p in (tmp_path / "dl").iterdir()) == [".csv", ".csv", ".json"]
+
+
+def test_petitions_written_into_a_file_that_had_only_its_header_are_added_to_the_kept_rows(
+    township: Project, tmp_path: Path
+):
+    kept = tmp_path / "petitions"
+    path = petitions_file(township)
+    whole_file = path.read_text(encoding="utf-8")
+    path.write_text(whole_file.splitlines(keepends=True)[0], encoding="utf-8")
+    assert SiteData.load(township, kept).petitions.height == 0  # kept: no rows
+    path.write_text(whole_file, encoding="utf-8")
+    patched = SiteData.load(township, kept)
+    whole = SiteData.load(township)
+    assert patched.petitions.equals(whole.petitions)
+    assert patched.recent_petitions.equals(whole.recent_petitions)
+    assert patched.petitions.height == 2000
+
+
+def test_a_blank_line_added_in_an_edit_is_read_as_a_whole_read_reads_it(township: Project, tmp_path: Path):
+    kept = tmp_path / "petitions"
+    SiteData.load(township, kept)
+    path = petitions_file(township)
+    head, *rows = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    rows.insert(60, "\n")
+    path.write_text(head + "".join(rows), encoding="utf-8")
+    assert SiteData.load(township, kept).petitions.equals(SiteData.load(township).petitions)
+
+
+@pytest.mark.parametrize("damage", ["offsets past the end", "lengths past the end", "old file cut short"])
+def test_downloads_whose_kept_chunks_are_not_in_the_old_files_are_the_bytes_of_the_whole_table(
+    township: Project, tmp_path: Path, monkeypatch, damage: str
+):
+    monkeypatch.setattr(downloads, "CHUNK_RECORDS", 16)
+    table = township.tables["petitions"]
+    first = write_table_downloads(table, petitions_file(township), tmp_path / "dl")
+    (chunks,) = (tmp_path / "dl").glob("*.chunks")
+    if damage == "old file cut short":
+        first["csv"].write_bytes(first["csv"].read_bytes()[: first["csv"].stat().st_size // 2])
+    else:
+        part = "at" if damage == "offsets past the end" else "length"
+        where = pl.read_ipc(chunks)
+        where.with_columns(pl.col(f"{kind}_{part}") + 10_000_000 for kind in downloads.KINDS).write_ipc(
+            chunks
+        )
+    edit_rows(township)
+    again = write_table_downloads(table, petitions_file(township), tmp_path / "dl")
+    expected = downloads_at_once(table, petitions_file(township), tmp_path / "whole")
+    assert {kind: again[kind].read_bytes() for kind in downloads.KINDS} == expected
+
+
+def test_what_a_killed_download_writer_was_writing_goes_with_the_next_version(
+    township: Project, tmp_path: Path
+):
+    table = township.tables["petitions"]
+    folder = tmp_path / "dl"
+    write_table_downloads(table, petitions_file(township), folder)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    killed = [
+        folder / f"petitions-0123456789abcdef{end}.{gone.pid}.tmp" for end in (".csv", "-excel.csv", ".json")
+    ]
+    for path in killed:
+        path.write_bytes(b"case_id,village_code\n2024-0000001,")
+    edit_rows(township)
+    made = write_table_downloads(table, petitions_file(township), folder)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [*(p.name for p in made.values()), made["csv"].name.removesuffix(".csv") + ".chunks"]
+    )

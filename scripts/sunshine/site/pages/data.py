@@ -215,7 +215,8 @@ def _patched(table: Table, path: Path, kept: Path) -> tuple[pl.DataFrame, pl.Dat
     nothing usable was kept (a first build, another schema or header, another version of the code)."""
     index = records.index_of(path, records.blob_id(path))
     try:
-        old = pl.read_ipc(_kept_file(kept, table, index)) if index.unique else None
+        # A blank line is no record, but polars reads it as a row of empty cells: read whole.
+        old = pl.read_ipc(_kept_file(kept, table, index)) if index.unique and not index.blank else None
     except (OSError, pl.exceptions.PolarsError):
         return None
     if old is None:
@@ -231,8 +232,9 @@ def _patched(table: Table, path: Path, kept: Path) -> tuple[pl.DataFrame, pl.Dat
     if fresh is None:
         return None
     columns = [c for c in old.columns if c != "h"]
-    after = at.is_null().cast(pl.UInt32).cum_sum() + (old.height - 1)
-    where = at.fill_null(after)
+    # Signed: with no rows kept (a file that had its header alone), the first added row is row 0.
+    after = at.is_null().cast(pl.Int64).cum_sum() + (old.height - 1)
+    where = at.cast(pl.Int64).fill_null(after)
     both = pl.concat([old.select(columns), _kept_of(table, fresh).select(columns)], rechunk=False)
     del old
     frame = both[where]

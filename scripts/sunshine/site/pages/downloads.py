@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import polars as pl
 
-from sunshine import markup, privacy, records, typed
+from sunshine import markup, privacy, records, staging, typed
 from sunshine.markup import FORMULA_PREFIXES
 from sunshine.package import Project, Table
 
@@ -67,6 +67,10 @@ def write_table_downloads(table: Table, source: Path, cache: Path) -> dict[str, 
         return made
     cache.mkdir(parents=True, exist_ok=True)
     before = [p for p in cache.glob(f"{table.name}-*") if not p.name.endswith(".tmp")]
+    for path in cache.glob(f"{table.name}-*.tmp"):  # what a killed writer was writing
+        pid = path.name.removesuffix(".tmp").rpartition(".")[2]
+        if pid.isdigit() and not staging.alive(int(pid)):
+            path.unlink(missing_ok=True)
     part = {
         kind: path.with_name(f"{path.name}.{os.getpid()}.tmp")
         for kind, path in (*made.items(), ("chunks", chunks))
@@ -110,11 +114,18 @@ def _kept_chunks(files: list[Path]) -> tuple[pl.DataFrame, dict[str, Path]] | No
     }
     try:
         frame = pl.read_ipc(found[0])
+        sizes = {kind: path.stat().st_size for kind, path in paths.items()}
+        inside = frame.select(  # each chunk within its file (the files may have been cut short)
+            pl.all_horizontal(
+                (pl.col(f"{k}_at") >= 0)
+                & (pl.col(f"{k}_length") >= 0)
+                & (pl.col(f"{k}_at") + pl.col(f"{k}_length") <= sizes[k])
+                for k in KINDS
+            ).all()
+        ).item()
     except (OSError, pl.exceptions.PolarsError):
         return None
-    if not all(p.exists() for p in paths.values()):
-        return None
-    return frame, paths
+    return (frame, paths) if inside else None
 
 
 def _write_chunks(
@@ -159,7 +170,8 @@ def _write_chunks(
                 if key in old:
                     was = old[key]
                     for n, kind in enumerate(KINDS):
-                        _copy(sources[kind], outputs[kind], was[2 * n], was[2 * n + 1])
+                        if not _copy(sources[kind], outputs[kind], was[2 * n], was[2 * n + 1]):
+                            return None
                 else:
                     data.seek(int(starts[first]))
                     frame = typed.text_block(
@@ -180,8 +192,9 @@ def _write_chunks(
     return pl.DataFrame(placed, schema=names, orient="row")
 
 
-def _copy(source: BinaryIO, target: BinaryIO, offset: int, length: int) -> None:
-    """Bytes of one file into another at its position, by the kernel where it can."""
+def _copy(source: BinaryIO, target: BinaryIO, offset: int, length: int) -> bool:
+    """Bytes of one file into another at its position, by the kernel where it can; False when the
+    source ends before them."""
     target.flush()
     out = target.fileno()
     while length > 0:
@@ -192,11 +205,11 @@ def _copy(source: BinaryIO, target: BinaryIO, offset: int, length: int) -> None:
         if done <= 0:  # not on this file system: through this process
             source.seek(offset)
             target.seek(0, os.SEEK_END)
-            target.write(source.read(length))
-            return
+            return target.write(source.read(length)) == length
         offset += done
         length -= done
     target.seek(0, os.SEEK_END)
+    return True
 
 
 def _csv_bytes(frame: pl.DataFrame, **options: bool) -> bytes:
