@@ -121,10 +121,10 @@ def test_a_pull_request_that_leaves_the_contract_alone_is_not_flagged(repo, tmp_
     assert "数据契约变更" not in summary.read_text(encoding="utf-8")
 
 
-def test_maintainers_own_the_contract_the_code_and_the_workflows():
+def test_maintainers_own_the_contract_the_code_the_workflows_and_the_published_content():
     owners = (ROOT / ".github" / "CODEOWNERS").read_text(encoding="utf-8")
     paths = [line.split()[0] for line in owners.splitlines() if line.strip() and not line.startswith("#")]
-    assert paths == ["/schemas/", "/datapackage.json", "/scripts/", "/.github/"]
+    assert paths == ["/schemas/", "/datapackage.json", "/scripts/", "/.github/", "/content/"]
     assert all(
         len(line.split()) >= 2 for line in owners.splitlines() if line.strip() and not line.startswith("#")
     )
