@@ -5,6 +5,7 @@ site built from nothing, and no file of the replaced site survives."""
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from sunshine.package import Project
 from sunshine.sample.generate import Sizes, generate
-from sunshine.site.build import SPARE, WORK, build
+from sunshine.site.build import SPARE, WORK, _free_replaced_downloads, build
 
 from .conftest import ROOT, copy_package
 
@@ -77,3 +78,13 @@ def test_a_site_made_from_the_replaced_one_equals_a_site_made_from_nothing(towns
     assert sorted(mine) == sorted(theirs)
     assert [name for name in mine if mine[name] != theirs[name]] == []
     assert any(name.startswith(f"noticeboard/{code}/") for name in old)
+
+
+def test_the_spare_sites_downloads_that_nothing_else_links_to_are_freed(tmp_path: Path):
+    spare = tmp_path / SPARE
+    (spare / "downloads").mkdir(parents=True)
+    (spare / "downloads" / "old.csv").write_text("replaced since", encoding="utf-8")
+    (tmp_path / "kept.csv").write_text("still published", encoding="utf-8")
+    os.link(tmp_path / "kept.csv", spare / "downloads" / "kept.csv")
+    _free_replaced_downloads(spare)
+    assert sorted(p.name for p in (spare / "downloads").iterdir()) == ["kept.csv"]
