@@ -142,9 +142,8 @@ def _write_chunks(
         return None
     columns = table.field_names
     head = index.header + b"\n"
-    empty = pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
-    outputs["csv"].write(empty.write_csv().encode())
-    outputs["excel"].write(_csv_bytes(empty, include_bom=True, include_header=True))
+    for kind, head_line in zip(("csv", "excel"), _headers(columns), strict=True):
+        outputs[kind].write(head_line)
     outputs["json"].write(b"[")
     frame = index.frame.with_row_index("n")
     starts = frame["start"].to_list()
@@ -212,6 +211,12 @@ def _copy(source: BinaryIO, target: BinaryIO, offset: int, length: int) -> bool:
     return True
 
 
+def _headers(columns: list[str]) -> tuple[bytes, bytes]:
+    """The header line of the CSV, and of the Excel CSV with its byte-order mark."""
+    empty = pl.DataFrame(schema=dict.fromkeys(columns, pl.String))
+    return _csv_bytes(empty), _csv_bytes(empty, include_bom=True)
+
+
 def _csv_bytes(frame: pl.DataFrame, **options: bool) -> bytes:
     out = io.BytesIO()
     frame.write_csv(out, **options)
@@ -247,8 +252,9 @@ def _write(table: Table, source: Path, csv: BinaryIO, excel: BinaryIO, json: Bin
         if block.height == 0 and not first:
             continue
         if first:
-            csv.write(pl.DataFrame(schema=dict.fromkeys(columns, pl.String)).write_csv().encode())
-            excel.write(_csv_bytes(pl.DataFrame(schema=dict.fromkeys(columns, pl.String)), include_bom=True))
+            head_csv, head_excel = _headers(columns)
+            csv.write(head_csv)
+            excel.write(head_excel)
         rows = _block_bytes(table, block)
         csv.write(rows[0])
         excel.write(rows[1])
