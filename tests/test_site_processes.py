@@ -37,6 +37,6 @@ def test_a_spec_vega_lite_refuses_is_an_error_from_the_drawer_too():
 
 def test_forgetting_the_tokenizers_drops_every_cached_dictionary(fixture_package: Project):
     words.tokenizer_from_lines(words.dictionary_lines(fixture_package))
-    assert words._tokenizer.cache_info().currsize == 1
+    assert words._tokenizer.cache_info().currsize >= 1  # with those other tests of this process left
     words.forget_tokenizers()
     assert words._tokenizer.cache_info().currsize == 0
