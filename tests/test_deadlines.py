@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 import sqlite3
 from collections import Counter
@@ -355,3 +356,30 @@ def test_the_site_lists_lapses_as_the_canned_query_does_missing_first_then_the_l
     queried = conn.execute(f"SELECT village_code, status, due_on FROM t ORDER BY {order}").fetchall()
     assert [tuple(r.values()) for r in lapse_order(rows)] == queried
     assert queried[0] == ("990101101201", "未公开", "2026-07-10")
+
+
+@pytest.mark.parametrize("stray_quote", [False, True], ids=["read-by-polars", "read-by-the-csv-module"])
+def test_the_statuses_read_files_with_a_blank_line_and_columns_moved(
+    demo: Project, tmp_path: Path, stray_quote: bool
+) -> None:
+    _, before = project_statuses(demo)
+    copy = tmp_path / "pkg"
+    shutil.copytree(demo.root, copy)
+    path = copy / demo.tables["disclosures"].path
+    with path.open(encoding="utf-8", newline="") as f:
+        header, *rows = list(csv.reader(f))
+    # The last column first, as a spreadsheet may save it, and a blank line. A quote in a cell that
+    # is not quoted makes polars refuse the file: the csv module reads it.
+    lines = [",".join([header[-1], *header[:-1]]), ""]
+    title = header.index("title")
+    for i, row in enumerate(rows):
+        cells = ['"' + c.replace('"', '""') + '"' for c in row]
+        if stray_quote and i == 0:
+            cells[title] = '村民说"路灯坏了'
+        lines.append(",".join([cells[-1], *cells[:-1]]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    villages = copy / demo.tables["villages"].path
+    head, rest = villages.read_text(encoding="utf-8").split("\n", 1)
+    villages.write_text(f"{head}\n\n{rest}", encoding="utf-8")
+    _, after = project_statuses(Project.load(copy))
+    assert after == before and len(after) > 0

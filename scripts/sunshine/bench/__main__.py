@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from sunshine.deadlines import rules as deadline_rules
 from sunshine.package import Project
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -55,7 +56,7 @@ def prepare(target: Path, petitions: int) -> Project:
     shutil.copytree(ROOT / "schemas", target / "schemas")
     shutil.rmtree(target / "content", ignore_errors=True)
     shutil.copytree(ROOT / "content", target / "content")
-    for name in ("mkdocs.yml", "sunshine.toml"):
+    for name in ("mkdocs.yml", "sunshine.toml", deadline_rules.FILENAME):
         if (ROOT / name).exists():
             shutil.copy(ROOT / name, target / name)
     return Project.load(target)

@@ -27,6 +27,9 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import polars as pl
+
+from sunshine import typed
 from sunshine.deadlines.periods import Period, due_date
 from sunshine.deadlines.rules import EVENT, Rules, check_villages, load_project_rules
 from sunshine.package import Project
@@ -105,13 +108,16 @@ class _Item:
 
 def _items(disclosures: Iterable[Mapping[str, Any]]) -> dict[str, list[_Item]]:
     out: dict[str, list[_Item]] = defaultdict(list)
+    periods: dict[str, Period | None] = {}  # a county repeats a few hundred periods and days
+    days: dict[str, date | None] = {}
     for d in disclosures:
-        period = Period.parse(str(d.get("period") or ""))
-        try:
-            published = date.fromisoformat(str(d.get("published_on") or ""))
-        except ValueError:
-            continue
-        if period is None:
+        text = str(d.get("period") or "")
+        if (period := periods.get(text, _UNSEEN)) is _UNSEEN:
+            period = periods[text] = Period.parse(text)
+        text = str(d.get("published_on") or "")
+        if (published := days.get(text, _UNSEEN)) is _UNSEEN:
+            published = days[text] = _day(text)
+        if period is None or published is None:
             continue
         out[str(d["village_code"])].append(
             _Item(period, str(d["category"]), str(d.get("topic") or ""), published, str(d["disclosure_id"]))
@@ -119,6 +125,16 @@ def _items(disclosures: Iterable[Mapping[str, Any]]) -> dict[str, list[_Item]]:
     for items in out.values():
         items.sort(key=lambda i: (i.published, i.disclosure_id))
     return out
+
+
+_UNSEEN: Any = object()
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def latest_publication(disclosures: Iterable[Mapping[str, Any]]) -> date | None:
@@ -143,6 +159,7 @@ def compute(
     for code, name in sorted(villages.items()):
         items = [i for i in by_village.get(code, []) if i.published <= as_of]
         for rule in rules.rules:
+            covered = [i for i in items if rule.covers(i.category, i.topic)]
             base = {
                 "village_code": code,
                 "village_name": name,
@@ -155,8 +172,8 @@ def compute(
                 "as_of": as_of.isoformat(),
             }
             if rule.every == EVENT:
-                for item in items:
-                    if rule.covers(item.category, item.topic) and rule.applies(code, item.period):
+                for item in covered:
+                    if rule.applies(code, item.period):
                         due = item.period.end + timedelta(days=rule.within_days)
                         out.append(_judge(rules, rule.id, code, item.period, due, [item], as_of, base))
                 continue
@@ -164,7 +181,7 @@ def compute(
                 if not rule.applies(code, period):
                     continue
                 due = due_date(period, rule.due_months, rule.due_day)
-                found = [i for i in items if rule.covers(i.category, i.topic) and period.contains(i.period)]
+                found = [i for i in covered if period.contains(i.period)]
                 out.append(_judge(rules, rule.id, code, period, due, found, as_of, base))
     return out
 
@@ -211,14 +228,25 @@ def _judge(
 
 
 def _read(project: Project, table: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    """Rows of a table as pages may show them: personal numbers masked (sunshine.privacy)."""
+    """Rows of a table as pages may show them: personal numbers masked (sunshine.privacy).
+
+    Read by polars (sunshine.typed); each distinct value of a column is masked once: a county's
+    disclosures repeat a few hundred categories, periods and days in sixty thousand rows. A column
+    the file lacks reads as empty; a blank line is no row."""
     path = project.root / project.tables[table].path
     masking = Columns.of(project.tables[table].fields)
     with path.open(encoding="utf-8-sig", newline="") as f:
-        return [
-            {c: mask_cell(masking, c, (row.get(c) or "").strip(), runs=False) for c in columns}
-            for row in csv.DictReader(f)
-        ]
+        present = set(next(csv.reader(f), []))
+    found = [c for c in columns if c in present]
+    frame = typed.text_frame(path, found).filter(~pl.all_horizontal(pl.all().is_null())) if found else None
+    out: list[dict[str, str]] = [{} for _ in range(frame.height if frame is not None else 0)]
+    for c in columns:
+        masked: dict[str | None, str] = {}
+        for record, value in zip(out, frame[c].to_list() if c in present else [""] * len(out), strict=True):
+            if (shown := masked.get(value)) is None:
+                shown = masked[value] = mask_cell(masking, c, (value or "").strip(), runs=False)
+            record[c] = shown
+    return out
 
 
 def project_statuses(project: Project) -> tuple[Rules, list[Status]]:
