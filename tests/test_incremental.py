@@ -168,6 +168,21 @@ def test_the_database_holds_the_same_rows(builds, sql):
     assert rows(incremental / "build" / "sunshine.db", sql) == rows(cold / "build" / "sunshine.db", sql)
 
 
+def test_the_planner_has_statistics_for_the_same_tables_and_every_index(builds):
+    incremental, cold, _ = builds
+    sql = "select distinct tbl, idx from sqlite_stat1 order by 1, 2"
+    analysed = rows(cold / "build" / "sunshine.db", sql)
+    indexes = rows(
+        cold / "build" / "sunshine.db", "select tbl_name, name from sqlite_master where type = 'index'"
+    )
+    filled = [
+        (t, i) for t, i in indexes if rows(cold / "build" / "sunshine.db", f"select 1 from {t} limit 1")
+    ]
+    assert ("petitions", "idx_petitions_figures") in filled and set(filled) <= set(analysed)
+    assert not [t for t, _ in analysed if t.endswith(("_fts_data", "_fts_idx", "_fts_docsize"))]
+    assert rows(incremental / "build" / "sunshine.db", sql) == analysed
+
+
 def search(db: Path, table: str, key: str, words: str) -> list[str]:
     conn = sqlite3.connect(db)
     portal.prepare_connection(conn, "sunshine", None)
