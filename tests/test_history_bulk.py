@@ -194,8 +194,10 @@ def _tables(db: Path) -> dict[str, list[tuple]]:
     with closing(sqlite3.connect(db)) as conn:
         master = conn.execute("select type, name, sql from sqlite_master order by name").fetchall()
         out: dict[str, list[tuple]] = {"sqlite_master": master}
-        for kind, name, _ in master:
-            if kind == "table" and not name.startswith("sqlite_"):
+        for kind, name, sql in master:
+            if kind == "table" and sql.endswith("WITHOUT ROWID"):  # its rows are its primary key
+                out[name] = conn.execute(f"select * from [{name}] order by 1, 2").fetchall()
+            elif kind == "table" and not name.startswith("sqlite_"):
                 out[name] = conn.execute(f"select rowid, * from [{name}] order by rowid").fetchall()
             elif kind == "view":
                 out[name] = conn.execute(f"select * from [{name}]").fetchall()

@@ -10,7 +10,9 @@ rows on those lines are parsed, masked, compared and written. A commit that chan
 or whose changed lines split a quoted cell over lines is read whole, streamed.
 
 The first commit of a county (a million rows) is written in batches with executemany, and the
-`_changed` rows of first versions (every column) are made by one INSERT ... SELECT.
+`_changed` rows of first versions (every column) are made by one INSERT ... SELECT. `_changed` is
+stored WITHOUT ROWID: its rows are its primary key, so each is written to one b-tree, not to the
+table and again to its key's index (a county's 13 million took 4.6 s, now 3.0 s).
 
 Each new version and each removal becomes a `Change` handed to the caller, which turns it into
 a row of `changes`; the caller never re-reads the versions it just wrote.
@@ -263,7 +265,7 @@ class Writer(Reader):
             )
             self.conn.execute(
                 f'CREATE TABLE "{ns}_changed" (\n   "item_version" INTEGER REFERENCES "{ns}_version"("_id"),\n'
-                f'   "column" INTEGER REFERENCES "columns"("id"),\n   PRIMARY KEY ("item_version", "column")\n)'
+                f'   "column" INTEGER REFERENCES "columns"("id"),\n   PRIMARY KEY ("item_version", "column")\n) WITHOUT ROWID'
             )
         else:
             for name in fields:
