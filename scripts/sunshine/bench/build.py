@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from sunshine import records
+from sunshine.bench.reference import RUNS, import_seconds
 from sunshine.database import incremental
 from sunshine.package import Project
 
@@ -182,11 +183,11 @@ def _clean(project: Project) -> None:
 
 def _reference(project: Project) -> float:
     """`sqlite3 :memory: .import` of the petitions file: the unit of the ratios printed after it."""
-    csv_path = project.root / project.tables["petitions"].path
-    t0 = time.perf_counter()
-    subprocess.run(["sqlite3", ":memory:", f".import --csv {csv_path} petitions"], check=True)
-    reference = time.perf_counter() - t0
-    print(f"sqlite3 :memory: .import --csv petitions.csv   {reference:6.1f} s (the unit of the ratios below)")
+    reference = import_seconds(project.root / project.tables["petitions"].path)
+    print(
+        f"sqlite3 :memory: .import --csv petitions.csv   {reference:6.1f} s "
+        f"(median of {RUNS}: the unit of the ratios below)"
+    )
     return reference
 
 

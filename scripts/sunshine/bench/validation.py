@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from sunshine.bench.reference import RUNS, import_seconds
 from sunshine.package import Project
 
 CHILD = """
@@ -73,15 +74,8 @@ def run(project: Project, *, frictionless_rows: int = 100_000) -> None:
 
     sqlite = shutil.which("sqlite3")
     if sqlite:
-        t0 = time.perf_counter()
-        subprocess.run(
-            [sqlite, ":memory:", ".import --csv data/petitions.csv petitions"],
-            cwd=project.root,
-            check=True,
-            capture_output=True,
-        )
-        base = time.perf_counter() - t0
-        print(f"sqlite3 :memory: .import --csv data/petitions.csv: {base:.1f} s")
+        base = import_seconds(project.root / "data" / "petitions.csv")
+        print(f"sqlite3 :memory: .import --csv data/petitions.csv: {base:.1f} s (median of {RUNS})")
         print(f"ratio validate / sqlite import: {seconds / base:.2f}× (target ≤ 2×)")
     else:
         print("sqlite3 not found: no baseline")
