@@ -491,7 +491,7 @@ def _load_deadlines(conn: sqlite3.Connection, project: Project) -> None:
     )
     conn.executemany(
         f"INSERT INTO {deadline_status.TABLE} VALUES ({', '.join('?' for _ in columns)})",
-        ([s.row()[c] for c in columns] for s in statuses),
+        ([row[c] for c in columns] for row in (s.row() for s in statuses)),
     )
 
 
