@@ -383,3 +383,34 @@ def test_the_statuses_read_files_with_a_blank_line_and_columns_moved(
     villages.write_text(f"{head}\n\n{rest}", encoding="utf-8")
     _, after = project_statuses(Project.load(copy))
     assert after == before and len(after) > 0
+
+
+def test_the_statuses_are_kept_for_the_same_inputs_and_computed_again_when_any_changes(
+    demo: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    copy = tmp_path / "pkg"
+    shutil.copytree(demo.root, copy)
+    project = Project.load(copy)
+    _, first = project_statuses(project)
+    kept = list((tmp_path / "cache" / "sunshine" / "deadline-statuses").glob("*.json"))
+    assert len(kept) == 1 and project_statuses(project)[1] == first
+    # A kept set that was tampered with is what the next build reads: the proof it was read.
+    kept[0].write_text(kept[0].read_text(encoding="utf-8").replace("逾期", "按时"), encoding="utf-8")
+    assert [s.status for s in project_statuses(project)[1]] == [
+        "按时" if s.status == "逾期" else s.status for s in first
+    ]
+    # A late disclosure published a day earlier: the statuses follow the data, not the kept set.
+    late = next(s for s in first if s.status == "逾期")
+    path = copy / demo.tables["disclosures"].path
+    text = path.read_text(encoding="utf-8")
+    published = late.published_on
+    earlier = date.fromisoformat(published).replace(day=date.fromisoformat(published).day - 1).isoformat()
+    line = next(x for x in text.splitlines() if x.startswith(late.disclosure_id + ","))
+    path.write_text(text.replace(line, line.replace(published, earlier)), encoding="utf-8")
+    again = next(s for s in project_statuses(Project.load(copy))[1] if s.disclosure_id == late.disclosure_id)
+    assert (again.status, again.days_late) == ("逾期", late.days_late - 1)
+    rules = copy / FILENAME
+    rules.write_text(rules.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    project_statuses(Project.load(copy))
+    assert len(list(kept[0].parent.glob("*.json"))) == 3  # the rules, too, are an input

@@ -21,17 +21,24 @@ generator of the sample township all read the same rows.
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
+import os
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from sunshine import typed
+from sunshine import privacy, records, typed
+from sunshine.deadlines import periods
+from sunshine.deadlines import rules as rules_module
 from sunshine.deadlines.periods import Period, due_date
-from sunshine.deadlines.rules import EVENT, Rules, check_villages, load_project_rules
+from sunshine.deadlines.rules import EVENT, FILENAME, Rules, check_villages, load_project_rules
 from sunshine.package import Project
 from sunshine.privacy import Columns, mask_cell
 
@@ -250,14 +257,65 @@ def _read(project: Project, table: str, columns: tuple[str, ...]) -> list[dict[s
 
 
 def project_statuses(project: Project) -> tuple[Rules, list[Status]]:
-    """The project's rules and the statuses they give its data (RulesError when the rules are wrong)."""
+    """The project's rules and the statuses they give its data (RulesError when the rules are wrong).
+
+    Kept in the user's cache under a digest of everything they follow from (the rules, the two
+    tables' files and fields, this code): the database and the site of one build compute them once."""
     rules = load_project_rules(project)
     if not rules.rules:
         return rules, []
+    key = _inputs_key(project)
+    kept = _cache_dir() / f"{key}.json"
+    try:
+        return rules, [Status(**row) for row in json.loads(kept.read_text(encoding="utf-8"))]
+    except (OSError, ValueError, TypeError):
+        pass
     villages = {r["village_code"]: r["name"] for r in _read(project, "villages", ("village_code", "name"))}
     check_villages(rules, set(villages))
     columns = ("disclosure_id", "village_code", "category", "topic", "period", "published_on")
-    return rules, compute(rules, villages, _read(project, "disclosures", columns))
+    statuses = compute(rules, villages, _read(project, "disclosures", columns))
+    _keep(kept, statuses)
+    return rules, statuses
+
+
+def _cache_dir() -> Path:
+    return records.cache_root() / "deadline-statuses"
+
+
+KEPT = 4  # sets of statuses kept: the last builds of a branch or two
+
+# What the statuses are computed by: a change to any of it computes them again.
+_CODE = hashlib.sha256(
+    b"".join(
+        Path(m.__file__).read_bytes() for m in (sys.modules[__name__], periods, rules_module, privacy, typed)
+    )  # type: ignore[arg-type]
+).hexdigest()
+
+
+def _inputs_key(project: Project) -> str:
+    digest = hashlib.sha256(_CODE.encode())
+    path = project.root / FILENAME
+    digest.update(path.read_bytes() if path.is_file() else b"")
+    for name in ("villages", "disclosures"):
+        table = project.tables[name]
+        digest.update(json.dumps(table.fields, sort_keys=True, ensure_ascii=False).encode())
+        file = project.root / table.path
+        digest.update(records.blob_id(file).encode() if file.exists() else b"-")
+    return digest.hexdigest()[:32]
+
+
+def _keep(path: Path, statuses: list[Status]) -> None:
+    """Write the statuses (masked, as every page shows them) and drop all but the newest sets."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps([s.row() for s in statuses], ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+        older = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)[KEPT:]
+        for old in older:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a cache that cannot be written is computed again next time
 
 
 def ranking(statuses: Iterable[Status]) -> list[dict[str, Any]]:
