@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import sqlite3
 from collections import Counter
@@ -414,3 +415,65 @@ def test_the_statuses_are_kept_for_the_same_inputs_and_computed_again_when_any_c
     rules.write_text(rules.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     project_statuses(Project.load(copy))
     assert len(list(kept[0].parent.glob("*.json"))) == 3  # the rules, too, are an input
+
+
+PERSON_ID = "110105198001011238"
+MOBILE = "13912345601"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ('name = "财务收支每月公开"', f'name = "财务收支每月公开（联系人 {MOBILE}）"'),
+            ("personal-phone", "name", "第 1 条规则（finance-monthly）的 name 含有手机号 139****5601"),
+        ),
+        (
+            ('basis = "村民委员会组织法第三十条"', f'basis = "经办人身份证 {PERSON_ID}"'),
+            (
+                "personal-id",
+                "basis",
+                "第 1 条规则（finance-monthly）的 basis 含有身份证号 110105********1238",
+            ),
+        ),
+        (
+            ("[[rule]]", f'title = "清溪镇 {MOBILE}"\n[[rule]]'),
+            ("personal-phone", "title", "文件开头的 title 含有手机号 139****5601"),
+        ),
+        (
+            ('id = "finance-monthly"', f'id = "finance-{PERSON_ID}"'),
+            (
+                "personal-id",
+                "id",
+                "第 1 条规则（finance-110105********1238）的 id 含有身份证号 110105********1238",
+            ),
+        ),
+    ],
+)
+def test_a_personal_number_in_the_rules_is_refused_and_never_repeated_in_full(
+    change: tuple[str, str], expected: tuple[str, str, str]
+) -> None:
+    with pytest.raises(RulesError) as caught:
+        rules(MONTHLY.replace(*change))
+    code, column, message = expected
+    assert [(p.code, p.column) for p in caught.value.problems] == [(code, column)]
+    assert message in str(caught.value)
+    assert PERSON_ID not in str(caught.value) and MOBILE not in str(caught.value)
+
+
+def test_an_exemption_whose_reason_names_a_resident_stops_the_build_and_publishes_nothing(
+    demo: Project, tmp_path: Path
+) -> None:
+    township = tmp_path / "township"
+    shutil.copytree(demo.root, township)
+    rules_path = township / FILENAME
+    reason = f'reason = "户主张三（身份证 {PERSON_ID}，电话 {MOBILE}）外出务工"'
+    text = re.sub(r"(?m)^reason = .*$", reason, rules_path.read_text(encoding="utf-8"), count=1)
+    rules_path.write_text(text, encoding="utf-8")
+    target = tmp_path / "sunshine.db"
+    with pytest.raises(BuildError) as caught:
+        build_database(Project.load(township), target)
+    assert "第 1 条豁免的 reason 含有身份证号 110105********1238" in str(caught.value)
+    assert "第 1 条豁免的 reason 含有手机号 139****5601" in str(caught.value)
+    assert PERSON_ID not in str(caught.value) and MOBILE not in str(caught.value)
+    assert not target.exists()

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from sunshine import privacy
 from sunshine.deadlines.periods import KINDS, Period
 from sunshine.package import Project
 from sunshine.problems import Problem
@@ -32,6 +33,8 @@ EARLIEST, LATEST = (
     date(2099, 12, 31),
 )  # bounds a typo like 0026-01-01 (centuries of periods)
 MAX_TEXT = 2000  # characters in a name, a basis or a reason
+# The texts that are published as they are written: on the site, in the database, in search.
+PUBLISHED_TEXTS = {"title", "basis", "name", "reason", "id"}
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,8 @@ def parse(text: str, *, categories: list[str], topics: list[str]) -> Rules:
     for key in ("title", "basis"):
         if not isinstance(raw.get(key, ""), str):
             problems.append(_problem("bad-text", f"文件开头的 {key} 应为文字（加引号）", "", key))
+        else:
+            _no_personal_data(raw.get(key, ""), f"文件开头的 {key} ", key, problems)
     rules = [_rule(n, entry, categories, topics, problems) for n, entry in enumerate(raw.get("rule", []), 1)]
     ids = [r.id for r in rules if r]
     for rule_id in sorted({i for i in ids if ids.count(i) > 1}):
@@ -176,7 +181,7 @@ def check_villages(rules: Rules, village_codes: set[str]) -> None:
                 problems.append(
                     _problem(
                         "unknown-village",
-                        f"第 {n} 条规则（{rule.id}）的 villages 中的 {code} 不是本乡镇的村（社区）代码",
+                        f"第 {n} 条规则（{rule.id}）的 villages 中的 {_shown(code)} 不是本乡镇的村（社区）代码",
                         "请对照 data/villages.csv 改正",
                     )
                 )
@@ -185,7 +190,7 @@ def check_villages(rules: Rules, village_codes: set[str]) -> None:
             problems.append(
                 _problem(
                     "unknown-village",
-                    f"第 {n} 条豁免的 village_code {e.village_code} 不是本乡镇的村（社区）代码",
+                    f"第 {n} 条豁免的 village_code {_shown(e.village_code)} 不是本乡镇的村（社区）代码",
                     "请对照 data/villages.csv 改正",
                 )
             )
@@ -223,7 +228,7 @@ def _date(value: Any, key: str, where: str, problems: list[Problem], *, required
         problems.append(
             _problem(
                 "bad-date",
-                f"{where}的 {key} 不是日期：{value if isinstance(value, datetime) else repr(value)}",
+                f"{where}的 {key} 不是日期：{value if isinstance(value, datetime) else _shown(repr(value))}",
                 "写成 2026-01-01 的形式（不带时间）",
                 key,
             )
@@ -266,7 +271,26 @@ def _text(
             )
         )
         return ""
+    if key in PUBLISHED_TEXTS:
+        _no_personal_data(value, f"{where}的 {key} ", key, problems)
     return value.strip()
+
+
+def _no_personal_data(value: str, where: str, key: str, problems: list[Problem]) -> None:
+    """The rules are published word for word: a personal number in them is refused, as in a CSV cell."""
+    found = privacy.find_personal(value)
+    if not found:
+        return
+    from sunshine.validate.cells import PERSONAL  # the one wording of these problems
+
+    for finding in found:
+        issue = PERSONAL[finding.kind](finding.masked)
+        problems.append(_problem(issue.code, where + issue.message, issue.hint, key))
+
+
+def _shown(value: Any) -> str:
+    """A value the clerk wrote, as an error message may repeat it: personal numbers masked."""
+    return privacy.mask(value if isinstance(value, str) else repr(value))
 
 
 def _until(start: date | None, until: date | None, where: str, problems: list[Problem]) -> None:
@@ -284,7 +308,7 @@ def _rule(
     if not isinstance(entry, dict):
         problems.append(_problem("bad-rule", f"第 {n} 条规则应写成 [[rule]] 小节"))
         return None
-    where = f"第 {n} 条规则（{entry.get('id', '无编号')}）"
+    where = f"第 {n} 条规则（{_shown(entry.get('id', '无编号'))}）"
     before = len(problems)
     _unknown_keys(entry, RULE_KEYS, where, problems)
     rule_id = _text(entry, "id", where, problems)
@@ -303,7 +327,7 @@ def _rule(
         problems.append(
             _problem(
                 "bad-category",
-                f"{where}的 category {category!r} 不是公开类别",
+                f"{where}的 category {_shown(repr(category))} 不是公开类别",
                 f"可选：{'、'.join(categories)}",
                 "category",
             )
@@ -312,7 +336,10 @@ def _rule(
     if topic and topic not in topics:
         problems.append(
             _problem(
-                "bad-topic", f"{where}的 topic {topic!r} 不是公开事项", f"可选：{'、'.join(topics)}", "topic"
+                "bad-topic",
+                f"{where}的 topic {_shown(repr(topic))} 不是公开事项",
+                f"可选：{'、'.join(topics)}",
+                "topic",
             )
         )
     every = entry.get("every")
@@ -320,7 +347,7 @@ def _rule(
         problems.append(
             _problem(
                 "bad-every",
-                f"{where}的 every 应为 month、quarter、year 或 event，现在是 {every!r}",
+                f"{where}的 every 应为 month、quarter、year 或 event，现在是 {_shown(repr(every))}",
                 "",
                 "every",
             )
@@ -369,7 +396,7 @@ def _exemption(n: int, entry: Any, rule_ids: set[str], problems: list[Problem]) 
     rule = _text(entry, "rule", where, problems)
     if rule and rule not in rule_ids:
         problems.append(
-            _problem("unknown-rule", f"{where}的 rule {rule!r} 不是任何一条规则的 id", "", "rule")
+            _problem("unknown-rule", f"{where}的 rule {_shown(repr(rule))} 不是任何一条规则的 id", "", "rule")
         )
     code = _text(entry, "village_code", where, problems)
     start = _date(entry.get("from"), "from", where, problems, required=True)
