@@ -7,7 +7,8 @@ version recorded last, and a version lists only the columns that changed. git-hi
 every version of a file whole and writes it row by row; here a commit is read as the lines
 `git diff` says it changed, against the commit before it in the file's history, and only the
 rows on those lines are parsed, masked, compared and written. A commit that changes the header
-or whose changed lines split a quoted cell over lines is read whole, streamed.
+or whose changed lines split a quoted cell over lines, or that csv cannot read line by line, is read
+whole, streamed.
 
 The first commit of a county (a million rows) is written in batches with executemany, and the
 `_changed` rows of first versions (every column) are made by one INSERT ... SELECT. `_changed` is
@@ -21,6 +22,7 @@ a row of `changes`; the caller never re-reads the versions it just wrote.
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import json
 import sqlite3
@@ -391,7 +393,12 @@ class Writer(Reader):
         if lines is None:
             return _Read(keys, [], None)  # read whole: the header changed, or a quoted cell is never closed
         removed_text, added_text = lines
-        return _Read(keys, self._parse(header, added_text), self._parse(header, removed_text))
+        try:
+            return _Read(keys, self._parse(header, added_text), self._parse(header, removed_text))
+        except csv.Error:
+            # Quotes typed inside cells (a"b on one line, c"d on another) pair up for the record
+            # splitter, which then hands csv one "record" of two lines; the file read whole is csv's own.
+            return _Read(keys, [], None)
 
     def _gone(self, removed: list[dict[str, str]], added: list[dict[str, str]]) -> list[dict[str, str]]:
         kept = {self.table.record_key(r) for r in added}
