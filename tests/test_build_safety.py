@@ -446,3 +446,34 @@ def test_the_download_writer_goes_with_a_killed_build(tmp_path):
     else:
         os.kill(writer, signal.SIGKILL)
         pytest.fail("the download writer outlived the build that started it")
+
+
+def test_a_data_file_deleted_during_the_build_is_named_in_chinese_without_a_traceback(tmp_path):
+    project = site_package(tmp_path)
+    out = run_python(
+        f"""
+        import sys
+        from pathlib import Path
+        from sunshine import build
+        from sunshine.database import load
+        from sunshine.package import Project
+
+        open_database = load._open
+
+        def open_then_delete(path, prepare):
+            petitions = Path({str(project.root)!r}) / "data" / "petitions.csv"
+            if petitions.exists():
+                petitions.unlink()  # a clerk's sync tool moves it away while the tables load
+            return open_database(path, prepare)
+
+        load._open = open_then_delete
+        project = Project.load(Path({str(project.root)!r}))
+        sys.exit(build.build_command(project, datasette_url="{DATASETTE}", only=["database"]))
+        """,
+        cwd=project.root,
+    )
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    assert out.stderr.count("上一次的构建保持不变") == 1
+    assert "构建失败：无法读取 petitions.csv（No such file or directory）" in out.stderr
+    assert not (project.build_dir / "sunshine.db").exists()

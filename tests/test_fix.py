@@ -200,3 +200,20 @@ def test_rows_are_numbered_one_way_in_one_output(fixture_package, monkeypatch):
     assert "data/petitions.csv 第 4 行 “受理日期”（received_on）：'03/05/2024' 看不出是" in result.output
     assert "仍有 1 个问题无法自动修复，需要手工改正（行号按修改前的文件）" in result.output
     assert "  ✗ 第 4 行，“受理日期”（received_on）：不是有效的日期。内容：03/05/2024" in result.output
+
+
+@pytest.mark.parametrize("space", ["\u2003", "\u2002", "\u205f", "\u2028", "\u1680"])
+def test_a_typographic_space_after_a_name_is_a_space_to_remove_not_part_of_the_name(
+    fixture_package, monkeypatch, space
+):
+    """Every later stage trims what Python's and polars' strip() trim: validation must not let it pass."""
+    replace(fixture_package, "grids", ",第一网格,", f",第一网格{space},")
+    problems = [(p.code, p.row, p.column) for p in validate_project(fixture_package).problems]
+    assert ("whitespace", 2, "name") in problems
+    result = fix(fixture_package, monkeypatch, "data/grids.csv")
+    assert result.exit_code == 0, result.output
+    assert (
+        f"  data/grids.csv 第 2 行 “网格名称”（name）：'第一网格\\u{ord(space):04x}' → '第一网格'"
+        in result.output
+    )
+    assert validate_project(fixture_package).errors == []

@@ -400,3 +400,13 @@ def test_a_record_page_shows_the_village_name_beside_its_code(http, data_village
     code = disclosure["village_code"]
     html = http.get(f"/sunshine/disclosures/{disclosure['disclosure_id']}").text
     assert f'<a href="/sunshine/villages/{code}">{data_villages[code]}</a>&nbsp;<em>{code}</em>' in html
+
+
+@pytest.mark.parametrize("path", ["/history/petitions_changed/1", "/history/petitions_changed/1.json"])
+def test_a_row_page_given_one_part_of_a_two_column_key_is_not_found(with_history, path):
+    response = with_history.get(path)
+    assert response.status_code == 404
+    if path.endswith(".json"):
+        assert response.json()["ok"] is False
+    else:
+        assert "<h1>" in response.text and "找不到这条记录" in response.text

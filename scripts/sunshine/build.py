@@ -86,6 +86,19 @@ def _build(project: Project, *, datasette_url: str, only: Iterable[str]) -> int:
         # A stage's error may quote a cell (a number that would not convert): masked like every output.
         click.echo(mask(f"构建失败：{exc}\n{_kept(stages, done)}", runs=True), err=True)
         return 1
+    except OSError as exc:
+        # A file moved, deleted or locked while the build read it: said in Chinese, with its name.
+        name = Path(exc.filename).name if exc.filename else ""
+        what = f"无法读取 {name}" if name else "读写文件失败"
+        click.echo(
+            mask(
+                f"构建失败：{what}（{exc.strerror or exc}）。文件可能在构建过程中被移动、删除或占用；"
+                f"请确认 data/ 下的文件都已保存，再重新运行 sunshine build。\n{_kept(stages, done)}",
+                runs=True,
+            ),
+            err=True,
+        )
+        return 1
     except KeyboardInterrupt:
         click.echo(f"构建被中断。{_kept(stages, done)}", err=True)
         return 130

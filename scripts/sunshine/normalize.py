@@ -14,8 +14,10 @@ from decimal import Decimal, InvalidOperation
 FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 # Chinese punctuation people type inside numbers and dates.
 PUNCTUATION = str.maketrans({"。": ".", "，": ",", "、": ",", "－": "-", "—": "-", "／": "/", "．": "."})
-# Spaces a cell may start or end with: ASCII whitespace, the ideographic space, no-break space.
-SPACES = " \t\r\n\u3000\u00a0\ufeff"
+# Spaces a cell may start or end with: every character Python's str.strip() removes (ASCII
+# whitespace, the ideographic space, no-break and typographic spaces such as U+2003, line and
+# paragraph separators) and the byte-order mark, so no later `.strip()` finds one validation let pass.
+SPACES = "".join(chr(c) for c in range(0x110000) if chr(c).isspace()) + "\ufeff"
 
 ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 PLAIN_INTEGER = re.compile(r"^-?[0-9]+$")

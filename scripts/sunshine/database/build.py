@@ -254,9 +254,7 @@ def _update(
             conn.execute("ROLLBACK")
         conn.close()
     if problems:
-        raise BuildError(
-            "更新后的数据库没有通过检查（" + "；".join(problems[:3]) + "），上一次的构建保持不变。"
-        )
+        raise BuildError("更新后的数据库没有通过检查（" + "；".join(problems[:3]) + "）")
     return counts, sum(d.size for d in deltas), in_place
 
 
@@ -524,7 +522,7 @@ def _unindexed(conn: sqlite3.Connection, tables: list[str]) -> list[str]:
         indexed = conn.execute(f"SELECT count(*) FROM {fts}_docsize").fetchone()[0]
         rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         if indexed != rows:
-            problems.append(f"{fts}: {indexed} rows indexed, {rows} in {table}")
+            problems.append(f"搜索索引 {fts} 有 {indexed} 行，表 {table} 有 {rows} 行")
     return problems
 
 
@@ -566,9 +564,7 @@ def _check(path: Path, clock: _Clock, counts: dict[str, int], searchable: tuple[
     finally:
         conn.close()
     if problems:
-        raise BuildError(
-            "新数据库没有通过完整性检查（" + "；".join(problems[:3]) + "），上一次的构建保持不变。"
-        )
+        raise BuildError("新数据库没有通过完整性检查（" + "；".join(problems[:3]) + "）")
 
 
 def create_table_sql(table: Table) -> str:
@@ -630,7 +626,7 @@ def _search_sources(project: Project) -> list[tuple[str, str, tuple[str, ...]]]:
 def _finish_search_worker(worker: multiprocessing.Process) -> None:
     worker.join()
     if worker.exitcode != 0:
-        raise BuildError("建立中文搜索索引失败，上一次的构建保持不变。请先运行 sunshine validate 检查数据。")
+        raise BuildError("建立中文搜索索引失败。请先运行 sunshine validate 检查数据，再重新构建。")
 
 
 Rows = Callable[[int, int], list[tuple[str | None, ...]]]  # rows start+1..stop; [] past the last
@@ -736,7 +732,23 @@ def write_search_index(
     counters: dict[str, Any],
     chunk: int,
 ) -> None:
-    """The worker: segment the chunks it claims into an FTS5 table in a file of its own."""
+    """The worker: segment the chunks it claims into an FTS5 table in a file of its own.
+
+    A file it cannot read (moved or deleted during the build) ends it with exit code 1 and no
+    traceback: the build reports it in Chinese."""
+    try:
+        _write_search_index(sources, dictionary, out, counters, chunk)
+    except (OSError, csv.Error, UnicodeError, sqlite3.Error):
+        raise SystemExit(1) from None
+
+
+def _write_search_index(
+    sources: list[tuple[str, str, tuple[str, ...]]],
+    dictionary: list[str],
+    out: str,
+    counters: dict[str, Any],
+    chunk: int,
+) -> None:
     segmenter = search.Segmenter(words.tokenizer_from_lines(dictionary))
     conn = sqlite3.connect(out, isolation_level=None)
     try:
@@ -780,11 +792,11 @@ def _copy_search_index(
             [fts.replace("_", "\\_") + "\\_%"],
         ).fetchall()
         if sorted(made) != sorted(shadows):
-            raise BuildError(f"搜索索引 {fts} 的结构与工作进程写的不同，上一次的构建保持不变。")
+            raise BuildError(f"搜索索引 {fts} 的结构与工作进程写的不同")
         for (shadow,) in shadows:
             conn.execute(f"DELETE FROM main.{shadow}")
             copied = conn.execute(f"INSERT INTO main.{shadow} SELECT * FROM segmented.{shadow}").rowcount
             if copied != conn.execute(f"SELECT count(*) FROM segmented.{shadow}").fetchone()[0]:
-                raise BuildError(f"搜索索引 {shadow} 没有完整复制，上一次的构建保持不变。")
+                raise BuildError(f"搜索索引 {shadow} 没有完整复制")
     conn.execute("COMMIT")
     conn.execute("DETACH DATABASE segmented")

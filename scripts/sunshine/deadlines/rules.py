@@ -20,6 +20,7 @@ from sunshine import privacy
 from sunshine.deadlines.periods import KINDS, Period
 from sunshine.package import Project
 from sunshine.problems import Problem
+from sunshine.validate.cells import PERSONAL  # the one wording of personal-data problems
 
 FILENAME = "deadlines.toml"
 EVENT = "event"
@@ -281,8 +282,6 @@ def _no_personal_data(value: str, where: str, key: str, problems: list[Problem])
     found = privacy.find_personal(value)
     if not found:
         return
-    from sunshine.validate.cells import PERSONAL  # the one wording of these problems
-
     for finding in found:
         issue = PERSONAL[finding.kind](finding.masked)
         problems.append(_problem(issue.code, where + issue.message, issue.hint, key))

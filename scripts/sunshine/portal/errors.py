@@ -5,6 +5,7 @@ messages, which API clients match on. This module answers first for
 - a sort by a column that does not exist: 400 instead of Datasette's 500, as JSON or HTML;
 - SQL that cannot run (syntax error, not a SELECT, too slow): the query page again, editor and all,
   with the reason in Chinese;
+- a row page whose key has fewer parts than the table's primary key: 404, not Datasette's 500;
 - a record that is not there: if build/history.db says it was deleted, when and by which commit,
   with a link to its history;
 - every other error of an HTML page: error.html with the message in Chinese.
@@ -93,7 +94,23 @@ async def sql_page(datasette: Any, request: Any, database: str, message: str, st
     return Response.html(html, status=status)
 
 
+def _key_of_other_length(datasette: Any, path: str, exception: Exception) -> bool:
+    """Datasette binds a row page's key to the table's key columns: a key of fewer parts than a
+    composite primary key (/history/petitions_changed/1) leaves one unbound, a 500 that is a 404."""
+    return (
+        isinstance(exception, sqlite3.ProgrammingError)
+        and "binding" in str(exception)
+        and row_path(datasette, path.removesuffix(".json")) is not None
+    )
+
+
 async def error_response(datasette: Any, request: Any, exception: Exception) -> Response | None:
+    if _key_of_other_length(datasette, request.path, exception):
+        exception = NotFound("Record not found")
+        if request.path.endswith(".json"):
+            return Response.json(
+                {"ok": False, "error": "Record not found", "status": 404, "title": None}, status=404
+            )
     status = status_of(exception)
     message = message_of(exception)
     path = request.path

@@ -48,7 +48,7 @@ _DANGER_CHARS = (
 )
 # Vectorised pre-test for every cell: those characters, "<", surrounding spaces, a formula start,
 # "javascript" or "vbscript" in any case. Everything check() flags matches it (or the personal pre-test).
-_WS = "[ \t\r\n\u3000\u00a0\ufeff]"
+_WS = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in normalize.SPACES) + "]"
 SUSPICIOUS_TEXT = "[" + _DANGER_CHARS + "<]|^" + _WS + "|" + _WS + "$|^[=+\\-@]|(?i:javascript|vbscript)"
 # A tag, even unclosed (<img src=x onerror=…), or a script link.
 HTML = re.compile(r"<\s*/?\s*[a-zA-Z!?]|(?:javascript|vbscript)\s*:", re.IGNORECASE)
