@@ -477,3 +477,39 @@ def test_a_data_file_deleted_during_the_build_is_named_in_chinese_without_a_trac
     assert out.stderr.count("上一次的构建保持不变") == 1
     assert "构建失败：无法读取 petitions.csv（No such file or directory）" in out.stderr
     assert not (project.build_dir / "sunshine.db").exists()
+
+
+def _running(pid: int) -> bool:
+    """Whether pid is a live process (a zombie waiting for a reaper counts as gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def test_the_search_worker_of_a_killed_build_stops_instead_of_indexing_for_no_one(tmp_path):
+    pid_file = tmp_path / "worker.pid"
+    build = run_python(
+        f"""
+        import os, signal, subprocess, sys, time
+        worker = subprocess.Popen([sys.executable, "-c", '''
+        import time
+        from sunshine.database.build import _while_the_build_lives
+        rows = _while_the_build_lives(lambda start, stop: [("村东路灯损坏",)])
+        for n in range(6000):  # ten minutes of chunks, unless the build goes
+            rows(n, n + 1)
+            time.sleep(0.1)
+        '''.replace("\\n        ", "\\n")])
+        open({str(pid_file)!r}, "w").write(str(worker.pid))
+        time.sleep(1)
+        os.kill(os.getpid(), signal.SIGKILL)  # the build dies mid-way
+        """,
+        cwd=tmp_path,
+    )
+    assert build.returncode == -signal.SIGKILL
+    worker = int(pid_file.read_text())
+    deadline = time.monotonic() + 60
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(worker)

@@ -477,3 +477,29 @@ def test_an_exemption_whose_reason_names_a_resident_stops_the_build_and_publishe
     assert "第 1 条豁免的 reason 含有手机号 139****5601" in str(caught.value)
     assert PERSON_ID not in str(caught.value) and MOBILE not in str(caught.value)
     assert not target.exists()
+
+
+def test_a_change_to_the_rules_alone_updates_the_statuses_without_a_full_rebuild(
+    demo: Project, tmp_path: Path
+) -> None:
+    township = tmp_path / "township"
+    shutil.copytree(demo.root, township)
+    target = tmp_path / "sunshine.db"
+    build_database(Project.load(township), target)
+    rules_path = township / FILENAME
+    text = rules_path.read_text(encoding="utf-8")
+    rules_path.write_text(text.replace("due_day = 15", "due_day = 5", 1), encoding="utf-8")
+    project = Project.load(township)
+
+    summary = build_database(project, target)
+
+    assert summary.endswith("，公开时限规则有变化，重算了公开状态）")
+    _, statuses = project_statuses(project)
+    with sqlite3.connect(target) as conn:
+        stored = conn.execute(
+            "SELECT village_code, rule_id, period, status, days_late FROM disclosure_deadlines"
+        )
+        assert sorted(stored.fetchall()) == sorted(
+            (s.village_code, s.rule_id, s.period, s.status, s.days_late) for s in statuses
+        )
+    assert build_database(project, target).startswith("数据库没有变化")

@@ -217,3 +217,13 @@ def test_a_typographic_space_after_a_name_is_a_space_to_remove_not_part_of_the_n
         in result.output
     )
     assert validate_project(fixture_package).errors == []
+
+
+def test_a_village_code_the_fix_changes_is_shown_as_it_is_not_masked(fixture_package, monkeypatch):
+    replace(fixture_package, "grids", "-01,000000101001,", "-01,０００００01010０1\u3000,")
+    result = fix(fixture_package, monkeypatch, "data/grids.csv")
+    assert result.exit_code == 0, result.output
+    assert (
+        "  data/grids.csv 第 2 行 “所属村（社区）代码”（village_code）：'０００００01010０1\\u3000' → '000000101001'"
+        in result.output
+    )

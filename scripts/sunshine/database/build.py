@@ -133,7 +133,7 @@ def build_database(project: Project, target: Path) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     if previous.get("static") == static:
         digests = input_digests(project)
-        fingerprint = _combined(static, digests)
+        fingerprint = _combined(static, digests, _rules_digest(project))
         if previous.get("fingerprint") == fingerprint:
             return f"数据库没有变化，沿用 {_shown(project, target)}（{_counts_text(project, previous)}）"
         inputs: Callable[[], dict[str, str]] = lambda: digests  # noqa: E731
@@ -150,6 +150,8 @@ def build_database(project: Project, target: Path) -> str:
             try:
                 counts, rows, in_place = _update(project, target, tmp, previous, digests, fingerprint)
                 how = f"，按变化的 {rows:,} 行更新"
+                if previous.get("inputs") == digests:  # the same rows: the fingerprint moved with the rules
+                    how = "，公开时限规则有变化，重算了公开状态"
             except incremental.NotIncremental as exc:
                 how = f"，全量重建：{exc}"
                 tmp.unlink(missing_ok=True)
@@ -292,9 +294,13 @@ def static_fingerprint(project: Project) -> str:
     h.update("\n".join(words.dictionary_lines(project)).encode())
     for path in code_files():
         h.update(path.read_bytes())
-    rules = project.root / deadline_rules.FILENAME
-    h.update(rules.read_bytes() if rules.exists() else b"\0missing")
     return h.hexdigest()
+
+
+def _rules_digest(project: Project) -> str:
+    """The 公开时限 rules: they shape one derived table, which every update writes again."""
+    rules = project.root / deadline_rules.FILENAME
+    return hashlib.sha256(rules.read_bytes() if rules.exists() else b"\0missing").hexdigest()
 
 
 def input_digests(project: Project) -> dict[str, str]:
@@ -307,13 +313,13 @@ def input_digests(project: Project) -> dict[str, str]:
     return out
 
 
-def _combined(static: str, digests: dict[str, str]) -> str:
-    return hashlib.sha256((static + json.dumps(digests, sort_keys=True)).encode()).hexdigest()
+def _combined(static: str, digests: dict[str, str], rules: str) -> str:
+    return hashlib.sha256((static + json.dumps(digests, sort_keys=True) + rules).encode()).hexdigest()
 
 
 def input_fingerprint(project: Project) -> str:
     """SHA-256 over the descriptor, schemas, CSVs, word list and the code that builds."""
-    return _combined(static_fingerprint(project), input_digests(project))
+    return _combined(static_fingerprint(project), input_digests(project), _rules_digest(project))
 
 
 def stored_build_info(target: Path) -> dict[str, Any]:
@@ -404,7 +410,8 @@ def _build(project: Project, path: Path, static: str, inputs: Callable[[], dict[
         conn.execute("CREATE TABLE _build (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         conn.execute("INSERT INTO _build VALUES ('search_dictionary', ?)", ["\n".join(dictionary)])
         digests = inputs()
-        _write_build_info(conn, _combined(static, digests), counts, static=static, digests=digests)
+        fingerprint = _combined(static, digests, _rules_digest(project))
+        _write_build_info(conn, fingerprint, counts, static=static, digests=digests)
         # Statistics for the planner, of the tables and their indexes, while the search worker
         # still runs (the search index's shadow tables are read by rowid and key alone).
         conn.execute(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
@@ -757,13 +764,26 @@ def _write_search_index(
             fts = search.fts_table(table)
             conn.execute(f"CREATE VIRTUAL TABLE {fts} USING {fts5_definition(columns)}")
             conn.execute(f"INSERT INTO {fts} ({fts}, rank) VALUES ('hashsize', ?)", [SEARCH_HASH_BYTES])
-            rows = _CsvRows(Path(csv_path), columns)
+            rows = _while_the_build_lives(_CsvRows(Path(csv_path), columns))
             _insert_segmented(
                 conn, table, columns, _segment_chunks(lambda: segmenter, rows, counters[table], chunk)
             )
         conn.execute("COMMIT")
     finally:
         conn.close()
+
+
+def _while_the_build_lives(rows: Rows) -> Rows:
+    """The worker's rows, until the build that started it is gone (killed: its index would never be
+    read): then the worker ends too, and leaves its file for the next build to remove."""
+    parent = os.getppid()
+
+    def read(start: int, stop: int) -> list[tuple[str | None, ...]]:
+        if os.getppid() != parent:
+            raise SystemExit(1)
+        return rows(start, stop)
+
+    return read
 
 
 def _searchable_rows(path: Path, columns: tuple[str, ...]) -> Iterator[tuple[str, ...]]:

@@ -22,7 +22,7 @@ import click
 from sunshine import normalize, typed
 from sunshine.fix import xlsx
 from sunshine.package import Project, Table
-from sunshine.privacy import mask_text
+from sunshine.privacy import code_pattern, in_code, mask_text
 from sunshine.problems import Report
 from sunshine.validate import encoding as enc
 from sunshine.validate.files import BACKUP_SUFFIX, DEFAULT_MAX_BYTES, check_file
@@ -38,14 +38,20 @@ class Change:
     old: str
     new: str
     phones: bool = False
+    code: re.Pattern[str] | None = None  # the column's code format: a village code is shown as it is
 
     def describe(self, file: str) -> str:
         where = f"{file} 第 {self.row} 行" if self.row else file
         if self.column:
             where += f" “{self.title}”（{self.column}）"
-        old = mask_text(self.old, phones_allowed=self.phones)
-        new = mask_text(self.new, phones_allowed=self.phones)
+        old, new = self._shown(self.old), self._shown(self.new)
         return f"{where}：{old!r} → {new!r}" if self.column else f"{where}：{old} → {new}"
+
+    def _shown(self, value: str) -> str:
+        plain = normalize.halfwidth(normalize.strip_spaces(value))  # the code as the fix writes it
+        if self.code is not None and self.code.match(plain) and not in_code(value):
+            return value
+        return mask_text(value, phones_allowed=self.phones)
 
 
 @dataclass
@@ -158,13 +164,14 @@ def fix_table(project: Project, table: Table, workbook: Path | None = None) -> O
             name = header[pos] if pos < len(header) else f"第 {pos + 1} 列"
             title = spec.get("title", name) if spec else name
             phones = bool(spec and spec.get("x-phone"))
+            code = code_pattern(spec) if spec else None
             if note:
                 shown = mask_text(value, phones_allowed=phones)
                 out.notes.append(
                     f"{file} 第 {number} 行 “{title}”（{name}）：{shown!r} {note}，没有自动修改，请按 YYYY-MM-DD 手工填写。"
                 )
             if new != value:
-                out.changes.append(Change(number, name, title, value, new, phones))
+                out.changes.append(Change(number, name, title, value, new, phones, code))
             new_cells.append(new)
         kept_rows.append(new_cells)
     if out.changes:
