@@ -18,9 +18,9 @@ import subprocess
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import pikepdf
 from fontTools.ttLib import TTCollection, TTLibError
 from playwright.sync_api import Page, sync_playwright
-from pypdf import PdfWriter
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]  # a change here prints again
@@ -121,25 +121,26 @@ def _fix_cmap(cmap: str) -> str:
 
 
 def fix_text_layer(path: Path) -> bool:
-    """Map Kangxi radicals in the fonts' ToUnicode tables to the ideographs; True when changed."""
-    writer = PdfWriter(path, incremental=True)
+    """Map Kangxi radicals in the fonts' ToUnicode tables to the ideographs; True when changed.
+
+    With qpdf (through pikepdf), which reads only the objects asked for: a sheet takes 0.1 s here,
+    against 0.7 s with pypdf, which parsed and copied the whole document, its fonts included.
+    """
     changed = False
-    seen: set[int] = set()
-    for page in writer.pages:
-        fonts = page.get("/Resources", {}).get("/Font", {})
-        for font in fonts.values():
-            font = font.get_object()
-            ref = font.get("/ToUnicode")
-            if ref is None or id(ref.get_object()) in seen:
-                continue
-            stream = ref.get_object()
-            seen.add(id(stream))
-            cmap = stream.get_data().decode("latin-1")
-            fixed = _fix_cmap(cmap)
-            if fixed != cmap:
-                stream.set_data(fixed.encode("latin-1"))
-                changed = True
-    if changed:
-        with path.open("wb") as f:
-            writer.write(f)
+    with pikepdf.open(path, allow_overwriting_input=True) as doc:
+        seen: set[tuple[int, int]] = set()
+        for page in doc.pages:
+            resources = page.obj.get("/Resources", pikepdf.Dictionary())
+            for _, font in resources.get("/Font", pikepdf.Dictionary()).items():
+                stream = font.get("/ToUnicode")
+                if stream is None or stream.objgen in seen:
+                    continue
+                seen.add(stream.objgen)
+                cmap = stream.read_bytes().decode("latin-1")
+                fixed = _fix_cmap(cmap)
+                if fixed != cmap:
+                    stream.write(fixed.encode("latin-1"))
+                    changed = True
+        if changed:
+            doc.save(path)
     return changed
