@@ -52,3 +52,12 @@ def test_a_command_outside_a_data_repository_is_a_usage_error(tmp_path, monkeypa
     result = CliRunner().invoke(cli, ["validate"])
     assert result.exit_code == 2
     assert "找不到 datapackage.json" in result.output
+
+
+def test_a_broken_settings_file_stops_a_command_with_the_reason_alone(tmp_path, monkeypatch, fixture_package):
+    (fixture_package.root / "sunshine.toml").write_text('[site]\ntitle = "x\n', encoding="utf-8")
+    monkeypatch.chdir(fixture_package.root)
+    result = CliRunner().invoke(cli, ["validate"])
+    assert result.exit_code == 2
+    assert result.output.startswith("错误：sunshine.toml 无法读取：第 2 行第 11 列附近写法有误。")
+    assert "Usage" not in result.output and "Try " not in result.output

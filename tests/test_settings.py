@@ -46,3 +46,59 @@ def test_the_readme_documents_every_setting():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for s in settings.SETTINGS:
         assert f"`{s.name}`" in readme, s.name
+
+
+def test_a_typing_mistake_in_the_file_names_its_line_and_column_in_chinese(tmp_path):
+    (tmp_path / settings.FILENAME).write_text('[site]\ntitle = "阳光村务\n', encoding="utf-8")
+    with pytest.raises(settings.SettingsError) as caught:
+        settings.load(tmp_path, environ={})
+    assert str(caught.value) == (
+        "sunshine.toml 无法读取：第 2 行第 14 列附近写法有误。请检查引号、方括号和等号，文字要加英文双引号"
+        '（例如 name = "清溪镇"），再对照 README 的“设置”一节改正。'
+    )
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            '[township]\nname = "桃源镇（联系人11010519491231002X）"\n',
+            "sunshine.toml 中的 township.name 含有身份证号 110105********002X，公开数据不得包含个人身份信息。",
+        ),
+        (
+            '[site]\ntitle = "阳光村务 书记手机13812345678"\n',
+            "sunshine.toml 中的 site.title 含有手机号 138****5678，公开数据不得包含个人联系方式。",
+        ),
+    ],
+)
+def test_a_setting_shown_on_every_page_refuses_a_personal_number_without_repeating_it(
+    tmp_path, text, message
+):
+    (tmp_path / settings.FILENAME).write_text(text, encoding="utf-8")
+    with pytest.raises(settings.SettingsError) as caught:
+        settings.load(tmp_path, environ={})
+    assert str(caught.value).startswith(message)
+    assert "11010519491231002X" not in str(caught.value) and "13812345678" not in str(caught.value)
+
+
+def test_a_personal_number_given_by_an_environment_variable_is_refused_too(tmp_path):
+    with pytest.raises(settings.SettingsError, match="site.title 含有手机号 138\\*\\*\\*\\*5678"):
+        settings.load(tmp_path, environ={"SUNSHINE_SITE_TITLE": "阳光村务13812345678"})
+
+
+@pytest.mark.parametrize("start", ["2026-13-45", "2024-02-30", "2024-2-3", "1900-01-01"])
+def test_a_history_start_that_looks_like_a_date_must_be_a_real_one(tmp_path, start):
+    (tmp_path / settings.FILENAME).write_text(f'[history]\nstart = "{start}"\n', encoding="utf-8")
+    with pytest.raises(settings.SettingsError) as caught:
+        settings.load(tmp_path, environ={})
+    assert str(caught.value) == (
+        f"sunshine.toml 中的 history.start 是“{start}”，不是一个有效的日期。"
+        "请写成 YYYY-MM-DD（例如 2024-01-01）、填写一个提交，或留空。"
+    )
+
+
+def test_a_history_start_that_is_a_date_or_a_commit_is_kept(tmp_path):
+    (tmp_path / settings.FILENAME).write_text('[history]\nstart = "2024-02-29"\n', encoding="utf-8")
+    assert settings.load(tmp_path, environ={}).history_start == "2024-02-29"
+    (tmp_path / settings.FILENAME).write_text('[history]\nstart = "a1b2c3d"\n', encoding="utf-8")
+    assert settings.load(tmp_path, environ={}).history_start == "a1b2c3d"

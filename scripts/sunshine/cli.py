@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,12 +15,22 @@ from sunshine.settings import SettingsError
 from sunshine.validate.report import FORMATS
 
 
+class SetUpError(click.ClickException):
+    """No project here, or its sunshine.toml is wrong: the reason in Chinese, exit code 2, and
+    none of click's usage lines, which are about the command line."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"错误：{self.message}", err=True)
+
+
 def _project() -> Project:
     try:
         project = Project.find()
-        project.settings  # noqa: B018 - read now, so a broken sunshine.toml is a usage error
+        project.settings  # noqa: B018 - read now, so a broken sunshine.toml stops every command
     except (ProjectNotFound, SettingsError) as exc:
-        raise click.UsageError(str(exc)) from exc
+        raise SetUpError(str(exc)) from exc
     return project
 
 

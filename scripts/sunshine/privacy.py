@@ -213,6 +213,42 @@ _DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 KINDS = ("id", "id-checksum", "id-old", "mobile", "bank-card", "email")
 
 
+# What each kind of finding is called where it is refused (a cell, a setting, a rule): code,
+# message ({masked}: the number as it may be shown) and hint.
+REFUSALS: dict[str, tuple[str, str, str]] = {
+    "id": (
+        "personal-id",
+        "含有身份证号 {masked}，公开数据不得包含个人身份信息",
+        "请删除身份证号，或只保留与事项有关的文字；如确需说明，写“身份证号已隐去”。",
+    ),
+    "id-checksum": (
+        "personal-id-like",
+        "含有形似身份证号的 18 位号码 {masked}（校验位不符，可能输错）",
+        "公开数据不得包含身份证号，请删除这串号码。",
+    ),
+    "id-old": (
+        "personal-id",
+        "含有 15 位旧身份证号 {masked}，公开数据不得包含个人身份信息",
+        "请删除这串号码。",
+    ),
+    "mobile": (
+        "personal-phone",
+        "含有手机号 {masked}，公开数据不得包含个人联系方式",
+        "请删除手机号；需要公开的工作电话只填在“工作电话”“办公电话”等电话列中。",
+    ),
+    "bank-card": (
+        "personal-bank-card",
+        "含有银行卡号 {masked}，公开数据不得包含个人账户信息",
+        "请删除银行卡号；补贴发放情况只写“已通过一卡通发放到户”等文字。",
+    ),
+    "email": (
+        "personal-email",
+        "含有电子邮箱 {masked}，公开数据不得包含个人联系方式",
+        "请删除电子邮箱地址。",
+    ),
+}
+
+
 @dataclass(frozen=True)
 class Finding:
     kind: str  # one of KINDS

@@ -8,11 +8,15 @@ run (for example a preview deployment), never the committed file.
 
 from __future__ import annotations
 
+import datetime
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sunshine import privacy
 
 FILENAME = "sunshine.toml"
 SAMPLE_MARK = "（示例数据）"  # what marks a text as sample data, dropped when site.sample is false
@@ -107,10 +111,7 @@ def load(root: Path, environ: dict[str, str] | None = None) -> Settings:
     path = root / FILENAME
     raw: dict[str, Any] = {}
     if path.is_file():
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"{FILENAME} 无法读取：{exc}。请对照 README 的“设置”一节改正。") from exc
+        raw = _parse(path.read_bytes())
     values: dict[str, Any] = {}
     for section, entries in raw.items():
         if not isinstance(entries, dict):
@@ -130,8 +131,49 @@ def load(root: Path, environ: dict[str, str] | None = None) -> Settings:
             raise SettingsError(
                 f"{FILENAME} 中的 {s.name} 应为{'true 或 false' if isinstance(s.default, bool) else '文字'}，现在是 {value!r}。"
             )
+        if isinstance(value, str):
+            _check_text(s.name, value)
         out[s.name] = value
     return Settings(out)
+
+
+_WHERE = re.compile(r"line (\d+), column (\d+)")
+_DATE_LIKE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _parse(data: bytes) -> dict[str, Any]:
+    try:
+        return tomllib.loads(data.decode("utf-8").removeprefix("\ufeff"))
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"{FILENAME} 无法读取：文件不是 UTF-8 编码（可能是 GBK）。请用记事本或 WPS “另存为”，编码选 UTF-8。"
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        where = _WHERE.search(str(exc))
+        at = f"第 {where.group(1)} 行第 {where.group(2)} 列附近" if where else ""
+        raise SettingsError(
+            f"{FILENAME} 无法读取：{at}写法有误。请检查引号、方括号和等号，文字要加英文双引号"
+            '（例如 name = "清溪镇"），再对照 README 的“设置”一节改正。'
+        ) from exc
+
+
+def _check_text(name: str, value: str) -> None:
+    """Settings are published on every page: a personal number is refused, as in a CSV cell; a
+    history.start that looks like a date must be one."""
+    for finding in privacy.find_personal(value):
+        _, message, hint = privacy.REFUSALS[finding.kind]
+        raise SettingsError(f"{FILENAME} 中的 {name} {message.format(masked=finding.masked)}。{hint}")
+    if name == "history.start" and _DATE_LIKE.fullmatch(value):
+        try:
+            day = datetime.date.fromisoformat(value) if _DATE.fullmatch(value) else None
+        except ValueError:
+            day = None
+        if day is None or not 1990 <= day.year <= 2099:
+            raise SettingsError(
+                f"{FILENAME} 中的 history.start 是“{value}”，不是一个有效的日期。"
+                "请写成 YYYY-MM-DD（例如 2024-01-01）、填写一个提交，或留空。"
+            )
 
 
 def render(values: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ from sunshine.privacy import (
     EMAIL_PRETEST,
     ID_PRETEST,
     MOBILE_PRETEST,
+    REFUSALS,
     code_pattern,
     find_personal,
     in_code,
@@ -469,36 +470,6 @@ def _personal(code: str, message: str, hint: str):
     return make
 
 
-PERSONAL = {
-    "id": _personal(
-        "personal-id",
-        "含有身份证号 {masked}，公开数据不得包含个人身份信息",
-        "请删除身份证号，或只保留与事项有关的文字；如确需说明，写“身份证号已隐去”。",
-    ),
-    "id-checksum": _personal(
-        "personal-id-like",
-        "含有形似身份证号的 18 位号码 {masked}（校验位不符，可能输错）",
-        "公开数据不得包含身份证号，请删除这串号码。",
-    ),
-    "id-old": _personal(
-        "personal-id",
-        "含有 15 位旧身份证号 {masked}，公开数据不得包含个人身份信息",
-        "请删除这串号码。",
-    ),
-    "mobile": _personal(
-        "personal-phone",
-        "含有手机号 {masked}，公开数据不得包含个人联系方式",
-        "请删除手机号；需要公开的工作电话只填在“工作电话”“办公电话”等电话列中。",
-    ),
-    "bank-card": _personal(
-        "personal-bank-card",
-        "含有银行卡号 {masked}，公开数据不得包含个人账户信息",
-        "请删除银行卡号；补贴发放情况只写“已通过一卡通发放到户”等文字。",
-    ),
-    "email": _personal(
-        "personal-email",
-        "含有电子邮箱 {masked}，公开数据不得包含个人联系方式",
-        "请删除电子邮箱地址。",
-    ),
-}
+PERSONAL = {kind: _personal(*texts) for kind, texts in REFUSALS.items()}
+
 PERSONAL_CODES = ("personal-id", "personal-id-like", "personal-phone", "personal-bank-card", "personal-email")
