@@ -281,7 +281,10 @@ def test_every_code_the_validator_can_report_is_documented():
     for path in sources:
         text = path.read_text(encoding="utf-8")
         found |= set(
-            re.findall(r'(?:code=|Issue\(\s*|_personal\(\s*| if \w+ else )"([a-z]+(?:-[a-z]+)*)"', text)
+            re.findall(
+                r'(?:code=|Issue\(\s*|_quote_problem\(\s*|[a-z]": \(\s*|_personal\(\s*| if \w+ else )"([a-z]+(?:-[a-z]+)*)"',
+                text,
+            )
         )
     assert len(found) > 30
     assert found == set(CODES)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,21 @@ def _chunks(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Table]:
             pending, rows = [], 0
     if pending:
         yield pa.Table.from_batches(pending)
+
+
+def _quotes_paired(path: Path) -> bool:
+    """Whether the file holds an even number of double quotes, as a well-formed CSV does (two for a
+    quoted cell, two for each quote inside one): one stray quote makes it odd. 0.1 s for 350 MB."""
+    count = 0
+    with path.open("rb") as f:
+        while block := f.read(1 << 22):
+            count += block.count(b'"')
+    return count % 2 == 0
+
+
+def _shape(text: str) -> str:
+    """Digits as 9 and letters as A: 2024-0000020 and 2024-0000019 have one shape."""
+    return re.sub("[A-Za-z]", "A", re.sub("[0-9]", "9", text.strip()))
 
 
 class TableScan:
@@ -172,6 +188,8 @@ class TableScan:
                 )
             )
         self._emit(self._invalid_rows(upto=None, keys=keys), collector)
+        if self.complete and not _quotes_paired(self.path):
+            self._emit(self._stray_quote(), collector)
         frame = pl.concat(keys, how="vertical") if keys else self._empty_keys()
         return Scanned(keys=frame, rows=valid + len(self.invalid), complete=self.complete)
 
@@ -214,6 +232,7 @@ class TableScan:
             if counts[pos]:
                 found += self._column(body.filter(masks[f"__bad{pos}"]), pos, check)
         found += self._shape(body)
+        found += self._absorbed_rows(body, names)
         found += shape.large_cells(body, names, ROW, self.file, limit=PER_BATCH)
         for row, pos, issue, fld in row_rules(self.table, body, ROW):
             found.append((row, pos, cell_problem(issue, file=self.file, row=row, field=fld, value=None)))
@@ -268,6 +287,58 @@ class TableScan:
             PER_BATCH
         )
         return [(row, 0, self._fullwidth_separator(row)) for row in rows[ROW]]
+
+    # Quotes out of place that leave every row its number of cells
+
+    def _stray_quote(self) -> list[tuple[int, int, Problem]]:
+        """The record where a quote closes a cell and other text follows: pyarrow reads on, joining
+        two cells and splitting a later one (1,112.35 becomes 1 and 112.35); csv's strict mode stops."""
+        with self.path.open(encoding="utf-8-sig", newline="", errors="replace") as f:
+            reader = csv.reader(f, strict=True)
+            for _ in range(self.first_row - 1):
+                next(reader, None)
+            n = 0
+            try:
+                for _ in reader:
+                    n += 1
+            except csv.Error as exc:
+                if "unexpected end of data" in str(exc):  # a cell left open: reported as unclosed-quote
+                    return []
+                row = self._real_row(self.first_row + n)
+                return [(row, 0, self._quote_problem("stray-quote", row))]
+        return []
+
+    def _absorbed_rows(self, body: pl.DataFrame, names: list[str]) -> list[tuple[int, int, Problem]]:
+        """A quote opened in one row and closed in a later one reads the rows between into one cell:
+        a cell with a line that starts like a row of this table (its key, then a comma) is that."""
+        key = next((n for n in self.table.primary_key if n in names), None)
+        broken = [pl.col(n).str.contains("\n", literal=True) for n in names]
+        if key is None or not broken:
+            return []
+        out = []
+        for row, own, *cells in (
+            body.filter(pl.any_horizontal(broken))
+            .select([ROW, pl.col(key).alias("__key"), *names])
+            .iter_rows()
+        ):
+            lines = [line for cell in cells if cell and "\n" in cell for line in cell.split("\n")[1:]]
+            if own and any(_shape(line.partition(",")[0]) == _shape(own) for line in lines if "," in line):
+                out.append((row, 0, self._quote_problem("unclosed-quote", row)))
+        return out[:PER_BATCH]
+
+    def _quote_problem(self, code: str, row: int) -> Problem:
+        if code == "stray-quote":
+            message = (
+                "这一行的英文双引号不成对：引号后面紧跟着别的文字，两个单元格被读成了一个，后面的列都错了位"
+            )
+            hint = (
+                '找到这一行中的英文双引号“"”：单元格里要写引号时，把整个单元格用英文双引号括起来，'
+                '里面的引号写两次（""）；或删除多余的引号。在 Excel/WPS 中“另存为 CSV UTF-8”会自动处理。'
+            )
+        else:
+            message = "这一行有一个英文双引号没有配对，下面几行都被读进了同一个单元格"
+            hint = '找到这一行以英文双引号“"”开头的单元格，补上结尾的引号或删除开头的引号。'
+        return Problem(code=code, file=self.file, row=row, message=message, hint=hint)
 
     # Rows pyarrow set aside (too few or too many cells): parsed and checked in Python
 
