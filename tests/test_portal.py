@@ -410,3 +410,33 @@ def test_a_row_page_given_one_part_of_a_two_column_key_is_not_found(with_history
         assert response.json()["ok"] is False
     else:
         assert "<h1>" in response.text and "找不到这条记录" in response.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/history/petitions_changed/1,39,9",
+        "/history/petitions_changed/1,39,,",
+        "/sunshine/petitions/2024-0000001,extra",
+        "/sunshine/petitions/2024-0000001,extra.json",
+    ],
+)
+def test_a_row_page_given_more_parts_than_the_key_has_is_not_found(with_history, path):
+    response = with_history.get(path)
+    assert response.status_code == 404
+    if path.endswith(".json"):
+        assert response.json()["ok"] is False
+    else:
+        assert "找不到这条记录" in response.text
+
+
+def test_the_row_page_of_a_whole_key_is_still_found(http):
+    assert http.get("/sunshine/petitions/2024-0000001").status_code == 200
+
+
+@pytest.mark.parametrize("suffix", ["", ".json"])
+def test_a_through_filter_that_is_not_json_is_a_bad_request_that_shows_the_form(http, suffix):
+    response = http.get(f"/sunshine/petitions{suffix}", params={"_through": "zz"})
+    assert response.status_code == 400
+    text = response.json()["error"] if suffix else response.text
+    assert "参数 _through 应是 JSON" in text

@@ -6,6 +6,7 @@ messages, which API clients match on. This module answers first for
 - SQL that cannot run (syntax error, not a SELECT, too slow): the query page again, editor and all,
   with the reason in Chinese;
 - a row page whose key has fewer parts than the table's primary key: 404, not Datasette's 500;
+- ?_through= that is not JSON: 400 with the form it takes, not Datasette's 500;
 - a record that is not there: if build/history.db says it was deleted, when and by which commit,
   with a link to its history;
 - every other error of an HTML page: error.html with the message in Chinese.
@@ -13,6 +14,7 @@ messages, which API clients match on. This module answers first for
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 from urllib.parse import unquote, urlencode
@@ -23,6 +25,9 @@ from datasette.utils.asgi import Base400, NotFound
 from datasette.views.base import DatasetteError
 
 HISTORY = "history"
+THROUGH_MESSAGE = (
+    '参数 _through 应是 JSON，例如 {"table": "grids", "column": "village_code", "value": "990101101001"}'
+)
 DELETED_SQL = (
     "SELECT commit_date, label, commit_message FROM changes "
     "WHERE table_name = ? AND record_id = ? AND kind = '删除' ORDER BY seq DESC, id DESC LIMIT 1"
@@ -104,7 +109,19 @@ def _key_of_other_length(datasette: Any, path: str, exception: Exception) -> boo
     )
 
 
+def _not_json(request: Any, exception: Exception) -> bool:
+    """?_through= takes JSON ({"table": ..., "column": ..., "value": ...}): other text is the
+    caller's mistake, which Datasette answers with a 500."""
+    return isinstance(exception, json.JSONDecodeError) and "_through" in request.args
+
+
 async def error_response(datasette: Any, request: Any, exception: Exception) -> Response | None:
+    if _not_json(request, exception):
+        exception = DatasetteError(THROUGH_MESSAGE, status=400)
+        if request.path.endswith(".json"):
+            return Response.json(
+                {"ok": False, "error": THROUGH_MESSAGE, "status": 400, "title": None}, status=400
+            )
     if _key_of_other_length(datasette, request.path, exception):
         exception = NotFound("Record not found")
         if request.path.endswith(".json"):

@@ -35,7 +35,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from sunshine import headers as policy
 from sunshine.chinese import search, words
 from sunshine.markup import neutralise_formula
-from sunshine.portal import compress, errors, excel, labels, paging, usage
+from sunshine.portal import compress, errors, excel, labels, paging, rowkeys, usage
 from sunshine.portal.context import HELP_PATH, STATIC, Portal
 from sunshine.portal.limits import (  # noqa: F401  (hooks: registered with this plugin)
     limits_asgi_wrapper,
@@ -154,7 +154,7 @@ def install_csv_neutraliser() -> None:
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Any:
     def wrap(app: Any) -> Any:
-        app = excel.csv_app(datasette, app)
+        app = rowkeys.extra_key_app(datasette, excel.csv_app(datasette, app))
 
         async def with_headers(scope: dict, receive: Any, send: Any) -> None:
             if scope["type"] != "http":
