@@ -298,3 +298,11 @@ def test_pages_behind_nginx_run_in_chromium_without_a_policy_violation(deploymen
         finally:
             browser.close()
             assert problems == []
+
+
+@pytest.mark.parametrize("path", ["no-such-page/", "grids/"])
+def test_a_missing_page_or_a_folder_without_one_gets_the_sites_chinese_404(deployment, path):
+    with deployment.client() as client:
+        r = client.get(deployment.url + path)
+    assert r.status_code == 404
+    assert "<title>" in r.text and "找不到" in r.text

@@ -124,6 +124,9 @@ location {n.site_path} {{
     {root}
     index index.html;
     try_files $uri $uri/ =404;
+    # The site's own Chinese page for a path that is not there, and for a folder without a page.
+    error_page 404 {n.site_path}404.html;
+    error_page 403 =404 {n.site_path}404.html;
 {_header_lines(policy, indent=4, hsts=n.hsts)}
     add_header Cache-Control "public, max-age=300" always;
 
