@@ -216,3 +216,16 @@ def test_sql_limits_behind_a_trusted_proxy_apply_to_each_forwarded_visitor_not_t
         shutil.rmtree(base, ignore_errors=True)
     assert 429 not in many
     assert 429 in one
+
+
+@pytest.mark.parametrize(
+    "url, warned",
+    [("http://127.0.0.1:8080/", True), ("http://localhost/", True), ("https://ygcw.example.gov.cn/", False)],
+)
+def test_publish_warns_that_a_bundle_for_this_machines_address_is_for_trying_only(tmp_path, url, warned):
+    root = copy_package(ROOT, tmp_path / "pkg")
+    (root / "sunshine.toml").write_text(
+        f'[site]\nurl = "{url}"\ndatasette_url = "{url}data"\n', encoding="utf-8"
+    )
+    _, note = public_urls(Project.load(root))
+    assert ("注意：site.url 是本机地址" in note) is warned

@@ -236,6 +236,12 @@ def public_urls(project: Project) -> tuple[Urls, str]:
         note = (
             f"注意：发布后数据门户位于 {where.datasette}/，网站中的数据链接都指向那里；"
             f"sunshine.toml 中的 site.datasette_url 仍是 {project.settings.datasette_url}，"
-            f"建议改为 {where.datasette}。"
+            f"建议改为 {where.datasette}。\n"
         )
-    return where, note
+    host = (urlsplit(site).hostname or "").lower()
+    if host == "localhost" or host.startswith("127.") or host == "::1":
+        note += (
+            f"注意：site.url 是本机地址 {site}：发布包里的链接、公开栏打印页的二维码和 Kubernetes 的 Ingress 都会指向它，"
+            "只适合在本机试用。正式上线前，请在 sunshine.toml 中把 site.url 改为本站公开的域名（例如 https://ygcw.example.gov.cn/），再发布一次。"
+        )
+    return where, note.strip()
