@@ -59,3 +59,33 @@ def test_github_annotations_use_error_and_warning_levels():
         "第 7 行，“受理日期”（received_on）：日期格式不对。内容：2024/5/3。应写作 2024-05-03。"
     )
     assert lines[1] == "::warning file=data/petitions.orig.csv,title=backup-file::备份"
+
+
+def _shown_lines(project, table: str, old: str, new: str) -> list[str]:
+    from sunshine.validate.run import validate_project
+
+    path = project.root / "data" / f"{table}.csv"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return render(validate_project(project), "text").splitlines()
+
+
+def test_a_village_code_that_names_no_village_is_shown_whole_so_the_clerk_can_find_it(fixture_package):
+    lines = _shown_lines(fixture_package, "grids", "-01,000000101001,", "-01,990101109999,")
+    assert any(line.endswith("中不存在。内容：990101109999") for line in lines), lines
+
+
+def test_a_grid_number_typed_full_width_is_shown_as_typed(fixture_package):
+    lines = _shown_lines(
+        fixture_package, "grid_staff", "S000001,000000101001-01,", "S000001,000000101001－０１,"
+    )
+    assert any(line.endswith("内容：000000101001－０１") for line in lines), lines
+
+
+def test_a_work_phone_is_shown_whole_in_the_hint_of_its_own_column(fixture_package):
+    lines = _shown_lines(fixture_package, "grid_staff", ",13900000001,", ",１３９０００００００１,")
+    assert (
+        "    → 应写作 13900000001（去掉空格、全角改半角）。可运行 sunshine fix data/grid_staff.csv 自动改正。"
+        in lines
+    ), lines

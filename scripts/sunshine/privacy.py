@@ -23,6 +23,8 @@ from typing import Any
 
 import polars as pl
 
+from sunshine import normalize
+
 # Bump when recognition changes: outputs kept from earlier builds (history.db) are then rebuilt.
 VERSION = "4"
 
@@ -452,6 +454,13 @@ def in_code(value: str) -> list[Finding]:
     if not _PRE_NEVER_A_CODE.search(value):  # a village code or case number: too short for any of them
         return []
     return [f for f in find_personal(value, phones_allowed=True) if f.kind in _NEVER_A_CODE]
+
+
+def is_code(value: str, pattern: re.Pattern[str] | None) -> bool:
+    """Whether a cell is a code of its column's strict format (code_pattern), as `sunshine fix` would
+    write it: a village code or grid number is public, and a message shows it as it is."""
+    plain = normalize.halfwidth(normalize.strip_spaces(value))
+    return pattern is not None and bool(pattern.match(plain)) and not in_code(value)
 
 
 def code_pattern(field: Mapping[str, Any]) -> re.Pattern[str] | None:

@@ -20,6 +20,8 @@ class Problem:
     value: str | None = None  # the cell, masked when it holds personal data
     severity: str = "error"  # "error" or "warning"
     fixable: bool = False  # `sunshine fix` can repair it safely
+    value_is_code: bool = False  # the value is a code of its column's format (public: shown as it is)
+    phones_public: bool = False  # the column publishes phone numbers (its texts may show them)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

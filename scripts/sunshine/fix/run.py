@@ -22,7 +22,7 @@ import click
 from sunshine import normalize, typed
 from sunshine.fix import xlsx
 from sunshine.package import Project, Table
-from sunshine.privacy import code_pattern, in_code, mask_text
+from sunshine.privacy import code_pattern, is_code, mask_text
 from sunshine.problems import Report
 from sunshine.validate import encoding as enc
 from sunshine.validate.files import BACKUP_SUFFIX, DEFAULT_MAX_BYTES, check_file
@@ -48,10 +48,7 @@ class Change:
         return f"{where}：{old!r} → {new!r}" if self.column else f"{where}：{old} → {new}"
 
     def _shown(self, value: str) -> str:
-        plain = normalize.halfwidth(normalize.strip_spaces(value))  # the code as the fix writes it
-        if self.code is not None and self.code.match(plain) and not in_code(value):
-            return value
-        return mask_text(value, phones_allowed=self.phones)
+        return value if is_code(value, self.code) else mask_text(value, phones_allowed=self.phones)
 
 
 @dataclass

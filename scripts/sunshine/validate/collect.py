@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sunshine.privacy import mask_text
+from sunshine.privacy import code_pattern, is_code, mask_text
 from sunshine.problems import Problem
 from sunshine.validate.cells import Issue
 
@@ -67,9 +67,9 @@ def cell_problem(
     value: str | None,
 ) -> Problem:
     """Place an issue in its file, row and column; the value is masked and shortened."""
-    shown = None
-    if value is not None:
-        shown = mask_text(value, phones_allowed=bool(field and field.get("x-phone")))
+    phones = bool(field and field.get("x-phone"))
+    code = value is not None and field is not None and is_code(value, code_pattern(field))
+    shown = value if code or value is None else mask_text(value, phones_allowed=phones)
     return Problem(
         code=issue.code,
         file=file,
@@ -81,4 +81,6 @@ def cell_problem(
         value=shown,
         severity=issue.severity,
         fixable=issue.fixable,
+        value_is_code=code,
+        phones_public=phones,
     )

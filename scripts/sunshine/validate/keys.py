@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from sunshine.package import Table
-from sunshine.privacy import mask_text
+from sunshine.privacy import code_pattern, is_code, mask_text
 from sunshine.problems import Problem
 from sunshine.validate.collect import Collector
 
@@ -106,12 +106,15 @@ def check_foreign_keys(
         ref_table = tables[ref_name]
         for row, *values in missing.select(ROW, *cols).head(LIMIT).iter_rows():
             f = table.field(cols[0])
+            value = " ".join(str(v) for v in values if v is not None)
+            code = len(cols) == 1 and is_code(value, code_pattern(f))
             collector.add(
                 Problem(
                     code="foreign-key",
                     message=f"“{f['title']}”在“{ref_table.title}”表（{ref_table.path}）中不存在",
                     hint=f"请核对编号，或先在 {ref_table.path} 中添加这一条。",
-                    value=mask_text(" ".join(str(v) for v in values if v is not None)),
+                    value=value if code else mask_text(value),
+                    value_is_code=code,
                     **_where(table, file, row, cols[0]),
                 )
             )

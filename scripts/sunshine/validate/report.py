@@ -29,8 +29,10 @@ def render(report: Report, fmt: str) -> str:
 def _masked(p: Problem) -> Problem:
     # Values are cells: any long run of digits keeps its ends only. Messages and hints are our own
     # sentences around a cell: personal numbers masked, codes such as 000000101001 kept.
+    # A code of its column's format (value_is_code) is public and kept whole; a column that
+    # publishes phone numbers keeps them in its texts too.
     changes = {
-        name: mask(value, runs=name == "value")
+        name: mask(value, phones_allowed=p.phones_public, runs=name == "value" and not p.value_is_code)
         for name in ("file", "message", "hint", "column", "column_title", "value")
         if isinstance(value := getattr(p, name), str)
     }
