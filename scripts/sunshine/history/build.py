@@ -31,7 +31,7 @@ from sunshine.problems import BuildError
 
 # Bump when versions or changes are read differently from the commits: a history recorded by an
 # earlier rule is recorded again, once, from the whole git history.
-RECORDING = "3"
+RECORDING = "4"  # 4: a version of a file csv cannot read records nothing (history/wellformed.py)
 
 
 DAMAGE = ("SQLITE_CORRUPT", "SQLITE_NOTADB")  # what a damaged file gives, as SQLite names it
@@ -255,9 +255,14 @@ def _coverage_text(shallow: bool, first: Commit, start: str = "") -> str:
 
 
 def _recorded_commits(db: sqlite_utils.Database) -> set[str]:
+    """The commits read: those that recorded versions, and those scanned (a file deleted, or a version
+    csv could not read) without."""
     if not db["commits"].exists():
         return set()
-    return {r[0] for r in db.execute("select distinct hash from commits").fetchall()}
+    sql = "select hash from commits"
+    if db["scanned_commits"].exists():
+        sql += " union select hash from scanned_commits"
+    return {r[0] for r in db.execute(sql).fetchall()}
 
 
 def _forget_rewritten_history(db: sqlite_utils.Database, reachable: set[str]) -> None:

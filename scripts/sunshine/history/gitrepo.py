@@ -128,6 +128,21 @@ class GitRepo:
             return None
         return texts
 
+    def blob(self, ref: str | None, path: str) -> str | None:
+        """The git object id of the file at ref (its version there), or None when it is not there."""
+        return self._blob(ref, path)
+
+    def opener(self, ref: str, path: str) -> records.Opener | None:
+        """Opens the file at ref as a binary stream, each time it is called; None when it is not there."""
+        blob = self._blob(ref, path)
+        return self._opener(blob, path) if blob else None
+
+    def last_change(self, ref: str, path: str) -> str | None:
+        """The commit on ref's first-parent line, ref itself or before it, that gave `path` the
+        version it has at ref (None: no commit there ever touched it)."""
+        found = self.text("rev-list", "--first-parent", "-n", "1", ref, "--", path).strip()
+        return found or None
+
     def _blob(self, ref: str | None, path: str) -> str | None:
         """The id of the file at ref, or None when it is not there."""
         if ref is None:

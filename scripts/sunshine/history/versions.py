@@ -10,6 +10,12 @@ rows on those lines are parsed, masked, compared and written. A commit that chan
 or whose changed lines split a quoted cell over lines, or that csv cannot read line by line, is read
 whole, streamed.
 
+A version of a file whose quotes make csv read many lines into one cell (`wellformed`: a quoted cell
+left open to the end of the file, or closed over lines by a quote followed by text) never passed
+validation and records nothing: the commit is scanned, and the next commit is compared with the last
+version that could be read, as if the file had not changed in between. A commit read by its changed
+lines is told by them; only one read whole is looked at whole.
+
 The first commit of a county (a million rows) is written in batches with executemany, and the
 `_changed` rows of first versions (every column) are made by one INSERT ... SELECT. `_changed` is
 stored WITHOUT ROWID: its rows are its primary key, so each is written to one b-tree, not to the
@@ -37,7 +43,7 @@ from git_history.cli import _hash, create_views
 from git_history.utils import RESERVED_SET, fix_reserved_columns, reserved_with_suffix_re
 
 from sunshine import typed
-from sunshine.history import bulk
+from sunshine.history import bulk, wellformed
 from sunshine.history.gitrepo import Commit, GitRepo
 from sunshine.package import Table
 from sunshine.privacy import RowMasker
@@ -235,6 +241,7 @@ class Writer(Reader):
         self.empty = (
             not self.item_columns or not conn.execute(f"SELECT 1 FROM [{self.ns}] LIMIT 1").fetchone()
         )
+        self.unreadable: set[str] = set()  # versions (git object ids) of the file csv could not read
 
     # -- schema
 
@@ -300,14 +307,20 @@ class Writer(Reader):
         scanned = {
             r[0] for r in self.conn.execute("SELECT hash FROM scanned_commits WHERE namespace = ?", [self.ns])
         }
+        # Commits read before whose version could not be read (scanned, never recorded, the file there).
+        versions = {h: self.repo.blob(h, path) for h in scanned - seen}
+        unread = {h for h, blob in versions.items() if blob is not None}
+        self.unreadable = {blob for blob in versions.values() if blob is not None}
         done = 0
-        previous: Commit | None = None
+        previous: Commit | None = None  # the last commit whose version was read
         for commit in history:
+            if commit.hash in unread:
+                continue
             if commit.hash in seen and commit.hash in scanned:
                 previous = commit
                 continue
-            self._commit(commit, previous, record_versions=commit.hash not in seen, on_change=on_change)
-            previous = commit
+            if self._commit(commit, previous, record_versions=commit.hash not in seen, on_change=on_change):
+                previous = commit
             done += 1
         if self._table_columns(f"{self.ns}_version"):
             create_views(sqlite_utils.Database(self.conn), self.ns)
@@ -323,15 +336,24 @@ class Writer(Reader):
         *,
         record_versions: bool,
         on_change: Callable[[Iterable[Change]], None],
-    ) -> None:
+    ) -> bool:
+        """Record the versions and removals of one commit; False, with nothing recorded but the commit
+        scanned, when its version of the file cannot be read (`wellformed`)."""
         path = self.table.path
-        parent = self.repo.first_parent(commit.hash)
         exists = self.repo.exists(commit.hash, path)
         # Read against the first parent, as for removals: against the commit listed before it, a commit
         # of the main branch made while a pull request was open would seem to undo the request's changes.
+        # A version csv could not read counts for nothing: the file is as it was before it.
+        parent = self._last_readable(self.repo.first_parent(commit.hash))
         base = parent if previous is not None else None
         if record_versions and exists:
             read = self._read(base, commit.hash)
+            if read is not None and read.removed is None and not self._well_formed(commit.hash):
+                self.unreadable.add(self.repo.blob(commit.hash, path) or "")
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO scanned_commits VALUES (?, ?)", [self.ns, commit.hash]
+                )
+                return False
             commit_id = self._commit_row(commit)
             if read is not None and read.header:
                 self._ensure_schema(read.header)
@@ -368,6 +390,29 @@ class Writer(Reader):
         self.conn.execute("INSERT OR REPLACE INTO scanned_commits VALUES (?, ?)", [self.ns, commit.hash])
         if gone:
             on_change(Change(self.table, self.table.record_key(r), None, commit.hash, r, r) for r in gone)
+        return True
+
+    def _last_readable(self, ref: str | None) -> str | None:
+        """ref, or when csv could not read the file there, the last commit before it on its first-parent
+        line whose version of the file it could read, or had no file (None: no such commit)."""
+        while ref is not None and self.unreadable and self.repo.blob(ref, self.table.path) in self.unreadable:
+            written = self.repo.last_change(ref, self.table.path)
+            ref = self.repo.first_parent(written) if written else None
+        return ref
+
+    def _well_formed(self, ref: str) -> bool:
+        """Whether no quote of the file at ref makes csv read many lines into one cell (`wellformed`): its
+        records with a quote looked at first, and only when they leave a doubt the whole file read by
+        csv's strict mode."""
+        opener = self.repo.opener(ref, self.table.path)
+        if opener is not None and wellformed.looks_well_formed(opener):
+            return True
+        proc, text = self._text(ref)
+        try:
+            return wellformed.reads_strictly(text)
+        finally:
+            proc.kill()
+            proc.wait()
 
     def _commit_row(self, commit: Commit) -> int:
         self.conn.execute(
@@ -393,6 +438,10 @@ class Writer(Reader):
         if lines is None:
             return _Read(keys, [], None)  # read whole: the header changed, or a quoted cell is never closed
         removed_text, added_text = lines
+        # The quoted records it added, each read alone, end where they end: the file reads as rows, as
+        # the version it is compared with did. Else it is read whole, and may not read so (`wellformed`).
+        if not wellformed.read_alone((t for t in added_text if '"' in t), typed.dialect_of(header)):
+            return _Read(keys, [], None)
         try:
             return _Read(keys, self._parse(header, added_text), self._parse(header, removed_text))
         except csv.Error:
