@@ -22,6 +22,7 @@ from sunshine.problems import BuildError
 from sunshine.sample.generate import Sizes, generate
 from sunshine.sample.schedule import RULES_FILE
 from sunshine.site.pages.deadlines import lapse_order
+from sunshine.validate.run import validate_project
 
 from .conftest import ROOT, copy_package
 
@@ -503,3 +504,22 @@ def test_a_change_to_the_rules_alone_updates_the_statuses_without_a_full_rebuild
             (s.village_code, s.rule_id, s.period, s.status, s.days_late) for s in statuses
         )
     assert build_database(project, target).startswith("数据库没有变化")
+
+
+def test_validate_reports_a_mistake_in_the_rules_that_would_stop_the_build(
+    demo: Project, tmp_path: Path
+) -> None:
+    township = tmp_path / "township"
+    shutil.copytree(demo.root, township)
+    rules_path = township / FILENAME
+    text = rules_path.read_text(encoding="utf-8")
+    rules_path.write_text(
+        text.replace("财务公开日（每季度首月 15 日）", "财务公开日（书记手机13812345678）", 1),
+        encoding="utf-8",
+    )
+
+    report = validate_project(Project.load(township))
+
+    assert not report.valid
+    assert [(p.file, p.code) for p in report.errors] == [(FILENAME, "personal-phone")]
+    assert "138****5678" in report.errors[0].message and "13812345678" not in report.errors[0].message

@@ -22,6 +22,7 @@ import polars as pl
 import pyarrow as pa
 
 from sunshine import records
+from sunshine.deadlines import rules as deadline_rules
 from sunshine.fix import xlsx
 from sunshine.package import Project, Table
 from sunshine.problems import Problem, Report
@@ -284,6 +285,18 @@ def _validate_table(
     return scanned.rows
 
 
+def _deadline_problems(project: Project, loaded: dict[str, pl.DataFrame]) -> list[Problem]:
+    """deadlines.toml, read as the build reads it: what would stop the build is said here too."""
+    try:
+        rules = deadline_rules.load_project_rules(project)
+        villages = loaded.get("villages")
+        if villages is not None and "village_code" in villages.columns:
+            deadline_rules.check_villages(rules, set(villages["village_code"].drop_nulls().to_list()))
+    except deadline_rules.RulesError as exc:
+        return exc.problems
+    return []
+
+
 def validate_project(
     project: Project,
     *,
@@ -339,7 +352,7 @@ def validate_project(
                 )
             )
     shutil.rmtree(scratch, ignore_errors=True)
-    for p in _stray(project) + content_problems(project):
+    for p in _stray(project) + content_problems(project) + _deadline_problems(project, loaded):
         collector.add(p)
     position = {t.path: i for i, t in enumerate(order)}
     problems = sorted(
