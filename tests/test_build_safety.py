@@ -513,3 +513,218 @@ def test_the_search_worker_of_a_killed_build_stops_instead_of_indexing_for_no_on
     while _running(worker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _running(worker)
+
+
+# -- all of the last build, or all of this one -----------------------------------------------------
+
+
+def outputs(project: Project) -> dict[str, bytes]:
+    """Every byte of build/sunshine.db, build/history.db and build/site/, by path."""
+    build_dir = project.build_dir
+    files = [build_dir / "sunshine.db", build_dir / "history.db", *sorted((build_dir / "site").rglob("*"))]
+    return {p.relative_to(build_dir).as_posix(): p.read_bytes() for p in files if p.is_file()}
+
+
+def build_in_process(project: Project) -> int:
+    from sunshine.build import build_command
+
+    return build_command(project, datasette_url=DATASETTE)
+
+
+def correct_a_petition(project: Project) -> None:
+    """A commit that changes one petition: the database and the history both have something to do."""
+    petitions = project.root / "data" / "petitions.csv"
+    text = petitions.read_text(encoding="utf-8")
+    petitions.write_text(text.replace("村口路灯不亮", "村口两盏路灯不亮", 1), encoding="utf-8")
+    commit(project.root, "更正一条诉求的摘要", "2024-06-01T09:00:00+08:00")
+
+
+def the_site_stage_fails(monkeypatch: pytest.MonkeyPatch, project: Project, how: str) -> None:
+    """The site stage, which runs after the database and the history are in place, fails `how`."""
+    from sunshine import build
+
+    real = build.build_site
+    petitions = project.root / "data" / "petitions.csv"
+
+    def failing(*args, **kwargs):
+        if how == "a data file moved away":  # a clerk's sync tool, while the build runs
+            petitions.rename(petitions.with_name("petitions.bak"))
+        elif how == "interrupted":
+            raise KeyboardInterrupt
+        elif how == "a broken link":
+            break_a_link(project)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build, "build_site", failing)
+
+
+FAILURES = {
+    "a data file moved away": (
+        1,
+        "构建失败：无法读取 petitions.csv（No such file or directory）。文件可能在构建过程中被移动、删除或占用；"
+        "请确认 data/ 下的文件都已保存，再重新运行 sunshine build。\n上一次的构建保持不变。\n",
+    ),
+    "interrupted": (130, "构建被中断。上一次的构建保持不变。\n"),
+    "a broken link": (1, "MkDocs"),
+}
+
+
+@pytest.mark.parametrize("how", FAILURES)
+def test_a_site_stage_that_fails_puts_the_last_database_and_history_back_and_says_so_once(
+    tmp_path, monkeypatch, capsys, how
+):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    project = site_package(tmp_path)
+    commit_all(project.root)
+    assert build_in_process(project) == 0
+    before = outputs(project)
+    correct_a_petition(project)
+    the_site_stage_fails(monkeypatch, project, how)
+    capsys.readouterr()
+    code = build_in_process(project)
+    out, err = capsys.readouterr()
+    expected_code, expected_message = FAILURES[how]
+    assert code == expected_code
+    assert out.count("✓") == 2  # the database and the history were built, and replaced their files
+    assert outputs(project) == before
+    assert err.count("上一次的构建保持不变") == 1 and err.endswith("上一次的构建保持不变。\n")
+    assert expected_message in err
+    assert "Errno" not in err and "Error" not in err and "已是这次的数据" not in err
+    assert sorted(p.name for p in project.build_dir.iterdir()) == [
+        ".lock",
+        ".site-work",
+        "history.db",
+        "site",
+        "sunshine.db",
+    ]
+
+
+def tables(db: Path) -> dict[str, list[tuple]]:
+    """Every row of every table and view but the search index's own, in one order, and the fingerprint."""
+    with closing(sqlite3.connect(db)) as conn:
+        names = [
+            name
+            for (name,) in conn.execute(
+                "select name from sqlite_master where type in ('table', 'view') and name not like 'sqlite_%' "
+                "and name not like '%_fts_%' and name != '_build' order by name"
+            )
+        ]
+        found = {name: sorted(conn.execute(f"select * from {name}").fetchall(), key=repr) for name in names}
+        found["_build"] = conn.execute(
+            "select key, value from _build where key in ('counts', 'search_dictionary', 'fingerprint', 'inputs')"
+            " order by key"
+        ).fetchall()
+        return found
+
+
+def _rows(db: Path, sql: str) -> list[tuple]:
+    with closing(sqlite3.connect(db)) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_after_a_failed_site_stage_the_next_build_ends_where_a_build_from_nothing_ends(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    project = site_package(tmp_path)
+    commit_all(project.root)
+    assert build_in_process(project) == 0
+    correct_a_petition(project)
+    with monkeypatch.context() as failing:
+        the_site_stage_fails(failing, project, "a data file moved away")
+        assert build_in_process(project) == 1
+    (project.root / "data" / "petitions.bak").rename(project.root / "data" / "petitions.csv")
+    capsys.readouterr()
+    assert build_in_process(project) == 0
+    said = capsys.readouterr().out
+    assert "，按变化的 1 行更新）" in said  # from the input copies of the database put back
+    assert "本次处理 1 个新提交" in said  # the history put back had not recorded the correction
+    cold = Project.load(
+        shutil.copytree(project.root, tmp_path / "cold", ignore=shutil.ignore_patterns("build"))
+    )
+    assert build_in_process(cold) == 0
+    assert tables(project.build_dir / "sunshine.db") == tables(cold.build_dir / "sunshine.db")
+    for sql in (
+        "select * from changes order by id",
+        "select * from commit_info order by hash",
+        "select * from history_info order by key",
+    ):
+        assert _rows(project.build_dir / "history.db", sql) == _rows(cold.build_dir / "history.db", sql)
+    site = {k: v for k, v in outputs(project).items() if k.startswith("site/")}
+    assert site == {k: v for k, v in outputs(cold).items() if k.startswith("site/")}
+
+
+KILL_DURING_THE_SITE = """
+    import os, signal, sys
+    from pathlib import Path
+    from sunshine import build
+    from sunshine.package import Project
+
+    build.build_site = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+    project = Project.load(Path.cwd())
+    sys.exit(build.build_command(project, datasette_url="http://127.0.0.1:8001"))
+"""
+
+
+def test_a_build_killed_during_the_site_stage_has_the_last_database_and_history_put_back_by_the_next(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    project = site_package(tmp_path)
+    commit_all(project.root)
+    assert build_in_process(project) == 0
+    before = outputs(project)
+    correct_a_petition(project)
+    killed = run_python(KILL_DURING_THE_SITE, project.root)
+    assert killed.returncode == -9, killed.stderr
+    assert outputs(project)["sunshine.db"] != before["sunshine.db"]  # the killed build had replaced them
+    break_a_link(project)  # and the next build fails too: what it puts back is the last good build
+    next_build = sunshine("build", cwd=project.root)
+    _, err = next_build.communicate(timeout=300)
+    assert next_build.returncode == 1
+    assert err.count("上一次的构建保持不变") == 1
+    assert outputs(project) == before
+    assert ".last-good" not in {p.name for p in project.build_dir.iterdir()}
+
+
+def test_a_first_build_whose_site_fails_leaves_no_database_or_history(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    project = site_package(tmp_path)
+    commit_all(project.root)
+    the_site_stage_fails(monkeypatch, project, "a broken link")
+    assert build_in_process(project) == 1
+    assert capsys.readouterr().err.endswith("\n上一次的构建保持不变。\n")
+    assert sorted(p.name for p in project.build_dir.iterdir()) == [".lock", ".site-work"]
+
+
+def test_a_file_nothing_else_holds_is_kept_as_a_copy_so_that_its_stage_still_updates_it_in_place(tmp_path):
+    from sunshine.build import LastGood
+
+    build_dir = tmp_path / "build"
+    build_dir.mkdir()
+    for name in ("sunshine.db", "history.db"):
+        with closing(sqlite3.connect(build_dir / name)) as conn:
+            conn.execute("create table t (x)")
+    os.link(build_dir / "history.db", tmp_path / "bundle.db")  # a published bundle links it
+    kept = LastGood(build_dir)
+    kept.keep("database")
+    kept.keep("history")
+    assert not staging.held_elsewhere(build_dir / "sunshine.db")
+    assert (build_dir / ".last-good" / "sunshine.db").read_bytes() == (build_dir / "sunshine.db").read_bytes()
+    assert (build_dir / ".last-good" / "history.db").samefile(build_dir / "history.db")
+    assert kept.restore() == {"database", "history"}
+    assert sorted(p.name for p in build_dir.iterdir()) == ["history.db", "sunshine.db"]
+
+
+def test_a_file_the_download_writer_could_not_read_is_named_like_any_other(tmp_path):
+    from sunshine.build import _file_error
+
+    relayed = BuildError(
+        "生成网站时出错（RuntimeError：生成下载文件失败（FileNotFoundError: [Errno 2] No such file or "
+        f"directory: '{tmp_path}/data/petitions.csv'））。"
+    )
+    assert _file_error(relayed, tmp_path / "build") == ("无法读取 petitions.csv", "No such file or directory")
+    writing = BuildError(
+        f"无法写入修改历史 {tmp_path}/build/history.db：[Errno 13] Permission denied: '{tmp_path}/build/history.db'"
+    )
+    assert _file_error(writing, tmp_path / "build") is None  # the stage's own words say what it wrote

@@ -2,21 +2,30 @@
 
 One build at a time: a build holds an exclusive lock on build/.lock (released by the system
 however the process ends); a second build says that one is running and waits for it.
+
+All or nothing: each stage puts its own output in place whole, and the outputs of the stages before
+a failed one are put back (`LastGood`), so that Datasette never serves another build than the site's.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import re
+import shutil
+import sqlite3
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import click
 
+from sunshine import staging
 from sunshine.chinese import words
+from sunshine.database import incremental
 from sunshine.database.build import build_database
 from sunshine.history.build import build_history
 from sunshine.package import Project
@@ -60,6 +69,7 @@ def build_command(project: Project, *, datasette_url: str, only: Iterable[str] =
 def _build(project: Project, *, datasette_url: str, only: Iterable[str]) -> int:
     stages = [s for s in STAGES if not only or s in only]
     started = time.perf_counter()
+    LastGood(project.build_dir).recover()  # a killed build's outputs: the last good ones come back first
     report = validate_project(project)
     if not report.valid:
         click.echo(render(report, "text"), err=True, nl=False)
@@ -75,35 +85,80 @@ def _build(project: Project, *, datasette_url: str, only: Iterable[str]) -> int:
         )
         return 1
     done: list[str] = []
+    last_good = LastGood(project.build_dir)
     try:
         for stage in stages:
+            if stage in KEPT and stage != stages[-1]:  # the last stage's own swap is all or nothing
+                last_good.keep(stage)
             t0 = time.perf_counter()
             summary = run_stage(project, stage, datasette_url=datasette_url)
             click.echo(f"✓ {summary}（{time.perf_counter() - t0:.1f} 秒）")
             done.append(stage)
             words.forget_tokenizers()  # the database stage's: the site would hold them on top of its own
-    except BuildError as exc:
-        # A stage's error may quote a cell (a number that would not convert): masked like every output.
-        click.echo(mask(f"构建失败：{exc}\n{_kept(stages, done)}", runs=True), err=True)
-        return 1
-    except OSError as exc:
-        # A file moved, deleted or locked while the build read it: said in Chinese, with its name.
-        name = Path(exc.filename).name if exc.filename else ""
-        what = f"无法读取 {name}" if name else "读写文件失败"
-        click.echo(
-            mask(
-                f"构建失败：{what}（{exc.strerror or exc}）。文件可能在构建过程中被移动、删除或占用；"
-                f"请确认 data/ 下的文件都已保存，再重新运行 sunshine build。\n{_kept(stages, done)}",
-                runs=True,
-            ),
-            err=True,
-        )
-        return 1
-    except KeyboardInterrupt:
-        click.echo(f"构建被中断。{_kept(stages, done)}", err=True)
-        return 130
+    except BaseException as exc:
+        put_back = last_good.restore()  # the stages before the failed one: their outputs go back too
+        new = [s for s in done if s not in put_back]
+        if isinstance(exc, KeyboardInterrupt):
+            click.echo(f"构建被中断。{_kept(stages, new)}", err=True)
+            return 130
+        file = _file_error(exc, project.build_dir)
+        if file is not None:
+            # A file moved, deleted or locked while the build read it: said in Chinese, with its name.
+            what, reason = file
+            click.echo(
+                mask(
+                    f"构建失败：{what}（{reason}）。文件可能在构建过程中被移动、删除或占用；"
+                    f"请确认 data/ 下的文件都已保存，再重新运行 sunshine build。\n{_kept(stages, new)}",
+                    runs=True,
+                ),
+                err=True,
+            )
+            return 1
+        if isinstance(exc, BuildError):
+            # A stage's error may quote a cell (a number that would not convert): masked like every output.
+            click.echo(mask(f"构建失败：{exc}\n{_kept(stages, new)}", runs=True), err=True)
+            return 1
+        raise
+    last_good.forget()
     click.echo(f"构建完成，共 {time.perf_counter() - started:.1f} 秒。", file=sys.stdout)
     return 0
+
+
+# A file that could not be opened: what a file moved or deleted during the build gives.
+UNREADABLE = (errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR)
+# The same error as a child process's last line repeats it (the site's download writer).
+_RELAYED = re.compile(r"\[Errno (\d+)\] ([^:'\]]+): '([^']+)'")
+
+
+def _file_error(exc: BaseException, build_dir: Path) -> tuple[str, str] | None:
+    """(what failed, why) in words when the build stopped on a file: an OSError, or one a stage
+    wrapped (the site reports every error as its own, with Python's name for it) when a file outside
+    build/ could not be opened; a stage's own message says better what it was writing in build/."""
+    if isinstance(exc, OSError):
+        name = Path(str(exc.filename)).name if exc.filename else ""
+        return (f"无法读取 {name}" if name else "读写文件失败"), str(exc.strerror or exc)
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, OSError) and cause.filename:
+            path = Path(str(cause.filename))
+            if cause.errno in UNREADABLE and not _inside(path, build_dir):
+                return f"无法读取 {path.name}", str(cause.strerror)
+        elif isinstance(cause, BuildError | RuntimeError):
+            for found in _RELAYED.finditer(str(cause)):
+                number, reason, where = found.groups()
+                if int(number) in UNREADABLE and not _inside(Path(where), build_dir):
+                    return f"无法读取 {Path(where).name}", reason
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False
 
 
 OUTPUTS = {"database": "build/sunshine.db", "history": "build/history.db", "site": "build/site/"}
@@ -129,3 +184,166 @@ def run_stage(project: Project, stage: str, *, datasette_url: str) -> str:
     if stage == "site":
         return build_site(project, out / "site", datasette_url=datasette_url)
     raise ValueError(stage)
+
+
+# -- the last good outputs -------------------------------------------------------------------------
+
+KEPT = {"database": "sunshine.db", "history": "history.db"}  # outputs a later stage's failure puts back
+LAST_GOOD = ".last-good"
+ABSENT = ".absent"  # beside a kept name: there was no such output before this build
+
+
+class LastGood:
+    """The last good sunshine.db and history.db, kept in build/.last-good/ from just before their
+    stage changes them until the whole build has succeeded, and put back when a later stage fails:
+    Datasette then serves the build the site shows. A build killed in between leaves them there, and
+    the next build puts them back before anything else.
+
+    A file is kept as a hard link when its stage will write a copy and rename it over the file anyway
+    (a bundle links it, a Datasette has it open: `staging.held_elsewhere`), which costs nothing. Else
+    it is kept as a copy (a clone where the file system has them), so that its stage still updates it
+    in place: a link would send the stage to its copy path, which also quick-checks and syncs the
+    whole file. For 200,000 petitions (sunshine.db 170 MB, history.db 340 MB), a 10-row change took
+    the two stages 2.7 s longer with links, and the two copies take 0.3 s.
+
+    The database's kept input copies (the user's cache) are kept as links too: its stage drops the
+    last build's once it has succeeded, and the database put back is then updated from them again.
+    """
+
+    def __init__(self, build_dir: Path) -> None:
+        self.build_dir = build_dir
+        self.folder = build_dir / LAST_GOOD
+
+    def keep(self, stage: str) -> None:
+        """Keep the output of stage as it is now, before the stage changes it. When it cannot be
+        kept (no room for the copy), the build goes on, and a failure later says that output is new."""
+        name = KEPT[stage]
+        target = self.build_dir / name
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            staging.roll_back_interrupted(target)  # kept as its last commit left it
+            if target.exists():
+                _keep_file(target, self.folder / name)
+            else:
+                (self.folder / (name + ABSENT)).touch()
+        except OSError:
+            for path in (self.folder / name, self.folder / (name + ABSENT), _part(self.folder / name)):
+                path.unlink(missing_ok=True)
+            return
+        if stage == "database":
+            _link_files(incremental.inputs_dir(target), _kept_inputs(target))
+
+    def restore(self, *, check: bool = False) -> set[str]:
+        """Put every kept output back (`check`: only a file that passes quick_check, after a killed
+        build); the stages whose output is the last good one again."""
+        put_back = set()
+        for stage, name in KEPT.items():
+            target = self.build_dir / name
+            kept, absent = self.folder / name, self.folder / (name + ABSENT)
+            try:
+                if kept.is_file() and (not check or _intact(kept)):
+                    _journal(target).unlink(missing_ok=True)  # its update's journal: never the kept file's
+                    os.replace(kept, target)
+                    put_back.add(stage)
+                elif absent.exists():
+                    _journal(target).unlink(missing_ok=True)
+                    target.unlink(missing_ok=True)
+                    put_back.add(stage)
+            except OSError:
+                continue
+            if stage == "database" and stage in put_back:
+                _link_files(_kept_inputs(target), incremental.inputs_dir(target))
+        self._remove()
+        return put_back
+
+    def recover(self) -> None:
+        """What a killed build kept goes back in place; a build killed once it had succeeded left
+        only a folder to remove."""
+        staging.remove_tree(self.folder.with_name(self.folder.name + ".done"))
+        if self.folder.is_dir():
+            self.restore(check=True)
+        else:
+            self._remove()
+
+    def forget(self) -> None:
+        """The build succeeded: what was kept goes (renamed first, so that a build killed while it is
+        removed does not have it put back)."""
+        done = self.folder.with_name(self.folder.name + ".done")
+        if self.folder.exists():
+            staging.remove_tree(done)
+            self.folder.rename(done)
+        self._remove()
+        staging.remove_tree(done)
+
+    def _remove(self) -> None:
+        staging.remove_tree(self.folder)
+        staging.remove_tree(_kept_inputs(self.build_dir / KEPT["database"]))
+
+
+def _keep_file(target: Path, kept: Path) -> None:
+    """kept: a link to target, or a copy of it, under its name only once complete."""
+    part = _part(kept)
+    part.unlink(missing_ok=True)
+    if staging.held_elsewhere(target):
+        try:
+            os.link(target, part)
+        except OSError:  # a file system without hard links
+            _copy(target, part)
+    else:
+        _copy(target, part)
+    os.replace(part, kept)
+
+
+def _part(kept: Path) -> Path:
+    return kept.with_name(kept.name + ".part")
+
+
+def _copy(source: Path, target: Path) -> None:
+    """A copy of source, made by the kernel: copy_file_range clones the file where the file system
+    can (XFS, Btrfs) and copies it elsewhere; sendfile where copy_file_range is refused."""
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        size = os.fstat(src.fileno()).st_size
+        copied = 0
+        try:
+            while copied < size:
+                n = os.copy_file_range(src.fileno(), dst.fileno(), size - copied)
+                if n == 0:
+                    break
+                copied += n
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM):
+                raise
+            copied = -1
+    if copied != size:
+        shutil.copyfile(source, target)
+
+
+def _kept_inputs(target: Path) -> Path:
+    folder = incremental.inputs_dir(target)
+    return folder.with_name(folder.name + LAST_GOOD)
+
+
+def _link_files(source: Path, target: Path) -> None:
+    """Link the files of source into target, those target does not have; a link that cannot be
+    made only costs the next database build its update from the changed rows."""
+    if not source.is_dir():
+        return
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for path in source.iterdir():
+            if path.is_file() and not path.name.endswith(".tmp") and not (target / path.name).exists():
+                os.link(path, target / path.name)
+    except OSError:
+        pass
+
+
+def _journal(db: Path) -> Path:
+    return db.with_name(db.name + "-journal")
+
+
+def _intact(db: Path) -> bool:
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+            return conn.execute("pragma quick_check").fetchone()[0] == "ok"
+    except sqlite3.Error:
+        return False
