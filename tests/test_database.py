@@ -357,6 +357,7 @@ SEARCH_ROWS = {
     "P5": "咨询低保申请条件。",
     "P6": "灯笼挂在村口。",
     "P7": "村委会门口的路面积水。",
+    "P8": "12345热线转办：小区停车位不足。",
 }
 SEARCHES = [
     ("路灯", {"P1"}),
@@ -378,6 +379,9 @@ SEARCHES = [
     ("路灯 噪声", set()),
     ('"路灯', {"P1"}),
     ("！！", set()),
+    ("12345", {"P8"}),  # the hotline's number alone finds what its dictionary word holds
+    ("12345热线", {"P8"}),
+    ("热线", {"P8"}),
 ]
 
 

@@ -24,6 +24,7 @@ _BLOCK = words.BLOCK
 _WORDLIKE = re.compile(r"\w")
 # The index's tokenizer splits on everything but letters and digits ("2024-01" is 2024, 01).
 _FTS_TOKEN = re.compile(r"[^\W_]+")
+_ASCII_RUN = re.compile(r"[0-9A-Za-z]+")
 # Particles that carry no meaning in a query; dropped unless the query is nothing else.
 QUERY_STOPWORDS = frozenset("的了吗呢吧啊呀")
 _CACHE_LIMIT = 400_000
@@ -56,14 +57,18 @@ class Segmenter:
         return out
 
     def _inner_words(self, word: str) -> list[str]:
-        """Every dictionary word inside word, shortest first (a superset of jieba's cut_for_search)."""
+        """Every dictionary word inside word, shortest first (a superset of jieba's cut_for_search),
+        and each run of ASCII letters or digits in a word that also holds Chinese (12345 of the
+        dictionary word 12345热线: a journalist searches for the hotline by its number)."""
         n, freq = len(word), self.freq
-        return [
+        inner = [
             word[i : i + size]
             for size in range(2, n)
             for i in range(n - size + 1)
             if freq.get(word[i : i + size])
         ]
+        runs = _ASCII_RUN.findall(word)
+        return [*runs, *inner] if runs and runs[0] != word else inner
 
     def index_text(self, text: str | None) -> str:
         """Space-separated words of text, for the FTS5 index (cached by text and by block)."""
