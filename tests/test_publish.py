@@ -306,3 +306,12 @@ def test_a_missing_page_or_a_folder_without_one_gets_the_sites_chinese_404(deplo
         r = client.get(deployment.url + path)
     assert r.status_code == 404
     assert "<title>" in r.text and "找不到" in r.text
+
+
+def test_while_no_datasette_answers_the_portal_says_so_in_chinese(deployment):
+    with loopback.running_bundle(deployment.bundle, instances=0) as down, httpx.Client(timeout=30) as client:
+        r = client.get(down.url + "data/sunshine/petitions")
+    assert r.status_code == 503
+    assert r.headers["retry-after"] == "60"
+    assert "<title>数据门户暂时无法访问</title>" in r.text
+    assert r.headers["content-type"] == "text/html; charset=utf-8"

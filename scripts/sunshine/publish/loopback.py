@@ -111,7 +111,8 @@ class Running:
 def running_bundle(
     bundle: Path, *, port: int | None = None, instances: int = 2, data_rate: int | None = None
 ) -> Iterator[Running]:
-    """nginx on a free loopback port in front of `instances` Datasette instances of the bundle."""
+    """nginx on a free loopback port in front of `instances` Datasette instances of the bundle (with
+    none, in front of a port where nothing answers: a portal that is down)."""
     binary = nginx_binary()
     if binary is None:
         raise RuntimeError("nginx is not installed (make nginx)")
@@ -122,7 +123,7 @@ def running_bundle(
     server = None
     try:
         datasettes = [start_datasette(bundle, p) for p in ports]
-        conf = loopback_conf(bundle, work, port, ports, data_rate=data_rate)
+        conf = loopback_conf(bundle, work, port, ports or [free_port()], data_rate=data_rate)
         server = subprocess.Popen(
             as_unprivileged([binary, "-c", str(conf), "-p", str(work), "-g", "daemon off;"]),
             stderr=subprocess.DEVNULL,

@@ -60,6 +60,16 @@ LOCATIONS = "/srv/sunshine/nginx/locations.conf"
 PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
 
 
+# What a visitor reads while no Datasette instance answers (one line: nginx returns it as it is).
+PORTAL_DOWN = (
+    '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>数据门户暂时无法访问</title></head><body><h1>数据门户暂时无法访问</h1>"
+    "<p>数据门户正在更新或重启，请过一两分钟再试。网站上的公开内容不受影响。</p>"
+    '<p><a href="/">返回网站首页</a></p></body></html>'
+)
+
+
 def server_conf(n: Nginx, *, locations: str = LOCATIONS) -> str:
     """The http-level part (Debian: copy to /etc/nginx/conf.d/): zones, the upstream, and a server that
     includes the bundle's locations. The operator may edit this copy (HTTPS, more instances); the
@@ -159,6 +169,15 @@ location {data} {{
     # Datasette builds its links from base_url; it is sent paths without the prefix (else some double it).
     proxy_pass http://sunshine_datasette/;
 {_proxy_lines(indent=4)}{HSTS_LINE if n.hsts else ""}
+    # No instance answers (all stopped or restarting): a page in Chinese instead of nginx's 502.
+    error_page 502 503 504 = @sunshine_portal_down;
+}}
+location @sunshine_portal_down {{
+{_header_lines(policy, indent=4, hsts=n.hsts)}
+    add_header Retry-After 60 always;
+    add_header Cache-Control "no-store" always;
+    default_type "text/html; charset=utf-8";
+    return 503 '{PORTAL_DOWN}';
 }}
 """
 
