@@ -229,3 +229,76 @@ def test_publish_warns_that_a_bundle_for_this_machines_address_is_for_trying_onl
     )
     _, note = public_urls(Project.load(root))
     assert ("注意：site.url 是本机地址" in note) is warned
+
+
+def _vm(tmp_path: Path, *, nginx_ok: bool, instance_up: bool) -> tuple[dict[str, str], Path]:
+    """A VM in a folder: the live bundle, the next one, a venv whose pip logs what it installs, and
+    nginx and systemctl that log what they are asked."""
+    log = tmp_path / "log"
+    for name in ("live", "next"):
+        (tmp_path / name / "datasette" / "wheels").mkdir(parents=True)
+        (tmp_path / name / "datasette" / "requirements.lock").write_text("", encoding="utf-8")
+        (tmp_path / name / "datasette" / "wheels" / f"sunshine_portal-{name}.whl").write_text(
+            "", encoding="utf-8"
+        )
+        (tmp_path / name / "bundle.txt").write_text(name, encoding="utf-8")
+    stubs = {
+        "venv/bin/pip": f'echo "pip $*" >> {log}',
+        "venv/bin/python": f"exit {0 if instance_up else 1}",
+        "bin/nginx": f'echo "nginx $*" >> {log}; exit {0 if nginx_ok else 1}',
+        "bin/systemctl": (
+            f'echo "systemctl $*" >> {log}\n'
+            'if [ "$1" = list-units ]; then echo "sunshine-datasette@8001.service loaded active running x"; fi'
+        ),
+    }
+    for rel, body in stubs.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"#!/bin/sh\n{body}\n", encoding="utf-8")
+        path.chmod(0o755)
+    env = {
+        "PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin",
+        "SUNSHINE_NEXT": str(tmp_path / "next"),
+        "SUNSHINE_LIVE": str(tmp_path / "live"),
+        "SUNSHINE_VENV": str(tmp_path / "venv"),
+        "SUNSHINE_WAIT": "1",
+    }
+    script = tmp_path / "activate.sh"
+    script.write_text(service.activate_script(), encoding="utf-8")
+    return env, script
+
+
+def _activate(tmp_path: Path, **vm: bool) -> tuple[subprocess.CompletedProcess, list[str]]:
+    env, script = _vm(tmp_path, **vm)
+    done = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True, check=False)
+    log = (tmp_path / "log").read_text(encoding="utf-8").splitlines()
+    return done, [line.replace(str(tmp_path), "VM") for line in log]
+
+
+def test_activating_a_bundle_swaps_it_in_and_restarts_each_instance(tmp_path):
+    done, log = _activate(tmp_path, nginx_ok=True, instance_up=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "live" / "bundle.txt").read_text(encoding="utf-8") == "next"
+    assert (
+        "pip install --quiet --no-deps --force-reinstall VM/next/datasette/wheels/sunshine_portal-next.whl"
+        in log
+    )
+    assert log[-2:] == ["systemctl restart sunshine-datasette@8001.service", "systemctl reload nginx"]
+
+
+@pytest.mark.parametrize(
+    "vm, reason",
+    [
+        ({"nginx_ok": False, "instance_up": True}, "nginx -t failed"),
+        ({"nginx_ok": True, "instance_up": False}, "sunshine-datasette@8001.service did not come back"),
+    ],
+)
+def test_a_bundle_that_fails_to_go_live_puts_the_last_bundle_and_its_plugin_back(tmp_path, vm, reason):
+    done, log = _activate(tmp_path, **vm)
+    assert done.returncode == 1
+    assert done.stderr == f"{reason}: the previous bundle goes back.\n"
+    assert (tmp_path / "live" / "bundle.txt").read_text(encoding="utf-8") == "live"
+    assert log[-1 if vm["nginx_ok"] is False else -2] == (
+        "pip install --quiet --no-deps --force-reinstall VM/live/datasette/wheels/sunshine_portal-live.whl"
+    )
+    assert "systemctl reload nginx" not in log

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from sunshine import settings
+from sunshine.package import Project
+from sunshine.validate.run import validate_project
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,31 +61,34 @@ def test_a_typing_mistake_in_the_file_names_its_line_and_column_in_chinese(tmp_p
 
 
 @pytest.mark.parametrize(
-    "text, message",
+    "text, expected",
     [
         (
             '[township]\nname = "桃源镇（联系人11010519491231002X）"\n',
-            "sunshine.toml 中的 township.name 含有身份证号 110105********002X，公开数据不得包含个人身份信息。",
+            ("personal-id", "township.name", "含有身份证号 110105********002X，公开数据不得包含个人身份信息"),
         ),
         (
             '[site]\ntitle = "阳光村务 书记手机13812345678"\n',
-            "sunshine.toml 中的 site.title 含有手机号 138****5678，公开数据不得包含个人联系方式。",
+            ("personal-phone", "site.title", "含有手机号 138****5678，公开数据不得包含个人联系方式"),
         ),
     ],
 )
-def test_a_setting_shown_on_every_page_refuses_a_personal_number_without_repeating_it(
-    tmp_path, text, message
+def test_a_setting_shown_on_every_page_with_a_personal_number_fails_validation(
+    fixture_package, text, expected
 ):
-    (tmp_path / settings.FILENAME).write_text(text, encoding="utf-8")
-    with pytest.raises(settings.SettingsError) as caught:
-        settings.load(tmp_path, environ={})
-    assert str(caught.value).startswith(message)
-    assert "11010519491231002X" not in str(caught.value) and "13812345678" not in str(caught.value)
+    (fixture_package.root / settings.FILENAME).write_text(text, encoding="utf-8")
+    report = validate_project(Project.load(fixture_package.root))
+    assert [(p.code, p.column, p.message) for p in report.errors if p.file == settings.FILENAME] == [expected]
 
 
-def test_a_personal_number_given_by_an_environment_variable_is_refused_too(tmp_path):
-    with pytest.raises(settings.SettingsError, match="site.title 含有手机号 138\\*\\*\\*\\*5678"):
-        settings.load(tmp_path, environ={"SUNSHINE_SITE_TITLE": "阳光村务13812345678"})
+def test_a_personal_number_given_by_an_environment_variable_fails_validation_too(
+    fixture_package, monkeypatch
+):
+    monkeypatch.setenv("SUNSHINE_SITE_TITLE", "阳光村务13812345678")
+    report = validate_project(Project.load(fixture_package.root))
+    assert [(p.file, p.column, p.code) for p in report.errors] == [
+        (settings.FILENAME, "site.title", "personal-phone")
+    ]
 
 
 @pytest.mark.parametrize("start", ["2026-13-45", "2024-02-30", "2024-2-3", "1900-01-01"])

@@ -113,33 +113,55 @@ def activate_script() -> str:
     """Run on the VM (as root) after a new bundle is copied to /srv/sunshine.next: see DEPLOY.md."""
     return """#!/bin/sh
 # 阳光村务 · swap in the bundle copied to /srv/sunshine.next, then restart the Datasette instances
-# one at a time (nginx sends each request to an instance that is up). Run as root.
+# one at a time (nginx sends each request to an instance that is up). Run as root. When nginx does
+# not accept the new configuration or an instance does not come back, the previous bundle and its
+# portal plugin go back, and the instances restarted so far are restarted on them.
 set -eu
-next=/srv/sunshine.next
-live=/srv/sunshine
-venv=/opt/sunshine/venv
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --require-hashes --no-deps -r "$next/datasette/requirements.lock"
-"$venv/bin/pip" install --quiet --no-deps --force-reinstall "$next"/datasette/wheels/*.whl
-rm -rf /srv/sunshine.old
-if [ -d "$live" ]; then mv "$live" /srv/sunshine.old; fi
-cp -al "$next" "$live"
-if ! nginx -t 2>/dev/null; then
-    echo "nginx -t failed: the previous bundle stays live." >&2
-    rm -rf "$live"
-    mv /srv/sunshine.old "$live"
+next=${SUNSHINE_NEXT:-/srv/sunshine.next}
+live=${SUNSHINE_LIVE:-/srv/sunshine}
+venv=${SUNSHINE_VENV:-/opt/sunshine/venv}
+wait=${SUNSHINE_WAIT:-60}  # seconds an instance has to come back
+restarted=""
+
+install() {
+    "$venv/bin/pip" install --quiet --require-hashes --no-deps -r "$1/datasette/requirements.lock"
+    "$venv/bin/pip" install --quiet --no-deps --force-reinstall "$1"/datasette/wheels/*.whl
+}
+
+up() {
+    tries=0
+    until "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$1/-/versions.json', timeout=2)" 2>/dev/null; do
+        tries=$((tries + 1))
+        if [ "$tries" -gt "$wait" ]; then return 1; fi
+        sleep 1
+    done
+}
+
+rollback() {
+    echo "$1: the previous bundle goes back." >&2
+    if [ -d "$live.old" ]; then
+        rm -rf "$live.failed"
+        mv "$live" "$live.failed"
+        mv "$live.old" "$live"
+        install "$live"
+        for unit in $restarted; do systemctl restart "$unit"; done
+    fi
     exit 1
-fi
+}
+
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+install "$next"
+rm -rf "$live.old" "$live.new"
+cp -al "$next" "$live.new"  # ready before the swap: the site is missing only between two renames
+if [ -d "$live" ]; then mv "$live" "$live.old"; fi
+mv "$live.new" "$live"
+nginx -t 2>/dev/null || rollback "nginx -t failed"
 for unit in $(systemctl list-units --plain --no-legend 'sunshine-datasette@*' | awk '{print $1}'); do
     port=${unit#*@}
     port=${port%.service}
     systemctl restart "$unit"
-    tries=0
-    until "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/-/versions.json', timeout=2)" 2>/dev/null; do
-        tries=$((tries + 1))
-        if [ "$tries" -gt 60 ]; then echo "$unit did not come back" >&2; exit 1; fi
-        sleep 1
-    done
+    restarted="$restarted $unit"
+    up "$port" || rollback "$unit did not come back"
 done
 systemctl reload nginx
 echo "live: $(date -Is)"

@@ -21,10 +21,11 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from sunshine import records
+from sunshine import records, settings
 from sunshine.deadlines import rules as deadline_rules
 from sunshine.fix import xlsx
 from sunshine.package import Project, Table
+from sunshine.privacy import REFUSALS, find_personal
 from sunshine.problems import Problem, Report
 from sunshine.validate import encoding as enc
 from sunshine.validate import kept, shape, since
@@ -285,6 +286,18 @@ def _validate_table(
     return scanned.rows
 
 
+def _settings_problems(project: Project) -> list[Problem]:
+    """sunshine.toml's texts are shown on every page and printed sheet: a personal number in one is
+    refused, as in a cell."""
+    out = []
+    for name, value in project.settings.values.items():
+        for finding in find_personal(value) if isinstance(value, str) else []:
+            code, message, hint = REFUSALS[finding.kind]
+            message = message.format(masked=finding.masked)
+            out.append(Problem(code=code, file=settings.FILENAME, column=name, message=message, hint=hint))
+    return out
+
+
 def _deadline_problems(project: Project, loaded: dict[str, pl.DataFrame]) -> list[Problem]:
     """deadlines.toml, read as the build reads it: what would stop the build is said here too."""
     try:
@@ -352,7 +365,12 @@ def validate_project(
                 )
             )
     shutil.rmtree(scratch, ignore_errors=True)
-    for p in _stray(project) + content_problems(project) + _deadline_problems(project, loaded):
+    for p in (
+        _stray(project)
+        + content_problems(project)
+        + _deadline_problems(project, loaded)
+        + _settings_problems(project)
+    ):
         collector.add(p)
     position = {t.path: i for i, t in enumerate(order)}
     problems = sorted(
