@@ -488,21 +488,22 @@ def _running(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
-def test_the_search_worker_of_a_killed_build_stops_instead_of_indexing_for_no_one(tmp_path):
+@pytest.mark.parametrize("delay", [0, 1], ids=["while-the-worker-imports", "while-it-indexes"])
+def test_the_search_worker_of_a_killed_build_stops_instead_of_indexing_for_no_one(tmp_path, delay):
     pid_file = tmp_path / "worker.pid"
     build = run_python(
         f"""
         import os, signal, subprocess, sys, time
-        worker = subprocess.Popen([sys.executable, "-c", '''
+        worker = subprocess.Popen([sys.executable, "-c", f'''
         import time
         from sunshine.database.build import _while_the_build_lives
-        rows = _while_the_build_lives(lambda start, stop: [("村东路灯损坏",)])
+        rows = _while_the_build_lives(lambda start, stop: [("村东路灯损坏",)], {{os.getpid()}})
         for n in range(6000):  # ten minutes of chunks, unless the build goes
             rows(n, n + 1)
             time.sleep(0.1)
-        '''.replace("\\n        ", "\\n")])
+        '''.replace("\\n        ", "\\n")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         open({str(pid_file)!r}, "w").write(str(worker.pid))
-        time.sleep(1)
+        time.sleep({delay})
         os.kill(os.getpid(), signal.SIGKILL)  # the build dies mid-way
         """,
         cwd=tmp_path,

@@ -386,7 +386,7 @@ def _build(project: Project, path: Path, static: str, inputs: Callable[[], dict[
     fts_path.unlink(missing_ok=True)
     worker = ctx.Process(
         target=write_search_index,
-        args=(_search_sources(project), dictionary, str(fts_path), counters, CHUNK),
+        args=(_search_sources(project), dictionary, str(fts_path), counters, CHUNK, os.getpid()),
         name="sunshine-search-index",
         daemon=True,
     )
@@ -738,13 +738,14 @@ def write_search_index(
     out: str,
     counters: dict[str, Any],
     chunk: int,
+    build_pid: int,
 ) -> None:
     """The worker: segment the chunks it claims into an FTS5 table in a file of its own.
 
     A file it cannot read (moved or deleted during the build) ends it with exit code 1 and no
     traceback: the build reports it in Chinese."""
     try:
-        _write_search_index(sources, dictionary, out, counters, chunk)
+        _write_search_index(sources, dictionary, out, counters, chunk, build_pid)
     except (OSError, csv.Error, UnicodeError, sqlite3.Error):
         raise SystemExit(1) from None
 
@@ -755,6 +756,7 @@ def _write_search_index(
     out: str,
     counters: dict[str, Any],
     chunk: int,
+    build_pid: int,
 ) -> None:
     segmenter = search.Segmenter(words.tokenizer_from_lines(dictionary))
     conn = sqlite3.connect(out, isolation_level=None)
@@ -764,7 +766,7 @@ def _write_search_index(
             fts = search.fts_table(table)
             conn.execute(f"CREATE VIRTUAL TABLE {fts} USING {fts5_definition(columns)}")
             conn.execute(f"INSERT INTO {fts} ({fts}, rank) VALUES ('hashsize', ?)", [SEARCH_HASH_BYTES])
-            rows = _while_the_build_lives(_CsvRows(Path(csv_path), columns))
+            rows = _while_the_build_lives(_CsvRows(Path(csv_path), columns), build_pid)
             _insert_segmented(
                 conn, table, columns, _segment_chunks(lambda: segmenter, rows, counters[table], chunk)
             )
@@ -773,13 +775,15 @@ def _write_search_index(
         conn.close()
 
 
-def _while_the_build_lives(rows: Rows) -> Rows:
+def _while_the_build_lives(rows: Rows, build_pid: int) -> Rows:
     """The worker's rows, until the build that started it is gone (killed: its index would never be
-    read): then the worker ends too, and leaves its file for the next build to remove."""
-    parent = os.getppid()
+    read): then the worker ends too, and leaves its file for the next build to remove.
+
+    The build's pid comes from the build itself: a build killed while the worker was still
+    importing would otherwise look like the worker's rightful parent (its new one, init)."""
 
     def read(start: int, stop: int) -> list[tuple[str | None, ...]]:
-        if os.getppid() != parent:
+        if os.getppid() != build_pid:
             raise SystemExit(1)
         return rows(start, stop)
 
