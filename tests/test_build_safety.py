@@ -570,16 +570,22 @@ FAILURES = {
 }
 
 
-@pytest.mark.parametrize("how", FAILURES)
-def test_a_site_stage_that_fails_puts_the_last_database_and_history_back_and_says_so_once(
-    tmp_path, monkeypatch, capsys, how
-):
+def built_then_corrected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Project, dict[str, bytes]]:
+    """A township built once (its outputs returned), then a petition corrected for the next build."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     project = site_package(tmp_path)
     commit_all(project.root)
     assert build_in_process(project) == 0
     before = outputs(project)
     correct_a_petition(project)
+    return project, before
+
+
+@pytest.mark.parametrize("how", FAILURES)
+def test_a_site_stage_that_fails_puts_the_last_database_and_history_back_and_says_so_once(
+    tmp_path, monkeypatch, capsys, how
+):
+    project, before = built_then_corrected(tmp_path, monkeypatch)
     the_site_stage_fails(monkeypatch, project, how)
     capsys.readouterr()
     code = build_in_process(project)
@@ -670,12 +676,7 @@ KILL_DURING_THE_SITE = """
 def test_a_build_killed_during_the_site_stage_has_the_last_database_and_history_put_back_by_the_next(
     tmp_path, monkeypatch
 ):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    project = site_package(tmp_path)
-    commit_all(project.root)
-    assert build_in_process(project) == 0
-    before = outputs(project)
-    correct_a_petition(project)
+    project, before = built_then_corrected(tmp_path, monkeypatch)
     killed = run_python(KILL_DURING_THE_SITE, project.root)
     assert killed.returncode == -9, killed.stderr
     assert outputs(project)["sunshine.db"] != before["sunshine.db"]  # the killed build had replaced them

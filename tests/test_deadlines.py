@@ -462,11 +462,17 @@ def test_a_personal_number_in_the_rules_is_refused_and_never_repeated_in_full(
     assert PERSON_ID not in str(caught.value) and MOBILE not in str(caught.value)
 
 
+def copy_of(demo: Project, tmp_path: Path) -> Path:
+    """A township of its own, to change without touching the shared demo."""
+    township = tmp_path / "township"
+    shutil.copytree(demo.root, township)
+    return township
+
+
 def test_an_exemption_whose_reason_names_a_resident_stops_the_build_and_publishes_nothing(
     demo: Project, tmp_path: Path
 ) -> None:
-    township = tmp_path / "township"
-    shutil.copytree(demo.root, township)
+    township = copy_of(demo, tmp_path)
     rules_path = township / FILENAME
     reason = f'reason = "户主张三（身份证 {PERSON_ID}，电话 {MOBILE}）外出务工"'
     text = re.sub(r"(?m)^reason = .*$", reason, rules_path.read_text(encoding="utf-8"), count=1)
@@ -483,8 +489,7 @@ def test_an_exemption_whose_reason_names_a_resident_stops_the_build_and_publishe
 def test_a_change_to_the_rules_alone_updates_the_statuses_without_a_full_rebuild(
     demo: Project, tmp_path: Path
 ) -> None:
-    township = tmp_path / "township"
-    shutil.copytree(demo.root, township)
+    township = copy_of(demo, tmp_path)
     target = tmp_path / "sunshine.db"
     build_database(Project.load(township), target)
     rules_path = township / FILENAME
@@ -509,8 +514,7 @@ def test_a_change_to_the_rules_alone_updates_the_statuses_without_a_full_rebuild
 def test_validate_reports_a_mistake_in_the_rules_that_would_stop_the_build(
     demo: Project, tmp_path: Path
 ) -> None:
-    township = tmp_path / "township"
-    shutil.copytree(demo.root, township)
+    township = copy_of(demo, tmp_path)
     rules_path = township / FILENAME
     text = rules_path.read_text(encoding="utf-8")
     rules_path.write_text(

@@ -402,32 +402,24 @@ def test_a_record_page_shows_the_village_name_beside_its_code(http, data_village
     assert f'<a href="/sunshine/villages/{code}">{data_villages[code]}</a>&nbsp;<em>{code}</em>' in html
 
 
-@pytest.mark.parametrize("path", ["/history/petitions_changed/1", "/history/petitions_changed/1.json"])
-def test_a_row_page_given_one_part_of_a_two_column_key_is_not_found(with_history, path):
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/history/petitions_changed/1",  # one part of a two-column key
+        "/history/petitions_changed/1.json",
+        "/history/petitions_changed/1,39,9",  # more parts than the key has
+        "/history/petitions_changed/1,39,,",
+        "/sunshine/petitions/2024-0000001,extra",
+        "/sunshine/petitions/2024-0000001,extra.json",
+    ],
+)
+def test_a_row_page_whose_key_has_the_wrong_number_of_parts_is_not_found(with_history, path):
     response = with_history.get(path)
     assert response.status_code == 404
     if path.endswith(".json"):
         assert response.json()["ok"] is False
     else:
         assert "<h1>" in response.text and "找不到这条记录" in response.text
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/history/petitions_changed/1,39,9",
-        "/history/petitions_changed/1,39,,",
-        "/sunshine/petitions/2024-0000001,extra",
-        "/sunshine/petitions/2024-0000001,extra.json",
-    ],
-)
-def test_a_row_page_given_more_parts_than_the_key_has_is_not_found(with_history, path):
-    response = with_history.get(path)
-    assert response.status_code == 404
-    if path.endswith(".json"):
-        assert response.json()["ok"] is False
-    else:
-        assert "找不到这条记录" in response.text
 
 
 def test_the_row_page_of_a_whole_key_is_still_found(http):
