@@ -182,6 +182,30 @@ def test_encodings_are_named_from_a_strict_decode_of_the_whole_file(tmp_path: Pa
     assert encoding.detect(path).name == name
 
 
+def test_a_gbk_file_is_called_gbk_whatever_its_first_characters(tmp_path: Path):
+    # One GB2312 character in seven is also valid UTF-8 (石桥村 starts CA AF, Ư): every character
+    # of GB2312, first in the file, still leaves it named GBK.
+    path = tmp_path / "villages.csv"
+    misnamed = []
+    for row in range(0xB0, 0xF8):
+        for cell in range(0xA1, 0xFF):
+            character = bytes([row, cell])
+            try:
+                character.decode("gb2312")
+            except UnicodeDecodeError:
+                continue
+            path.write_bytes(b"village_code,name\n110105001201," + character + "桥村\n".encode("gbk"))
+            if encoding.detect(path).name != "gb18030":
+                misnamed.append(character.decode("gb2312"))
+    assert misnamed == []
+
+
+def test_the_sample_villages_saved_as_gbk_are_called_gbk(tmp_path: Path):
+    path = tmp_path / "villages.csv"
+    path.write_bytes("village_code,name\n110105001201,石桥村\n110105001202,清溪村\n".encode("gbk"))
+    assert encoding.detect(path).name == "gb18030"
+
+
 def test_a_utf8_file_with_one_pasted_gbk_cell_is_not_called_gbk(tmp_path: Path):
     path = tmp_path / "x.csv"
     path.write_bytes("name\n清溪村\n".encode() + "东桥社区\n".encode("gbk"))

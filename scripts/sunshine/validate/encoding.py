@@ -69,11 +69,15 @@ def _looks_utf16(head: bytes) -> str | None:
     return None
 
 
-def _valid_utf8_before(path: Path, offset: int) -> bool:
-    """True when UTF-8 multi-byte characters decoded fine before the first bad byte."""
+def _chinese_utf8_before(path: Path, offset: int) -> bool:
+    """True when the bytes before the first bad one hold Chinese written as UTF-8: a UTF-8 file
+    with a cell pasted from another. Any non-ASCII byte is not enough: one GB2312 character in
+    seven is also valid UTF-8 (石 is CA AF, Ư in UTF-8), so a GBK file often starts with a few."""
     with open(path, "rb") as f:
         prefix = f.read(min(offset, CHUNK))
-    return any(b >= 0x80 for b in prefix)
+    wide = [ord(c) for c in prefix.decode("utf-8", errors="ignore") if ord(c) >= 0x80]
+    chinese = sum(1 for c in wide if 0x3000 <= c <= 0x9FFF or 0xFF00 <= c <= 0xFFEF)
+    return chinese >= 2 and chinese * 2 >= len(wide)
 
 
 def line_of(path: Path, offset: int) -> int:
@@ -102,7 +106,7 @@ def detect(path: Path) -> Encoding:
     bad = decodes(path, "utf-8")
     if bad is None:
         return Encoding("utf-8")
-    if _valid_utf8_before(path, bad):
+    if _chinese_utf8_before(path, bad):
         # Mostly UTF-8 with a few foreign bytes (a cell pasted from another file): no single encoding.
         return Encoding(None, bad_offset=bad)
     if decodes(path, "gb18030") is None:
