@@ -227,3 +227,29 @@ def test_a_village_code_the_fix_changes_is_shown_as_it_is_not_masked(fixture_pac
         "  data/grids.csv 第 2 行 “所属村（社区）代码”（village_code）：'０００００01010０1\\u3000' → '000000101001'"
         in result.output
     )
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        (
+            "村口路灯不亮，夜间出行不便。",
+            '"村口路灯不亮，夜间出行不便。',
+        ),  # never closed: reads on to the end
+        ("垃圾收集点清运不及时。", '"村民反映"垃圾收集点"清运不及时。"'),  # quotes that would vanish
+    ],
+    ids=["unclosed", "stray"],
+)
+def test_a_file_with_a_quote_out_of_place_is_left_as_it_is(fixture_package, monkeypatch, old, new):
+    replace(fixture_package, "petitions", old, new)
+    replace(fixture_package, "petitions", ",2024-06-01,社区服务中心", ",２０２４－０６－０１,社区服务中心")
+    before = data(fixture_package, "petitions").read_bytes()
+    result = fix(fixture_package, monkeypatch, "data/petitions.csv")
+    assert result.exit_code == 1, result.output
+    row = 2 if old.startswith("村口") else 3
+    assert result.output.splitlines()[0] == (
+        f"✗ data/petitions.csv：第 {row} 行的英文双引号不成对或用错了位置，自动修复会改变单元格的内容，"
+        "所以没有修改这个文件。请先按 sunshine validate 的提示改正这一行的引号，再运行 sunshine fix。"
+    )
+    assert data(fixture_package, "petitions").read_bytes() == before
+    assert not (fixture_package.root / "data" / "petitions.orig.csv").exists()

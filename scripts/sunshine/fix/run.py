@@ -110,7 +110,22 @@ def _read_csv(path: Path, out: Outcome) -> tuple[list[list[str]], bytes] | None:
     delimiter = typed.dialect_of(text)
     if delimiter == "\t":
         out.changes.append(Change(None, None, None, "制表符分隔（Excel“Unicode 文本”）", "逗号分隔（CSV）"))
-    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)), raw
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[list[str]] = []
+    start = 1
+    try:
+        for row in reader:
+            rows.append(row)
+            start = reader.line_num + 1
+    except csv.Error:
+        # Read leniently, a quote out of place drops quotes or joins rows: written back, the text
+        # would change in ways no one asked for (a quote added at the end of the file).
+        out.error = (
+            f"第 {start} 行的英文双引号不成对或用错了位置，自动修复会改变单元格的内容，所以没有修改这个文件。"
+            "请先按 sunshine validate 的提示改正这一行的引号，再运行 sunshine fix。"
+        )
+        return None
+    return rows, raw
 
 
 def fix_table(project: Project, table: Table, workbook: Path | None = None) -> Outcome:
