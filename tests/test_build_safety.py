@@ -22,6 +22,7 @@ from sunshine import staging
 from sunshine.build import STAGES, _kept
 from sunshine.package import Project
 from sunshine.problems import BuildError
+from sunshine.publish.bundle import public_urls
 from sunshine.site.build import build as build_site
 
 from .conftest import FIXTURE, ROOT, copy_package
@@ -370,8 +371,12 @@ def test_a_history_left_mid_transaction_by_a_killed_build_is_published_as_the_la
     for name in ("metadata.json", "DEPLOY.md"):
         shutil.copy(ROOT / name, project.root / name)
     commit_all(project.root)
+    portal = public_urls(project)[0].datasette  # where the bundle puts it
     built = subprocess.run(
-        [sys.executable, "-m", "sunshine.cli", "build"], cwd=project.root, capture_output=True, text=True
+        [sys.executable, "-m", "sunshine.cli", "build", "--datasette-url", portal],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
     )
     assert built.returncode == 0, built.stdout + built.stderr
     db = project.build_dir / "history.db"
@@ -390,6 +395,34 @@ def test_a_history_left_mid_transaction_by_a_killed_build_is_published_as_the_la
         assert conn.execute("pragma integrity_check").fetchone() == ("ok",)
         assert conn.execute("select * from commit_info").fetchall() == good
     assert not (project.build_dir / "history.db-journal").exists()
+
+
+def test_a_site_built_for_a_local_preview_is_not_published_with_skip_build(tmp_path):
+    project = site_package(tmp_path)
+    for name in ("metadata.json", "DEPLOY.md"):
+        shutil.copy(ROOT / name, project.root / name)
+    commit_all(project.root)
+
+    def sunshine(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "sunshine.cli", *args], cwd=project.root, capture_output=True, text=True
+        )
+
+    assert sunshine("build", "--datasette-url", "http://127.0.0.1:48001").returncode == 0  # as serve does
+    refused = sunshine("publish", "--skip-build")
+    portal = public_urls(project)[0].datasette
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines()[-2:] == [
+        f"发布失败：build/site 中的数据链接指向 http://127.0.0.1:48001，不是发布后的数据门户 {portal}/"
+        "（sunshine serve 为本机预览生成的网站就是这样）。请去掉 --skip-build 再发布，网站会按公开地址重新生成。",
+        "上一次的发布包保持不变。",
+    ]
+    assert not (project.build_dir / "publish").exists()
+    published = sunshine("publish")
+    assert published.returncode == 0, published.stderr
+    site = project.build_dir / "publish" / "site"
+    assert not [p for p in site.rglob("*.html") if "127.0.0.1:48001" in p.read_text(encoding="utf-8")]
+    assert sunshine("publish", "--skip-build").returncode == 0
 
 
 def test_the_next_history_build_puts_a_killed_update_back_before_it_copies_or_a_link_serves_it(tmp_path):

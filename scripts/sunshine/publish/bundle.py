@@ -224,7 +224,9 @@ def public_urls(project: Project) -> tuple[Urls, str]:
     """The public URLs from sunshine.toml (the portal is always <site>/data/), and a note if they disagree."""
     site = project.settings.site_url
     if not _URL.match(site):
-        raise PublishError(f"sunshine.toml 中的 site.url 不是有效的网址：{site!r}。")
+        raise PublishError(
+            f"sunshine.toml 中的 site.url 不是有效的网址：“{site}”。网址应以 https:// 开头，例如 https://ygcw.example.gov.cn/。"
+        )
     where = Urls(site)
     if where.site_path != "/":
         raise PublishError(

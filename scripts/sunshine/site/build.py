@@ -59,6 +59,7 @@ HTML = "html"  # MkDocs's output, kept between builds and published by hard link
 HTML_STATE = "html-state.json"
 SEARCH_ENTRIES = "search-entries.json"
 MANIFEST = "manifest.json"
+BUILT_FOR = "built-for.json"  # the Datasette URL the site in build/site links to (see built_for)
 PETITIONS = "petitions"  # what the site keeps of each petition, for the next build (SiteData.load)
 SPARE = "spare"  # the site the last build replaced, brought up to date as the next one
 # Written into the site after MkDocs's output is linked in: kept in a spare site for those steps.
@@ -184,7 +185,9 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
         except BaseException:
             staging.remove_tree(new)
             raise
+        (work / BUILT_FOR).unlink(missing_ok=True)  # a crash between the two: no site is vouched for
         _swap(new, target, work / SPARE)
+        (work / BUILT_FOR).write_text(json.dumps({"datasette_url": datasette_url}), encoding="utf-8")
         stats.timings["finish"] = time.perf_counter() - t0
         return stats
     finally:
@@ -193,6 +196,16 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
         drawer.stop()
         if printer is not None:
             printer.stop()
+
+
+def built_for(project: Project) -> str | None:
+    """The Datasette URL the site in build/site links to, or None when no build vouches for it."""
+    try:
+        found = json.loads((project.build_dir / WORK / BUILT_FOR).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    url = found.get("datasette_url") if isinstance(found, dict) else None
+    return url if isinstance(url, str) else None
 
 
 def _refuse_unsafe_content(project: Project) -> None:
