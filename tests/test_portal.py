@@ -427,8 +427,30 @@ def test_the_row_page_of_a_whole_key_is_still_found(http):
 
 
 @pytest.mark.parametrize("suffix", ["", ".json"])
-def test_a_through_filter_that_is_not_json_is_a_bad_request_that_shows_the_form(http, suffix):
-    response = http.get(f"/sunshine/petitions{suffix}", params={"_through": "zz"})
+@pytest.mark.parametrize(
+    "through",
+    [
+        "zz",
+        "{}",
+        "[1]",
+        '"grids"',
+        '{"table": ["grids"], "column": "x", "value": 1}',
+        '{"table": "grids"}',
+        '{"table": "no_such_table", "column": "village_code", "value": "1"}',
+    ],
+)
+def test_a_through_filter_that_is_not_the_json_it_takes_is_a_bad_request_that_shows_the_form(
+    http, suffix, through
+):
+    response = http.get(f"/sunshine/petitions{suffix}", params={"_through": through})
     assert response.status_code == 400
     text = response.json()["error"] if suffix else response.text
     assert "参数 _through 应是 JSON" in text
+
+
+def test_a_through_filter_that_names_a_linked_table_still_filters(http):
+    grid = http.get("/sunshine/grids.json", params={"_shape": "array", "_size": 1}).json()[0]
+    through = json.dumps({"table": "grids", "column": "grid_id", "value": grid["grid_id"]})
+    response = http.get("/sunshine/villages.json", params={"_through": through, "_shape": "array"})
+    assert response.status_code == 200
+    assert [row["village_code"] for row in response.json()] == [grid["village_code"]]

@@ -6,7 +6,8 @@ messages, which API clients match on. This module answers first for
 - SQL that cannot run (syntax error, not a SELECT, too slow): the query page again, editor and all,
   with the reason in Chinese;
 - a row page whose key has fewer parts than the table's primary key: 404, not Datasette's 500;
-- ?_through= that is not JSON: 400 with the form it takes, not Datasette's 500;
+- ?_through= that is not the JSON it takes, or names a table without a foreign key to this one: 400
+  with the form it takes, not Datasette's 500;
 - a record that is not there: if build/history.db says it was deleted, when and by which commit,
   with a link to its history;
 - every other error of an HTML page: error.html with the message in Chinese.
@@ -26,7 +27,7 @@ from datasette.views.base import DatasetteError
 
 HISTORY = "history"
 THROUGH_MESSAGE = (
-    '参数 _through 应是 JSON，例如 {"table": "grids", "column": "village_code", "value": "990101101001"}'
+    '参数 _through 应是 JSON，指向与这张表有外键关联的表，例如 {"table": "grids", "column": "village_code", "value": "990101101001"}'
 )
 DELETED_SQL = (
     "SELECT commit_date, label, commit_message FROM changes "
@@ -109,14 +110,28 @@ def _key_of_other_length(datasette: Any, path: str, exception: Exception) -> boo
     )
 
 
-def _not_json(request: Any, exception: Exception) -> bool:
-    """?_through= takes JSON ({"table": ..., "column": ..., "value": ...}): other text is the
-    caller's mistake, which Datasette answers with a 500."""
-    return isinstance(exception, json.JSONDecodeError) and "_through" in request.args
+def _bad_through(request: Any, exception: Exception) -> bool:
+    """?_through= takes JSON ({"table": ..., "column": ..., "value": ...}) naming a table with a
+    foreign key to this one: anything else is the caller's mistake, which Datasette answers with a
+    500 (a JSONDecodeError, a KeyError or TypeError from the parsed value, or its own error)."""
+    raw = request.args.get("_through")
+    if raw is None:
+        return False
+    if isinstance(exception, DatasetteError) and str(exception.message).startswith("Invalid _through"):
+        return True
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return True
+    return not (
+        isinstance(data, dict)
+        and all(isinstance(data.get(k), str) for k in ("table", "column"))
+        and "value" in data
+    )
 
 
 async def error_response(datasette: Any, request: Any, exception: Exception) -> Response | None:
-    if _not_json(request, exception):
+    if _bad_through(request, exception):
         exception = DatasetteError(THROUGH_MESSAGE, status=400)
         if request.path.endswith(".json"):
             return Response.json(
