@@ -3,6 +3,8 @@ preview server, the portal plugin and the generated nginx configuration."""
 
 from __future__ import annotations
 
+import re
+
 from sunshine import headers
 from sunshine.portal import plugin
 from sunshine.publish import nginx
@@ -25,16 +27,22 @@ def test_the_portal_sends_the_same_headers_and_policy_with_its_nonce():
     assert plugin.csp_for("n0nce") == headers.csp(["'nonce-n0nce'"])
 
 
-def test_nginx_sends_the_same_headers_and_policy_on_every_static_location_and_its_own_error_page():
+def locations(conf: str) -> int:
+    return len(re.findall(r"^\s*location\b", conf, re.M))
+
+
+def test_nginx_sends_the_same_headers_and_policy_on_every_location_but_the_proxied_portal():
     conf = nginx.locations_conf(nginx.Nginx(script_hashes=["'sha256-abc='"]))
     policy = headers.csp(["'sha256-abc='"])
-    # the site, its hashed assets, its other files, the favicon, and the page for a portal that is down
-    assert conf.count(f'add_header Content-Security-Policy "{policy}" always;') == 5
+    # the site, its hashed assets, its other files, the favicon, the portal's redirect, and nginx's
+    # own pages (portal down, too many requests, an address it cannot read); Datasette sends its own
+    assert locations(conf) == 9
+    assert conf.count(f'add_header Content-Security-Policy "{policy}" always;') == 8
     for name, value in headers.SECURITY_HEADERS.items():
-        assert conf.count(f'add_header {name} "{value}" always;') == 5
+        assert conf.count(f'add_header {name} "{value}" always;') == 8
 
 
 def test_a_site_on_https_tells_browsers_to_stay_on_https_everywhere():
     conf = nginx.locations_conf(nginx.Nginx(hsts=True))
-    assert conf.count('add_header Strict-Transport-Security "max-age=31536000" always;') == 6
+    assert conf.count('add_header Strict-Transport-Security "max-age=31536000" always;') == locations(conf)
     assert "Strict-Transport-Security" not in nginx.locations_conf(nginx.Nginx())

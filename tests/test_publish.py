@@ -222,13 +222,43 @@ def test_the_portal_under_data_keeps_its_links_under_the_prefix_and_its_own_ttl(
         assert client.get("/data", follow_redirects=False).headers["location"].endswith("/data/")
 
 
-def test_arbitrary_sql_from_one_address_is_rate_limited(deployment):
+def has_security_headers(r: httpx.Response) -> bool:
+    return all(r.headers.get(name) == value for name, value in headers.SECURITY_HEADERS.items()) and (
+        "frame-ancestors 'none'" in r.headers.get("content-security-policy", "")
+    )
+
+
+def test_arbitrary_sql_from_one_address_is_rate_limited_with_a_page_in_chinese(deployment):
     url = "/data/sunshine.json?sql=select+count(*)+from+villages"
     with deployment.client() as client:
-        codes = [client.get(url).status_code for _ in range(nginx.Limits().sql_burst + 10)]
-    assert codes[0] == 200
-    assert 429 in codes
+        answers = [client.get(url) for _ in range(nginx.Limits().sql_burst + 10)]
     time.sleep(nginx.Limits().sql_burst / nginx.Limits().sql_rate)  # let the bucket drain for other tests
+    assert answers[0].status_code == 200
+    limited = [r for r in answers if r.status_code == 429]
+    assert limited
+    assert "<title>请求太频繁</title>" in limited[0].text
+    assert limited[0].headers["retry-after"] == "10"
+    assert has_security_headers(limited[0])
+
+
+@pytest.mark.parametrize(
+    "path, status",
+    [("/data/%", 400), ("/data/sunshine?q=" + "x" * 9000, 414)],
+    ids=["malformed", "overlong"],
+)
+def test_an_address_nginx_cannot_read_gets_a_page_in_chinese_with_the_headers(deployment, path, status):
+    with deployment.client() as client:
+        r = client.get(path)
+    assert r.status_code == status
+    assert "<title>无法识别的地址</title>" in r.text
+    assert has_security_headers(r)
+
+
+def test_the_portal_without_its_slash_is_redirected_with_the_headers(deployment):
+    with deployment.client() as client:
+        r = client.get("/data", follow_redirects=False)
+    assert r.status_code == 301 and r.headers["location"].endswith("/data/")
+    assert has_security_headers(r)
 
 
 def test_killing_one_datasette_during_a_load_run_loses_only_the_responses_it_was_sending(deployment):

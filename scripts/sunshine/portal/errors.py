@@ -26,9 +26,7 @@ from datasette.utils.asgi import Base400, NotFound
 from datasette.views.base import DatasetteError
 
 HISTORY = "history"
-THROUGH_MESSAGE = (
-    '参数 _through 应是 JSON，指向与这张表有外键关联的表，例如 {"table": "grids", "column": "village_code", "value": "990101101001"}'
-)
+THROUGH_MESSAGE = '参数 _through 应是 JSON，指向与这张表有外键关联的表，例如 {"table": "grids", "column": "village_code", "value": "990101101001"}'
 DELETED_SQL = (
     "SELECT commit_date, label, commit_message FROM changes "
     "WHERE table_name = ? AND record_id = ? AND kind = '删除' ORDER BY seq DESC, id DESC LIMIT 1"

@@ -61,12 +61,30 @@ PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0
 
 
 # What a visitor reads while no Datasette instance answers (one line: nginx returns it as it is).
-PORTAL_DOWN = (
-    '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
-    '<meta name="viewport" content="width=device-width, initial-scale=1">'
-    "<title>数据门户暂时无法访问</title></head><body><h1>数据门户暂时无法访问</h1>"
-    "<p>数据门户正在更新或重启，请过一两分钟再试。网站上的公开内容不受影响。</p>"
-    '<p><a href="/">返回网站首页</a></p></body></html>'
+def _page(title: str, text: str) -> str:
+    """A page nginx answers itself, in Chinese, small enough to sit in the configuration."""
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title></head><body><h1>{title}</h1><p>{text}</p>"
+        '<p><a href="/">返回网站首页</a></p></body></html>'
+    )
+
+
+PORTAL_DOWN = _page(
+    "数据门户暂时无法访问", "数据门户正在更新或重启，请过一两分钟再试。网站上的公开内容不受影响。"
+)
+BUSY = _page(
+    "请求太频繁",
+    "这个地址在短时间内发出的请求太多，请稍等一会儿再试。需要大量数据时，请在网站的数据目录中下载整张表。",
+)
+BAD_REQUEST = _page("无法识别的地址", "这个网址的格式不对或太长，可能复制时不完整。请从网站首页重新进入。")
+# nginx's own answers, each a page in Chinese with the site's headers: (status, location, page, extra headers)
+OWN_PAGES = (
+    (503, "@sunshine_portal_down", PORTAL_DOWN, ("Retry-After 60", 'Cache-Control "no-store"')),
+    (429, "@sunshine_busy", BUSY, ("Retry-After 10", 'Cache-Control "no-store"')),
+    # A request line nginx could not read has no URI for a named location to keep: a URI of its own.
+    (400, "= /.sunshine-bad-request", BAD_REQUEST, ("internal", 'Cache-Control "no-store"')),
 )
 
 
@@ -160,6 +178,7 @@ location = {n.site_path}favicon.ico {{
 
 # The portal: Datasette with base_url {data}, which sets its own headers and cache lifetimes.
 location = {data.rstrip("/")} {{
+{_header_lines(policy, indent=4, hsts=n.hsts)}
     return 301 {data};
 }}
 location {data} {{
@@ -171,14 +190,12 @@ location {data} {{
 {_proxy_lines(indent=4)}{HSTS_LINE if n.hsts else ""}
     # No instance answers (all stopped or restarting): a page in Chinese instead of nginx's 502.
     error_page 502 503 504 = @sunshine_portal_down;
+    error_page 429 = @sunshine_busy;
 }}
-location @sunshine_portal_down {{
-{_header_lines(policy, indent=4, hsts=n.hsts)}
-    add_header Retry-After 60 always;
-    add_header Cache-Control "no-store" always;
-    default_type "text/html; charset=utf-8";
-    return 503 '{PORTAL_DOWN}';
-}}
+
+# A malformed or overlong address (/data/%, a 9 kB query string): Chinese instead of nginx's English.
+error_page 400 414 /.sunshine-bad-request;
+{_own_pages(policy, hsts=n.hsts)}
 """
 
 
@@ -226,6 +243,17 @@ http {{
 
 HSTS = "max-age=31536000"
 HSTS_LINE = f'\n    add_header Strict-Transport-Security "{HSTS}" always;'
+
+
+def _own_pages(policy: str, *, hsts: bool) -> str:
+    blocks = []
+    for status, name, page, extra in OWN_PAGES:
+        more = "".join(f"\n    {h};" if h == "internal" else f"\n    add_header {h} always;" for h in extra)
+        blocks.append(
+            f"location {name} {{\n{_header_lines(policy, indent=4, hsts=hsts)}{more}\n"
+            f"    default_type \"text/html; charset=utf-8\";\n    return {status} '{page}';\n}}"
+        )
+    return "\n".join(blocks)
 
 
 def _header_lines(policy: str, *, indent: int, hsts: bool = False) -> str:
