@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -164,23 +165,32 @@ def _build_wheel(target: Path) -> Path:
     if not (source / "pyproject.toml").exists():
         raise PublishError(f"找不到 sunshine 的源代码（{source}），无法打包门户插件。")
     target.mkdir(parents=True)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(target),
-            str(source),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="sunshine-wheel-") as tmp:
+        # Built from a copy: pip builds in the source tree, and two publishes at once (two townships
+        # on one checkout) would share setuptools' build/ folder there and break each other's wheel.
+        copy = Path(tmp) / "source"
+        ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc")
+        shutil.copytree(source / "scripts" / "sunshine", copy / "scripts" / "sunshine", ignore=ignore)
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            if (source / name).exists():
+                shutil.copy(source / name, copy / name)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--no-deps",
+                "--no-build-isolation",
+                "-w",
+                str(target),
+                str(copy),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     wheels = sorted(target.glob("sunshine-*.whl"))
     if done.returncode != 0 or not wheels:
         raise PublishError(f"打包门户插件失败：{(done.stderr or done.stdout).strip()[-500:]}")
