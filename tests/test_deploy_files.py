@@ -231,7 +231,9 @@ def test_publish_warns_that_a_bundle_for_this_machines_address_is_for_trying_onl
     assert ("注意：site.url 是本机地址" in note) is warned
 
 
-def _vm(tmp_path: Path, *, nginx_ok: bool, instance_up: bool) -> tuple[dict[str, str], Path]:
+def _vm(
+    tmp_path: Path, *, nginx_ok: bool, instance_up: bool, next_installs: bool = True
+) -> tuple[dict[str, str], Path]:
     """A VM in a folder: the live bundle, the next one, a venv whose pip logs what it installs, and
     nginx and systemctl that log what they are asked."""
     log = tmp_path / "log"
@@ -243,9 +245,15 @@ def _vm(tmp_path: Path, *, nginx_ok: bool, instance_up: bool) -> tuple[dict[str,
         )
         (tmp_path / name / "bundle.txt").write_text(name, encoding="utf-8")
     stubs = {
-        "venv/bin/pip": f'echo "pip $*" >> {log}',
+        "venv/bin/pip": f'echo "pip $*" >> {log}'
+        + (
+            ""
+            if next_installs
+            else '\ncase "$*" in */next/*) echo "ERROR: No matching distribution" >&2; exit 1;; esac'
+        ),
         "venv/bin/python": f"exit {0 if instance_up else 1}",
-        "bin/nginx": f'echo "nginx $*" >> {log}; exit {0 if nginx_ok else 1}',
+        "bin/nginx": f'echo "nginx $*" >> {log}'
+        + ("" if nginx_ok else '\necho "nginx: [emerg] unknown directive \\"gzipp\\"" >&2; exit 1'),
         "bin/systemctl": (
             f'echo "systemctl $*" >> {log}\n'
             'if [ "$1" = list-units ]; then echo "sunshine-datasette@8001.service loaded active running x"; fi'
@@ -275,7 +283,7 @@ def _activate(tmp_path: Path, **vm: bool) -> tuple[subprocess.CompletedProcess, 
     return done, [line.replace(str(tmp_path), "VM") for line in log]
 
 
-def test_activating_a_bundle_swaps_it_in_and_restarts_each_instance(tmp_path):
+def test_activating_a_bundle_swaps_it_in_reloads_nginx_then_restarts_each_instance(tmp_path):
     done, log = _activate(tmp_path, nginx_ok=True, instance_up=True)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "live" / "bundle.txt").read_text(encoding="utf-8") == "next"
@@ -283,22 +291,56 @@ def test_activating_a_bundle_swaps_it_in_and_restarts_each_instance(tmp_path):
         "pip install --quiet --no-deps --force-reinstall VM/next/datasette/wheels/sunshine_portal-next.whl"
         in log
     )
-    assert log[-2:] == ["systemctl restart sunshine-datasette@8001.service", "systemctl reload nginx"]
+    assert log.index("systemctl reload nginx") < log.index(
+        "systemctl restart sunshine-datasette@8001.service"
+    )
+    assert log[-1] == "systemctl restart sunshine-datasette@8001.service"
+    assert done.stdout.startswith("已上线：")
 
 
-@pytest.mark.parametrize(
-    "vm, reason",
-    [
-        ({"nginx_ok": False, "instance_up": True}, "nginx -t failed"),
-        ({"nginx_ok": True, "instance_up": False}, "sunshine-datasette@8001.service did not come back"),
-    ],
-)
-def test_a_bundle_that_fails_to_go_live_puts_the_last_bundle_and_its_plugin_back(tmp_path, vm, reason):
-    done, log = _activate(tmp_path, **vm)
+def test_a_bundle_nginx_refuses_puts_the_last_bundle_and_its_plugin_back_and_shows_why(tmp_path):
+    done, log = _activate(tmp_path, nginx_ok=False, instance_up=True)
     assert done.returncode == 1
-    assert done.stderr == f"{reason}: the previous bundle goes back.\n"
+    assert done.stderr.splitlines() == [
+        'nginx: [emerg] unknown directive "gzipp"',
+        "nginx -t 没有通过（原因见上面 nginx 的输出）：换回上一个发布包。",
+        f"新发布包留在 {tmp_path / 'live'}.failed，可以查看后删除。",
+    ]
     assert (tmp_path / "live" / "bundle.txt").read_text(encoding="utf-8") == "live"
-    assert log[-1 if vm["nginx_ok"] is False else -2] == (
+    assert log[-1] == (
         "pip install --quiet --no-deps --force-reinstall VM/live/datasette/wheels/sunshine_portal-live.whl"
     )
-    assert "systemctl reload nginx" not in log
+    assert "systemctl reload nginx" not in log and not any("restart" in line for line in log)
+
+
+def test_an_instance_that_does_not_come_back_puts_the_last_bundle_back_under_nginx_and_the_instance(tmp_path):
+    done, log = _activate(tmp_path, nginx_ok=True, instance_up=False)
+    unit = "sunshine-datasette@8001.service"
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"{unit} 在 1 秒内没有启动：换回上一个发布包。",
+        f"{unit} 换回上一个发布包后仍没有启动，请运行 journalctl -u {unit} 查看原因。",
+        f"新发布包留在 {tmp_path / 'live'}.failed，可以查看后删除。",
+    ]
+    assert (tmp_path / "live" / "bundle.txt").read_text(encoding="utf-8") == "live"
+    # the last bundle's plugin, then nginx on the last bundle, then the instance restarted on them
+    plugin = (
+        "pip install --quiet --no-deps --force-reinstall VM/live/datasette/wheels/sunshine_portal-live.whl"
+    )
+    assert log[log.index(plugin) + 1 :] == ["systemctl reload nginx", f"systemctl restart {unit}"]
+
+
+def test_a_plugin_that_does_not_install_changes_nothing_and_says_so(tmp_path):
+    done, log = _activate(tmp_path, nginx_ok=True, instance_up=True, next_installs=False)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "ERROR: No matching distribution",
+        "安装新发布包的门户插件失败（见上面 pip 的输出）：网站和门户都没有换。",
+    ]
+    assert (tmp_path / "live" / "bundle.txt").read_text(encoding="utf-8") == "live"
+    assert not (tmp_path / "live.old").exists()
+    assert log[-2:] == [
+        "pip install --quiet --require-hashes --no-deps -r VM/live/datasette/requirements.lock",
+        "pip install --quiet --no-deps --force-reinstall VM/live/datasette/wheels/sunshine_portal-live.whl",
+    ]
+    assert not any(line.startswith(("nginx", "systemctl")) for line in log)

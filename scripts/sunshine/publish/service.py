@@ -112,20 +112,30 @@ CMD ["sh", "run.sh", "{PORT}", "0.0.0.0"]
 def activate_script() -> str:
     """Run on the VM (as root) after a new bundle is copied to /srv/sunshine.next: see DEPLOY.md."""
     return """#!/bin/sh
-# 阳光村务 · swap in the bundle copied to /srv/sunshine.next, then restart the Datasette instances
-# one at a time (nginx sends each request to an instance that is up). Run as root. When nginx does
-# not accept the new configuration or an instance does not come back, the previous bundle and its
-# portal plugin go back, and the instances restarted so far are restarted on them.
+# 阳光村务 · swap in the bundle copied to /srv/sunshine.next, reload nginx (the site and its policy
+# change together), then restart the Datasette instances one at a time (nginx sends each request to
+# an instance that is up). Run as root. When the new portal plugin does not install, nothing changes.
+# When nginx does not accept the new configuration, an instance does not come back, or the script
+# is interrupted, the previous bundle and its portal plugin go back, nginx is reloaded on them, and
+# the instances restarted so far are restarted on them. Messages are in Chinese, for the operator.
 set -eu
 next=${SUNSHINE_NEXT:-/srv/sunshine.next}
 live=${SUNSHINE_LIVE:-/srv/sunshine}
 venv=${SUNSHINE_VENV:-/opt/sunshine/venv}
 wait=${SUNSHINE_WAIT:-60}  # seconds an instance has to come back
 restarted=""
+reloaded=""
+
+say() { echo "$*" >&2; }
 
 install() {
-    "$venv/bin/pip" install --quiet --require-hashes --no-deps -r "$1/datasette/requirements.lock"
-    "$venv/bin/pip" install --quiet --no-deps --force-reinstall "$1"/datasette/wheels/*.whl
+    "$venv/bin/pip" install --quiet --require-hashes --no-deps -r "$1/datasette/requirements.lock" || return 1
+    "$venv/bin/pip" install --quiet --no-deps --force-reinstall "$1"/datasette/wheels/*.whl || return 1
+}
+
+port_of() {
+    port=${1#*@}
+    echo "${port%.service}"
 }
 
 up() {
@@ -138,33 +148,54 @@ up() {
 }
 
 rollback() {
-    echo "$1: the previous bundle goes back." >&2
+    trap - INT TERM
+    set +e  # put back all that can be put back, and say what could not
+    say "$1：换回上一个发布包。"
     if [ -d "$live.old" ]; then
         rm -rf "$live.failed"
-        mv "$live" "$live.failed"
-        mv "$live.old" "$live"
-        install "$live"
-        for unit in $restarted; do systemctl restart "$unit"; done
+        if mv "$live" "$live.failed" && mv "$live.old" "$live"; then
+            install "$live" || say "重新安装上一个发布包的门户插件失败（见上面 pip 的输出），请手工运行：$venv/bin/pip install --no-deps --force-reinstall $live/datasette/wheels/*.whl"
+        else
+            say "无法把 $live.old 换回 $live，请手工换回后运行 systemctl reload nginx。"
+        fi
+        if [ -n "$reloaded" ]; then
+            systemctl reload nginx || say "nginx 没有重新加载，请运行 nginx -t 查看原因。"
+        fi
+        for unit in $restarted; do
+            systemctl restart "$unit"
+            up "$(port_of "$unit")" || say "$unit 换回上一个发布包后仍没有启动，请运行 journalctl -u $unit 查看原因。"
+        done
+        say "新发布包留在 $live.failed，可以查看后删除。"
     fi
     exit 1
 }
 
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-install "$next"
+if ! install "$next"; then
+    say "安装新发布包的门户插件失败（见上面 pip 的输出）：网站和门户都没有换。"
+    if [ -d "$live" ]; then
+        install "$live" || say "重新安装当前发布包的门户插件也失败了，请检查 $venv。"
+    fi
+    exit 1
+fi
 rm -rf "$live.old" "$live.new"
 cp -al "$next" "$live.new"  # ready before the swap: the site is missing only between two renames
 if [ -d "$live" ]; then mv "$live" "$live.old"; fi
 mv "$live.new" "$live"
-nginx -t 2>/dev/null || rollback "nginx -t failed"
+trap 'rollback "切换被中断"' INT TERM
+if ! checked=$(nginx -t 2>&1); then
+    say "$checked"
+    rollback "nginx -t 没有通过（原因见上面 nginx 的输出）"
+fi
+systemctl reload nginx || rollback "nginx 没有重新加载"
+reloaded=1
 for unit in $(systemctl list-units --plain --no-legend 'sunshine-datasette@*' | awk '{print $1}'); do
-    port=${unit#*@}
-    port=${port%.service}
     systemctl restart "$unit"
     restarted="$restarted $unit"
-    up "$port" || rollback "$unit did not come back"
+    up "$(port_of "$unit")" || rollback "$unit 在 $wait 秒内没有启动"
 done
-systemctl reload nginx
-echo "live: $(date -Is)"
+trap - INT TERM
+echo "已上线：$(date -Is)"
 """
 
 
