@@ -10,6 +10,8 @@ from sunshine import settings
 from sunshine.package import Project
 from sunshine.validate.run import validate_project
 
+from .git_fixture import commit, git
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -34,7 +36,8 @@ def test_an_environment_variable_overrides_one_value_for_one_run(tmp_path):
     [
         ("[site]\nurl = ", "无法读取"),
         ("[site]\ncolour = 'red'\n", "未知的设置 site.colour"),
-        ("[site]\nsample = 'yes'\n", "应为true 或 false"),
+        ("[site]\nsample = '否'\n", "sample 应为true 或 false（不加引号），现在是“否”"),
+        ("[site]\ntitle = 2024\n", '应为加英文双引号的文字（例如 "清溪镇"），现在是“2024”'),
         ("site = 1\n", "应是一个小节"),
     ],
 )
@@ -107,3 +110,25 @@ def test_a_history_start_that_is_a_date_or_a_commit_is_kept(tmp_path):
     assert settings.load(tmp_path, environ={}).history_start == "2024-02-29"
     (tmp_path / settings.FILENAME).write_text('[history]\nstart = "a1b2c3d"\n', encoding="utf-8")
     assert settings.load(tmp_path, environ={}).history_start == "a1b2c3d"
+
+
+def test_a_history_start_written_as_a_toml_date_is_that_day(tmp_path):
+    (tmp_path / settings.FILENAME).write_text("[history]\nstart = 2024-05-01\n", encoding="utf-8")
+    assert settings.load(tmp_path, environ={}).history_start == "2024-05-01"
+
+
+@pytest.mark.parametrize("start", ["上个月", "deadbeef"])
+def test_a_history_start_that_names_no_commit_fails_validation(fixture_package, start):
+    root = fixture_package.root
+    git(root, "init", "-q")
+    commit(root, "Publish the data", "2024-05-01T09:00:00+08:00")
+    (root / settings.FILENAME).write_text(f'[history]\nstart = "{start}"\n', encoding="utf-8")
+    report = validate_project(Project.load(root))
+    assert [(p.file, p.column, p.code, p.message) for p in report.errors] == [
+        (
+            settings.FILENAME,
+            "history.start",
+            "unknown-start",
+            f"history.start 是“{start}”，但仓库里没有这个提交，也不是日期（YYYY-MM-DD）",
+        )
+    ]

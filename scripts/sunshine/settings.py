@@ -125,10 +125,16 @@ def load(root: Path, environ: dict[str, str] | None = None) -> Settings:
         override = environ.get(env_name(s.name))
         if override is not None:
             value = override.lower() in {"1", "true", "yes"} if isinstance(s.default, bool) else override
+        if s.name == "history.start" and type(value) is datetime.date:
+            value = value.isoformat()  # written as a TOML date (start = 2024-05-01): the same day
         if not isinstance(value, type(s.default)):
-            raise SettingsError(
-                f"{FILENAME} 中的 {s.name} 应为{'true 或 false' if isinstance(s.default, bool) else '文字'}，现在是 {value!r}。"
+            wanted = (
+                "true 或 false（不加引号）"
+                if isinstance(s.default, bool)
+                else '加英文双引号的文字（例如 "清溪镇"）'
             )
+            shown = str(value).lower() if isinstance(value, bool) else str(value)
+            raise SettingsError(f"{FILENAME} 中的 {s.name} 应为{wanted}，现在是“{shown}”。")
         if isinstance(value, str):
             _check_text(s.name, value)
         out[s.name] = value

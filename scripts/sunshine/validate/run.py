@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import subprocess
 import tempfile
 import time
 from dataclasses import replace
@@ -24,11 +25,13 @@ import pyarrow as pa
 from sunshine import records, settings
 from sunshine.deadlines import rules as deadline_rules
 from sunshine.fix import xlsx
+from sunshine.history.gitrepo import names_date
 from sunshine.package import Project, Table
 from sunshine.privacy import REFUSALS, find_personal
 from sunshine.problems import Problem, Report
 from sunshine.validate import encoding as enc
 from sunshine.validate import kept, shape, since
+from sunshine.validate.codes import CODES
 from sunshine.validate.collect import Collector
 from sunshine.validate.files import DEFAULT_MAX_BYTES, check_file, content_problems, stray_files
 from sunshine.validate.keys import check_all
@@ -295,7 +298,36 @@ def _settings_problems(project: Project) -> list[Problem]:
             code, message, hint = REFUSALS[finding.kind]
             message = message.format(masked=finding.masked)
             out.append(Problem(code=code, file=settings.FILENAME, column=name, message=message, hint=hint))
-    return out
+    return out + _start_problems(project)
+
+
+def _start_problems(project: Project) -> list[Problem]:
+    """A history.start that is no date must name a commit: the build would stop on it. (Not checked
+    outside a repository or in a shallow clone, which may lack the commit; the build says so.)"""
+    start = project.settings.history_start
+    if not start or names_date(start):
+        return []
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "-C", str(project.root), *args], capture_output=True, text=True, check=False
+        )
+
+    shallow = git("rev-parse", "--is-shallow-repository")
+    if shallow.returncode != 0 or shallow.stdout.strip() != "false":
+        return []
+    if git("rev-parse", "--verify", "--quiet", f"{start}^{{commit}}").returncode == 0:
+        return []
+    code = CODES["unknown-start"]
+    return [
+        Problem(
+            code="unknown-start",
+            file=settings.FILENAME,
+            column="history.start",
+            message=f"history.start 是“{start}”，但仓库里没有这个提交，也不是日期（YYYY-MM-DD）",
+            hint=code.fix,
+        )
+    ]
 
 
 def _deadline_problems(project: Project, loaded: dict[str, pl.DataFrame]) -> list[Problem]:
