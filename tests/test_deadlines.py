@@ -206,8 +206,19 @@ def test_mistakes_in_the_rules_are_listed_in_chinese_naming_the_rule_and_the_key
         ("unknown-rule", "rule"),
         ("bad-date", "from"),
     ]
-    assert "第 1 条规则（finance-monthly）的 category '财务' 不是公开类别" in str(caught.value)
-    assert "第 1 条豁免的 from 不是日期：'2024-13-01'" in str(caught.value)
+    category = next(n for n, line in enumerate(text.splitlines(), 1) if line.startswith("category"))
+    exemption_from = len(text.splitlines()) - 2
+    assert (
+        f"deadlines.toml：第 {category} 行，第 1 条规则（finance-monthly）的 category“财务”不是公开类别"
+        in str(caught.value)
+    )
+    assert f"deadlines.toml：第 {exemption_from} 行，第 1 条豁免的 from 不是日期：“2024-13-01”。" in str(
+        caught.value
+    )
+    assert (
+        "第 1 条规则（finance-monthly）的 due_day 应为 1 到 31 之间的整数，现在是“40”。写成不加引号的数字"
+        in str(caught.value)
+    )
 
 
 def test_a_typing_mistake_in_the_file_is_located_by_line_in_chinese() -> None:

@@ -9,6 +9,7 @@ reported in Chinese as `Problem`s naming the rule and the key, so a clerk can fi
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass
@@ -112,7 +113,8 @@ class RulesError(Exception):
 
 
 def render(problem: Problem) -> str:
-    return f"{problem.file}：{problem.message}{'。' + problem.hint if problem.hint else ''}"
+    line = f"第 {problem.row} 行，" if problem.row is not None else ""
+    return f"{problem.file}：{line}{problem.message}{'。' + problem.hint if problem.hint else ''}"
 
 
 def load_project_rules(project: Project) -> Rules:
@@ -164,7 +166,7 @@ def parse(text: str, *, categories: list[str], topics: list[str]) -> Rules:
         _exemption(n, entry, named, problems) for n, entry in enumerate(raw.get("exemption", []), 1)
     ]
     if problems:
-        raise RulesError(problems)
+        raise RulesError([_located(p, text) for p in problems])
     return Rules(
         rules=tuple(r for r in rules if r),
         exemptions=tuple(e for e in exemptions if e),
@@ -199,6 +201,34 @@ def check_villages(rules: Rules, village_codes: set[str]) -> None:
         raise RulesError(problems)
 
 
+_NTH = re.compile(r"^第 (\d+) 条(规则|豁免)")
+_SECTION = {"规则": "rule", "豁免": "exemption"}
+
+
+def _located(problem: Problem, text: str) -> Problem:
+    """The problem with the line of the file it is about: its key's line in the n-th [[rule]] or
+    [[exemption]] (or, without a key, the section's own line)."""
+    found = _NTH.match(problem.message)
+    if not found:
+        return problem
+    n, header = int(found.group(1)), f"[[{_SECTION[found.group(2)]}]]"
+    lines = text.removeprefix("\ufeff").splitlines()
+    starts = [i for i, line in enumerate(lines) if line.strip().replace(" ", "") == header]
+    if len(starts) < n:
+        return problem
+    start = starts[n - 1]
+    line = start
+    if problem.column:
+        key = re.compile(rf"^\s*{re.escape(problem.column)}\s*=")
+        for i in range(start + 1, len(lines)):
+            if lines[i].lstrip().startswith("["):
+                break
+            if key.match(lines[i]):
+                line = i
+                break
+    return dataclasses.replace(problem, row=line + 1)
+
+
 def _problem(code: str, message: str, hint: str = "", column: str | None = None) -> Problem:
     return Problem(code=code, file=FILENAME, message=message, hint=hint, column=column)
 
@@ -229,7 +259,7 @@ def _date(value: Any, key: str, where: str, problems: list[Problem], *, required
         problems.append(
             _problem(
                 "bad-date",
-                f"{where}的 {key} 不是日期：{value if isinstance(value, datetime) else _shown(repr(value))}",
+                f"{where}的 {key} 不是日期：{value if isinstance(value, datetime) else _quoted(value).strip()}",
                 "写成 2026-01-01 的形式（不带时间）",
                 key,
             )
@@ -252,7 +282,12 @@ def _int(entry: dict[str, Any], key: str, lo: int, hi: int, where: str, problems
     value = entry.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
         problems.append(
-            _problem("bad-number", f"{where}的 {key} 应为 {lo} 到 {hi} 之间的整数，现在是 {value!r}", "", key)
+            _problem(
+                "bad-number",
+                f"{where}的 {key} 应为 {lo} 到 {hi} 之间的整数，现在是{_quoted(value)}",
+                "写成不加引号的数字",
+                key,
+            )
         )
         return lo
     return value
@@ -285,6 +320,14 @@ def _no_personal_data(value: str, where: str, key: str, problems: list[Problem])
     for finding in found:
         issue = PERSONAL[finding.kind](finding.masked)
         problems.append(_problem(issue.code, where + issue.message, issue.hint, key))
+
+
+def _quoted(value: Any) -> str:
+    """A value the clerk wrote, in Chinese quotes, personal numbers masked: “季度”."""
+    if value is None:
+        return "空的"
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return f"“{privacy.mask(text)}”"
 
 
 def _shown(value: Any) -> str:
@@ -326,7 +369,7 @@ def _rule(
         problems.append(
             _problem(
                 "bad-category",
-                f"{where}的 category {_shown(repr(category))} 不是公开类别",
+                f"{where}的 category{_quoted(category)}不是公开类别",
                 f"可选：{'、'.join(categories)}",
                 "category",
             )
@@ -336,7 +379,7 @@ def _rule(
         problems.append(
             _problem(
                 "bad-topic",
-                f"{where}的 topic {_shown(repr(topic))} 不是公开事项",
+                f"{where}的 topic{_quoted(topic)}不是公开事项",
                 f"可选：{'、'.join(topics)}",
                 "topic",
             )
@@ -346,8 +389,8 @@ def _rule(
         problems.append(
             _problem(
                 "bad-every",
-                f"{where}的 every 应为 month、quarter、year 或 event，现在是 {_shown(repr(every))}",
-                "",
+                f"{where}的 every 应为 month、quarter、year 或 event，现在是{_quoted(every)}",
+                "every 的取值是英文：每月 month、每季度 quarter、每年 year、事项发生后 event",
                 "every",
             )
         )
@@ -395,7 +438,12 @@ def _exemption(n: int, entry: Any, rule_ids: set[str], problems: list[Problem]) 
     rule = _text(entry, "rule", where, problems)
     if rule and rule not in rule_ids:
         problems.append(
-            _problem("unknown-rule", f"{where}的 rule {_shown(repr(rule))} 不是任何一条规则的 id", "", "rule")
+            _problem(
+                "unknown-rule",
+                f"{where}的 rule{_quoted(rule)}不是任何一条规则的 id",
+                "请对照上面各条规则的 id 改正",
+                "rule",
+            )
         )
     code = _text(entry, "village_code", where, problems)
     start = _date(entry.get("from"), "from", where, problems, required=True)
