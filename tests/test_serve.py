@@ -59,6 +59,28 @@ def test_site_assets_and_missing_pages_carry_the_headers_too(site):
         assert "script-src 'self';" in response.headers["content-security-policy"]
 
 
+def test_a_missing_page_is_the_sites_own_404_page_with_its_scripts_allowed(site, tmp_path):
+    (tmp_path / "site" / "404.html").write_text(
+        "<html><head><script>var a=1</script></head><body><h1>找不到这个页面</h1></body></html>",
+        encoding="utf-8",
+    )
+    with httpx.Client() as client:  # one connection: the next request is not the 404 page
+        missing = client.get(site + "/nowhere/")
+        home = client.get(site + "/")
+    assert missing.status_code == 404
+    assert "<h1>找不到这个页面</h1>" in missing.text
+    digest = base64.b64encode(hashlib.sha256(b"var a=1").digest()).decode()
+    assert f"'sha256-{digest}'" in missing.headers["content-security-policy"]
+    assert f"'sha256-{digest}'" not in home.headers["content-security-policy"]
+
+
+def test_other_errors_are_said_in_chinese(site):
+    response = httpx.request("POST", site + "/")
+    assert response.status_code == 501
+    assert "<title>出错了（501）</title>" in response.text
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+
+
 def test_text_files_are_sent_compressed_to_browsers_that_accept_it(site):
     compressed = httpx.get(site + "/", headers={"Accept-Encoding": "gzip"})
     assert compressed.headers["content-encoding"] == "gzip"

@@ -113,6 +113,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     default_request_version = "HTTP/1.0"
 
     def parse_request(self) -> bool:
+        self.error_page = None  # a connection kept alive serves several requests
         if not super().parse_request():
             return False
         target = self.path.split("?", 1)[0].split("#", 1)[0]
@@ -120,6 +121,31 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
             self.send_error(400, "Bad request path")
             return False
         return True
+
+    # nginx's pages in production; here the site's own 404 page, and Chinese for the rest.
+    error_message_format = (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>出错了（%(code)d）</title></head><body><h1>出错了（%(code)d）</h1>"
+        '<p>无法处理这个请求。请从<a href="/">网站首页</a>重新进入。</p></body></html>'
+    )
+    error_content_type = "text/html; charset=utf-8"
+    error_page: Path | None = None
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        page = Path(self.directory) / "404.html"
+        if code != 404 or not page.is_file():
+            super().send_error(code, message, explain)
+            return
+        self.error_page = page  # its own inline scripts go in the policy (end_headers)
+        body = page.read_bytes()
+        self.log_error("code %d, message %s", code, message)
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def list_directory(self, path: str | os.PathLike[str]) -> None:  # type: ignore[override]
         self.send_error(404, "File not found")
@@ -134,6 +160,8 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
 
     def _page(self) -> Path | None:
         """The file the request asks for (index.html for a folder), or None when there is none."""
+        if self.error_page is not None:
+            return self.error_page
         if not getattr(self, "path", None):  # an error sent before the request line was read (414, 505)
             return None
         try:
