@@ -88,3 +88,20 @@ def test_the_spare_sites_downloads_that_nothing_else_links_to_are_freed(tmp_path
     os.link(tmp_path / "kept.csv", spare / "downloads" / "kept.csv")
     _free_replaced_downloads(spare)
     assert sorted(p.name for p in (spare / "downloads").iterdir()) == ["kept.csv"]
+
+
+def test_a_hand_written_page_in_the_downloads_folder_lives_beside_the_downloads_and_goes_with_its_file(
+    township: Project,
+):
+    page = township.root / "content" / "docs" / "downloads" / "about.md"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text("# 关于数据下载\n\n每张表都可以下载。\n", encoding="utf-8")
+    target = township.build_dir / "site"
+    for _ in range(2):  # from nothing, then from the replaced site
+        build(township, target, datasette_url=DATASETTE)
+        assert "关于数据下载" in (target / "downloads" / "about" / "index.html").read_text(encoding="utf-8")
+        assert (target / "downloads" / "villages.csv").is_file()
+    page.unlink()
+    build(township, target, datasette_url=DATASETTE)
+    assert not (target / "downloads" / "about").exists()
+    assert (target / "downloads" / "villages.csv").is_file()

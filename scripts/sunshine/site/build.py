@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -156,32 +157,41 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
         dirty = stats.removed == 0 and _read_state(work) == state and html_dir.is_dir()
         (work / HTML_STATE).unlink(missing_ok=True)  # until this build's output is complete
         started = time.time()
-        _run_mkdocs(config, html_dir, dirty=dirty)
-        stats.dirty = dirty
-        stats.timings["mkdocs"] = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
+        freeing.join()
         new = staging.temporary(target, "new")
+        reused = _begin_tree(new, work / SPARE)
         try:
+            mkdocs = _MkDocs(config, html_dir, dirty=dirty)
+            try:
+                # The notice-board sheets and the downloads are not MkDocs's: they are written into
+                # the new site while MkDocs works, on the other core.
+                stats.sheets, sheet_pages = write_sheets(
+                    project,
+                    data,
+                    new,
+                    work / "pdf",
+                    datasette_url=datasette_url,
+                    finish=with_csp,
+                    prune=reused,
+                    printer=printer,
+                )
+                _link_downloads(downloads.result(), new, prune=reused)
+                stats.timings["beside mkdocs"] = time.perf_counter() - t0
+            except BaseException:
+                mkdocs.stop()
+                raise
+            mkdocs.finish()
+            stats.dirty = dirty
+            stats.timings["mkdocs"] = time.perf_counter() - t0
+
+            t0 = time.perf_counter()
             stats.html_pages, stats.html_written = _add_csp(html_dir, since=started if dirty else None)
+            stats.html_pages += sheet_pages
             _fix_query_segmentation(html_dir)
             index = _merge_search_index(work, html_dir / "search" / "search_index.json", docs, dirty=dirty)
             _write_state(work, state)
-            freeing.join()
-            reused = _site_tree(html_dir, new, work / SPARE)
+            _sync_tree(str(html_dir), str(new), top=True)
             stats.search_index_bytes = _write_search_index(index, new / "search" / "search_index.json")
-            stats.sheets, sheet_pages = write_sheets(
-                project,
-                data,
-                new,
-                work / "pdf",
-                datasette_url=datasette_url,
-                finish=with_csp,
-                prune=reused,
-                printer=printer,
-            )
-            stats.html_pages += sheet_pages
-            _link_downloads(downloads.result(), new, prune=reused)
         except BaseException:
             staging.remove_tree(new)
             raise
@@ -413,24 +423,44 @@ def _write_config(
     return path
 
 
-def _run_mkdocs(config: Path, site_dir: Path, *, dirty: bool = False) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "sunshine.site.mkdocs_run",
-        "build",
-        "--strict",
-        "-f",
-        str(config),
-        "-d",
-        str(site_dir),
-        *(["--dirty"] if dirty else []),
-    ]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", "NO_MKDOCS_2_WARNING": "1"}
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    if done.returncode != 0:
-        staging.remove_tree(site_dir)
-        lines = (done.stderr + done.stdout).splitlines()
+class _MkDocs:
+    """`mkdocs build` in a process of its own, its output in a file (no one reads a pipe while the
+    sheets are written beside it)."""
+
+    def __init__(self, config: Path, site_dir: Path, *, dirty: bool = False) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "sunshine.site.mkdocs_run",
+            "build",
+            "--strict",
+            "-f",
+            str(config),
+            "-d",
+            str(site_dir),
+            *(["--dirty"] if dirty else []),
+        ]
+        env = {**os.environ, "PYTHONWARNINGS": "ignore", "NO_MKDOCS_2_WARNING": "1"}
+        self.site_dir = site_dir
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by finish or stop)
+        self.proc = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+
+    def stop(self) -> None:
+        """The build failed meanwhile: MkDocs need not go on."""
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+
+    def finish(self) -> None:
+        """Wait for MkDocs; raise BuildError with its warnings when it failed."""
+        try:
+            if self.proc.wait() == 0:
+                return
+            self.log.seek(0)
+            lines = self.log.read().decode("utf-8", "replace").splitlines()
+        finally:
+            self.log.close()
+        staging.remove_tree(self.site_dir)
         problems = [line for line in lines if line.startswith(("WARNING", "ERROR", "Aborted"))]
         detail = "\n".join((problems or lines)[-15:])
         raise BuildError(f"MkDocs 生成网站失败（--strict 模式下有警告或错误）：\n{detail}")
@@ -578,31 +608,30 @@ def _free_replaced_downloads(spare: Path) -> None:
                 path.unlink()
 
 
-def _site_tree(html: Path, new: Path, spare: Path) -> bool:
-    """The new site's tree of MkDocs's output: the site the last build replaced, brought up to date,
-    where there is one (a county's site is 18,000 files and folders, and a few dozen change), else
-    a new tree of links. True when the spare was used: then the steps that write into the folders
-    of WRITTEN_AFTER remove from them what they did not write."""
-    if spare.is_dir() and not any((html / name).exists() for name in WRITTEN_AFTER):
+def _begin_tree(new: Path, spare: Path) -> bool:
+    """The folder the new site is put together in: the site the last build replaced, to be brought
+    up to date (a county's site is 18,000 files and folders, and a few dozen change), where there is
+    one, else an empty one. True when the spare was used: then the steps that write into the
+    folders of WRITTEN_AFTER remove from them what they did not write."""
+    if spare.is_dir():
         try:
             spare.rename(new)
-            _sync_tree(str(html), str(new), top=True)
             return True
         except OSError:
-            staging.remove_tree(new)
-    staging.remove_tree(spare)
-    _link_tree(html, new)
+            staging.remove_tree(spare)
+    new.mkdir()
     return False
 
 
-def _sync_tree(source: str, target: str, *, top: bool = False) -> None:
+def _sync_tree(source: str, target: str, *, top: bool = False, add_only: bool = False) -> None:
     """Make target the same tree as source, each file a link to source's (as `cp -al` would make it),
-    changing only what differs. At the top, the folders written after (WRITTEN_AFTER) are left to
-    the steps that write them, which remove what they did not write."""
+    changing only what differs. At the top, the folders of WRITTEN_AFTER hold what the steps that
+    write them wrote (and kept, removing the rest): what MkDocs has there (a page of content/docs
+    at downloads/) is added to them, nothing removed."""
     have = {e.name: e for e in os.scandir(target)}
     want = {e.name: e for e in os.scandir(source)}
     for name, entry in list(have.items()):
-        if top and name in WRITTEN_AFTER:
+        if add_only or (top and name in WRITTEN_AFTER):
             continue
         source_entry = want.get(name)
         is_dir = entry.is_dir(follow_symlinks=False)
@@ -618,7 +647,7 @@ def _sync_tree(source: str, target: str, *, top: bool = False) -> None:
             if name not in have:
                 os.mkdir(path)
                 shutil.copystat(entry.path, path)
-            _sync_tree(entry.path, path)
+            _sync_tree(entry.path, path, add_only=add_only or (top and name in WRITTEN_AFTER))
         elif name not in have or have[name].inode() != entry.inode():
             staging.place_link(Path(entry.path), Path(path))
 
@@ -633,27 +662,6 @@ def _swap(new: Path, target: Path, spare: Path) -> None:
             staging.remove_tree(new)
         return
     staging.swap_directory(new, target)
-
-
-def _link_tree(source: Path, target: Path) -> None:
-    """A copy of `source` made of hard links (a plain copy where links are not possible): by `cp -al`
-    where there is a GNU cp, four times faster than Python for the thousands of folders of a county."""
-    cp = shutil.which("cp")
-    if cp is not None and not target.exists():
-        done = subprocess.run(
-            [cp, "-al", "--", str(source), str(target)], check=False, stderr=subprocess.DEVNULL
-        )
-        if done.returncode == 0:
-            return
-        staging.remove_tree(target)
-
-    def link(src: str, dst: str) -> None:
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copy2(src, dst)
-
-    shutil.copytree(source, target, copy_function=link)
 
 
 # Material's search worker segments a Chinese query greedily into words of the index, but its loop
