@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,15 +133,18 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     freeing = threading.Thread(target=_free_replaced_downloads, args=(work / SPARE,), name="free")
     freeing.start()
     try:
-        data = SiteData.load(project, work / PETITIONS)
-        ctx = Context(
-            project=project,
-            data=data,
-            ds=Datasette(datasette_url),
-            site_url=_site_url(project),
-        )
-        printer = Printer(work / "pdf") if pdf.available() else None  # Chromium starts meanwhile
-        ctx.changes, ctx.history = _changes(project, datasette_url)
+        with ThreadPoolExecutor(1, thread_name_prefix="changes") as pool:
+            # history.db's queries and polars's reading both let the other thread run
+            changes = pool.submit(_changes, project, datasette_url)
+            data = SiteData.load(project, work / PETITIONS)
+            ctx = Context(
+                project=project,
+                data=data,
+                ds=Datasette(datasette_url),
+                site_url=_site_url(project),
+            )
+            printer = Printer(work / "pdf") if pdf.available() else None  # Chromium starts meanwhile
+            ctx.changes, ctx.history = changes.result()
         stats.timings["load"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
