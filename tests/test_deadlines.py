@@ -216,9 +216,27 @@ def test_mistakes_in_the_rules_are_listed_in_chinese_naming_the_rule_and_the_key
         caught.value
     )
     assert (
-        "第 1 条规则（finance-monthly）的 due_day 应为 1 到 31 之间的整数，现在是“40”。写成不加引号的数字"
+        "第 1 条规则（finance-monthly）的 due_day 应为 1 到 31 之间的整数，现在是“40”。请改成这个范围内的整数（不加引号）"
         in str(caught.value)
     )
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (
+            ('every = "month"', 'every = ["quarter"]'),
+            '的 every 应为 month、quarter、year 或 event，现在是“["quarter"]”',
+        ),
+        (('id = "finance-monthly"', 'id = ["x"]'), '第 1 条规则（["x"]）缺少 id，或它不是文字'),
+        (("from = 2024-01-01", "from = [2024-01-01]"), "的 from 不是日期：“[2024-01-01]”"),
+        (("due_day = 10", "due_day = {a = 1}"), "的 due_day 应为 1 到 31 之间的整数，现在是“{a = 1}”"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_is_shown_as_the_file_writes_it(change, expected) -> None:
+    with pytest.raises(RulesError) as caught:
+        rules(MONTHLY.replace(*change))
+    assert expected in str(caught.value)
 
 
 def test_a_typing_mistake_in_the_file_is_located_by_line_in_chinese() -> None:

@@ -36,9 +36,16 @@ def test_an_environment_variable_overrides_one_value_for_one_run(tmp_path):
     [
         ("[site]\nurl = ", "无法读取"),
         ("[site]\ncolour = 'red'\n", "未知的设置 site.colour"),
-        ("[site]\nsample = '否'\n", "sample 应为true 或 false（不加引号），现在是“否”"),
-        ("[site]\ntitle = 2024\n", '应为加英文双引号的文字（例如 "清溪镇"），现在是“2024”'),
+        (
+            "[site]\nsample = '否'\n",
+            "sunshine.toml 第 2 行的 site.sample 应为 true 或 false（不加引号），现在是“否”。",
+        ),
+        (
+            "[site]\ntitle = 2024\n",
+            'sunshine.toml 第 2 行的 site.title 应为加英文双引号的文字（例如 "清溪镇"），现在是“2024”。',
+        ),
         ("site = 1\n", "应是一个小节"),
+        ('[history]\nstart = ["a", 2024-05-01]\n', '现在是“\\["a", 2024-05-01\\]”。'),
     ],
 )
 def test_a_broken_file_is_a_chinese_error_naming_the_setting(tmp_path, text, message):
@@ -100,7 +107,7 @@ def test_a_history_start_that_looks_like_a_date_must_be_a_real_one(tmp_path, sta
     with pytest.raises(settings.SettingsError) as caught:
         settings.load(tmp_path, environ={})
     assert str(caught.value) == (
-        f"sunshine.toml 中的 history.start 是“{start}”，不是一个有效的日期。"
+        f"sunshine.toml 第 2 行的 history.start 是“{start}”，不是一个有效的日期。"
         "请写成 YYYY-MM-DD（例如 2024-01-01）、填写一个提交，或留空。"
     )
 
@@ -124,9 +131,10 @@ def test_a_history_start_that_names_no_commit_fails_validation(fixture_package, 
     commit(root, "Publish the data", "2024-05-01T09:00:00+08:00")
     (root / settings.FILENAME).write_text(f'[history]\nstart = "{start}"\n', encoding="utf-8")
     report = validate_project(Project.load(root))
-    assert [(p.file, p.column, p.code, p.message) for p in report.errors] == [
+    assert [(p.file, p.row, p.column, p.code, p.message) for p in report.errors] == [
         (
             settings.FILENAME,
+            2,
             "history.start",
             "unknown-start",
             f"history.start 是“{start}”，但仓库里没有这个提交，也不是日期（YYYY-MM-DD）",

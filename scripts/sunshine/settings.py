@@ -125,20 +125,44 @@ def load(root: Path, environ: dict[str, str] | None = None) -> Settings:
         override = environ.get(env_name(s.name))
         if override is not None:
             value = override.lower() in {"1", "true", "yes"} if isinstance(s.default, bool) else override
+        where = " 中的 " if override is not None else _line_of(path, s.name)
         if s.name == "history.start" and type(value) is datetime.date:
             value = value.isoformat()  # written as a TOML date (start = 2024-05-01): the same day
         if not isinstance(value, type(s.default)):
-            wanted = (
-                "true 或 false（不加引号）"
-                if isinstance(s.default, bool)
-                else '加英文双引号的文字（例如 "清溪镇"）'
-            )
-            shown = str(value).lower() if isinstance(value, bool) else str(value)
-            raise SettingsError(f"{FILENAME} 中的 {s.name} 应为{wanted}，现在是“{shown}”。")
+            if isinstance(s.default, bool):
+                wanted = " true 或 false（不加引号）"
+            elif s.name == "history.start":
+                wanted = '日期（例如 2024-05-01）或加英文双引号的提交（例如 "a1b2c3d"）'
+            else:
+                wanted = '加英文双引号的文字（例如 "清溪镇"）'
+            raise SettingsError(f"{FILENAME}{where}{s.name} 应为{wanted}，现在是“{as_written(value)}”。")
         if isinstance(value, str):
-            _check_text(s.name, value)
+            _check_text(s.name, value, where)
         out[s.name] = value
     return Settings(out)
+
+
+def _line_of(path: Path, name: str) -> str:
+    """ " 第 N 行" where the file sets `name` (section.key), or "" when it is not found there."""
+    section, key = name.split(".", 1)
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeError):
+        return ""
+    current = ""
+    for n, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped.startswith("[") and not stripped.startswith("[["):
+            current = stripped.strip("[] ")
+        elif current == section and re.match(rf"{re.escape(key)}\s*=", stripped):
+            return f" 第 {n} 行的 "
+    return " 中的 "
+
+
+def line_of(root: Path, name: str) -> int | None:
+    """The line of sunshine.toml that sets `name`, for a validation problem about it."""
+    found = _line_of(root / FILENAME, name).split()
+    return int(found[1]) if len(found) > 1 else None
 
 
 _WHERE = re.compile(r"line (\d+), column (\d+)")
@@ -162,7 +186,7 @@ def _parse(data: bytes) -> dict[str, Any]:
         ) from exc
 
 
-def _check_text(name: str, value: str) -> None:
+def _check_text(name: str, value: str, where: str = " 中的 ") -> None:
     """A history.start that looks like a date must be one. (A personal number in a setting every
     page shows is refused by validation: sunshine.validate.run.)"""
     if name == "history.start" and _DATE_LIKE.fullmatch(value):
@@ -172,7 +196,7 @@ def _check_text(name: str, value: str) -> None:
             day = None
         if day is None or not 1990 <= day.year <= 2099:
             raise SettingsError(
-                f"{FILENAME} 中的 history.start 是“{value}”，不是一个有效的日期。"
+                f"{FILENAME}{where}history.start 是“{value}”，不是一个有效的日期。"
                 "请写成 YYYY-MM-DD（例如 2024-01-01）、填写一个提交，或留空。"
             )
 
@@ -190,6 +214,21 @@ def render(values: dict[str, Any]) -> str:
         lines.append(f"# {s.help}")
         lines.append(f"{key} = {toml_value(value)}")
     return "\n".join(lines) + "\n"
+
+
+def as_written(value: Any) -> str:
+    """A value read from a TOML file, shown as it is written there (never Python's form of it):
+    true, 2024-05-01, ["a", "b"]."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) if isinstance(v, str) else as_written(v) for v in value) + "]"
+    if isinstance(value, dict):
+        pairs = (f"{k} = {toml_value(v) if isinstance(v, str) else as_written(v)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
+    return str(value)
 
 
 def toml_value(value: Any) -> str:

@@ -21,6 +21,7 @@ from sunshine import privacy
 from sunshine.deadlines.periods import KINDS, Period
 from sunshine.package import Project
 from sunshine.problems import Problem
+from sunshine.settings import as_written
 from sunshine.validate.cells import PERSONAL  # the one wording of personal-data problems
 
 FILENAME = "deadlines.toml"
@@ -285,7 +286,7 @@ def _int(entry: dict[str, Any], key: str, lo: int, hi: int, where: str, problems
             _problem(
                 "bad-number",
                 f"{where}的 {key} 应为 {lo} 到 {hi} 之间的整数，现在是{_quoted(value)}",
-                "写成不加引号的数字",
+                "请改成这个范围内的整数（不加引号）",
                 key,
             )
         )
@@ -326,13 +327,13 @@ def _quoted(value: Any) -> str:
     """A value the clerk wrote, in Chinese quotes, personal numbers masked: “季度”."""
     if value is None:
         return "空的"
-    text = str(value).lower() if isinstance(value, bool) else str(value)
-    return f"“{privacy.mask(text)}”"
+    return f"“{_shown(value)}”"
 
 
 def _shown(value: Any) -> str:
-    """A value the clerk wrote, as an error message may repeat it: personal numbers masked."""
-    return privacy.mask(value if isinstance(value, str) else repr(value))
+    """A value the clerk wrote, as an error message may repeat it (as the file writes it, never
+    Python's form of it): personal numbers masked."""
+    return privacy.mask(value if isinstance(value, str) else as_written(value))
 
 
 def _until(start: date | None, until: date | None, where: str, problems: list[Problem]) -> None:
@@ -385,7 +386,7 @@ def _rule(
             )
         )
     every = entry.get("every")
-    if every not in EVERY:
+    if not isinstance(every, str) or every not in EVERY:
         problems.append(
             _problem(
                 "bad-every",
@@ -395,7 +396,7 @@ def _rule(
             )
         )
     due_months = due_day = within_days = 0
-    if every in KINDS:
+    if isinstance(every, str) and every in KINDS:
         due_months = _int(entry, "due_months", 0, 24, where, problems)
         due_day = _int(entry, "due_day", 1, 31, where, problems)
     elif every == EVENT:

@@ -323,6 +323,7 @@ def _start_problems(project: Project) -> list[Problem]:
         Problem(
             code="unknown-start",
             file=settings.FILENAME,
+            row=settings.line_of(project.root, "history.start"),
             column="history.start",
             message=f"history.start 是“{start}”，但仓库里没有这个提交，也不是日期（YYYY-MM-DD）",
             hint=code.fix,
