@@ -437,12 +437,14 @@ def test_the_row_page_of_a_whole_key_is_still_found(http):
         '{"table": ["grids"], "column": "x", "value": 1}',
         '{"table": "grids"}',
         '{"table": "no_such_table", "column": "village_code", "value": "1"}',
+        '{"table": "grids", "column": "grid_id", "value": [1, 2]}',
+        '{"table": "grids", "column": "grid_id", "value": {"a": 1}}',
     ],
 )
 def test_a_through_filter_that_is_not_the_json_it_takes_is_a_bad_request_that_shows_the_form(
     http, suffix, through
 ):
-    response = http.get(f"/sunshine/petitions{suffix}", params={"_through": through})
+    response = http.get(f"/sunshine/villages{suffix}", params={"_through": through})  # grids link to it
     assert response.status_code == 400
     text = response.json()["error"] if suffix else response.text
     assert "参数 _through 应是 JSON" in text

@@ -124,7 +124,7 @@ def _bad_through(request: Any, exception: Exception) -> bool:
     return not (
         isinstance(data, dict)
         and all(isinstance(data.get(k), str) for k in ("table", "column"))
-        and "value" in data
+        and isinstance(data.get("value"), (str, int, float))  # one value to match, not a list
     )
 
 
