@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -232,7 +233,12 @@ def test_publish_warns_that_a_bundle_for_this_machines_address_is_for_trying_onl
 
 
 def _vm(
-    tmp_path: Path, *, nginx_ok: bool, instance_up: bool, next_installs: bool = True
+    tmp_path: Path,
+    *,
+    nginx_ok: bool,
+    instance_up: bool,
+    next_installs: bool = True,
+    signal_on_restart: str = "",
 ) -> tuple[dict[str, str], Path]:
     """A VM in a folder: the live bundle, the next one, a venv whose pip logs what it installs, and
     nginx and systemctl that log what they are asked."""
@@ -257,6 +263,12 @@ def _vm(
         "bin/systemctl": (
             f'echo "systemctl $*" >> {log}\n'
             'if [ "$1" = list-units ]; then echo "sunshine-datasette@8001.service loaded active running x"; fi'
+            + (
+                f'\nif [ "$1" = restart ] && [ ! -e {tmp_path}/signalled ]; then '
+                f"touch {tmp_path}/signalled; kill -{signal_on_restart} $PPID; fi"
+                if signal_on_restart
+                else ""
+            )
         ),
     }
     for rel, body in stubs.items():
@@ -276,7 +288,7 @@ def _vm(
     return env, script
 
 
-def _activate(tmp_path: Path, **vm: bool) -> tuple[subprocess.CompletedProcess, list[str]]:
+def _activate(tmp_path: Path, **vm: Any) -> tuple[subprocess.CompletedProcess, list[str]]:
     env, script = _vm(tmp_path, **vm)
     done = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True, check=False)
     log = (tmp_path / "log").read_text(encoding="utf-8").splitlines()
@@ -344,3 +356,16 @@ def test_a_plugin_that_does_not_install_changes_nothing_and_says_so(tmp_path):
         "pip install --quiet --no-deps --force-reinstall VM/live/datasette/wheels/sunshine_portal-live.whl",
     ]
     assert not any(line.startswith(("nginx", "systemctl")) for line in log)
+
+
+@pytest.mark.parametrize("signal_name", ["TERM", "HUP"])
+def test_a_signal_while_an_instance_restarts_puts_the_last_bundle_back_under_it_too(tmp_path, signal_name):
+    done, log = _activate(tmp_path, nginx_ok=True, instance_up=True, signal_on_restart=signal_name)
+    unit = "sunshine-datasette@8001.service"
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == "切换被中断：换回上一个发布包。"
+    assert (tmp_path / "live" / "bundle.txt").read_text(encoding="utf-8") == "live"
+    plugin = (
+        "pip install --quiet --no-deps --force-reinstall VM/live/datasette/wheels/sunshine_portal-live.whl"
+    )
+    assert log[log.index(plugin) + 1 :] == ["systemctl reload nginx", f"systemctl restart {unit}"]

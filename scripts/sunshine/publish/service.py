@@ -116,7 +116,7 @@ def activate_script() -> str:
 # change together), then restart the Datasette instances one at a time (nginx sends each request to
 # an instance that is up). Run as root. When the new portal plugin does not install, nothing changes.
 # When nginx does not accept the new configuration, an instance does not come back, or the script
-# is interrupted, the previous bundle and its portal plugin go back, nginx is reloaded on them, and
+# is interrupted (HUP, INT, TERM), the previous bundle and its portal plugin go back, nginx is reloaded on them, and
 # the instances restarted so far are restarted on them. Messages are in Chinese, for the operator.
 set -eu
 next=${SUNSHINE_NEXT:-/srv/sunshine.next}
@@ -148,7 +148,7 @@ up() {
 }
 
 rollback() {
-    trap - INT TERM
+    trap '' HUP INT TERM  # a second signal (a dropped ssh session) must not cut the rollback short
     set +e  # put back all that can be put back, and say what could not
     say "$1：换回上一个发布包。"
     if [ -d "$live.old" ]; then
@@ -182,19 +182,19 @@ rm -rf "$live.old" "$live.new"
 cp -al "$next" "$live.new"  # ready before the swap: the site is missing only between two renames
 if [ -d "$live" ]; then mv "$live" "$live.old"; fi
 mv "$live.new" "$live"
-trap 'rollback "切换被中断"' INT TERM
+trap 'rollback "切换被中断"' HUP INT TERM
 if ! checked=$(nginx -t 2>&1); then
     say "$checked"
     rollback "nginx -t 没有通过（原因见上面 nginx 的输出）"
 fi
+reloaded=1  # before, not after: a signal during the reload must reload nginx back
 systemctl reload nginx || rollback "nginx 没有重新加载"
-reloaded=1
 for unit in $(systemctl list-units --plain --no-legend 'sunshine-datasette@*' | awk '{print $1}'); do
+    restarted="$restarted $unit"  # before the restart, for the same reason
     systemctl restart "$unit"
-    restarted="$restarted $unit"
     up "$(port_of "$unit")" || rollback "$unit 在 $wait 秒内没有启动"
 done
-trap - INT TERM
+trap - HUP INT TERM
 echo "已上线：$(date -Is)"
 """
 
