@@ -237,6 +237,7 @@ def test_arbitrary_sql_from_one_address_is_rate_limited_with_a_page_in_chinese(d
     limited = [r for r in answers if r.status_code == 429]
     assert limited
     assert "<title>请求太频繁</title>" in limited[0].text
+    assert limited[0].headers["content-type"] == "text/html; charset=utf-8"  # though the address ends .json
     assert limited[0].headers["retry-after"] == "10"
     assert has_security_headers(limited[0])
 
@@ -256,8 +257,8 @@ def test_an_address_nginx_cannot_read_gets_a_page_in_chinese_with_the_headers(de
 
 def test_the_portal_without_its_slash_is_redirected_with_the_headers(deployment):
     with deployment.client() as client:
-        r = client.get("/data", follow_redirects=False)
-    assert r.status_code == 301 and r.headers["location"].endswith("/data/")
+        r = client.get("/data?_search=路灯", follow_redirects=False)
+    assert r.status_code == 301 and r.headers["location"].endswith("/data/?_search=%E8%B7%AF%E7%81%AF")
     assert has_security_headers(r)
 
 

@@ -179,7 +179,7 @@ location = {n.site_path}favicon.ico {{
 # The portal: Datasette with base_url {data}, which sets its own headers and cache lifetimes.
 location = {data.rstrip("/")} {{
 {_header_lines(policy, indent=4, hsts=n.hsts)}
-    return 301 {data};
+    return 301 {data}$is_args$args;
 }}
 location {data} {{
     limit_req zone=sunshine_data burst={lim.data_burst} nodelay;
@@ -251,7 +251,8 @@ def _own_pages(policy: str, *, hsts: bool) -> str:
         more = "".join(f"\n    {h};" if h == "internal" else f"\n    add_header {h} always;" for h in extra)
         blocks.append(
             f"location {name} {{\n{_header_lines(policy, indent=4, hsts=hsts)}{more}\n"
-            f"    default_type \"text/html; charset=utf-8\";\n    return {status} '{page}';\n}}"
+            # types {} first: an address ending .json would otherwise label the page JSON
+            f"    types {{ }}\n    default_type \"text/html; charset=utf-8\";\n    return {status} '{page}';\n}}"
         )
     return "\n".join(blocks)
 
