@@ -157,6 +157,7 @@ class TableScan:
         self.checks = [FieldCheck(f, file=file, key=f["name"] in key_fields) for f in self.fields]
         self.key_fields = [k for k in key_fields if table.field_names.index(k) < self.present]
         self.invalid: list[tuple[int, str]] = []
+        self.unclosed: set[int] = set()  # rows reported as unclosed-quote
         self.done_invalid = 0
         self.examined: dict[str, int] = {}
         self.complete = True
@@ -329,9 +330,11 @@ class TableScan:
                 for _ in reader:
                     n += 1
             except csv.Error as exc:
-                if "unexpected end of data" in str(exc):  # a cell left open: reported as unclosed-quote
-                    return []
                 row = self._real_row(self.first_row + n)
+                if "unexpected end of data" in str(exc):  # a quote opened and never closed
+                    if row in self.unclosed:  # found already, by the rows it read into one cell
+                        return []
+                    return [(row, 0, self._quote_problem("unclosed-quote", row, to_the_end=True))]
                 return [(row, 0, self._quote_problem("stray-quote", row, self._line(reader.line_num)))]
         return []
 
@@ -358,9 +361,10 @@ class TableScan:
             lines = [line for cell in cells if cell and "\n" in cell for line in cell.split("\n")[1:]]
             if own and any(_shape(line.partition(",")[0]) == _shape(own) for line in lines if "," in line):
                 out.append((row, 0, self._quote_problem("unclosed-quote", row)))
+                self.unclosed.add(row)
         return out[:PER_BATCH]
 
-    def _quote_problem(self, code: str, row: int, line: str = "") -> Problem:
+    def _quote_problem(self, code: str, row: int, line: str = "", *, to_the_end: bool = False) -> Problem:
         where: dict[str, str] = {}
         if code == "stray-quote":
             position = _stray_column(line)
@@ -377,7 +381,8 @@ class TableScan:
                 "在 Excel/WPS 中“另存为 CSV UTF-8”会自动处理。"
             )
         else:
-            message = "这一行有一个英文双引号没有配对，下面几行都被读进了同一个单元格"
+            below = "从这里到文件末尾" if to_the_end else "下面几行"
+            message = f"这一行有一个英文双引号没有配对，{below}都被读进了同一个单元格"
             hint = '找到这一行以英文双引号“"”开头的单元格，补上结尾的引号或删除开头的引号。'
         return Problem(code=code, file=self.file, row=row, message=message, hint=hint, **where)
 
@@ -452,17 +457,12 @@ class TableScan:
         if len(cells) == 1 and "，" in cells[0] and self.nfields > 1:
             out.append((row, 0, self._fullwidth_separator(row)))
         if len(cells) < self.present and any("\n" in c and c.count(",") >= 2 for c in cells):
+            self.unclosed.add(row)
             out.append(
                 (
                     row,
                     0,
-                    Problem(
-                        code="unclosed-quote",
-                        file=self.file,
-                        row=row,
-                        message="这一行有一个英文双引号没有配对，后面几行都被读进了同一个单元格",
-                        hint='找到这一行以英文双引号“"”开头的单元格，补上结尾的引号或删除开头的引号。',
-                    ),
+                    self._quote_problem("unclosed-quote", row),
                 )
             )
         return out
