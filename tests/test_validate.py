@@ -302,3 +302,20 @@ def test_the_build_publishes_nothing_until_excels_spellings_are_normalised(fixtu
     assert "data/petitions.csv 是 Excel 改写过的写法" in result.output
     assert "请运行 sunshine fix data/petitions.csv" in result.output
     assert not (fixture_package.root / "build" / "sunshine.db").exists()
+
+
+@pytest.mark.parametrize(
+    "separator, message",
+    [
+        (",", "文件是 UTF-16 编码的 CSV，需要转为 UTF-8"),
+        ("\t", "这是 Excel 的“Unicode 文本”（UTF-16 编码、制表符分隔），不是 CSV"),
+    ],
+)
+def test_a_utf16_file_is_named_for_what_it_is(fixture_package, separator, message):
+    path = fixture_package.root / "data" / "villages.csv"
+    text = path.read_text(encoding="utf-8").replace(",", separator)
+    path.write_bytes(text.encode("utf-16"))
+    report = validate_project(fixture_package)
+    assert [(p.file, p.code, p.message) for p in report.errors] == [
+        ("data/villages.csv", "encoding-error", message)
+    ]

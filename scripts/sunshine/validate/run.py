@@ -139,11 +139,21 @@ def _stray(project: Project) -> list[Problem]:
     return out
 
 
-def _unicode_text_problem(rel: str) -> Problem:
+def _unicode_text_problem(rel: str, path: Path, codec: str) -> Problem:
+    try:
+        with open(path, encoding=codec) as f:
+            first = f.readline()
+    except (OSError, UnicodeError):
+        first = "\t"
+    what = (
+        "这是 Excel 的“Unicode 文本”（UTF-16 编码、制表符分隔），不是 CSV"
+        if "\t" in first
+        else "文件是 UTF-16 编码的 CSV，需要转为 UTF-8"
+    )
     return Problem(
         code="encoding-error",
         file=rel,
-        message="这是 Excel 的“Unicode 文本”（UTF-16 编码、制表符分隔），不是 CSV",
+        message=what,
         hint=(
             f"运行 sunshine fix {rel} 自动转换（PR 检查也会自动转换）；"
             "或在 Excel/WPS 中“另存为 → CSV UTF-8（逗号分隔）”，不要选“Unicode 文本”。"
@@ -233,7 +243,7 @@ def _validate_table(
                 return rows
     found = enc.detect(path)
     if found.name and found.name.startswith("utf-16"):
-        collector.add(_unicode_text_problem(rel))
+        collector.add(_unicode_text_problem(rel, path, found.name))
         return 0
     if found.name == "gb18030":
         collector.add(_gbk_notice(rel, found))
