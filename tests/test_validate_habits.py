@@ -314,3 +314,23 @@ def test_every_code_the_validator_can_report_is_documented():
     assert found == set(CODES)
     corpus = json.loads((ROOT / "tests" / "broken" / "cases.json").read_text(encoding="utf-8"))
     assert {e[0] for case in corpus.values() for e in case["errors"]} <= set(CODES)
+
+
+def test_a_gbk_file_with_one_cell_pasted_in_utf8_is_not_called_gbk(tmp_path: Path):
+    path = tmp_path / "grids.csv"
+    path.write_bytes(
+        "grid_id,name\n990101101202-01,东街网格\n".encode("gbk")
+        + "990101101202-02,".encode("gbk")
+        + "溪桥网格".encode()
+        + "\n990101101202-03,西街网格\n".encode("gbk")
+    )
+    found = encoding.detect(path)
+    assert (found.name, encoding.line_of(path, found.bad_offset)) == (None, 3)
+
+
+def test_gbk_text_whose_bytes_also_read_as_utf8_chinese_is_still_gbk(tmp_path: Path):
+    # 涓颁浮 in GBK is E4 BF B0 E4 B8 A1: 丰両 in UTF-8. Typed in GBK it stays within GB2312.
+    path = tmp_path / "villages.csv"
+    path.write_bytes("village_code,name\n110105001201,涓颁浮\n110105001202,石桥村\n".encode("gbk"))
+    assert "涓颁浮".encode("gbk").decode("utf-8") == "丰両"
+    assert encoding.detect(path).name == "gb18030"

@@ -8,6 +8,7 @@ Otherwise the same strict test, in bounded memory, names what Excel or WPS most 
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,11 @@ def _chinese_utf8_before(path: Path, offset: int) -> bool:
     seven is also valid UTF-8 (石 is CA AF, Ư in UTF-8), so a GBK file often starts with a few."""
     with open(path, "rb") as f:
         prefix = f.read(min(offset, CHUNK))
+    try:
+        prefix.decode("gb2312")
+        return False  # reads as GBK's characters in common use just as well (涓颁浮 is 丰両 in UTF-8)
+    except UnicodeDecodeError:
+        pass
     wide = [ord(c) for c in prefix.decode("utf-8", errors="ignore") if ord(c) >= 0x80]
     chinese = sum(1 for c in wide if 0x3000 <= c <= 0x9FFF or 0xFF00 <= c <= 0xFFEF)
     return chinese >= 2 and chinese * 2 >= len(wide)
@@ -110,5 +116,40 @@ def detect(path: Path) -> Encoding:
         # Mostly UTF-8 with a few foreign bytes (a cell pasted from another file): no single encoding.
         return Encoding(None, bad_offset=bad)
     if decodes(path, "gb18030") is None:
+        pasted = _utf8_cell(path)
+        if pasted is not None:  # a GBK file with a cell pasted from a UTF-8 one: no single encoding
+            return Encoding(None, bad_offset=pasted)
         return Encoding("gb18030", bad_offset=bad)
     return Encoding(None, bad_offset=bad)
+
+
+# A cell of Chinese written as UTF-8 (two or more 3-byte characters, ASCII between), in a file that
+# decodes as GBK: GBK reads those bytes too, as other characters, and the text would come out garbled.
+_UTF8_CELL = re.compile(
+    rb'(?:^|(?<=[,\n]))"?((?:[\x20-\x21\x23-\x2b\x2d-\x7e]*[\xe4-\xe9][\x80-\xbf]{2}){2,}'
+    rb'[\x20-\x21\x23-\x2b\x2d-\x7e]*)"?(?=[,\r\n]|$)',
+    re.M,
+)
+
+
+def _utf8_cell(path: Path) -> int | None:
+    """The offset of a cell that is Chinese in UTF-8 and not in GB2312, or None. Text typed in GBK
+    matches the pattern only by chance, and then reads as GB2312 (the characters in common use)."""
+    overlap = 4096
+    offset = 0
+    with open(path, "rb") as f:
+        block = f.read(CHUNK)
+        while block:
+            for found in _UTF8_CELL.finditer(block):
+                cell = found.group(1)
+                try:
+                    cell.decode("gb2312")
+                except UnicodeDecodeError:
+                    return offset + found.start(1)
+            more = f.read(CHUNK)
+            if not more:
+                break
+            keep = block[-overlap:]
+            offset += len(block) - len(keep)
+            block = keep + more
+    return None
