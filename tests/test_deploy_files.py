@@ -288,9 +288,21 @@ def _vm(
     return env, script
 
 
+def _default_signals() -> None:
+    for number in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_DFL)
+
+
 def _activate(tmp_path: Path, **vm: Any) -> tuple[subprocess.CompletedProcess, list[str]]:
     env, script = _vm(tmp_path, **vm)
-    done = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["sh", str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        preexec_fn=_default_signals,  # a shell cannot trap what it was started ignoring (under nohup)
+    )
     log = (tmp_path / "log").read_text(encoding="utf-8").splitlines()
     return done, [line.replace(str(tmp_path), "VM") for line in log]
 
