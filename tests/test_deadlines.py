@@ -556,3 +556,10 @@ def test_validate_reports_a_mistake_in_the_rules_that_would_stop_the_build(
     assert not report.valid
     assert [(p.file, p.code) for p in report.errors] == [(FILENAME, "personal-phone")]
     assert "138****5678" in report.errors[0].message and "13812345678" not in report.errors[0].message
+
+
+def test_an_unknown_key_at_the_top_of_the_file_is_named() -> None:
+    with pytest.raises(RulesError) as caught:
+        rules('titl = "公开时限"\n' + MONTHLY)
+    assert [(p.code, p.column) for p in caught.value.problems] == [("unknown-key", "titl")]
+    assert "文件开头中有未知的项 titl" in str(caught.value)

@@ -152,6 +152,7 @@ def parse(text: str, *, categories: list[str], topics: list[str]) -> Rules:
         hint = "请检查引号、方括号和等号；文字要加引号，日期写成 2026-01-01"
         raise RulesError([_problem("toml-syntax", f"无法读取：{at}写法有误", hint)]) from exc
     problems: list[Problem] = []
+    _unknown_keys(raw, {"title", "basis", "rule", "exemption"}, "文件开头", problems)
     for key in ("title", "basis"):
         if not isinstance(raw.get(key, ""), str):
             problems.append(_problem("bad-text", f"文件开头的 {key} 应为文字（加引号）", "", key))
