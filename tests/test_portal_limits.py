@@ -62,7 +62,7 @@ def test_ordinary_printf_and_large_enough_values_still_work(http):
     assert response.json()["rows"] == [["003.1|诉求|42  |", 100000]]
 
 
-def test_a_table_page_is_served_while_three_slow_queries_hold_the_query_threads(server, http):
+def test_a_table_page_is_served_while_waves_of_slow_queries_hold_the_query_threads(server, http):
     assert http.get("/sunshine/petitions").status_code == 200  # its connection is open
     finished: list[float] = []
 
@@ -71,7 +71,8 @@ def test_a_table_page_is_served_while_three_slow_queries_hold_the_query_threads(
             client.get("/sunshine.json", params={"sql": SLOW})
         finished.append(time.perf_counter())
 
-    threads = [threading.Thread(target=slow) for _ in range(3)]
+    waves = 3  # of slow queries, each filling the query threads
+    threads = [threading.Thread(target=slow) for _ in range(waves * limits.QUERY_THREADS)]
     for thread in threads:
         thread.start()
     time.sleep(1.0)  # the slow queries are now running (or queued behind each other)
@@ -80,7 +81,10 @@ def test_a_table_page_is_served_while_three_slow_queries_hold_the_query_threads(
     for thread in threads:
         thread.join()
     assert response.status_code == 200
-    assert finished and served < min(finished)
+    # The slow queries run in waves on their own threads (one less than the cores): a page queued
+    # behind them would come after the last wave. Before the first is not asked: on a loaded
+    # machine the page's own work can take as long as a query's time limit.
+    assert len(finished) == len(threads) and served < max(finished)
 
 
 @pytest.mark.parametrize(
