@@ -46,6 +46,7 @@ def test_an_environment_variable_overrides_one_value_for_one_run(tmp_path):
         ),
         ("site = 1\n", "应是一个小节"),
         ('[history]\nstart = ["a", 2024-05-01]\n', '现在是“\\["a", 2024-05-01\\]”。'),
+        ('[site]\ntitle = ["书记 13812345678"]\n', '现在是“\\["书记 \\*{11}"\\]”。'),
     ],
 )
 def test_a_broken_file_is_a_chinese_error_naming_the_setting(tmp_path, text, message):

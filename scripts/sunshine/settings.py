@@ -135,7 +135,8 @@ def load(root: Path, environ: dict[str, str] | None = None) -> Settings:
                 wanted = '日期（例如 2024-05-01）或加英文双引号的提交（例如 "a1b2c3d"）'
             else:
                 wanted = '加英文双引号的文字（例如 "清溪镇"）'
-            raise SettingsError(f"{FILENAME}{where}{s.name} 应为{wanted}，现在是“{as_written(value)}”。")
+            shown = _without_numbers(as_written(value))
+            raise SettingsError(f"{FILENAME}{where}{s.name} 应为{wanted}，现在是“{shown}”。")
         if isinstance(value, str):
             _check_text(s.name, value, where)
         out[s.name] = value
@@ -214,6 +215,12 @@ def render(values: dict[str, Any]) -> str:
         lines.append(f"# {s.help}")
         lines.append(f"{key} = {toml_value(value)}")
     return "\n".join(lines) + "\n"
+
+
+def _without_numbers(text: str) -> str:
+    """A value echoed in an error, its long runs of digits starred: a personal number typed into the
+    wrong kind of setting is not repeated (validation, which masks such numbers, never sees it)."""
+    return re.sub(r"[0-9Xx]{7,}", lambda m: "*" * len(m[0]), text)
 
 
 def as_written(value: Any) -> str:
