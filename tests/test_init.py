@@ -50,7 +50,12 @@ def sunshine(root: Path, *args: str) -> subprocess.CompletedProcess:
         if name.startswith("SUNSHINE_"):
             del env[name]
     return subprocess.run(
-        [sys.executable, "-m", "sunshine.cli", *args], cwd=root, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "sunshine.cli", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,  # never a terminal: a prompt is never answered
     )
 
 
@@ -189,3 +194,15 @@ def test_after_init_nothing_of_the_sample_is_validated_built_or_served(township)
         if found:
             left[where] = found
     assert left == {}
+
+
+def test_init_without_a_terminal_and_without_an_option_says_so_in_chinese(tmp_path):
+    root = tmp_path / "township"
+    root.mkdir()
+    for name in FILES:
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    done = sunshine(root, "init", "--township", "白沙镇", "--county", "临江县")  # no --site-url, no stdin
+    assert done.returncode == 2
+    assert done.stderr == "错误：没有得到回答：请在终端中运行，或在命令行中给出全部选项（见 --help）。\n"
+    assert "Aborted" not in done.stdout + done.stderr

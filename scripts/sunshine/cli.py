@@ -34,7 +34,23 @@ def _project() -> Project:
     return project
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """click's group, but a prompt left unanswered (no terminal, or Ctrl-D) ends in Chinese instead
+    of click's "Aborted!"."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.Abort:
+            click.echo()  # after the prompt's line
+            if sys.stdin.isatty():
+                raise SetUpError("已取消。") from None
+            raise SetUpError(
+                "没有得到回答：请在终端中运行，或在命令行中给出全部选项（见 --help）。"
+            ) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sunshine")
 def cli() -> None:
     """阳光村务：校验、发布三务公开与群众诉求数据。"""
