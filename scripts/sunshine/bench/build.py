@@ -29,10 +29,10 @@ from sunshine.package import Project
 STAGE = """
 import json, sys, time
 from pathlib import Path
-from sunshine.build import run_stage
 from sunshine.package import Project
-from sunshine.database import build as database
 
+# Each stage imports only what its own command imports: `sunshine validate` loads no site or
+# database code, and its peak memory is measured without it.
 if __name__ == "__main__":
     project = Project.load(sys.argv[1])
     stage = sys.argv[2]
@@ -48,8 +48,11 @@ if __name__ == "__main__":
             diff_command(project, base="HEAD~1", fmt="markdown", datasette_url="http://127.0.0.1:8001")
         summary = f"{len(out.getvalue().splitlines())} lines of Markdown"
     else:
+        from sunshine.build import run_stage
         summary = run_stage(project, stage, datasette_url="http://127.0.0.1:8001")
     seconds = time.perf_counter() - t0
+    if stage == "database":
+        from sunshine.database import build as database
     steps = dict(database.LAST_TIMINGS) if stage == "database" else {}
     print(json.dumps({"seconds": seconds, "summary": summary, "steps": steps}, ensure_ascii=False))
 """
