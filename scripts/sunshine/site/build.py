@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 
 from sunshine import headers, staging
@@ -258,8 +259,13 @@ def _code_version() -> str:
 
 
 def _key(version: str, inputs: Any) -> str:
-    payload = json.dumps(inputs, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256((version + payload).encode("utf-8")).hexdigest()
+    """A digest of the code and a page's inputs. orjson writes a county's inputs in a tenth of the
+    time json takes; what it cannot write (an integer past 64 bits) is written by json."""
+    try:
+        payload = orjson.dumps(inputs, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except (orjson.JSONEncodeError, TypeError):
+        payload = json.dumps(inputs, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+    return hashlib.sha256(version.encode("utf-8") + payload).hexdigest()
 
 
 def _write_if_changed(path: Path, content: bytes) -> bool:
