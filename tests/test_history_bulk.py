@@ -250,6 +250,36 @@ def test_a_first_commit_in_key_order_is_written_as_the_row_path_writes_it(
     assert len(_tables(tmp_path / "rows.db")["changes"]) == 9
 
 
+def test_later_commits_wait_while_each_table_s_first_commit_goes_straight_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Each file is read through all its commits before the next file: the later commits of one table
+    are taken back to wait, the next table's first commit is written as it comes, and the numbering
+    is the one `append` gives when every change waits."""
+    repo = tmp_path / "repo"
+    make_repo(repo)
+    monkeypatch.setattr(bulk, "ELSEWHERE", 0)
+    taken, written = [], []
+    take_back, store = Changes._take_back, Changes._store
+
+    def spy_take_back(self: Changes, least: Any) -> None:
+        taken.append(least[:2])
+        take_back(self, least)
+
+    def spy_store(self: Changes, rows: Any) -> None:
+        store(self, rows)
+        written.append(self.in_order)
+
+    with monkeypatch.context() as m:
+        m.setattr(Changes, "_take_back", spy_take_back)
+        m.setattr(Changes, "_store", spy_store)
+        build_history(Project.load(repo), tmp_path / "bulk.db")
+    _build_row_by_row(Project.load(repo), tmp_path / "rows.db", monkeypatch)
+    _assert_same(tmp_path / "bulk.db", tmp_path / "rows.db")
+    # Taken back when the first commits of the third and the fifth table came; one batch waited.
+    assert (taken, written.count(True), written.count(False)) == ([(0, 2), (0, 4)], 8, 1)
+
+
 def _build_row_by_row(project: Project, target: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The history as the row-by-row writer writes it, every change waited and sorted by `append`."""
     arrive = Changes._arrive

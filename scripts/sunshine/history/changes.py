@@ -31,6 +31,7 @@ from sunshine.shown import record_label, shown_value
 
 _PENDING = "temp.pending_changes"
 Rows = dict[str, dict[str, str]]  # rows of one table by record key
+Key = tuple[int, int, str]  # the order of `changes`: commit (seq), table (load order), record key
 
 # Tables whose rows are placed in a village through another table's row: the field naming that
 # row, and the table holding it (staff are in a grid's village, commitments in a member's).
@@ -62,9 +63,11 @@ class Changes:
 
     def _arrived(self) -> None:
         """No row has arrived yet (`_arrive`, `_store`)."""
-        self.waiting, self.in_order = 0, True  # rows arrived; whether in `append`'s order
-        self._last: tuple[int, int, str] | None = None
-        self._direct = False  # rows arrived are in `changes` (from id _start + 1), not waiting
+        self.waiting, self.in_order = 0, True  # rows arrived; whether the last ones go straight in
+        self._batch: tuple[Key, Key, bool, int] | None = None  # the rows arriving: least, greatest key
+        self._last: Key | None = None  # the greatest key written straight into `changes`
+        self._least_waiting: Key | None = None  # the least key in the waiting table
+        self._direct = False  # rows are in `changes` from id _start + 1 (_written of them)
         self._start = self._written = 0
 
     def _baseline(self, table: Table) -> Rows:
@@ -84,24 +87,42 @@ class Changes:
                 rows.append(self._finish(event, c))
         keys = [(-1 if r["seq"] is None else r["seq"], r["_order"], r["record_id"]) for r in rows]
         if keys:
-            self._arrive(keys[0], keys[-1], all(map(operator.le, keys, islice(keys, 1, None))), len(keys))
+            self._arrive(min(keys), max(keys), all(map(operator.le, keys, islice(keys, 1, None))), len(keys))
             self._store([*(r[n] for n in self.names), r["_order"]] for r in rows)
 
-    def _arrive(self, first: tuple[int, int, str], last: tuple[int, int, str], inside: bool, n: int) -> None:
-        """Count rows arriving, and whether every row so far came in the order `append` numbers them
-        (by commit, table and record key): `inside`, the new rows among themselves."""
-        self.in_order = self.in_order and inside and (self._last is None or self._last <= first)
-        self._last = last
+    def _arrive(self, least: Key, greatest: Key, inside: bool, n: int) -> None:
+        """Count rows arriving, and whether they can go straight into `changes` in the order `append`
+        numbers them (by commit, table and record key): `inside`, in order among themselves, after
+        every row written so far and before every row waiting."""
+        self._batch = (least, greatest, inside, n)
+        self.in_order = self._fits()
         self.waiting += n
+
+    def _fits(self) -> bool:
+        assert self._batch is not None
+        least, greatest, inside, _ = self._batch
+        return (
+            inside
+            and (self._last is None or self._last <= least)
+            # A row with the key of a waiting row came after it, and is numbered after it.
+            and (self._least_waiting is None or greatest < self._least_waiting)
+        )
 
     def _store(self, rows: Iterable[Sequence[Any]]) -> None:
         """Rows that arrived (`_arrive`), each ending with its table's place in the load order.
 
-        While they come in order they go straight into `changes`, numbered as `append` would number
-        them: a county's first build reads each file in the order of its keys, and a million rows
-        are then written once, not waited and sorted. The first row out of order takes those rows
-        back to the waiting table, where `append` sorts them all."""
+        Rows that come in order go straight into `changes`, numbered as `append` would number them:
+        a county's first build reads each file in the order of its keys, and a million rows are
+        then written once, not waited and sorted. Rows out of order wait, and `append` sorts them
+        after those written. The files are read table by table, each through all its commits, so
+        the later commits of one table come before the first commit of the next: those few rows
+        are taken back to wait, and the next table's first commit still goes straight in."""
+        assert self._batch is not None
+        least, greatest, _, n = self._batch
         db, names = self.db, ", ".join(self.names)
+        if not self.in_order and self._last is not None and least < self._last:
+            self._take_back(least)
+            self.in_order = self._fits()
         if self.in_order:
             if not self._direct:
                 if not db["changes"].exists():
@@ -112,22 +133,41 @@ class Changes:
             db.conn.executemany(
                 f"INSERT INTO changes (id, {names}) VALUES ({marks})",
                 (
-                    (n, *row[:-1])
-                    for n, row in zip(count(self._start + self._written + 1), rows, strict=False)
+                    (number, *row[:-1])
+                    for number, row in zip(count(self._start + self._written + 1), rows, strict=False)
                 ),
             )
-            self._written = self.waiting
+            self._written += n
+            self._last = greatest
             return
-        if self._direct:
-            places = " ".join(f"WHEN {_quote(name)} THEN {i}" for i, name in enumerate(self.order))
-            db.execute(
-                f"INSERT INTO {_PENDING} SELECT {names}, CASE table_name {places} END FROM changes "
-                f"WHERE id > {self._start} ORDER BY id"
-            )
-            db.execute(f"DELETE FROM changes WHERE id > {self._start}")
-            self._direct = False
         marks = ", ".join("?" * (len(self.names) + 1))
         db.conn.executemany(f"INSERT INTO {_PENDING} VALUES ({marks})", rows)
+        self._least_waiting = least if self._least_waiting is None else min(least, self._least_waiting)
+
+    def _take_back(self, least: Key) -> None:
+        """Move the rows written straight in with a key after `least` to the waiting table: they
+        are the last ones written, in order."""
+        db, names = self.db, ", ".join(self.names)
+        places = " ".join(f"WHEN {_quote(name)} THEN {i}" for i, name in enumerate(self.order))
+        key = f"coalesce(seq, -1), CASE table_name {places} END, record_id"
+        found = db.execute(
+            f"SELECT id, {key} FROM changes WHERE id > ? AND ({key}) <= (?, ?, ?) ORDER BY id DESC LIMIT 1",
+            [self._start, *least],
+        ).fetchone()
+        kept = found[0] if found else self._start  # the last row that stays
+        first = db.execute(f"SELECT {key} FROM changes WHERE id = ?", [kept + 1]).fetchone()
+        if first is None:
+            return
+        db.execute(
+            f"INSERT INTO {_PENDING} SELECT {names}, CASE table_name {places} END FROM changes "
+            f"WHERE id > ? ORDER BY id",
+            [kept],
+        )
+        db.execute("DELETE FROM changes WHERE id > ?", [kept])
+        self._written = kept - self._start
+        self._last = tuple(found[1:]) if found else None  # type: ignore[assignment]
+        moved = tuple(first)
+        self._least_waiting = moved if self._least_waiting is None else min(moved, self._least_waiting)  # type: ignore[assignment]
 
     def add_first(self, table: Table, commit_hash: str, batch: Batch) -> None:
         """`add` of the first versions of a batch of rows (each one a record added), column by column."""
@@ -183,7 +223,8 @@ class Changes:
         seq = -1 if constant["seq"] is None else constant["seq"]
         ids = batch.keys
         inside = all(map(operator.le, ids, islice(ids, 1, None)))
-        self._arrive((seq, place, ids[0]), (seq, place, ids[-1]), inside, n)
+        least, greatest = (ids[0], ids[-1]) if inside else (min(ids), max(ids))
+        self._arrive((seq, place, least), (seq, place, greatest), inside, n)
         self._store(zip(*columns, repeat(place), strict=False))
 
     def _event(self, c: Change) -> dict[str, Any] | None:
@@ -303,11 +344,10 @@ class Changes:
             db["changes"].create(CHANGES_COLUMNS_TYPES, pk="id")
         start = db.execute("select coalesce(max(id), 0) from changes").fetchone()[0]
         names = ", ".join(self.names)
-        if not self._direct:
-            db.execute(
-                f"insert into changes (id, {names}) select {start} + row_number() over "
-                f"(order by coalesce(seq, -1), _order, record_id, rowid), {names} from {_PENDING}"
-            )
+        db.execute(
+            f"insert into changes (id, {names}) select {start} + row_number() over "
+            f"(order by coalesce(seq, -1), _order, record_id, rowid), {names} from {_PENDING}"
+        )
         db.execute(f"DROP TABLE {_PENDING}")
         db["changes"].create_index(["table_name", "record_id"], if_not_exists=True)
         # A village's changes, newest first (its 变更记录 page and the village_corrections query).
