@@ -165,9 +165,9 @@ class Changes:
         )
         db.execute("DELETE FROM changes WHERE id > ?", [kept])
         self._written = kept - self._start
-        self._last = tuple(found[1:]) if found else None  # type: ignore[assignment]
-        moved = tuple(first)
-        self._least_waiting = moved if self._least_waiting is None else min(moved, self._least_waiting)  # type: ignore[assignment]
+        self._last = (found[1], found[2], found[3]) if found else None
+        moved: Key = (first[0], first[1], first[2])
+        self._least_waiting = moved if self._least_waiting is None else min(moved, self._least_waiting)
 
     def add_first(self, table: Table, commit_hash: str, batch: Batch) -> None:
         """`add` of the first versions of a batch of rows (each one a record added), column by column."""
