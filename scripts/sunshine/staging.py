@@ -18,6 +18,7 @@ import ctypes
 import errno
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 from contextlib import closing, suppress
@@ -48,6 +49,20 @@ def remove_stale(target: Path) -> None:
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
+
+
+def stop_with_parent(parent: int) -> None:
+    """Be killed with the build that started this process (Linux): its files stay unfinished. For the
+    processes a build starts (downloads, charts, printer), which import this module for it and little else."""
+    try:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except AttributeError:
+        return
+    if os.getppid() != parent:  # it was gone before the request
+        os._exit(1)
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def alive(pid: int) -> bool:

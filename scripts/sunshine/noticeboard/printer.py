@@ -14,11 +14,11 @@ import sys
 import threading
 from pathlib import Path
 
+from sunshine import staging
 from sunshine.noticeboard import pdf
-from sunshine.site.pages.downloads import stop_with_parent
 
 if __name__ == "__main__":
-    stop_with_parent(int(sys.argv[1]))
+    staging.stop_with_parent(int(sys.argv[1]))
     threading.Thread(target=pdf.ideograph_of, daemon=True).start()
     with pdf.browser_page() as page:
         jobs = [(Path(html), Path(target), key) for html, target, key in json.load(sys.stdin)]

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sunshine.site.pages.downloads import stop_with_parent
+from sunshine import staging
 
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
 CONFIG = {
@@ -205,5 +205,5 @@ def income_expenditure_chart(rows: list[dict[str, Any]], *, caption: str) -> str
 
 
 if __name__ == "__main__":
-    stop_with_parent(int(sys.argv[1]))
+    staging.stop_with_parent(int(sys.argv[1]))
     _serve()

@@ -6,12 +6,10 @@ while it renders the pages: a county's petitions take seconds to mask and write 
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -307,22 +305,8 @@ class Writer:
             self.proc.wait()
 
 
-def stop_with_parent(parent: int) -> None:
-    """Be killed with the build that started this process (Linux): its files stay unfinished."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # it was gone before the request
-        os._exit(1)
-
-
-PR_SET_PDEATHSIG = 1
-
-
 if __name__ == "__main__":
-    stop_with_parent(int(sys.argv[3]))
+    staging.stop_with_parent(int(sys.argv[3]))
     done = write_all(Project.load(Path(sys.argv[1])), Path(sys.argv[2]))
     print(
         json.dumps({name: {kind: str(path) for kind, path in files.items()} for name, files in done.items()})
