@@ -763,3 +763,38 @@ def test_a_file_the_download_writer_could_not_read_is_named_like_any_other(tmp_p
         f"无法写入修改历史 {tmp_path}/build/history.db：[Errno 13] Permission denied: '{tmp_path}/build/history.db'"
     )
     assert _file_error(writing, tmp_path / "build") is None  # the stage's own words say what it wrote
+
+
+def test_a_copy_begun_before_validation_is_kept_only_if_the_output_did_not_change_meanwhile(tmp_path):
+    from sunshine.build import LastGood
+
+    build_dir = tmp_path / "build"
+    build_dir.mkdir()
+    for name in ("sunshine.db", "history.db"):
+        with closing(sqlite3.connect(build_dir / name)) as conn:
+            conn.execute("create table t (x)")
+    kept = LastGood(build_dir)
+    kept.copy_ahead(["database", "history"])
+    with closing(sqlite3.connect(build_dir / "history.db")) as conn, conn:
+        conn.execute("insert into t values ('written after the copy began')")
+    kept.keep("database")
+    kept.keep("history")
+    kept.discard_copies()
+    for name in ("sunshine.db", "history.db"):
+        assert (build_dir / ".last-good" / name).read_bytes() == (build_dir / name).read_bytes()
+    assert sorted(p.name for p in (build_dir / ".last-good").iterdir()) == ["history.db", "sunshine.db"]
+
+
+def test_copies_begun_for_a_build_that_stops_at_validation_are_removed(tmp_path):
+    from sunshine.build import LastGood
+
+    build_dir = tmp_path / "build"
+    build_dir.mkdir()
+    with closing(sqlite3.connect(build_dir / "history.db")) as conn:
+        conn.execute("create table t (x)")
+    kept = LastGood(build_dir)
+    kept.copy_ahead(["history"])
+    kept.discard_copies()
+    assert list((build_dir / ".last-good").iterdir()) == []
+    kept.recover()
+    assert sorted(p.name for p in build_dir.iterdir()) == ["history.db"]

@@ -16,6 +16,7 @@ import re
 import shutil
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
@@ -69,7 +70,20 @@ def build_command(project: Project, *, datasette_url: str, only: Iterable[str] =
 def _build(project: Project, *, datasette_url: str, only: Iterable[str]) -> int:
     stages = [s for s in STAGES if not only or s in only]
     started = time.perf_counter()
-    LastGood(project.build_dir).recover()  # a killed build's outputs: the last good ones come back first
+    last_good = LastGood(project.build_dir)
+    last_good.recover()  # a killed build's outputs: the last good ones come back first
+    # The last stage's own swap is all or nothing; the outputs of the others are kept, copied while
+    # the data is validated.
+    last_good.copy_ahead([s for s in stages if s in KEPT and s != stages[-1]])
+    try:
+        return _validated_build(project, stages, last_good, started, datasette_url=datasette_url)
+    finally:
+        last_good.discard_copies()
+
+
+def _validated_build(
+    project: Project, stages: list[str], last_good: LastGood, started: float, *, datasette_url: str
+) -> int:
     report = validate_project(project)
     if not report.valid:
         click.echo(render(report, "text"), err=True, nl=False)
@@ -85,10 +99,9 @@ def _build(project: Project, *, datasette_url: str, only: Iterable[str]) -> int:
         )
         return 1
     done: list[str] = []
-    last_good = LastGood(project.build_dir)
     try:
         for stage in stages:
-            if stage in KEPT and stage != stages[-1]:  # the last stage's own swap is all or nothing
+            if stage in KEPT and stage != stages[-1]:
                 last_good.keep(stage)
             t0 = time.perf_counter()
             summary = run_stage(project, stage, datasette_url=datasette_url)
@@ -96,6 +109,7 @@ def _build(project: Project, *, datasette_url: str, only: Iterable[str]) -> int:
             done.append(stage)
             words.forget_tokenizers()  # the database stage's: the site would hold them on top of its own
     except BaseException as exc:
+        last_good.discard_copies()  # stopped before the folder they are written in goes
         put_back = last_good.restore()  # the stages before the failed one: their outputs go back too
         new = [s for s in done if s not in put_back]
         if isinstance(exc, KeyboardInterrupt):
@@ -213,17 +227,41 @@ class LastGood:
     def __init__(self, build_dir: Path) -> None:
         self.build_dir = build_dir
         self.folder = build_dir / LAST_GOOD
+        self.ahead: dict[str, _CopyAhead] = {}
+
+    def copy_ahead(self, stages: list[str]) -> None:
+        """Begin copying the outputs of these stages, which nothing changes before their stage: a
+        county's history.db is 1.8 GB, and copying it once validation was done took 8 s of a 10-row
+        commit's build. `keep` takes the copy if the output is still the one copied."""
+        for stage in stages:
+            target = self.build_dir / KEPT[stage]
+            try:
+                staging.roll_back_interrupted(target)  # copied as its last commit left it
+                if not target.exists() or staging.held_elsewhere(target):
+                    continue  # nothing to keep, or a link kept when its stage begins
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self.ahead[stage] = _CopyAhead(target, _part(self.folder / KEPT[stage]))
+            except OSError:
+                continue  # `keep` copies it then
+
+    def discard_copies(self) -> None:
+        """Wait for the copies begun ahead and remove those no stage took (the build stopped first)."""
+        for ahead in self.ahead.values():
+            ahead.discard()
+        self.ahead.clear()
 
     def keep(self, stage: str) -> None:
         """Keep the output of stage as it is now, before the stage changes it. When it cannot be
         kept (no room for the copy), the build goes on, and a failure later says that output is new."""
         name = KEPT[stage]
         target = self.build_dir / name
+        ahead = self.ahead.pop(stage, None)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             staging.roll_back_interrupted(target)  # kept as its last commit left it
             if target.exists():
-                _keep_file(target, self.folder / name)
+                if ahead is None or not ahead.take(self.folder / name):
+                    _keep_file(target, self.folder / name)
             else:
                 (self.folder / (name + ABSENT)).touch()
         except OSError:
@@ -294,24 +332,84 @@ def _keep_file(target: Path, kept: Path) -> None:
     os.replace(part, kept)
 
 
+class _CopyAhead:
+    """A copy of an output made in a thread of its own (the kernel copies; the build validates
+    meanwhile), taken only if the output is still the file that was copied."""
+
+    def __init__(self, target: Path, part: Path) -> None:
+        self.target, self.part = target, part
+        self.copied = False
+        self.stop = threading.Event()
+        self.seen = _identity(target)
+        self.thread = threading.Thread(target=self._copy, name="keep-ahead", daemon=True)
+        self.thread.start()
+
+    def _copy(self) -> None:
+        try:
+            self.part.unlink(missing_ok=True)
+            _copy(self.target, self.part, self.stop)
+            self.copied = True
+        except OSError:
+            self.part.unlink(missing_ok=True)
+
+    def take(self, kept: Path) -> bool:
+        """Put the copy in place as `kept`; False (and no copy) if it failed or the output changed."""
+        self.thread.join()
+        try:
+            if self.copied and _identity(self.target) == self.seen:
+                os.replace(self.part, kept)
+                return True
+        except OSError:
+            pass
+        self.part.unlink(missing_ok=True)
+        return False
+
+    def discard(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.part.unlink(missing_ok=True)
+
+
+def _identity(path: Path) -> tuple[int, int, int, int, bytes]:
+    """What changes when a database is written or replaced: a copy of it is of this version only.
+    Besides the file's times (as coarse as the kernel's clock tick), SQLite's file change counter
+    (bytes 24-27 of its header), which every commit in rollback-journal mode increments."""
+    with open(path, "rb") as f:
+        st = os.fstat(f.fileno())
+        counter = f.read(28)[24:]
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, counter
+
+
 def _part(kept: Path) -> Path:
     return kept.with_name(kept.name + ".part")
 
 
-def _copy(source: Path, target: Path) -> None:
+COPY_STEP = 1 << 27  # bytes copied between two looks at whether the copy is still wanted
+
+
+def _copy(source: Path, target: Path, stop: threading.Event | None = None) -> None:
     """A copy of source, made by the kernel: copy_file_range clones the file where the file system
-    can (XFS, Btrfs) and copies it elsewhere; sendfile where copy_file_range is refused."""
+    can (XFS, Btrfs) and copies it elsewhere; sendfile where copy_file_range is refused. With
+    `stop`: cut short (OSError) when it is set."""
     with open(source, "rb") as src, open(target, "wb") as dst:
         size = os.fstat(src.fileno()).st_size
         copied = 0
         try:
             while copied < size:
-                n = os.copy_file_range(src.fileno(), dst.fileno(), size - copied)
+                if stop is not None and stop.is_set():
+                    raise InterruptedError("copy no longer wanted")
+                n = os.copy_file_range(src.fileno(), dst.fileno(), min(size - copied, COPY_STEP))
                 if n == 0:
                     break
                 copied += n
         except OSError as exc:
-            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM):
+            if isinstance(exc, InterruptedError) or exc.errno not in (
+                errno.EXDEV,
+                errno.ENOSYS,
+                errno.EINVAL,
+                errno.EOPNOTSUPP,
+                errno.EPERM,
+            ):
                 raise
             copied = -1
     if copied != size:
