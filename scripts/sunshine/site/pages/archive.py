@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from sunshine.site.pages import Context, Page
+from sunshine.site.pages import Context, Page, partition_rows
 from sunshine.site.pages import md as m
 from sunshine.site.pages.paths import archive_path, village_path
 from sunshine.site.pages.records import (
@@ -32,10 +32,9 @@ SEARCH_EXCERPT = 12  # characters of each disclosure's text that go into the sea
 def pages(ctx: Context) -> Iterator[Page]:
     d = ctx.data
     # Each page's rows as dicts only when the page is made: a county's are 60,000 with their texts.
-    rows = (
-        d.disclosures.select(DISCLOSURE_COLUMNS)
-        .sort("published_on", "disclosure_id", descending=True)
-        .partition_by("village_code", "year", as_dict=True, maintain_order=True)
+    rows = partition_rows(
+        d.disclosures.select(DISCLOSURE_COLUMNS).sort("published_on", "disclosure_id", descending=True),
+        ["village_code", "year"],
     )
     villages = {v["village_code"]: v for v in d.villages.iter_rows(named=True)}
     years: dict[str, list[str]] = defaultdict(list)
@@ -50,7 +49,7 @@ def pages(ctx: Context) -> Iterator[Page]:
             "village": {"code": code, "name": v["name"], "township": v["township"]},
             "year": year,
             "years": sorted(years[code], reverse=True),
-            "rows": these.to_dicts(),
+            "rows": these,
             "ds": ctx.ds.base,
         }
         yield Page(archive_path(code, year), inputs, render, title=f"{v['name']} {year} 年公开记录")
@@ -110,7 +109,7 @@ def _title(title: str, village: str) -> str:
 
 
 def render(inputs: dict[str, Any]) -> str:
-    v, year, rows = inputs["village"], inputs["year"], inputs["rows"]
+    v, year, rows = inputs["village"], inputs["year"], inputs["rows"].dicts()
     ds = m.Datasette(inputs["ds"])
     code = v["code"]
     page = archive_path(code, year)

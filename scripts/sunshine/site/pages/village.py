@@ -10,7 +10,7 @@ import polars as pl
 
 from sunshine.figures import BY_RESOLVED, petition_figures
 from sunshine.site import charts
-from sunshine.site.pages import Context, Page, records
+from sunshine.site.pages import Context, Page, Rows, partition_rows, records
 from sunshine.site.pages import calendar as deadline_calendar
 from sunshine.site.pages import committees as committee_pages
 from sunshine.site.pages import md as m
@@ -38,11 +38,10 @@ def _by(frame: pl.DataFrame, key: str) -> dict[str, list[dict[str, Any]]]:
 
 def pages(ctx: Context) -> Iterator[Page]:
     d = ctx.data
-    # Each village's rows as dicts only when its page is made: a county's are 60,000 with their texts.
-    disclosures = (
-        d.disclosures.select(DISCLOSURE_COLUMNS)
-        .sort("published_on", "disclosure_id", descending=True)
-        .partition_by("village_code", as_dict=True, maintain_order=True)
+    # Each village's rows as dicts only when its page is rendered: a county's are 60,000 with their texts.
+    disclosures = partition_rows(
+        d.disclosures.select(DISCLOSURE_COLUMNS).sort("published_on", "disclosure_id", descending=True),
+        ["village_code"],
     )
     staff_counts = dict(d.staff.group_by("grid_id").len().iter_rows())
     grids = _by(d.grids.sort("grid_id"), "village_code")
@@ -56,7 +55,7 @@ def pages(ctx: Context) -> Iterator[Page]:
         inputs = {
             "village": village,
             "intro": ctx.content_text(f"villages/{code}.md"),
-            "disclosures": disclosures.pop((code,)).to_dicts() if (code,) in disclosures else [],
+            "disclosures": disclosures.pop((code,), None),  # None: no disclosures
             "grids": [{**g, "staff": staff_counts.get(g["grid_id"], 0)} for g in grids.get(code, [])],
             "petitions": figures.get(code),
             "petitions_by_category": by_category.get(code, []),
@@ -249,6 +248,8 @@ def render(inputs: dict[str, Any]) -> str:
     page = village_path(code)
     name = m.one_line(v["name"])
     intro = inputs["intro"].strip() or "本村（社区）暂无补充介绍。"
+    rows: Rows | None = inputs["disclosures"]
+    disclosures = rows.dicts() if rows is not None else []
     corrections = ds.history("village_corrections", village_code=code)
     history = (
         f"<p>{m.data_link(corrections, '本村（社区）已公开记录的更正和变更记录')}</p>\n"
@@ -274,18 +275,18 @@ def render(inputs: dict[str, Any]) -> str:
             committee_pages.section(inputs["committees"], code, inputs["as_of"], ds),
             "",
             "## 三务公开 { #disclosures }\n",
-            _disclosures(inputs["disclosures"], code, ds),
+            _disclosures(disclosures, code, ds),
             f"<p>{m.data_link(ds.query('latest_disclosures', village_code=code), '本村（社区）最新公开事项')}</p>\n",
             deadline_calendar.village_section(inputs["deadlines"], page, v),
             "## 财务收支 { #finances data-search-exclude }\n",
-            _finances(inputs["disclosures"], code, name, ds),
+            _finances(disclosures, code, name, ds),
             "## 网格 { #grids }\n",
             _grids(inputs["grids"], page),
             f"<p>{m.data_link(ds.query('grid_staff_serving', village_code=code, grid_id=''), '本村（社区）全部网格人员')}</p>\n",
             "## 诉求办理 { #petitions data-search-exclude }\n",
             _petitions(inputs, code, name, ds),
             "## 全部公开记录 { #archive data-search-exclude }\n",
-            _archive(inputs["disclosures"], code),
+            _archive(disclosures, code),
             "## 监督电话 { #supervision data-search-exclude }\n",
             f"<p>对公开内容有疑问，请拨打村务监督委员会电话：{m.tel(v['supervision_phone'])}</p>\n",
             history,
