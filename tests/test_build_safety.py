@@ -712,7 +712,8 @@ def test_a_build_killed_during_the_site_stage_has_the_last_database_and_history_
     project, before = built_then_corrected(tmp_path, monkeypatch)
     killed = run_python(KILL_DURING_THE_SITE, project.root)
     assert killed.returncode == -9, killed.stderr
-    assert outputs(project)["sunshine.db"] != before["sunshine.db"]  # the killed build had replaced them
+    for name in ("sunshine.db", "history.db"):  # the killed build had updated both, uncommitted
+        assert (project.build_dir / f"{name}-journal").exists()
     break_a_link(project)  # and the next build fails too: what it puts back is the last good build
     next_build = sunshine("build", cwd=project.root)
     _, err = next_build.communicate(timeout=300)
@@ -732,22 +733,62 @@ def test_a_first_build_whose_site_fails_leaves_no_database_or_history(tmp_path, 
     assert sorted(p.name for p in project.build_dir.iterdir()) == [".lock", ".site-work"]
 
 
-def test_a_file_nothing_else_holds_is_kept_as_a_copy_so_that_its_stage_still_updates_it_in_place(tmp_path):
-    from sunshine.build import LastGood
-
-    build_dir = tmp_path / "build"
+def _two_databases(build_dir: Path) -> None:
     build_dir.mkdir()
     for name in ("sunshine.db", "history.db"):
         with closing(sqlite3.connect(build_dir / name)) as conn:
             conn.execute("create table t (x)")
-    os.link(build_dir / "history.db", tmp_path / "bundle.db")  # a published bundle links it
+
+
+def _stage_updates_in_place(keeper, target: Path) -> None:
+    """What the database and the history stages do in place: one transaction, left with the keeper."""
+    conn = sqlite3.connect(target, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("insert into t values ('this build')")
+    keeper.hold(target, conn)
+
+
+def _t(db: Path) -> list[tuple]:
+    with closing(sqlite3.connect(db)) as conn:
+        return conn.execute("select * from t").fetchall()
+
+
+def test_an_output_nothing_else_holds_is_not_copied_its_update_waits_for_the_build_to_succeed(tmp_path):
+    from sunshine.build import LastGood
+
+    build_dir = tmp_path / "build"
+    _two_databases(build_dir)
     kept = LastGood(build_dir)
     kept.keep("database")
-    kept.keep("history")
+    _stage_updates_in_place(kept, build_dir / "sunshine.db")
     assert not staging.held_elsewhere(build_dir / "sunshine.db")
-    assert (build_dir / ".last-good" / "sunshine.db").read_bytes() == (build_dir / "sunshine.db").read_bytes()
+    assert list((build_dir / ".last-good").iterdir()) == []
+    assert kept.connection(build_dir / "sunshine.db").execute("select * from t").fetchall() == [
+        ("this build",)
+    ]
+    kept.commit()
+    kept.forget()
+    assert _t(build_dir / "sunshine.db") == [("this build",)]
+    assert sorted(p.name for p in build_dir.iterdir()) == ["history.db", "sunshine.db"]
+
+
+def test_a_later_stage_that_fails_rolls_back_the_updates_in_place_and_puts_back_the_files_replaced(tmp_path):
+    from sunshine.build import LastGood
+
+    build_dir = tmp_path / "build"
+    _two_databases(build_dir)
+    before = (build_dir / "history.db").read_bytes()
+    kept = LastGood(build_dir)
+    kept.keep("database")
+    _stage_updates_in_place(kept, build_dir / "sunshine.db")
+    kept.keep("history")
+    kept.replacing(build_dir / "history.db")  # a bundle links it: a new file is renamed over it
     assert (build_dir / ".last-good" / "history.db").samefile(build_dir / "history.db")
+    (build_dir / "new.db").write_bytes(b"")
+    os.replace(build_dir / "new.db", build_dir / "history.db")
     assert kept.restore() == {"database", "history"}
+    assert _t(build_dir / "sunshine.db") == []
+    assert (build_dir / "history.db").read_bytes() == before
     assert sorted(p.name for p in build_dir.iterdir()) == ["history.db", "sunshine.db"]
 
 
@@ -763,38 +804,3 @@ def test_a_file_the_download_writer_could_not_read_is_named_like_any_other(tmp_p
         f"无法写入修改历史 {tmp_path}/build/history.db：[Errno 13] Permission denied: '{tmp_path}/build/history.db'"
     )
     assert _file_error(writing, tmp_path / "build") is None  # the stage's own words say what it wrote
-
-
-def test_a_copy_begun_before_validation_is_kept_only_if_the_output_did_not_change_meanwhile(tmp_path):
-    from sunshine.build import LastGood
-
-    build_dir = tmp_path / "build"
-    build_dir.mkdir()
-    for name in ("sunshine.db", "history.db"):
-        with closing(sqlite3.connect(build_dir / name)) as conn:
-            conn.execute("create table t (x)")
-    kept = LastGood(build_dir)
-    kept.copy_ahead(["database", "history"])
-    with closing(sqlite3.connect(build_dir / "history.db")) as conn, conn:
-        conn.execute("insert into t values ('written after the copy began')")
-    kept.keep("database")
-    kept.keep("history")
-    kept.discard_copies()
-    for name in ("sunshine.db", "history.db"):
-        assert (build_dir / ".last-good" / name).read_bytes() == (build_dir / name).read_bytes()
-    assert sorted(p.name for p in (build_dir / ".last-good").iterdir()) == ["history.db", "sunshine.db"]
-
-
-def test_copies_begun_for_a_build_that_stops_at_validation_are_removed(tmp_path):
-    from sunshine.build import LastGood
-
-    build_dir = tmp_path / "build"
-    build_dir.mkdir()
-    with closing(sqlite3.connect(build_dir / "history.db")) as conn:
-        conn.execute("create table t (x)")
-    kept = LastGood(build_dir)
-    kept.copy_ahead(["history"])
-    kept.discard_copies()
-    assert list((build_dir / ".last-good").iterdir()) == []
-    kept.recover()
-    assert sorted(p.name for p in build_dir.iterdir()) == ["history.db"]

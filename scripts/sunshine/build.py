@@ -16,10 +16,9 @@ import re
 import shutil
 import sqlite3
 import sys
-import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from pathlib import Path
 
 import click
@@ -72,13 +71,10 @@ def _build(project: Project, *, datasette_url: str, only: Iterable[str]) -> int:
     started = time.perf_counter()
     last_good = LastGood(project.build_dir)
     last_good.recover()  # a killed build's outputs: the last good ones come back first
-    # The last stage's own swap is all or nothing; the outputs of the others are kept, copied while
-    # the data is validated.
-    last_good.copy_ahead([s for s in stages if s in KEPT and s != stages[-1]])
     try:
         return _validated_build(project, stages, last_good, started, datasette_url=datasette_url)
     finally:
-        last_good.discard_copies()
+        last_good._roll_back()  # what an unexpected error left open
 
 
 def _validated_build(
@@ -101,15 +97,15 @@ def _validated_build(
     done: list[str] = []
     try:
         for stage in stages:
-            if stage in KEPT and stage != stages[-1]:
+            if stage in KEPT and stage != stages[-1]:  # the last stage's own swap is all or nothing
                 last_good.keep(stage)
             t0 = time.perf_counter()
-            summary = run_stage(project, stage, datasette_url=datasette_url)
+            summary = run_stage(project, stage, datasette_url=datasette_url, keeper=last_good)
             click.echo(f"✓ {summary}（{time.perf_counter() - t0:.1f} 秒）")
             done.append(stage)
             words.forget_tokenizers()  # the database stage's: the site would hold them on top of its own
+        last_good.commit()
     except BaseException as exc:
-        last_good.discard_copies()  # stopped before the folder they are written in goes
         put_back = last_good.restore()  # the stages before the failed one: their outputs go back too
         new = [s for s in done if s not in put_back]
         if isinstance(exc, KeyboardInterrupt):
@@ -187,16 +183,18 @@ def _kept(stages: list[str], done: list[str]) -> str:
     return f"{updated} 已是这次的数据；{kept} 仍是上一次构建的版本。"
 
 
-def run_stage(project: Project, stage: str, *, datasette_url: str) -> str:
-    """Run one stage; return a one-line Chinese summary of what it wrote."""
+def run_stage(project: Project, stage: str, *, datasette_url: str, keeper: LastGood | None = None) -> str:
+    """Run one stage; return a one-line Chinese summary of what it wrote. `keeper`: the build's
+    LastGood (see there), which the database and the history leave their updates with, and the
+    site reads the history's from."""
     out = project.build_dir
     out.mkdir(parents=True, exist_ok=True)
     if stage == "database":
-        return build_database(project, out / "sunshine.db")
+        return build_database(project, out / "sunshine.db", keeper)
     if stage == "history":
-        return build_history(project, out / "history.db")
+        return build_history(project, out / "history.db", keeper)
     if stage == "site":
-        return build_site(project, out / "site", datasette_url=datasette_url)
+        return build_site(project, out / "site", datasette_url=datasette_url, keeper=keeper)
     raise ValueError(stage)
 
 
@@ -205,20 +203,22 @@ def run_stage(project: Project, stage: str, *, datasette_url: str) -> str:
 KEPT = {"database": "sunshine.db", "history": "history.db"}  # outputs a later stage's failure puts back
 LAST_GOOD = ".last-good"
 ABSENT = ".absent"  # beside a kept name: there was no such output before this build
+HELD_CACHE_KB = 2000  # SQLite's default page cache, for an update waiting for the build to succeed
 
 
 class LastGood:
-    """The last good sunshine.db and history.db, kept in build/.last-good/ from just before their
-    stage changes them until the whole build has succeeded, and put back when a later stage fails:
-    Datasette then serves the build the site shows. A build killed in between leaves them there, and
-    the next build puts them back before anything else.
+    """The last good sunshine.db and history.db, kept from just before their stage changes them until
+    the whole build has succeeded, and put back when a later stage fails: Datasette then serves the
+    build the site shows. It is those stages' `staging.Keeper`:
 
-    A file is kept as a hard link when its stage will write a copy and rename it over the file anyway
-    (a bundle links it, a Datasette has it open: `staging.held_elsewhere`), which costs nothing. Else
-    it is kept as a copy (a clone where the file system has them), so that its stage still updates it
-    in place: a link would send the stage to its copy path, which also quick-checks and syncs the
-    whole file. For 200,000 petitions (sunshine.db 170 MB, history.db 340 MB), a 10-row change took
-    the two stages 2.7 s longer with links, and the two copies take 0.3 s.
+    - An update in place (nothing else holds the file) leaves its transaction open here, committed
+      once the build has succeeded and rolled back when a later stage fails; the site stage reads the
+      history's changes through it. A build killed meanwhile leaves a journal, and the next build
+      rolls the update back before anything else. Nothing is copied: a county's two databases are
+      2.7 GB, and copying them was a third of the build of a 10-row change.
+    - A new file renamed over the output (a full rebuild; an update on a copy, when a bundle links
+      the file or a Datasette has it open) has the last one linked into build/.last-good/ first,
+      which costs nothing: the rename leaves that file as it was.
 
     The database's kept input copies (the user's cache) are kept as links too: its stage drops the
     last build's once it has succeeded, and the database put back is then updated from them again.
@@ -227,59 +227,74 @@ class LastGood:
     def __init__(self, build_dir: Path) -> None:
         self.build_dir = build_dir
         self.folder = build_dir / LAST_GOOD
-        self.ahead: dict[str, _CopyAhead] = {}
-
-    def copy_ahead(self, stages: list[str]) -> None:
-        """Begin copying the outputs of these stages, which nothing changes before their stage: a
-        county's history.db is 1.8 GB, and copying it once validation was done took 8 s of a 10-row
-        commit's build. `keep` takes the copy if the output is still the one copied."""
-        for stage in stages:
-            target = self.build_dir / KEPT[stage]
-            try:
-                staging.roll_back_interrupted(target)  # copied as its last commit left it
-                if not target.exists() or staging.held_elsewhere(target):
-                    continue  # nothing to keep, or a link kept when its stage begins
-                self.folder.mkdir(parents=True, exist_ok=True)
-                self.ahead[stage] = _CopyAhead(target, _part(self.folder / KEPT[stage]))
-            except OSError:
-                continue  # `keep` copies it then
-
-    def discard_copies(self) -> None:
-        """Wait for the copies begun ahead and remove those no stage took (the build stopped first)."""
-        for ahead in self.ahead.values():
-            ahead.discard()
-        self.ahead.clear()
+        self.open: dict[str, sqlite3.Connection] = {}  # by file name, in the order of their stages
 
     def keep(self, stage: str) -> None:
-        """Keep the output of stage as it is now, before the stage changes it. When it cannot be
-        kept (no room for the copy), the build goes on, and a failure later says that output is new."""
+        """Before `stage` changes its output: an output there is none of is noted as absent. When
+        that cannot be noted, the build goes on, and a failure later says that output is new."""
         name = KEPT[stage]
         target = self.build_dir / name
-        ahead = self.ahead.pop(stage, None)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             staging.roll_back_interrupted(target)  # kept as its last commit left it
-            if target.exists():
-                if ahead is None or not ahead.take(self.folder / name):
-                    _keep_file(target, self.folder / name)
-            else:
+            if not target.exists():
                 (self.folder / (name + ABSENT)).touch()
         except OSError:
-            for path in (self.folder / name, self.folder / (name + ABSENT), _part(self.folder / name)):
-                path.unlink(missing_ok=True)
+            (self.folder / (name + ABSENT)).unlink(missing_ok=True)
             return
         if stage == "database":
             _link_files(incremental.inputs_dir(target), _kept_inputs(target))
 
+    def hold(self, target: Path, conn: sqlite3.Connection) -> None:
+        conn.set_authorizer(None)
+        # Its page cache back while the site is built: the pages changed go to the file, their
+        # originals being in the journal already, and go back from there on a rollback.
+        conn.execute(f"PRAGMA cache_size = -{HELD_CACHE_KB}")
+        conn.execute("PRAGMA shrink_memory")
+        self.open[target.name] = conn
+
+    def replacing(self, target: Path) -> None:
+        kept = self.folder / target.name
+        if target.exists() and not kept.exists() and not (self.folder / (target.name + ABSENT)).exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            _keep_file(target, kept)
+
+    def connection(self, target: Path) -> sqlite3.Connection | None:
+        return self.open.get(target.name) if target.parent == self.build_dir else None
+
+    def commit(self) -> None:
+        """The build succeeded: the updates left open are committed, in the order of their stages."""
+        while self.open:
+            name = next(iter(self.open))
+            conn = self.open[name]
+            conn.execute("COMMIT")
+            del self.open[name]
+            conn.close()
+
+    def _roll_back(self) -> set[str]:
+        """The updates left open are rolled back; the names of their files."""
+        names = set(self.open)
+        for conn in self.open.values():
+            with suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            conn.close()
+        self.open.clear()
+        return names
+
     def restore(self, *, check: bool = False) -> set[str]:
         """Put every kept output back (`check`: only a file that passes quick_check, after a killed
         build); the stages whose output is the last good one again."""
+        rolled_back = self._roll_back()
         put_back = set()
         for stage, name in KEPT.items():
             target = self.build_dir / name
             kept, absent = self.folder / name, self.folder / (name + ABSENT)
             try:
-                if kept.is_file() and (not check or _intact(kept)):
+                staging.roll_back_interrupted(target)  # an update a killed build left open
+                if name in rolled_back:
+                    put_back.add(stage)
+                elif kept.is_file() and (not check or _intact(kept)):
                     _journal(target).unlink(missing_ok=True)  # its update's journal: never the kept file's
                     os.replace(kept, target)
                     put_back.add(stage)
@@ -304,8 +319,8 @@ class LastGood:
             self._remove()
 
     def forget(self) -> None:
-        """The build succeeded: what was kept goes (renamed first, so that a build killed while it is
-        removed does not have it put back)."""
+        """The build succeeded and its updates are committed: what was kept goes (renamed first, so
+        that a build killed while it is removed does not have it put back)."""
         done = self.folder.with_name(self.folder.name + ".done")
         if self.folder.exists():
             staging.remove_tree(done)
@@ -319,101 +334,15 @@ class LastGood:
 
 
 def _keep_file(target: Path, kept: Path) -> None:
-    """kept: a link to target, or a copy of it, under its name only once complete."""
-    part = _part(kept)
+    """kept: a link to target (a copy where the file system has no links), under its name only once
+    complete."""
+    part = kept.with_name(kept.name + ".part")
     part.unlink(missing_ok=True)
-    if staging.held_elsewhere(target):
-        try:
-            os.link(target, part)
-        except OSError:  # a file system without hard links
-            _copy(target, part)
-    else:
-        _copy(target, part)
+    try:
+        os.link(target, part)
+    except OSError:
+        shutil.copyfile(target, part)
     os.replace(part, kept)
-
-
-class _CopyAhead:
-    """A copy of an output made in a thread of its own (the kernel copies; the build validates
-    meanwhile), taken only if the output is still the file that was copied."""
-
-    def __init__(self, target: Path, part: Path) -> None:
-        self.target, self.part = target, part
-        self.copied = False
-        self.stop = threading.Event()
-        self.seen = _identity(target)
-        self.thread = threading.Thread(target=self._copy, name="keep-ahead", daemon=True)
-        self.thread.start()
-
-    def _copy(self) -> None:
-        try:
-            self.part.unlink(missing_ok=True)
-            _copy(self.target, self.part, self.stop)
-            self.copied = True
-        except OSError:
-            self.part.unlink(missing_ok=True)
-
-    def take(self, kept: Path) -> bool:
-        """Put the copy in place as `kept`; False (and no copy) if it failed or the output changed."""
-        self.thread.join()
-        try:
-            if self.copied and _identity(self.target) == self.seen:
-                os.replace(self.part, kept)
-                return True
-        except OSError:
-            pass
-        self.part.unlink(missing_ok=True)
-        return False
-
-    def discard(self) -> None:
-        self.stop.set()
-        self.thread.join()
-        self.part.unlink(missing_ok=True)
-
-
-def _identity(path: Path) -> tuple[int, int, int, int, bytes]:
-    """What changes when a database is written or replaced: a copy of it is of this version only.
-    Besides the file's times (as coarse as the kernel's clock tick), SQLite's file change counter
-    (bytes 24-27 of its header), which every commit in rollback-journal mode increments."""
-    with open(path, "rb") as f:
-        st = os.fstat(f.fileno())
-        counter = f.read(28)[24:]
-    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, counter
-
-
-def _part(kept: Path) -> Path:
-    return kept.with_name(kept.name + ".part")
-
-
-COPY_STEP = 1 << 27  # bytes copied between two looks at whether the copy is still wanted
-
-
-def _copy(source: Path, target: Path, stop: threading.Event | None = None) -> None:
-    """A copy of source, made by the kernel: copy_file_range clones the file where the file system
-    can (XFS, Btrfs) and copies it elsewhere; sendfile where copy_file_range is refused. With
-    `stop`: cut short (OSError) when it is set."""
-    with open(source, "rb") as src, open(target, "wb") as dst:
-        size = os.fstat(src.fileno()).st_size
-        copied = 0
-        try:
-            while copied < size:
-                if stop is not None and stop.is_set():
-                    raise InterruptedError("copy no longer wanted")
-                n = os.copy_file_range(src.fileno(), dst.fileno(), min(size - copied, COPY_STEP))
-                if n == 0:
-                    break
-                copied += n
-        except OSError as exc:
-            if isinstance(exc, InterruptedError) or exc.errno not in (
-                errno.EXDEV,
-                errno.ENOSYS,
-                errno.EINVAL,
-                errno.EOPNOTSUPP,
-                errno.EPERM,
-            ):
-                raise
-            copied = -1
-    if copied != size:
-        shutil.copyfile(source, target)
 
 
 def _kept_inputs(target: Path) -> Path:

@@ -10,6 +10,10 @@
 - A database nothing else holds (`held_elsewhere`: no other link, no other open file) is updated in
   place in one SQLite transaction (`no_transaction_control` refuses an early COMMIT); a killed
   update is rolled back (`roll_back_interrupted`) before anything links, copies or serves the file.
+- Within one `sunshine build`, a stage whose output a later stage's failure must put back is given
+  a `Keeper`: an update in place leaves its transaction open for it (committed when the whole build
+  has succeeded, rolled back when a later stage fails), and a new file renamed over the output
+  first has the last good one linked aside by it.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import sqlite3
 import subprocess
 from contextlib import closing, suppress
 from pathlib import Path
+from typing import Protocol
 
 RENAME_EXCHANGE = 2
 AT_FDCWD = -100
@@ -169,6 +174,20 @@ def held_elsewhere(target: Path) -> bool:
             except OSError:
                 continue
     return not os.path.isdir("/proc")  # no way to tell: assume it is in use
+
+
+class Keeper(Protocol):
+    """What keeps a stage's last good output until the whole build has succeeded (sunshine.build)."""
+
+    def hold(self, target: Path, conn: sqlite3.Connection) -> None:
+        """Take the update in place of target, its transaction still open: committed or rolled back
+        with the build. The connection is the keeper's from then on."""
+
+    def replacing(self, target: Path) -> None:
+        """A new file is about to be renamed over target: keep the last good one aside."""
+
+    def connection(self, target: Path) -> sqlite3.Connection | None:
+        """The open transaction of target, for a later stage to read what this build wrote."""
 
 
 def no_transaction_control(action: int, *args: object) -> int:

@@ -119,12 +119,13 @@ VIEWS = {
 }
 
 
-def build_database(project: Project, target: Path) -> str:
+def build_database(project: Project, target: Path, keeper: staging.Keeper | None = None) -> str:
     """Build target atomically from the validated CSVs; return a one-line Chinese summary.
 
     When only rows changed since the last build, the last database is updated from those rows
     (database/incremental.py); otherwise, or when that is not possible, it is built in full and
-    the summary says why.
+    the summary says why. With a `keeper`, an update in place leaves its transaction open for it,
+    and a new file is renamed into place only once the keeper has kept the last one aside.
     """
     target = Path(target)
     staging.roll_back_interrupted(target)  # an in-place update a killed build left half-written
@@ -148,7 +149,7 @@ def build_database(project: Project, target: Path) -> str:
         counts, in_place = None, False
         if previous.get("static") == static:
             try:
-                counts, rows, in_place = _update(project, target, tmp, previous, digests, fingerprint)
+                counts, rows, in_place = _update(project, target, tmp, previous, digests, fingerprint, keeper)
                 how = f"，按变化的 {rows:,} 行更新"
                 if previous.get("inputs") == digests:  # the same rows: the fingerprint moved with the rules
                     how = "，公开时限规则有变化，重算了公开状态"
@@ -160,6 +161,8 @@ def build_database(project: Project, target: Path) -> str:
         if counts is None:
             counts = _build(project, tmp, static, inputs)
         if not in_place:
+            if keeper is not None:
+                keeper.replacing(target)
             os.replace(tmp, target)
     except sqlite3.Error as exc:
         raise BuildError(f"写入数据库时出错：{exc}。请先运行 sunshine validate 检查数据。") from exc
@@ -176,12 +179,13 @@ def _update(
     previous: dict[str, Any],
     digests: dict[str, str],
     fingerprint: str,
+    keeper: staging.Keeper | None = None,
 ) -> tuple[dict[str, int], int, bool]:
     """Apply the rows that changed to the last database; (row counts, rows changed, whether in place).
 
-    In sunshine.db itself, in one transaction checked before it commits, when nothing else holds
-    the file (no bundle links it and no Datasette has it open); else on a copy at `tmp`, checked
-    (quick_check too) before it is renamed into place."""
+    In sunshine.db itself, in one transaction checked before it commits (with a `keeper`: checked,
+    and left open for it), when nothing else holds the file (no bundle links it and no Datasette has
+    it open); else on a copy at `tmp`, checked (quick_check too) before it is renamed into place."""
     clock = _Clock()
     kept = incremental.inputs_dir(target)
     deltas = []
@@ -204,6 +208,7 @@ def _update(
         segmenter = search.Segmenter(words.tokenizer_from_lines(words.dictionary_lines(project)))
     counts = dict(previous.get("counts", {}))
     applied = incremental.Applied()
+    held = False
     conn = sqlite3.connect(target if in_place else tmp, isolation_level=None)
     try:
         if in_place:  # a rollback journal: a killed build is rolled back when the file is next opened
@@ -248,13 +253,18 @@ def _update(
         problems += _unindexed(conn, [d.table.name for d in deltas if d.table.name in project.searchable])
         if in_place:
             conn.set_authorizer(None)
-            conn.execute("ROLLBACK" if problems else "COMMIT")
+            if problems or keeper is None:
+                conn.execute("ROLLBACK" if problems else "COMMIT")
+            else:
+                keeper.hold(target, conn)
+                held = True
         clock.lap("checks")
     finally:
-        if conn.in_transaction:
-            conn.set_authorizer(None)
-            conn.execute("ROLLBACK")
-        conn.close()
+        if not held:
+            if conn.in_transaction:
+                conn.set_authorizer(None)
+                conn.execute("ROLLBACK")
+            conn.close()
     if problems:
         raise BuildError("更新后的数据库没有通过检查（" + "；".join(problems[:3]) + "）")
     return counts, sum(d.size for d in deltas), in_place

@@ -44,12 +44,14 @@ class _Empty(Exception):
 # ---------------------------------------------------------------- build
 
 
-def build_history(project: Project, target: Path) -> str:
+def build_history(project: Project, target: Path, keeper: staging.Keeper | None = None) -> str:
     """Bring build/history.db up to date with the commits of data/; return a one-line Chinese summary.
 
     Commits already recorded are not processed again. The update is one SQLite transaction in
     history.db itself when nothing else holds the file, else on a copy that is checked and
-    renamed into place. Either way an interrupted build leaves the last good history.
+    renamed into place. Either way an interrupted build leaves the last good history. With a
+    `keeper`, the transaction in place is left open for it, and the copy is renamed into place
+    only once the keeper has kept the last history aside.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     staging.remove_stale(target)  # the copy a killed build was working on
@@ -59,33 +61,41 @@ def build_history(project: Project, target: Path) -> str:
         staging.roll_back_interrupted(target)  # else a copy would take a killed update's pages
         if target.exists() and not staging.held_elsewhere(target):
             try:
-                return _update_in_place(project, target)
+                return _update_in_place(project, target, keeper)
             except sqlite3.DatabaseError as exc:
                 if getattr(exc, "sqlite_errorname", "") not in DAMAGE:
                     raise
                 # damaged: the copy below is checked, and recorded again from git if need be
-        return _update_copy(project, target)
+        return _update_copy(project, target, keeper)
     except (OSError, sqlite3.Error) as exc:
         raise BuildError(f"无法写入修改历史 {target}：{exc}") from exc
 
 
-def _update_in_place(project: Project, target: Path) -> str:
+def _update_in_place(project: Project, target: Path, keeper: staging.Keeper | None) -> str:
     """One transaction with a rollback journal: SQLite either writes all of it or, when the build
     is killed, rolls it back the next time the file is opened. No whole-file check is repeated
     here: every page written is SQLite's own, in that one transaction, and the copy path and the
-    first build check the whole file."""
-    conn = sqlite3.connect(target, isolation_level=None)
+    first build check the whole file. With a keeper the transaction stays open, for the keeper to
+    commit (the site stage reads the changes through it: check_same_thread off)."""
+    conn: sqlite3.Connection | None = sqlite3.connect(
+        target, isolation_level=None, check_same_thread=keeper is None
+    )
     try:
         conn.execute("pragma journal_mode = delete")
         conn.execute("pragma synchronous = full")
         conn.execute("pragma cache_size = -100000")  # the changed pages stay in memory until COMMIT
-        with _one_transaction(conn):
-            return _update(project, sqlite_utils.Database(conn))
+        with _one_transaction(conn, commit=keeper is None):
+            summary = _update(project, sqlite_utils.Database(conn))
+        if keeper is not None:
+            keeper.hold(target, conn)
+            conn = None
+        return summary
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
 
 
-def _update_copy(project: Project, target: Path) -> str:
+def _update_copy(project: Project, target: Path, keeper: staging.Keeper | None = None) -> str:
     """The update on a copy, checked, synced and renamed into place."""
     tmp = staging.temporary(target)
     tmp.unlink(missing_ok=True)
@@ -113,6 +123,8 @@ def _update_copy(project: Project, target: Path) -> str:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         tmp.chmod(0o644)
+        if keeper is not None:
+            keeper.replacing(target)
         os.replace(tmp, target)
         return summary
     finally:
@@ -135,9 +147,10 @@ def _update_file(project: Project, path: Path) -> str:
 
 
 @contextmanager
-def _one_transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN, then COMMIT only at the end (ROLLBACK on any error). A statement in between that
-    would end the transaction early (a COMMIT by a helper library, for one) is refused by SQLite."""
+def _one_transaction(conn: sqlite3.Connection, *, commit: bool = True) -> Iterator[None]:
+    """BEGIN, then COMMIT only at the end (ROLLBACK on any error; without `commit`, left open). A
+    statement in between that would end the transaction early (a COMMIT by a helper library, for
+    one) is refused by SQLite."""
     conn.execute("BEGIN IMMEDIATE")
     conn.set_authorizer(staging.no_transaction_control)
     try:
@@ -148,7 +161,8 @@ def _one_transaction(conn: sqlite3.Connection) -> Iterator[None]:
             conn.execute("ROLLBACK")
         raise
     conn.set_authorizer(None)
-    conn.execute("COMMIT")
+    if commit:
+        conn.execute("COMMIT")
 
 
 def _intact(path: Path) -> bool:

@@ -111,17 +111,22 @@ def all_pages(ctx: Context) -> Iterator[Page]:
             yield page
 
 
-def build_site(project: Project, target: Path, *, datasette_url: str) -> str:
-    """Build the site into target; return a one-line Chinese summary."""
+def build_site(
+    project: Project, target: Path, *, datasette_url: str, keeper: staging.Keeper | None = None
+) -> str:
+    """Build the site into target; return a one-line Chinese summary. `keeper`: where this build's
+    history update waits for its commit (the 变更记录 pages read it from there)."""
     try:
-        return build(project, target, datasette_url=datasette_url).summary(target)
+        return build(project, target, datasette_url=datasette_url, keeper=keeper).summary(target)
     except BuildError:
         raise
     except Exception as exc:  # any other failure is reported in Chinese; the last site stays
         raise BuildError(f"生成网站时出错（{type(exc).__name__}：{exc}）。") from exc
 
 
-def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
+def build(
+    project: Project, target: Path, *, datasette_url: str, keeper: staging.Keeper | None = None
+) -> SiteBuild:
     stats = SiteBuild()
     staging.recover_directory(target)  # a swap cut off by a crash: the last good site comes back first
     staging.remove_stale(target)  # and what a killed build was writing goes
@@ -137,7 +142,7 @@ def build(project: Project, target: Path, *, datasette_url: str) -> SiteBuild:
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="changes") as pool:
             # history.db's queries and polars's reading both let the other thread run
-            changes = pool.submit(_changes, project, datasette_url)
+            changes = pool.submit(_changes, project, datasette_url, keeper)
             data = SiteData.load(project, work / PETITIONS)
             ctx = Context(
                 project=project,
@@ -235,14 +240,17 @@ def _site_url(project: Project) -> str:
     return project.settings.site_url
 
 
-def _changes(project: Project, datasette_url: str) -> tuple[dict[str, str], bool]:
+def _changes(
+    project: Project, datasette_url: str, keeper: staging.Keeper | None = None
+) -> tuple[dict[str, str], bool]:
     """变更记录 pages from the history stage, when that stage and its database exist."""
     history_db = project.build_dir / "history.db"
-    if not history_db.exists():
+    held = keeper.connection(history_db) if keeper is not None else None
+    if held is None and not history_db.exists():
         return {}, False
     try:
         kept = project.build_dir / WORK / "changes"
-        return dict(changes_pages(project, history_db, datasette_url, kept)), True
+        return dict(changes_pages(project, history_db, datasette_url, kept, held)), True
     except Exception as exc:  # a broken history must not publish a half-made site
         raise BuildError(f"生成变更记录页面失败：{exc}。请重新构建 build/history.db。") from exc
 

@@ -7,8 +7,8 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Callable
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +28,22 @@ RECENT_LIMIT = 200
 MASKED_KEY = "编号中含有个人信息，已部分隐去"
 
 
-def coverage(history_db: Path) -> str:
-    """The Chinese sentence saying from which commit the history starts (and what could not be seen)."""
-    if not history_db.exists():
-        return "还没有生成修改历史。"
+@contextmanager
+def _reading(history_db: Path, held: sqlite3.Connection | None) -> Iterator[sqlite3.Connection]:
+    """The build's own connection to history.db (its update not yet committed, see
+    sunshine.staging.Keeper), or one of its own."""
+    if held is not None:
+        yield held
+        return
     with closing(sqlite3.connect(history_db)) as conn:
+        yield conn
+
+
+def coverage(history_db: Path, held: sqlite3.Connection | None = None) -> str:
+    """The Chinese sentence saying from which commit the history starts (and what could not be seen)."""
+    if held is None and not history_db.exists():
+        return "还没有生成修改历史。"
+    with _reading(history_db, held) as conn:
         try:
             row = conn.execute("select value from history_info where key = 'coverage'").fetchone()
         except sqlite3.DatabaseError:
@@ -43,9 +54,9 @@ def coverage(history_db: Path) -> str:
 STALE = "修改历史是旧版本的程序生成的，没有按现在的规则隐去个人信息，所以这里暂不列出。请重新运行 sunshine build 生成修改历史。"
 
 
-def _masked_by_this_version(history_db: Path) -> bool:
+def _masked_by_this_version(history_db: Path, held: sqlite3.Connection | None = None) -> bool:
     """Whether history.db was masked the way this program masks (an older one is not shown)."""
-    with closing(sqlite3.connect(history_db)) as conn:
+    with _reading(history_db, held) as conn:
         try:
             row = conn.execute("select value from history_info where key = 'masking'").fetchone()
         except sqlite3.DatabaseError:
@@ -148,12 +159,24 @@ def _open_changes(history_db: Path) -> sqlite3.Connection | None:
 
 
 def changes_pages(
-    project: Project, history_db: Path, datasette_url: str, kept: Path | None = None
+    project: Project,
+    history_db: Path,
+    datasette_url: str,
+    kept: Path | None = None,
+    held: sqlite3.Connection | None = None,
 ) -> dict[str, str]:
     """The 变更记录 section: "changes/index.md" and "changes/<table>.md", Markdown in Chinese.
 
     With `kept`, a folder kept between builds, a page by month or by village whose changes are
-    the same as last time is taken from there, not written again."""
+    the same as last time is taken from there, not written again. `held`: the build's own
+    connection to history.db, its update not yet committed (read through it, left open)."""
+    if held is not None:
+        held.row_factory = sqlite3.Row
+        try:
+            events = _Events(held if _masked_by_this_version(history_db, held) else None)
+            return _pages(project, events, history_db, datasette_url, _Kept(kept), held)
+        finally:
+            held.row_factory = None
     conn = _open_changes(history_db)
     try:
         return _pages(project, _Events(conn), history_db, datasette_url, _Kept(kept))
@@ -163,11 +186,16 @@ def changes_pages(
 
 
 def _pages(
-    project: Project, events: _Events, history_db: Path, datasette_url: str, kept: _Kept
+    project: Project,
+    events: _Events,
+    history_db: Path,
+    datasette_url: str,
+    kept: _Kept,
+    held: sqlite3.Connection | None = None,
 ) -> dict[str, str]:
     sample = SAMPLE_MARK if project.settings.sample else ""
-    stale = history_db.exists() and not _masked_by_this_version(history_db)
-    note = md(STALE if stale else coverage(history_db))
+    stale = (held is not None or history_db.exists()) and not _masked_by_this_version(history_db, held)
+    note = md(STALE if stale else coverage(history_db, held))
     removed_now = events.removed_now()
     pages: dict[str, str] = {}
 
