@@ -772,6 +772,23 @@ def test_an_output_nothing_else_holds_is_not_copied_its_update_waits_for_the_bui
     assert sorted(p.name for p in build_dir.iterdir()) == ["history.db", "sunshine.db"]
 
 
+def test_a_reader_that_opens_an_output_while_its_update_waits_reads_the_last_commit(tmp_path):
+    from sunshine.build import LastGood
+
+    build_dir = tmp_path / "build"
+    _two_databases(build_dir)
+    before = (build_dir / "sunshine.db").read_bytes()
+    kept = LastGood(build_dir)
+    kept.keep("database")
+    _stage_updates_in_place(kept, build_dir / "sunshine.db")
+    kept.connection(build_dir / "sunshine.db").execute("select count(*) from t").fetchone()
+    assert (build_dir / "sunshine.db").read_bytes() == before  # what it changed waits in memory
+    with closing(sqlite3.connect(f"file:{build_dir / 'sunshine.db'}?mode=ro", uri=True)) as reader:
+        assert reader.execute("select * from t").fetchall() == []
+        kept.commit()
+        assert reader.execute("select * from t").fetchall() == [("this build",)]
+
+
 def test_a_later_stage_that_fails_rolls_back_the_updates_in_place_and_puts_back_the_files_replaced(tmp_path):
     from sunshine.build import LastGood
 

@@ -203,7 +203,9 @@ def run_stage(project: Project, stage: str, *, datasette_url: str, keeper: LastG
 KEPT = {"database": "sunshine.db", "history": "history.db"}  # outputs a later stage's failure puts back
 LAST_GOOD = ".last-good"
 ABSENT = ".absent"  # beside a kept name: there was no such output before this build
-HELD_CACHE_KB = 2000  # SQLite's default page cache, for an update waiting for the build to succeed
+# An update waiting for the build to succeed: SQLite's default page cache, besides the pages it changed.
+HELD_CACHE_KB = 2000
+HELD_DIRTY_KB = 100_000
 
 
 class LastGood:
@@ -247,8 +249,11 @@ class LastGood:
 
     def hold(self, target: Path, conn: sqlite3.Connection) -> None:
         conn.set_authorizer(None)
-        # Its page cache back while the site is built: the pages changed go to the file, their
-        # originals being in the journal already, and go back from there on a rollback.
+        # While the site is built: the pages it changed stay in memory, not in the file (a reader
+        # that opens it meanwhile reads the last commit; past HELD_DIRTY_KB they go to the file,
+        # their originals in the journal), and the cache of the pages it only read goes.
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        conn.execute(f"PRAGMA cache_spill = {HELD_DIRTY_KB * 1024 // page_size}")
         conn.execute(f"PRAGMA cache_size = -{HELD_CACHE_KB}")
         conn.execute("PRAGMA shrink_memory")
         self.open[target.name] = conn
