@@ -723,6 +723,18 @@ def test_a_build_killed_during_the_site_stage_has_the_last_database_and_history_
     assert ".last-good" not in {p.name for p in project.build_dir.iterdir()}
 
 
+def test_after_a_build_killed_during_the_site_stage_the_next_updates_the_database_from_the_changed_rows(
+    tmp_path, monkeypatch
+):
+    project, before = built_then_corrected(tmp_path, monkeypatch)
+    assert run_python(KILL_DURING_THE_SITE, project.root).returncode == -9
+    next_build = sunshine("build", cwd=project.root)
+    out, err = next_build.communicate(timeout=300)
+    assert next_build.returncode == 0, err
+    assert "，按变化的 1 行更新）" in out  # the input copies of the database put back were kept
+    assert "本次处理 1 个新提交" in out
+
+
 def test_a_first_build_whose_site_fails_leaves_no_database_or_history(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     project = site_package(tmp_path)

@@ -18,7 +18,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager, suppress
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import click
@@ -63,7 +63,12 @@ def build_lock(build_dir: Path) -> Iterator[None]:
 
 def build_command(project: Project, *, datasette_url: str, only: Iterable[str] = ()) -> int:
     with build_lock(project.build_dir):
-        return _build(project, datasette_url=datasette_url, only=only)
+        return build_locked(project, datasette_url=datasette_url, only=only)
+
+
+def build_locked(project: Project, *, datasette_url: str, only: Iterable[str] = ()) -> int:
+    """`build_command` for a caller that holds `build_lock` (and goes on with the outputs)."""
+    return _build(project, datasette_url=datasette_url, only=only)
 
 
 def _build(project: Project, *, datasette_url: str, only: Iterable[str]) -> int:
@@ -206,6 +211,7 @@ ABSENT = ".absent"  # beside a kept name: there was no such output before this b
 # An update waiting for the build to succeed: SQLite's default page cache, besides the pages it changed.
 HELD_CACHE_KB = 2000
 HELD_DIRTY_KB = 100_000
+HELD_BUSY_MS = 60_000
 
 
 class LastGood:
@@ -252,6 +258,7 @@ class LastGood:
         # While the site is built: the pages it changed stay in memory, not in the file (a reader
         # that opens it meanwhile reads the last commit; past HELD_DIRTY_KB they go to the file,
         # their originals in the journal), and the cache of the pages it only read goes.
+        conn.execute(f"PRAGMA busy_timeout = {HELD_BUSY_MS}")  # a reader in the way when it commits
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
         conn.execute(f"PRAGMA cache_spill = {HELD_DIRTY_KB * 1024 // page_size}")
         conn.execute(f"PRAGMA cache_size = -{HELD_CACHE_KB}")
@@ -268,22 +275,34 @@ class LastGood:
         return self.open.get(target.name) if target.parent == self.build_dir else None
 
     def commit(self) -> None:
-        """The build succeeded: the updates left open are committed, in the order of their stages."""
+        """Every stage has succeeded (the site calls it just before its swap, so that the site and
+        the databases go public together): the updates left open are committed, in the order of
+        their stages. A build killed between two commits leaves the first committed and the second
+        rolled back by the next build, which then records that commit again."""
         while self.open:
             name = next(iter(self.open))
             conn = self.open[name]
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise BuildError(
+                    f"无法提交 build/{name} 的更新（{exc}）：可能有别的程序正在读写它，或磁盘已满。"
+                ) from exc
             del self.open[name]
             conn.close()
 
     def _roll_back(self) -> set[str]:
-        """The updates left open are rolled back; the names of their files."""
-        names = set(self.open)
-        for conn in self.open.values():
-            with suppress(sqlite3.Error):
+        """The updates left open are rolled back; the names of the files rolled back."""
+        names = set()
+        for name, conn in self.open.items():
+            try:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-            conn.close()
+                    names.add(name)
+            except sqlite3.Error:
+                pass  # its journal is rolled back when the file is next opened
+            finally:
+                conn.close()
         self.open.clear()
         return names
 
@@ -296,16 +315,19 @@ class LastGood:
             target = self.build_dir / name
             kept, absent = self.folder / name, self.folder / (name + ABSENT)
             try:
-                staging.roll_back_interrupted(target)  # an update a killed build left open
-                if name in rolled_back:
-                    put_back.add(stage)
-                elif kept.is_file() and (not check or _intact(kept)):
+                # An update a killed build left open: rolled back (a journal SQLite never needed,
+                # the file unchanged, stays until the next update overwrites it).
+                left_open = _journal(target).exists()
+                staging.roll_back_interrupted(target)
+                if kept.is_file() and (not check or _intact(kept)):
                     _journal(target).unlink(missing_ok=True)  # its update's journal: never the kept file's
                     os.replace(kept, target)
                     put_back.add(stage)
                 elif absent.exists():
                     _journal(target).unlink(missing_ok=True)
                     target.unlink(missing_ok=True)
+                    put_back.add(stage)
+                elif name in rolled_back or left_open:
                     put_back.add(stage)
             except OSError:
                 continue

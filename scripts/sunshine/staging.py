@@ -189,6 +189,10 @@ class Keeper(Protocol):
     def connection(self, target: Path) -> sqlite3.Connection | None:
         """The open transaction of target, for a later stage to read what this build wrote."""
 
+    def commit(self) -> None:
+        """Commit the transactions held: the last stage calls it just before its own output goes
+        public (BuildError when one cannot be committed)."""
+
 
 def no_transaction_control(action: int, *args: object) -> int:
     """An SQLite authorizer for an update that must be one transaction: BEGIN, COMMIT and ROLLBACK

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from sunshine.build import build_command
+from sunshine.build import build_lock, build_locked
 from sunshine.package import Project
 from sunshine.publish.bundle import PublishError, public_urls, write_bundle
 from sunshine.site.build import built_for
@@ -25,15 +25,17 @@ def publish_command(project: Project, *, out: Path | None = None, skip_build: bo
     if skip_build and (stale := _site_for_elsewhere(project, where.datasette)):
         click.echo(f"发布失败：{stale}\n上一次的发布包保持不变。", err=True)
         return 1
-    if not skip_build and build_command(project, datasette_url=where.datasette) != 0:
-        click.echo("构建失败，没有生成发布包，上一次的发布包保持不变。", err=True)
-        return 1
-    target = out or project.build_dir / "publish"
-    try:
-        bundle = write_bundle(project, target, where)
-    except PublishError as exc:
-        click.echo(f"发布失败：{exc}\n上一次的发布包保持不变。", err=True)
-        return 1
+    # The bundle links build/'s outputs: no build changes them until it is written.
+    with build_lock(project.build_dir):
+        if not skip_build and build_locked(project, datasette_url=where.datasette) != 0:
+            click.echo("构建失败，没有生成发布包，上一次的发布包保持不变。", err=True)
+            return 1
+        target = out or project.build_dir / "publish"
+        try:
+            bundle = write_bundle(project, target, where)
+        except PublishError as exc:
+            click.echo(f"发布失败：{exc}\n上一次的发布包保持不变。", err=True)
+            return 1
     click.echo(f"✓ {bundle.summary()}（共 {time.perf_counter() - started:.1f} 秒）")
     click.echo(f"网站：{where.site}　数据门户：{where.datasette}/　部署方法见 {target / 'DEPLOY.md'}")
     return 0

@@ -203,6 +203,8 @@ def build(
             _write_state(work, state)
             _sync_tree(str(html_dir), str(new), top=True)
             stats.search_index_bytes = _write_search_index(index, new / "search" / "search_index.json")
+            if keeper is not None:  # the database and the history go public with the site, not after it
+                keeper.commit()
         except BaseException:
             staging.remove_tree(new)
             raise
