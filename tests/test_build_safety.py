@@ -760,19 +760,27 @@ def _stage_updates_in_place(keeper, target: Path) -> None:
     keeper.hold(target, conn)
 
 
+def _database_update_waiting(tmp_path: Path):
+    """A build whose database stage updated sunshine.db in place: its build folder, its LastGood and
+    what sunshine.db held before."""
+    from sunshine.build import LastGood
+
+    build_dir = tmp_path / "build"
+    _two_databases(build_dir)
+    before = (build_dir / "sunshine.db").read_bytes()
+    kept = LastGood(build_dir)
+    kept.keep("database")
+    _stage_updates_in_place(kept, build_dir / "sunshine.db")
+    return build_dir, kept, before
+
+
 def _t(db: Path) -> list[tuple]:
     with closing(sqlite3.connect(db)) as conn:
         return conn.execute("select * from t").fetchall()
 
 
 def test_an_output_nothing_else_holds_is_not_copied_its_update_waits_for_the_build_to_succeed(tmp_path):
-    from sunshine.build import LastGood
-
-    build_dir = tmp_path / "build"
-    _two_databases(build_dir)
-    kept = LastGood(build_dir)
-    kept.keep("database")
-    _stage_updates_in_place(kept, build_dir / "sunshine.db")
+    build_dir, kept, _ = _database_update_waiting(tmp_path)
     assert not staging.held_elsewhere(build_dir / "sunshine.db")
     assert list((build_dir / ".last-good").iterdir()) == []
     assert kept.connection(build_dir / "sunshine.db").execute("select * from t").fetchall() == [
@@ -785,14 +793,7 @@ def test_an_output_nothing_else_holds_is_not_copied_its_update_waits_for_the_bui
 
 
 def test_a_reader_that_opens_an_output_while_its_update_waits_reads_the_last_commit(tmp_path):
-    from sunshine.build import LastGood
-
-    build_dir = tmp_path / "build"
-    _two_databases(build_dir)
-    before = (build_dir / "sunshine.db").read_bytes()
-    kept = LastGood(build_dir)
-    kept.keep("database")
-    _stage_updates_in_place(kept, build_dir / "sunshine.db")
+    build_dir, kept, before = _database_update_waiting(tmp_path)
     kept.connection(build_dir / "sunshine.db").execute("select count(*) from t").fetchone()
     assert (build_dir / "sunshine.db").read_bytes() == before  # what it changed waits in memory
     with closing(sqlite3.connect(f"file:{build_dir / 'sunshine.db'}?mode=ro", uri=True)) as reader:
@@ -801,15 +802,24 @@ def test_a_reader_that_opens_an_output_while_its_update_waits_reads_the_last_com
         assert reader.execute("select * from t").fetchall() == [("this build",)]
 
 
-def test_a_later_stage_that_fails_rolls_back_the_updates_in_place_and_puts_back_the_files_replaced(tmp_path):
-    from sunshine.build import LastGood
+def test_an_update_a_reader_keeps_from_committing_fails_in_chinese_and_is_rolled_back(tmp_path, monkeypatch):
+    from sunshine import build
 
-    build_dir = tmp_path / "build"
-    _two_databases(build_dir)
+    monkeypatch.setattr(build, "HELD_BUSY_MS", 100)
+    build_dir, kept, _ = _database_update_waiting(tmp_path)
+    with closing(sqlite3.connect(build_dir / "sunshine.db", isolation_level=None)) as reader:
+        reader.execute("BEGIN")
+        reader.execute("select * from t").fetchall()  # a read transaction: no COMMIT can write under it
+        with pytest.raises(BuildError, match=r"^无法提交 build/sunshine.db 的更新（database is locked）"):
+            kept.commit()
+        reader.execute("COMMIT")
+    assert kept.restore() == {"database"}
+    assert _t(build_dir / "sunshine.db") == []
+
+
+def test_a_later_stage_that_fails_rolls_back_the_updates_in_place_and_puts_back_the_files_replaced(tmp_path):
+    build_dir, kept, _ = _database_update_waiting(tmp_path)
     before = (build_dir / "history.db").read_bytes()
-    kept = LastGood(build_dir)
-    kept.keep("database")
-    _stage_updates_in_place(kept, build_dir / "sunshine.db")
     kept.keep("history")
     kept.replacing(build_dir / "history.db")  # a bundle links it: a new file is renamed over it
     assert (build_dir / ".last-good" / "history.db").samefile(build_dir / "history.db")
