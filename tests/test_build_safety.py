@@ -425,6 +425,32 @@ def test_a_site_built_for_a_local_preview_is_not_published_with_skip_build(tmp_p
     assert sunshine("publish", "--skip-build").returncode == 0
 
 
+def test_publish_with_skip_build_waits_for_a_running_build_before_it_bundles_the_outputs(tmp_path):
+    from sunshine.build import build_lock
+
+    project = site_package(tmp_path)
+    for name in ("metadata.json", "DEPLOY.md"):
+        shutil.copy(ROOT / name, project.root / name)
+    commit_all(project.root)
+    portal = public_urls(project)[0].datasette
+    built = sunshine("build", "--datasette-url", portal, cwd=project.root)
+    built.communicate(timeout=300)
+    assert built.returncode == 0
+    with build_lock(project.build_dir):  # a build is running
+        publishing = sunshine("publish", "--skip-build", cwd=project.root)
+        said = ""
+        while "正在进行" not in said and publishing.poll() is None:
+            said = publishing.stderr.readline()
+        assert said.startswith("另一个构建（进程 ") and said.endswith(
+            "正在进行，等它完成后再开始本次构建……\n"
+        )
+        assert publishing.poll() is None
+        assert not (project.build_dir / "publish").exists()
+    out, err = publishing.communicate(timeout=300)
+    assert publishing.returncode == 0, err
+    assert (project.build_dir / "publish" / "datasette" / "sunshine.db").exists()
+
+
 def test_the_next_history_build_puts_a_killed_update_back_before_it_copies_or_a_link_serves_it(tmp_path):
     from sunshine.history.build import build_history
 
