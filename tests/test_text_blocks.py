@@ -145,6 +145,51 @@ def test_the_kept_petitions_brought_up_to_date_equal_a_whole_read(township: Proj
     assert SiteData.load(township, kept).petitions.equals(whole.petitions)  # kept again, as patched
 
 
+def test_petitions_edited_deleted_and_added_are_spliced_into_the_kept_rows(
+    township: Project, tmp_path, monkeypatch
+):
+    kept = tmp_path / "petitions"
+    SiteData.load(township, kept)
+    edit_rows(township)
+    whole = SiteData.load(township)
+    must_not_read_whole(monkeypatch)
+    monkeypatch.setattr(pl.DataFrame, "join", lambda *a, **k: pytest.fail("the kept rows were joined"))
+    patched = SiteData.load(township, kept)
+    assert patched.petitions.equals(whole.petitions)
+    assert patched.recent_petitions.equals(whole.recent_petitions)
+    assert patched.petitions.n_chunks() > 1  # the kept rows in slices, not copied
+
+
+def hashes(*values: int) -> pl.Series:
+    return pl.Series(values, dtype=pl.UInt64)
+
+
+def test_kept_positions_follow_rows_edited_deleted_and_added():
+    kept = hashes(1, 2, 3, 4, 5, 6)
+    assert data.kept_positions(kept, hashes(1, 9, 3, 5, 6, 7)).to_list() == [0, None, 2, 4, 5, None]
+    assert data.kept_positions(kept, hashes(0, 1, 2, 3, 4, 5, 6)).to_list() == [None, 0, 1, 2, 3, 4, 5]
+    assert data.kept_positions(kept, hashes(6, 5, 4, 3, 2, 1)).to_list() == [5, 4, 3, 2, 1, 0]
+    assert data.kept_positions(hashes(), hashes(1, 2)).to_list() == [None, None]
+
+
+def test_records_moved_every_which_way_are_left_to_a_join(monkeypatch):
+    monkeypatch.setattr(data, "SHIFTS_AT_MOST", 2)
+    monkeypatch.setattr(data, "SPLICED_AT_MOST", 2)
+    assert data.kept_positions(hashes(1, 2, 3, 4, 5, 6), hashes(6, 5, 4, 3, 2, 1)) is None
+
+
+def test_rows_are_assembled_from_slices_of_the_kept_and_the_fresh():
+    old = pl.DataFrame({"v": ["a", "b", "c", "d"]})
+    fresh = pl.DataFrame({"v": ["X", "Y"]})
+    at = pl.Series([0, None, 2, 3, None], dtype=pl.Int64)
+    assert data._assembled(old, fresh, at)["v"].to_list() == ["a", "X", "c", "d", "Y"]
+    assert data._assembled(old, fresh, pl.Series([3, 2], dtype=pl.Int64))["v"].to_list() == ["d", "c"]
+    assert data._assembled(old.clear(), fresh, pl.Series([None, None], dtype=pl.Int64))["v"].to_list() == [
+        "X",
+        "Y",
+    ]
+
+
 @pytest.mark.parametrize("damage", ["truncated", "another schema", "too many changes"])
 def test_kept_petitions_that_cannot_be_used_are_read_again_whole(
     township: Project, tmp_path: Path, monkeypatch, damage: str

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,7 +244,7 @@ def _site_url(project: Project) -> str:
 
 def _changes(
     project: Project, datasette_url: str, keeper: staging.Keeper | None = None
-) -> tuple[dict[str, str], bool]:
+) -> tuple[Mapping[str, str], bool]:
     """变更记录 pages from the history stage, when that stage and its database exist."""
     history_db = project.build_dir / "history.db"
     held = keeper.connection(history_db) if keeper is not None else None
@@ -252,7 +252,7 @@ def _changes(
         return {}, False
     try:
         kept = project.build_dir / WORK / "changes"
-        return dict(changes_pages(project, history_db, datasette_url, kept, held)), True
+        return changes_pages(project, history_db, datasette_url, kept, held), True
     except Exception as exc:  # a broken history must not publish a half-made site
         raise BuildError(f"生成变更记录页面失败：{exc}。请重新构建 build/history.db。") from exc
 
@@ -297,7 +297,7 @@ def _write_if_changed(path: Path, content: bytes) -> bool:
 def _write_docs(
     project: Project,
     pages: Iterable[Page],
-    changes: dict[str, str],
+    changes: Mapping[str, str],
     docs: Path,
     manifest_path: Path,
     stats: SiteBuild,
@@ -354,7 +354,7 @@ def _mark_changes_page(path: str, text: str) -> str:
 # -- MkDocs ----------------------------------------------------------------------------------------
 
 
-def _nav(pages: list[Page], changes: dict[str, str], docs: Path) -> list[Any]:
+def _nav(pages: list[Page], changes: Mapping[str, str], docs: Path) -> list[Any]:
     by_path = {p.path: p for p in pages}
     nav: list[Any] = [{"首页": "index.md"}]
     townships: dict[str, list[Any]] = {}
@@ -413,7 +413,7 @@ def _write_config(
     work: Path,
     docs: Path,
     pages: list[Page],
-    changes: dict[str, str],
+    changes: Mapping[str, str],
     datasette_url: str,
 ) -> Path:
     """The project's mkdocs.yml with the working docs directory, the nav and the search dictionaries."""

@@ -7,7 +7,7 @@ them to Markdown, so the site stage can skip a page whose inputs have not change
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -82,7 +82,7 @@ class Context:
     ds: Datasette
     site_url: str
     history: bool = False  # the history database and its canned query exist
-    changes: dict[str, str] = field(default_factory=dict)  # 变更记录 pages, path -> Markdown
+    changes: Mapping[str, str] = field(default_factory=dict)  # 变更记录 pages, path -> Markdown
     as_of: str = field(default_factory=lambda: date.today().isoformat())  # for 已逾期 commitments
 
     @property

@@ -7,7 +7,7 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
@@ -164,7 +164,7 @@ def changes_pages(
     datasette_url: str,
     kept: Path | None = None,
     held: sqlite3.Connection | None = None,
-) -> dict[str, str]:
+) -> ChangesPages:
     """The 变更记录 section: "changes/index.md" and "changes/<table>.md", Markdown in Chinese.
 
     With `kept`, a folder kept between builds, a page by month or by village whose changes are
@@ -192,12 +192,12 @@ def _pages(
     datasette_url: str,
     kept: _Kept,
     held: sqlite3.Connection | None = None,
-) -> dict[str, str]:
+) -> ChangesPages:
     sample = SAMPLE_MARK if project.settings.sample else ""
     stale = (held is not None or history_db.exists()) and not _masked_by_this_version(history_db, held)
     note = md(STALE if stale else coverage(history_db, held))
     removed_now = events.removed_now()
-    pages: dict[str, str] = {}
+    pages = ChangesPages()
 
     flagged = events.newest("after_publication = 1")
     flagged_count = events.count("after_publication = 1")
@@ -356,8 +356,8 @@ def _sentence_pages(
     removed_now: set[tuple[str, str]],
     note: str,
     kept: _Kept,
-) -> dict[str, str]:
-    pages = {}
+) -> dict[str, str | Path]:
+    pages: dict[str, str | Path] = {}
     shared = (datasette_url, note, sorted(villages.items()))
     groups = [
         (month_path(m), f"变更记录：{m[:4]} 年 {int(m[5:7])} 月", n, "substr(commit_date, 1, 7) = ?", m)
@@ -393,6 +393,30 @@ _CODE = hashlib.sha256(
 ).hexdigest()
 
 
+class ChangesPages(Mapping[str, str]):
+    """The 变更记录 pages, path -> Markdown. A page kept between builds stays in its file until it is
+    asked for: a county's pages are tens of megabytes of text, which the site need not hold at once."""
+
+    def __init__(self) -> None:
+        self._pages: dict[str, str | Path] = {}
+
+    def __getitem__(self, path: str) -> str:
+        page = self._pages[path]
+        return page.read_text(encoding="utf-8") if isinstance(page, Path) else page
+
+    def __setitem__(self, path: str, page: str | Path) -> None:
+        self._pages[path] = page
+
+    def update(self, pages: Mapping[str, str | Path]) -> None:
+        self._pages.update(pages)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._pages)
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+
 class _Kept:
     """Pages by month and by village kept between builds, each under a digest of all it shows."""
 
@@ -401,20 +425,18 @@ class _Kept:
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
 
-    def page(self, inputs: Any, render: Callable[[], str]) -> str:
+    def page(self, inputs: Any, render: Callable[[], str]) -> str | Path:
+        """The page's Markdown, or the file that holds it (read when the page is written)."""
         if self.folder is None:
             return render()
         name = hashlib.sha256((_CODE + repr(inputs)).encode("utf-8")).hexdigest()[:32] + ".md"
         self.used.add(name)
         path = self.folder / name
-        try:
-            return path.read_text(encoding="utf-8")
-        except OSError:
-            text = render()
+        if not path.is_file():
             tmp = path.with_name(f"{name}.{os.getpid()}.tmp")
-            tmp.write_text(text, encoding="utf-8")
+            tmp.write_text(render(), encoding="utf-8")
             tmp.replace(path)
-            return text
+        return path
 
     def forget_unused(self) -> None:
         if self.folder is not None:

@@ -31,6 +31,8 @@ NEWEST = ("resolved_on", "case_id")  # the order of 最近办结的诉求, newes
 PETITION_COLUMNS = ("village_code", "grid_id", "category", "channel", "department", "satisfaction")
 KEPT_PETITION_COLUMNS = (*PETITION_COLUMNS, "days", "month", "received_year", "resolved_year")
 PATCHED_AT_MOST = 100_000  # records added since the last build read one by one; more: the whole file
+SHIFTS_AT_MOST = 64  # records matched to the kept rows at so many shifts at most (kept_positions)
+SPLICED_AT_MOST = 1024  # the kept rows spliced in so many runs at most (_assembled); more: copied
 
 
 def _read_table(project: Project, name: str, columns: list[str] | None = None) -> pl.DataFrame:
@@ -221,10 +223,12 @@ def _patched(table: Table, path: Path, kept: Path) -> tuple[pl.DataFrame, pl.Dat
         return None
     if old is None:
         return None
-    # Where each record of the file stood in the kept rows; a record not kept is read and added after them.
-    at = index.frame.select("h").join(
-        old.select("h").with_row_index("_old"), on="h", how="left", maintain_order="left"
-    )["_old"]
+    # Where each record of the file stood in the kept rows (null: not kept, read from the file).
+    at = kept_positions(old["h"], index.frame["h"])
+    if at is None:
+        at = index.frame.select("h").join(
+            old.select("h").with_row_index("_old"), on="h", how="left", maintain_order="left"
+        )["_old"]
     added = index.frame.filter(at.is_null())
     if added.height > PATCHED_AT_MOST or at.len() != index.records:
         return None
@@ -232,13 +236,8 @@ def _patched(table: Table, path: Path, kept: Path) -> tuple[pl.DataFrame, pl.Dat
     if fresh is None:
         return None
     columns = [c for c in old.columns if c != "h"]
-    # Signed: with no rows kept (a file that had its header alone), the first added row is row 0.
-    after = at.is_null().cast(pl.Int64).cum_sum() + (old.height - 1)
-    where = at.cast(pl.Int64).fill_null(after)
-    both = pl.concat([old.select(columns), _kept_of(table, fresh).select(columns)], rechunk=False)
+    frame = _assembled(old.select(columns), _kept_of(table, fresh).select(columns), at)
     del old
-    frame = both[where]
-    del both
     fields = table.field_names
     candidates = _parsed(table, path, index, index.frame[_newest(frame)], fields)
     if candidates is None:
@@ -249,6 +248,54 @@ def _patched(table: Table, path: Path, kept: Path) -> tuple[pl.DataFrame, pl.Dat
         recent = pl.concat([recent, _shown(table, candidates.select(texts))], how="horizontal")
     _keep(table, index, frame, kept)
     return frame.drop(*NEWEST), recent
+
+
+def kept_positions(kept: pl.Series, now: pl.Series) -> pl.Series | None:
+    """Where each of the file's records (hashes `now`) stands in the kept rows (hashes `kept`), null
+    where it is not kept; None when the records moved too much to say so cheaply (then a join does).
+
+    Staff edit rows where they stand, delete some and add some: the records keep their order, each
+    stretch of them shifted by the rows deleted or added before it. So the records are matched at
+    one shift at a time, each shift taken from the first record still unmatched, which costs a few
+    passes over the hashes where a join builds a table of them all."""
+    at = pl.Series("at", [None] * now.len(), dtype=pl.Int64)
+    unmatched = pl.int_range(0, now.len(), dtype=pl.Int64, eager=True)
+    for _ in range(SHIFTS_AT_MOST):
+        if unmatched.is_empty():
+            return at
+        first = int(unmatched[0])
+        found = (kept == now[first]).arg_true()
+        if found.is_empty():  # a record added or edited: read from the file
+            unmatched = unmatched.slice(1)
+            continue
+        shifted = unmatched + (int(found[0]) - first)
+        inside = (shifted >= 0) & (shifted < kept.len())
+        same = inside & (kept.gather(shifted.clip(0, max(kept.len() - 1, 0))) == now.gather(unmatched))
+        at = at.scatter(unmatched.filter(same), shifted.filter(same))
+        unmatched = unmatched.filter(~same)
+    return at if unmatched.len() <= SPLICED_AT_MOST else None  # the rest read from the file
+
+
+def _assembled(old: pl.DataFrame, fresh: pl.DataFrame, at: pl.Series) -> pl.DataFrame:
+    """Row i is old[at[i]] or, where at[i] is null, the next row of `fresh`. Runs of rows that stand
+    together in one frame are slices of it, not copies, unless there are more than SPLICED_AT_MOST."""
+    # Signed: with no rows kept (a file that had its header alone), the first added row is row 0.
+    after = at.is_null().cast(pl.Int64).cum_sum() + (old.height - 1)
+    where = at.cast(pl.Int64).fill_null(after)
+    if where.is_empty():
+        return old.clear()
+    starts = ((where.diff() != 1) | (where == old.height)).fill_null(True).arg_true()
+    if starts.len() > SPLICED_AT_MOST:
+        return pl.concat([old, fresh], rechunk=False)[where]
+    ends = [*starts.to_list()[1:], where.len()]
+    parts = []
+    for start, end in zip(starts.to_list(), ends, strict=True):
+        source = int(where[start])
+        if source < old.height:
+            parts.append(old.slice(source, end - start))
+        else:
+            parts.append(fresh.slice(source - old.height, end - start))
+    return pl.concat(parts, rechunk=False)
 
 
 def _parsed(
