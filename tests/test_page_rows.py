@@ -1,6 +1,7 @@
 """The rows of a village or archive page stand in its inputs by a digest of their values."""
 
 import polars as pl
+import pytest
 
 from sunshine.site.pages import partition_rows
 
@@ -47,3 +48,11 @@ def test_what_a_page_would_show_differently_gives_another_digest():
     assert digests(negative_zero)[("A",)] != digests(FRAME)[("A",)]
     assert digests(empty_title)[("B",)] != digests(FRAME)[("B",)]
     assert digests(swapped)[("A",)] != digests(FRAME)[("A",)]
+
+
+def test_a_page_key_holds_the_digest_of_its_rows_not_their_printed_table(monkeypatch):
+    from sunshine.site.build import _key
+
+    rows = partition_rows(FRAME, ["village_code"])[("A",)]
+    monkeypatch.setattr(pl.DataFrame, "__str__", lambda self: pytest.fail("the frame was printed"))
+    assert _key("v1", {"disclosures": rows}) == _key("v1", {"disclosures": f"rows:{rows.digest}"})

@@ -272,9 +272,11 @@ def _code_version() -> str:
 def _key(version: str, inputs: Any) -> str:
     """A digest of the code and a page's inputs (`Rows` by their digest). orjson writes a county's
     inputs in a tenth of the time json takes; what it cannot write (an integer past 64 bits) is
-    written by json."""
+    written by json. Dataclasses go to _plain as they go to json's default: orjson would otherwise
+    write each field, a frame of `Rows` as its printed (and cut short) table."""
+    options = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATACLASS
     try:
-        payload = orjson.dumps(inputs, default=_plain, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+        payload = orjson.dumps(inputs, default=_plain, option=options)
     except (orjson.JSONEncodeError, TypeError):
         payload = json.dumps(inputs, sort_keys=True, ensure_ascii=False, default=_plain).encode("utf-8")
     return hashlib.sha256(version.encode("utf-8") + payload).hexdigest()

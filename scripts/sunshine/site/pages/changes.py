@@ -79,6 +79,19 @@ class _Events:
         sql = f"select * from changes where {where} order by seq desc, id desc limit ?"
         return [dict(r) for r in self.conn.execute(sql, [*params, limit])]
 
+    def newest_rows(
+        self, where: str = "1", params: tuple = (), limit: int = RECENT_LIMIT
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """As newest, the columns' names and each row's values: a page kept from the last build
+        needs no dicts, and a county's 300 villages and months list 60,000 changes."""
+        if self.conn is None:
+            return [], []
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        sql = f"select * from changes where {where} order by seq desc, id desc limit ?"
+        rows = cursor.execute(sql, [*params, limit]).fetchall()
+        return [d[0] for d in cursor.description], rows
+
     def count(self, where: str = "1", params: tuple = ()) -> int:
         if self.conn is None:
             return 0
@@ -367,11 +380,15 @@ def _sentence_pages(
         for code, n in places.items()
     ]
     for path, title, count, where, value in groups:
-        newest = events.newest(where, (value,))
-        removed = [(e["table_name"], e["record_id"]) in removed_now for e in newest]
-        inputs = (shared, title, count, [tuple(e.values()) for e in newest], removed)
+        names, rows = events.newest_rows(where, (value,))
+        key = [names.index("table_name"), names.index("record_id")] if names else []
+        removed = [tuple(r[i] for i in key) in removed_now for r in rows]
+        inputs = (shared, title, count, rows, removed)
 
-        def render(newest: list[dict[str, Any]] = newest, title: str = title, count: int = count) -> str:
+        def render(
+            names: list[str] = names, rows: list[tuple] = rows, title: str = title, count: int = count
+        ) -> str:
+            newest = [dict(zip(names, r, strict=True)) for r in rows]
             items = "".join(_sentence_item(e, villages, datasette_url, removed_now) for e in newest)
             more = (
                 f"<p>只列出最近 {RECENT_LIMIT} 处，共 {count} 处；全部可在数据库中查询。</p>"

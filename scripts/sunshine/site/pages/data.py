@@ -258,7 +258,7 @@ def kept_positions(kept: pl.Series, now: pl.Series) -> pl.Series | None:
     stretch of them shifted by the rows deleted or added before it. So the records are matched at
     one shift at a time, each shift taken from the first record still unmatched, which costs a few
     passes over the hashes where a join builds a table of them all."""
-    at = pl.Series("at", [None] * now.len(), dtype=pl.Int64)
+    at = pl.repeat(None, now.len(), dtype=pl.Int64, eager=True).alias("at")
     unmatched = pl.int_range(0, now.len(), dtype=pl.Int64, eager=True)
     for _ in range(SHIFTS_AT_MOST):
         if unmatched.is_empty():
