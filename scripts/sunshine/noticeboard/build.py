@@ -263,6 +263,13 @@ def write_sheets(
             printer.stop()
 
 
+def _holds(path: Path, content: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(content) and path.read_bytes() == content
+    except OSError:
+        return False
+
+
 def _write_sheets(
     project: Project,
     data: SiteData,
@@ -308,10 +315,14 @@ def _write_sheets(
         folder = site / FOLDER / code
         folder.mkdir(parents=True, exist_ok=True)
         index = render_index(name, code, by_village.get(code, []), with_pdf=recent)
-        written.add(folder / "index.html")
+        target = folder / "index.html"
+        written.add(target)
+        content = finish(index).encode("utf-8")
+        if _holds(target, content):  # the same village's index as last time: left as it is
+            continue
         tmp = folder / f".index.html.{os.getpid()}.tmp"  # replaced, never rewritten: see place_link
-        tmp.write_text(finish(index), encoding="utf-8")
-        tmp.replace(folder / "index.html")
+        tmp.write_bytes(content)
+        tmp.replace(target)
     if pages.written == made:  # else the codes of the sheets kept as pages were not asked for
         qr.forget_unused()
     pages.forget_unused()
