@@ -56,3 +56,16 @@ def test_a_page_key_holds_the_digest_of_its_rows_not_their_printed_table(monkeyp
     rows = partition_rows(FRAME, ["village_code"])[("A",)]
     monkeypatch.setattr(pl.DataFrame, "__str__", lambda self: pytest.fail("the frame was printed"))
     assert _key("v1", {"disclosures": rows}) == _key("v1", {"disclosures": f"rows:{rows.digest}"})
+
+
+def test_a_page_key_refuses_other_dataclasses_whose_repr_may_leave_fields_out():
+    from dataclasses import dataclass
+
+    from sunshine.site.build import _key
+
+    @dataclass
+    class Held:
+        frame: pl.DataFrame
+
+    with pytest.raises(TypeError, match="Held"):
+        _key("v1", {"held": Held(FRAME)})

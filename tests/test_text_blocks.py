@@ -172,6 +172,16 @@ def test_kept_positions_follow_rows_edited_deleted_and_added():
     assert data.kept_positions(hashes(), hashes(1, 2)).to_list() == [None, None]
 
 
+def test_many_rows_edited_above_a_row_added_still_follow_the_kept_rows():
+    kept = list(range(3000))
+    now = [10**6 + i if i < 140 and i % 2 == 0 else i for i in kept]
+    now.insert(200, 10**7)
+    at = data.kept_positions(hashes(*kept), hashes(*now))
+    assert at is not None
+    assert at.null_count() == 71  # the 70 rows edited and the one added
+    assert at.drop_nulls().to_list() == [i for i in kept if not (i < 140 and i % 2 == 0)]
+
+
 def test_records_moved_every_which_way_are_left_to_a_join(monkeypatch):
     monkeypatch.setattr(data, "SHIFTS_AT_MOST", 2)
     monkeypatch.setattr(data, "SPLICED_AT_MOST", 2)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import importlib.metadata
 import json
@@ -283,7 +284,11 @@ def _key(version: str, inputs: Any) -> str:
 
 
 def _plain(value: Any) -> str:
-    return f"rows:{value.digest}" if isinstance(value, Rows) else str(value)
+    if isinstance(value, Rows):
+        return f"rows:{value.digest}"
+    if dataclasses.is_dataclass(value):  # its repr may leave fields out or cut a frame short
+        raise TypeError(f"page inputs hold a {type(value).__name__}: give the page plain values or Rows")
+    return str(value)
 
 
 def _write_if_changed(path: Path, content: bytes) -> bool:

@@ -251,29 +251,38 @@ def _patched(table: Table, path: Path, kept: Path) -> tuple[pl.DataFrame, pl.Dat
 
 
 def kept_positions(kept: pl.Series, now: pl.Series) -> pl.Series | None:
-    """Where each of the file's records (hashes `now`) stands in the kept rows (hashes `kept`), null
-    where it is not kept; None when the records moved too much to say so cheaply (then a join does).
+    """Where each of the file's records (hashes `now`) stands in the kept rows (hashes `kept`); null
+    where it is not kept, or not found within SHIFTS_AT_MOST shifts (read from the file, it gives
+    the same row); None when too many are left so (then a join finds them).
 
     Staff edit rows where they stand, delete some and add some: the records keep their order, each
     stretch of them shifted by the rows deleted or added before it. So the records are matched at
-    one shift at a time, each shift taken from the first record still unmatched, which costs a few
-    passes over the hashes where a join builds a table of them all."""
+    one shift at a time, each taken from the first record still unmatched that is kept; the records
+    before it, not kept, are looked up together (in batches that grow while none is found). That
+    costs a few passes over the hashes, where a join builds a table of them all."""
     at = pl.repeat(None, now.len(), dtype=pl.Int64, eager=True).alias("at")
     unmatched = pl.int_range(0, now.len(), dtype=pl.Int64, eager=True)
-    for _ in range(SHIFTS_AT_MOST):
-        if unmatched.is_empty():
-            return at
-        first = int(unmatched[0])
-        found = (kept == now[first]).arg_true()
-        if found.is_empty():  # a record added or edited: read from the file
-            unmatched = unmatched.slice(1)
+    shifts, batch, added = 0, 64, 0
+    while not unmatched.is_empty() and shifts < SHIFTS_AT_MOST:
+        first = unmatched.head(batch)
+        values = now.gather(first)
+        held = kept.is_in(values.implode()).arg_true()  # where the kept rows hold one of them
+        place = dict(zip(kept.gather(held).to_list(), held.to_list(), strict=True))
+        found = next((i for i, v in enumerate(values.to_list()) if v in place), None)
+        if found is None:  # none of them kept (rows added): read from the file
+            unmatched, batch, added = unmatched.slice(first.len()), batch * 2, added + first.len()
+            if added > PATCHED_AT_MOST:
+                return None
             continue
-        shifted = unmatched + (int(found[0]) - first)
+        added += found
+        unmatched = unmatched.slice(found)
+        start = int(first[found])
+        shifted = unmatched + (place[values[found]] - start)
         inside = (shifted >= 0) & (shifted < kept.len())
         same = inside & (kept.gather(shifted.clip(0, max(kept.len() - 1, 0))) == now.gather(unmatched))
         at = at.scatter(unmatched.filter(same), shifted.filter(same))
-        unmatched = unmatched.filter(~same)
-    return at if unmatched.len() <= SPLICED_AT_MOST else None  # the rest read from the file
+        unmatched, shifts, batch = unmatched.filter(~same), shifts + 1, 64
+    return at if unmatched.len() <= SPLICED_AT_MOST else None
 
 
 def _assembled(old: pl.DataFrame, fresh: pl.DataFrame, at: pl.Series) -> pl.DataFrame:
