@@ -241,6 +241,28 @@ def test_search_dictionary_splits_compounds_so_their_parts_are_found(sample_site
     assert people[1]["work_phone"] not in indexed and people[1]["duties"] not in indexed
 
 
+def test_generated_pages_no_longer_made_are_removed_and_a_deleted_one_is_written_again(tmp_path):
+    from sunshine.site.build import SiteBuild
+    from sunshine.site.pages import Page
+
+    project = Project.load(copy_package(ROOT, tmp_path / "pkg"))
+    docs, manifest = tmp_path / "docs", tmp_path / "manifest.json"
+
+    def write(*paths: str) -> SiteBuild:
+        stats = SiteBuild()
+        pages = [Page(path, {"path": path}, lambda inputs: f"# {inputs['path']}\n") for path in paths]
+        _write_docs(project, pages, {}, docs, manifest, stats)
+        return stats
+
+    write("villages/a.md", "villages/b.md", "index.md")
+    (docs / "villages" / "a.md").unlink()
+    (docs / "villages" / "stray.md.tmp").write_text("half written", encoding="utf-8")
+    stats = write("villages/a.md", "index.md")
+    assert (stats.rendered, stats.removed) == (1, 2)
+    assert (docs / "villages" / "a.md").read_text(encoding="utf-8") == "# villages/a.md\n"
+    assert sorted(p.name for p in (docs / "villages").iterdir()) == ["a.md"]
+
+
 def test_a_rebuild_renders_again_only_pages_whose_inputs_changed(sample_site, tmp_path):
     source, _, where = sample_site
     root = copy_package(ROOT, tmp_path / "pkg", data_from=source.root / "data")
