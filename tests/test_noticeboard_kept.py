@@ -89,3 +89,19 @@ def test_the_kept_keys_are_those_of_the_sheets_of_this_build(township: Project, 
     write(township, tmp_path / "first", cache)
     kept = noticeboard.KeptKeys(cache / noticeboard.SHEET_KEYS).kept
     assert len(kept) == len(noticeboard.project_sheets(township, SiteData.load(township)))
+
+
+def test_a_village_index_that_is_the_same_as_last_time_is_left_in_place(township: Project, tmp_path: Path):
+    site, cache = tmp_path / "site", tmp_path / "work"
+    write(township, site, cache)
+    indexes = sorted((site / noticeboard.FOLDER).glob("*/index.html"))
+    assert len(indexes) == 3
+    before = {p: p.stat().st_ino for p in indexes}
+    stale = indexes[0]
+    stale.unlink()
+    stale.write_text("上次没写完", encoding="utf-8")
+    write(township, site, cache)
+    assert {p: p.stat().st_ino for p in indexes[1:]} == {p: before[p] for p in indexes[1:]}
+    assert stale.read_text(encoding="utf-8").startswith("<!") and "上次没写完" not in stale.read_text(
+        encoding="utf-8"
+    )
