@@ -74,10 +74,8 @@ class _Events:
         self.conn = conn
 
     def newest(self, where: str = "1", params: tuple = (), limit: int = RECENT_LIMIT) -> list[dict[str, Any]]:
-        if self.conn is None:
-            return []
-        sql = f"select * from changes where {where} order by seq desc, id desc limit ?"
-        return [dict(r) for r in self.conn.execute(sql, [*params, limit])]
+        names, rows = self.newest_rows(where, params, limit)
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def newest_rows(
         self, where: str = "1", params: tuple = (), limit: int = RECENT_LIMIT
