@@ -64,6 +64,10 @@ def _masked_by_this_version(history_db: Path, held: sqlite3.Connection | None = 
     return bool(row) and row[0] == MASKING
 
 
+def _dicts(names: list[str], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
 class _Events:
     """Changes read from history.db as the pages need them: the newest of a group and its size.
 
@@ -74,8 +78,7 @@ class _Events:
         self.conn = conn
 
     def newest(self, where: str = "1", params: tuple = (), limit: int = RECENT_LIMIT) -> list[dict[str, Any]]:
-        names, rows = self.newest_rows(where, params, limit)
-        return [dict(zip(names, row, strict=True)) for row in rows]
+        return _dicts(*self.newest_rows(where, params, limit))
 
     def newest_rows(
         self, where: str = "1", params: tuple = (), limit: int = RECENT_LIMIT
@@ -386,7 +389,7 @@ def _sentence_pages(
         def render(
             names: list[str] = names, rows: list[tuple] = rows, title: str = title, count: int = count
         ) -> str:
-            newest = [dict(zip(names, r, strict=True)) for r in rows]
+            newest = _dicts(names, rows)
             items = "".join(_sentence_item(e, villages, datasette_url, removed_now) for e in newest)
             more = (
                 f"<p>只列出最近 {RECENT_LIMIT} 处，共 {count} 处；全部可在数据库中查询。</p>"
