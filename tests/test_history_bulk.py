@@ -395,3 +395,26 @@ def test_the_hashes_are_git_historys():
     columns = {"summary": cells, "a_id": cells[::-1], "名称": [c + "\\" for c in cells], '引"号': cells}
     rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
     assert bulk.hashes(columns, len(cells)) == [_hash(row) for row in rows]
+
+
+def test_the_hashes_escape_every_character_as_git_history_does():
+    blocks = [
+        "".join(chr(c) for c in range(start, start + 256) if not 0xD800 <= c <= 0xDFFF)
+        for start in range(0, 0x110000, 256)
+    ]
+    cells = [block or "空" for block in blocks]  # the block of surrogates is empty
+    columns = {"a": cells, "名称": cells[::-1]}
+    rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    assert bulk.hashes(columns, len(cells)) == [_hash(row) for row in rows]
+
+
+def test_cells_polars_cannot_hold_are_hashed_as_git_history_hashes_them():
+    columns = {"a": ["孤立代理项\ud800", "x"]}
+    assert bulk.hashes(columns, 2) == [_hash({"a": "孤立代理项\ud800"}), _hash({"a": "x"})]
+
+
+def test_the_hashes_of_columns_given_as_series_are_those_of_their_cells():
+    cells = [*AWKWARD_TEXT, "x"]
+    columns = {"summary": cells, "a_id": cells[::-1]}
+    series = {"summary": pl.Series("其他名称", cells, dtype=pl.String)}
+    assert bulk.hashes(columns, len(cells), series) == bulk.hashes(columns, len(cells))

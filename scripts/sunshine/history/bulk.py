@@ -15,6 +15,7 @@ import gc
 import hashlib
 import json
 import pickle
+import re
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator
@@ -80,15 +81,21 @@ def _batches(table: Table, masker: RowMasker, read: Iterator[dict[str, list[str]
     specs = {f["name"]: f for f in table.fields}
     seen: set[str] = set()
     for written in read:
-        columns = {name: _canonical(specs.get(name), cells) for name, cells in written.items()}
+        read_columns = {name: _canonical(specs.get(name), cells) for name, cells in written.items()}
         # Rows with every key field filled (canonical, before masking), then masked.
-        filled = [all(cells) for cells in zip(*(columns[k][0] for k in pk), strict=True)]
+        filled = [all(cells) for cells in zip(*(read_columns[k][0] for k in pk), strict=True)]
+        series: dict[str, pl.Series] = {}  # the Series of each column masking left as it was
         if all(filled):
-            columns = {name: masker.column(name, *column) for name, column in columns.items()}
+            columns = {}
+            for name, (cells, cells_series) in read_columns.items():
+                columns[name] = masker.column(name, cells, cells_series)
+                if cells_series is not None and columns[name] is cells:
+                    series[name] = cells_series
         else:
             columns = {
-                name: masker.column(name, list(compress(c, filled))) for name, (c, _) in columns.items()
+                name: masker.column(name, list(compress(c, filled))) for name, (c, _) in read_columns.items()
             }
+        del read_columns
         keys = _record_keys(pk, columns)
         # The first row of each record key, over the whole file.
         if len(set(keys)) != len(keys) or not seen.isdisjoint(keys):
@@ -98,11 +105,12 @@ def _batches(table: Table, masker: RowMasker, read: Iterator[dict[str, list[str]
                 seen.add(key)
             keys = list(compress(keys, first))
             columns = {name: list(compress(cells, first)) for name, cells in columns.items()}
+            series = {}
         else:
             seen.update(keys)
         if keys:
-            item_ids = hashes({k: columns[k] for k in pk}, len(keys))
-            yield Batch(columns, keys, item_ids, hashes(columns, len(keys)))
+            item_ids = hashes({k: columns[k] for k in pk}, len(keys), series)
+            yield Batch(columns, keys, item_ids, hashes(columns, len(keys), series))
 
 
 def _canonical(spec: dict | None, cells: list[str]) -> tuple[list[str], pl.Series | None]:
@@ -122,11 +130,51 @@ def _record_keys(pk: list[str], columns: dict[str, list[str]]) -> list[str]:
     return list(map(KEY_SEPARATOR.join, zip(*(columns[k] for k in pk), strict=True)))
 
 
-def hashes(columns: dict[str, list[str]], n: int) -> list[str]:
+def hashes(columns: dict[str, list[str]], n: int, series: dict[str, pl.Series] | None = None) -> list[str]:
     """git-history's `_hash` of each row {name: cell}: the SHA-1 of its JSON with sorted keys, compact
-    separators and non-ASCII characters escaped, the JSON assembled from each column's escaped text."""
+    separators and non-ASCII characters escaped. polars writes each row's JSON (`series`: columns
+    already at hand as Series), as `json.dumps` writes it with non-ASCII characters as they are; they
+    are then escaped as `json.dumps` escapes them, the whole batch at once."""
     if n == 0:
         return []
+    names = sorted(columns)
+    series = series or {}
+    try:
+        frame = pl.DataFrame(
+            [
+                series[name].alias(name)
+                if name in series
+                else pl.Series(name, columns[name], dtype=pl.String)
+                for name in names
+            ]
+        )
+    except (TypeError, ValueError, pl.exceptions.PolarsError):  # not valid Unicode
+        return _hashes_by_json(columns, n)
+    rows_json = frame.select(pl.struct(names).struct.json_encode().alias("json")).to_series()
+    text = rows_json.str.join(_END).item()
+    if rows_json.str.contains(_NOT_BY_BACKSLASHREPLACE.pattern).any():
+        text = _NOT_BY_BACKSLASHREPLACE.sub(_json_escape, text)
+    data = text.encode("ascii", "backslashreplace")
+    rows = data.split(_END.encode())
+    return list(map(methodcaller("hexdigest"), map(hashlib.sha1, rows)))
+
+
+# What JSON escapes and `backslashreplace` does not, or not alike: DEL, which it leaves, U+0080 to
+# U+00FF, which it writes \xe9 (JSON: \u00e9), and characters past U+FFFF, which JSON writes as two
+# UTF-16 surrogates.
+_NOT_BY_BACKSLASHREPLACE = re.compile("[\x7f-\xff\U00010000-\U0010ffff]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 | code >> 10:04x}\\u{0xDC00 | code & 0x3FF:04x}"
+
+
+def _hashes_by_json(columns: dict[str, list[str]], n: int) -> list[str]:
+    """`hashes` for cells polars does not take: the JSON assembled from each column's escaped text."""
     names = sorted(columns)
     stride = 2 * len(names) + 1
     parts: list[str] = [""] * (n * stride)
