@@ -122,6 +122,9 @@ def test_cases_where_frictionless_differs_say_why():
         "grids/mixed-encoding.csv": "encoding-error",
         "villages/gbk.csv": "encoding",
         "villages/utf16.csv": "encoding-error",
+        "petitions/unclosed-quote.csv": "unclosed-quote",
+        "petitions/unclosed-quote-in-last-row.csv": "unclosed-quote",
+        "petitions/unclosed-quote-after-a-wrong-cell.csv": "unclosed-quote",
     }
 
 

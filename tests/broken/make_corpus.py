@@ -67,6 +67,9 @@ def main() -> None:
     write(p, "numbering-after-multiline-and-blank", "\n".join(rows))
     write(g, "blank-line-before-header-and-error", "\n" + fixture[g].replace(",138,", ",约138,"))
     edit(p, "unclosed-quote", 4, ",咨询城乡居民", ',"咨询城乡居民')
+    rows = fixture[p].split("\n")
+    rows[3] = rows[3].replace(",12345热线,", ",热线电话,").replace(",咨询城乡居民", ',"咨询城乡居民')
+    write(p, "unclosed-quote-after-a-wrong-cell", "\n".join(rows))
     # Cells: Frictionless types and constraints
     edit(p, "enum", 2, ",来电,", ",电话,")
     edit(p, "required-empty", 3, ",乡镇综治中心,", ",,")

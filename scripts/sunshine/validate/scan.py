@@ -367,13 +367,15 @@ class TableScan:
                 self.unclosed.add(row)
         return out[:PER_BATCH]
 
-    def _quote_problem(self, code: str, row: int, line: str = "", *, to_the_end: bool = False) -> Problem:
-        where: dict[str, str] = {}
+    def _quote_problem(
+        self, code: str, row: int, line: str = "", *, to_the_end: bool = False, at: int | None = None
+    ) -> Problem:
+        """A quote out of place in this row: in its `line` (stray-quote), or opening the cell at
+        position `at` (unclosed-quote, when known)."""
+        position = _stray_column(line) if code == "stray-quote" else at
+        check = self.checks[position] if position is not None and position < len(self.checks) else None
+        where = {"column": check.name, "column_title": check.title} if check is not None else {}
         if code == "stray-quote":
-            position = _stray_column(line)
-            check = self.checks[position] if position is not None and position < len(self.checks) else None
-            if check is not None:
-                where = {"column": check.name, "column_title": check.title}
             message = (
                 "这一行的英文双引号用错了位置：引号结束了单元格，后面又跟着别的文字。"
                 "这样读出来的内容和表格里看到的不同：引号会被吞掉，或者几个单元格被读成一个"
@@ -410,7 +412,7 @@ class TableScan:
                 found.append((number, -1, shape.cell_too_large(self.file, number, None, None)))
                 self.complete = False
                 continue
-            found += self._python_row(number, cells)
+            found += self._python_row(number, cells, unclosed=text.count('"') % 2 == 1)
             if len(cells) > shape.MAX_COLUMNS:  # no key can be told apart in such a row
                 self.complete = False
                 continue
@@ -425,7 +427,11 @@ class TableScan:
             keys.append(pl.DataFrame(key_rows, schema=self._empty_keys().schema))
         return found
 
-    def _python_row(self, row: int, cells: list[str]) -> list[tuple[int, int, Problem]]:
+    def _python_row(
+        self, row: int, cells: list[str], *, unclosed: bool = False
+    ) -> list[tuple[int, int, Problem]]:
+        """The problems of a row with too few or too many cells (`unclosed`: its text opens a quote it
+        does not close)."""
         if len(cells) > shape.MAX_COLUMNS:  # one problem, not one per cell
             return [(row, -1, shape.too_many_columns(self.file, row, len(cells)))]
         out: list[tuple[int, int, Problem]] = [
@@ -459,15 +465,15 @@ class TableScan:
             return [(row, 0, self._blank_problem(row))]
         if len(cells) == 1 and "，" in cells[0] and self.nfields > 1:
             out.append((row, 0, self._fullwidth_separator(row)))
-        if len(cells) < self.present and any("\n" in c and c.count(",") >= 2 for c in cells):
+        # The cell a quote opened and never closed holds the rest of the row, and of the rows below.
+        quoted = next((i for i, c in enumerate(cells) if ("\n" in c or unclosed) and c.count(",") >= 2), None)
+        if len(cells) < self.present and quoted is not None:
             self.unclosed.add(row)
-            out.append(
-                (
-                    row,
-                    0,
-                    self._quote_problem("unclosed-quote", row),
-                )
-            )
+            # The columns that cell seems to leave out or fill wrongly would only bury the one thing
+            # to fix: the problems of the cells before it are kept.
+            out = [(r, pos, p) for r, pos, p in out if 0 <= pos < quoted]
+            to_the_end = "\n" not in cells[quoted].rstrip("\r\n")
+            out.append((row, 0, self._quote_problem("unclosed-quote", row, to_the_end=to_the_end, at=quoted)))
         return out
 
     # Problems of whole rows
