@@ -1,4 +1,4 @@
-"""Print the 公开栏 sheets to PDF with Chromium (through Playwright), each PDF made once per content.
+"""Print the 公开栏 sheets to PDF with Chromium (over its DevTools pipe: cdp.py), each PDF made once per content.
 
 Chromium maps some CJK glyphs of Noto Sans CJK back to the look-alike Kangxi radicals (⽉ for 月,
 ⽇ for 日) in the PDF's text layer, so copied or searched text would differ from what is printed.
@@ -15,15 +15,17 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import pikepdf
 from fontTools.ttLib import TTCollection, TTLibError
-from playwright.sync_api import Page, sync_playwright
+
+from sunshine.noticeboard import cdp
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
-VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:12]  # a change here prints again
+# A change to how sheets are printed prints them again.
+VERSION = hashlib.sha256(Path(__file__).read_bytes() + Path(cdp.__file__).read_bytes()).hexdigest()[:12]
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync"]
 
 
@@ -37,18 +39,12 @@ def available() -> bool:
     return bool(path) and Path(path).is_file() and os.access(path, os.X_OK)
 
 
-@contextlib.contextmanager
-def browser_page() -> Iterator[Page]:
-    """A page of a headless Chromium, closed on leaving."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium(), args=ARGS)
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+def browser_page() -> contextlib.AbstractContextManager[cdp.Tab]:
+    """A tab of a headless Chromium, stopped on leaving."""
+    return cdp.tab(chromium(), ARGS)
 
 
-def print_pdfs(jobs: Iterable[tuple[Path, Path, str]], cache: Path, page: Page | None = None) -> int:
+def print_pdfs(jobs: Iterable[tuple[Path, Path, str]], cache: Path, page: cdp.Tab | None = None) -> int:
     """For each (html file, pdf target, key): print once into the cache, then link it in place.
     `page`: a browser page to print with (else Chromium is started when a PDF must be printed).
 
@@ -60,9 +56,8 @@ def print_pdfs(jobs: Iterable[tuple[Path, Path, str]], cache: Path, page: Page |
     if todo:
         with contextlib.nullcontext(page) if page is not None else browser_page() as using:
             for html, cached in todo:
-                using.goto(html.resolve().as_uri(), wait_until="load")
                 tmp = cached.with_name(cached.name + ".tmp")
-                using.pdf(path=str(tmp), format="A4", print_background=True, prefer_css_page_size=True)
+                using.print_pdf(html, tmp)
                 fix_text_layer(tmp)
                 tmp.replace(cached)
     for _, target, key in jobs:

@@ -15,11 +15,14 @@ import threading
 from pathlib import Path
 
 from sunshine import staging
-from sunshine.noticeboard import pdf
+from sunshine.noticeboard import cdp, pdf
 
 if __name__ == "__main__":
     staging.stop_with_parent(int(sys.argv[1]))
     threading.Thread(target=pdf.ideograph_of, daemon=True).start()
-    with pdf.browser_page() as page:
-        jobs = [(Path(html), Path(target), key) for html, target, key in json.load(sys.stdin)]
-        print(pdf.print_pdfs(jobs, Path(sys.argv[2]), page))
+    try:
+        with pdf.browser_page() as page:
+            jobs = [(Path(html), Path(target), key) for html, target, key in json.load(sys.stdin)]
+            print(pdf.print_pdfs(jobs, Path(sys.argv[2]), page))
+    except cdp.BrowserError as exc:
+        sys.exit(str(exc))  # the build names it: 打印公开栏 PDF 失败（…）

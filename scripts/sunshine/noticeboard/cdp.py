@@ -1,0 +1,204 @@
+"""A headless Chromium driven over `--remote-debugging-pipe`: the DevTools protocol as JSON messages,
+each ended by a NUL byte, written to the browser's file descriptor 3 and read from its 4.
+
+Printing a sheet needs four commands (open a tab, load the file, print it, close), so the printer
+speaks them itself rather than through Playwright, whose Node.js driver cost more processor time
+to start than the browser did to print one sheet.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import json
+import os
+import select
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+TIMEOUT = 60.0  # seconds for one command's answer or one page's load
+# A browser that prints and does nothing else: no first-run pages, updates, extensions or crash
+# reports; shared memory in /tmp, since a container's /dev/shm is often too small; sRGB colours.
+QUIET = [
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--disable-component-update",
+    "--disable-breakpad",
+    "--disable-dev-shm-usage",
+    "--password-store=basic",
+    "--force-color-profile=srgb",
+]
+
+
+class BrowserError(RuntimeError):
+    """Chromium stopped, answered with an error, or took longer than TIMEOUT."""
+
+
+class Browser:
+    """One Chromium process and the pipe to it."""
+
+    def __init__(self, executable: str, args: list[str]) -> None:
+        self.profile = tempfile.mkdtemp(prefix="sunshine-chromium-")
+        to_browser, self._writer = _moved(os.pipe())
+        self._reader, from_browser = _moved(os.pipe())
+        devnull = _moved((os.open(os.devnull, os.O_RDWR),))[0]
+        argv = [
+            executable,
+            *args,
+            "--remote-debugging-pipe",
+            f"--user-data-dir={self.profile}",
+            *QUIET,
+            "about:blank",
+        ]
+        try:
+            # The browser reads commands on its descriptor 3 and writes answers on 4.
+            self.pid = os.posix_spawnp(
+                executable,
+                argv,
+                os.environ,
+                file_actions=[
+                    *((os.POSIX_SPAWN_DUP2, devnull, fd) for fd in (0, 1, 2)),
+                    (os.POSIX_SPAWN_DUP2, to_browser, 3),
+                    (os.POSIX_SPAWN_DUP2, from_browser, 4),
+                ],
+            )
+        except OSError as exc:
+            os.close(self._writer)
+            os.close(self._reader)
+            shutil.rmtree(self.profile, ignore_errors=True)
+            raise BrowserError(f"无法启动 Chromium（{executable}）：{exc.strerror or exc}") from exc
+        finally:
+            for fd in (to_browser, from_browser, devnull):
+                os.close(fd)
+        self._buffer = b""
+        self._next_id = 0
+        self._events: list[dict[str, Any]] = []
+
+    def close(self) -> None:
+        """Ask the browser to close, and stop it when it has not within the time allowed."""
+        with contextlib.suppress(BrowserError, OSError):
+            self.send("Browser.close", wait=False)
+        deadline = time.monotonic() + min(10.0, TIMEOUT)
+        while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                break
+            time.sleep(0.02)
+        os.close(self._writer)
+        os.close(self._reader)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+    def send(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        session: str | None = None,
+        wait: bool = True,
+    ) -> dict[str, Any]:
+        """Send one command; its result (wait), or {} at once."""
+        self._next_id += 1
+        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
+        if session is not None:
+            message["sessionId"] = session
+        data = json.dumps(message).encode() + b"\0"
+        while data:
+            try:
+                data = data[os.write(self._writer, data) :]
+            except BrokenPipeError:
+                raise BrowserError("Chromium 意外退出") from None
+        if not wait:
+            return {}
+        answer = self._receive(lambda m: m.get("id") == self._next_id)
+        if "error" in answer:
+            raise BrowserError(f"{method}: {answer['error'].get('message', answer['error'])}")
+        return answer.get("result", {})
+
+    def wait_for(self, method: str, session: str) -> dict[str, Any]:
+        """The next event `method` of a session (one that came earlier counts)."""
+        for i, event in enumerate(self._events):
+            if event.get("method") == method and event.get("sessionId") == session:
+                return self._events.pop(i)
+        return self._receive(lambda m: m.get("method") == method and m.get("sessionId") == session)
+
+    def _receive(self, wanted: Any) -> dict[str, Any]:
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            while b"\0" in self._buffer:
+                raw, _, self._buffer = self._buffer.partition(b"\0")
+                message = json.loads(raw)
+                if wanted(message):
+                    return message
+                if "method" in message:
+                    self._events.append(message)
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._reader], [], [], left)[0]:
+                raise BrowserError(f"Chromium 超过 {TIMEOUT:.0f} 秒没有回应")
+            chunk = os.read(self._reader, 1 << 20)
+            if not chunk:
+                raise BrowserError("Chromium 意外退出")
+            self._buffer += chunk
+
+
+def _moved(fds: tuple[int, ...]) -> tuple[int, ...]:
+    """The descriptors moved to 10 or above, where putting others on 0 to 4 cannot overwrite them."""
+    moved = tuple(fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in fds)
+    for fd in fds:
+        os.close(fd)
+    return moved
+
+
+class Tab:
+    """A tab of the browser that loads local files and prints them to PDF."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
+        browser.send("Page.enable", session=self.session)
+
+    def print_pdf(self, html: Path, target: Path) -> None:
+        """Load the file, wait for its load event, and print it as the sheet's CSS sets the page
+        (A4 when it sets none), backgrounds included."""
+        browser = self.browser
+        browser._events.clear()
+        navigated = browser.send("Page.navigate", {"url": html.resolve().as_uri()}, session=self.session)
+        if navigated.get("errorText"):
+            raise BrowserError(f"无法打开 {html}：{navigated['errorText']}")
+        browser.wait_for("Page.loadEventFired", self.session)
+        printed = browser.send(
+            "Page.printToPDF",
+            {
+                "printBackground": True,
+                "preferCSSPageSize": True,
+                "paperWidth": 8.27,  # A4, in inches
+                "paperHeight": 11.7,
+                "marginTop": 0,
+                "marginBottom": 0,
+                "marginLeft": 0,
+                "marginRight": 0,
+            },
+            session=self.session,
+        )
+        target.write_bytes(base64.b64decode(printed["data"]))
+
+
+@contextlib.contextmanager
+def tab(executable: str, args: list[str]) -> Iterator[Tab]:
+    """A tab of a headless Chromium started for it, stopped on leaving."""
+    browser = Browser(executable, args)
+    try:
+        yield Tab(browser)
+    finally:
+        browser.close()

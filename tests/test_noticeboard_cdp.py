@@ -1,0 +1,79 @@
+"""The sheets are printed by Chromium driven over its DevTools pipe (noticeboard/cdp.py): a page prints
+as an A4 PDF, and a browser that stops, hangs or cannot open the page gives a Chinese error, leaving
+no process or profile behind."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from sunshine.noticeboard import cdp, pdf
+from sunshine.noticeboard.build import Printer
+
+from .browser import CHROMIUM, require_chromium
+
+
+def _profiles() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("sunshine-chromium-*")}
+
+
+def _script(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "browser"
+    path.write_text(f"#!/bin/sh\n{body}\n", encoding="utf-8")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_a_page_is_printed_on_a4_with_its_text(tmp_path: Path):
+    require_chromium()
+    html = tmp_path / "公开栏.html"
+    html.write_text(
+        "<!doctype html><meta charset=utf-8><style>@page { size: A4; margin: 10mm }</style>"
+        "<h1>清溪村三务公开栏</h1><p style='page-break-before: always'>第二页</p>",
+        encoding="utf-8",
+    )
+    before = _profiles()
+    with cdp.tab(CHROMIUM, pdf.ARGS) as tab:
+        tab.print_pdf(html, tmp_path / "one.pdf")
+        tab.print_pdf(html, tmp_path / "two.pdf")  # the same tab prints again
+    with pikepdf.open(tmp_path / "one.pdf") as doc:
+        assert [[round(float(x)) for x in page.mediabox] for page in doc.pages] == [[0, 0, 595, 842]] * 2
+    assert (tmp_path / "two.pdf").read_bytes()[:5] == b"%PDF-"
+    assert _profiles() == before
+
+
+def test_a_page_that_cannot_be_opened_is_named_in_the_error(tmp_path: Path):
+    require_chromium()
+    with cdp.tab(CHROMIUM, pdf.ARGS) as tab, pytest.raises(cdp.BrowserError, match="无法打开 .*不存在.html"):
+        tab.print_pdf(tmp_path / "不存在.html", tmp_path / "out.pdf")
+    assert not (tmp_path / "out.pdf").exists()
+
+
+def test_a_browser_that_exits_at_once_is_an_error(tmp_path: Path):
+    before = _profiles()
+    with pytest.raises(cdp.BrowserError, match="Chromium 意外退出"), cdp.tab(_script(tmp_path, "exit 1"), []):
+        pass
+    assert _profiles() == before
+
+
+def test_a_browser_that_never_answers_is_stopped_after_the_timeout(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(cdp, "TIMEOUT", 1.0)
+    started = time.monotonic()
+    with pytest.raises(cdp.BrowserError, match="没有回应"), cdp.tab(_script(tmp_path, "exec sleep 600"), []):
+        pass
+    assert time.monotonic() - started < 5
+
+
+def test_the_site_build_names_a_browser_that_failed_in_chinese(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("SUNSHINE_CHROMIUM", _script(tmp_path, "exit 1"))
+    html = tmp_path / "sheet.html"
+    html.write_text("<!doctype html><meta charset=utf-8><p>公开栏</p>", encoding="utf-8")
+    printer = Printer(tmp_path / "cache")
+    with pytest.raises(RuntimeError) as raised:
+        printer.print([(html, tmp_path / "sheet.pdf", "sheet")])
+    assert str(raised.value) == "打印公开栏 PDF 失败（Chromium 意外退出）"
+    assert not (tmp_path / "sheet.pdf").exists()
