@@ -413,6 +413,13 @@ def test_cells_polars_cannot_hold_are_hashed_as_git_history_hashes_them():
     assert bulk.hashes(columns, 2) == [_hash({"a": "孤立代理项\ud800"}), _hash({"a": "x"})]
 
 
+@pytest.mark.parametrize("names", [["*", "b"], ["^a$", "b"], ["^b$", "b"], ["^.*$", "b"], ["^a$"], ["", "b"]])
+def test_column_names_polars_would_read_as_patterns_are_hashed_as_names(names):
+    columns = {name: [f"{name}的值", "第二行"] for name in names}
+    rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    assert bulk.hashes(columns, 2) == [_hash(row) for row in rows]
+
+
 def test_the_hashes_of_columns_given_as_series_are_those_of_their_cells():
     cells = [*AWKWARD_TEXT, "x"]
     columns = {"summary": cells, "a_id": cells[::-1]}

@@ -141,16 +141,18 @@ def hashes(columns: dict[str, list[str]], n: int, series: dict[str, pl.Series] |
     series = series or {}
     try:
         frame = pl.DataFrame(
-            [
-                series[name].alias(name)
-                if name in series
-                else pl.Series(name, columns[name], dtype=pl.String)
+            {
+                name: series[name] if name in series else pl.Series(columns[name], dtype=pl.String)
                 for name in names
-            ]
+            }
         )
+        # The columns as one struct by position: `pl.struct(names)` would read a name such as * or
+        # ^a$ as a pattern of names.
+        rows_json = frame.to_struct("row").struct.json_encode()
     except (TypeError, ValueError, pl.exceptions.PolarsError):  # not valid Unicode
         return _hashes_by_json(columns, n)
-    rows_json = frame.select(pl.struct(names).struct.json_encode().alias("json")).to_series()
+    if frame.columns != names:  # polars named a column otherwise (an empty name)
+        return _hashes_by_json(columns, n)
     text = rows_json.str.join(_END).item()
     if rows_json.str.contains(_NOT_BY_BACKSLASHREPLACE.pattern).any():
         text = _NOT_BY_BACKSLASHREPLACE.sub(_json_escape, text)
