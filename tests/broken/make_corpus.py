@@ -70,6 +70,14 @@ def main() -> None:
     rows = fixture[p].split("\n")
     rows[3] = rows[3].replace(",12345热线,", ",热线电话,").replace(",咨询城乡居民", ',"咨询城乡居民')
     write(p, "unclosed-quote-after-a-wrong-cell", "\n".join(rows))
+    rows = fixture[p].split("\n")
+    rows[3] = (
+        rows[3]
+        .replace(",咨询城乡居民养老保险缴费档次。,", ',"甲,乙,丙",')
+        .replace(",2024-06-01,2024-06-01,社区服务中心,", ',2024-13-45,2024-06-01,"社区服务中心,')
+    )
+    write(p, "unclosed-quote-after-a-quoted-cell-with-commas", "\n".join(rows))
+    edit(p, "unclosed-quote-in-the-next-to-last-column", 6, ",2024-07-25,不满意", ',"2024-07-25,不满意')
     # Cells: Frictionless types and constraints
     edit(p, "enum", 2, ",来电,", ",电话,")
     edit(p, "required-empty", 3, ",乡镇综治中心,", ",,")

@@ -134,6 +134,16 @@ def _shape(text: str) -> str:
     return re.sub("[A-Za-z]", "A", re.sub("[0-9]", "9", text.strip()))
 
 
+def _never_closed(text: str) -> bool:
+    """Whether a quote in this text opens a cell that the text never closes."""
+    try:
+        for _ in csv.reader(io.StringIO(text), strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
 class TableScan:
     def __init__(
         self,
@@ -412,7 +422,7 @@ class TableScan:
                 found.append((number, -1, shape.cell_too_large(self.file, number, None, None)))
                 self.complete = False
                 continue
-            found += self._python_row(number, cells, unclosed=text.count('"') % 2 == 1)
+            found += self._python_row(number, cells, unclosed=_never_closed(text))
             if len(cells) > shape.MAX_COLUMNS:  # no key can be told apart in such a row
                 self.complete = False
                 continue
@@ -465,15 +475,19 @@ class TableScan:
             return [(row, 0, self._blank_problem(row))]
         if len(cells) == 1 and "，" in cells[0] and self.nfields > 1:
             out.append((row, 0, self._fullwidth_separator(row)))
-        # The cell a quote opened and never closed holds the rest of the row, and of the rows below.
-        quoted = next((i for i, c in enumerate(cells) if ("\n" in c or unclosed) and c.count(",") >= 2), None)
+        # The cell a quote opened holds the rest of the row and the rows below: to the end of the file
+        # when it is never closed (the last cell), else up to a row where a quote closes it.
+        quoted = (
+            len(cells) - 1
+            if unclosed and cells
+            else next((i for i, c in enumerate(cells) if "\n" in c and c.count(",") >= 2), None)
+        )
         if len(cells) < self.present and quoted is not None:
             self.unclosed.add(row)
             # The columns that cell seems to leave out or fill wrongly would only bury the one thing
             # to fix: the problems of the cells before it are kept.
             out = [(r, pos, p) for r, pos, p in out if 0 <= pos < quoted]
-            to_the_end = "\n" not in cells[quoted].rstrip("\r\n")
-            out.append((row, 0, self._quote_problem("unclosed-quote", row, to_the_end=to_the_end, at=quoted)))
+            out.append((row, 0, self._quote_problem("unclosed-quote", row, to_the_end=unclosed, at=quoted)))
         return out
 
     # Problems of whole rows
