@@ -4,6 +4,7 @@ no process or profile behind."""
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -46,6 +47,20 @@ def test_a_page_is_printed_on_a4_with_its_text(tmp_path: Path):
     assert _profiles() == before
 
 
+def test_a_long_document_comes_back_whole(tmp_path: Path):
+    require_chromium()
+    html = tmp_path / "长.html"
+    pages = "".join(
+        f"<p style='page-break-after: always'>第 {i} 页" + "公开内容" * 400 + "</p>" for i in range(60)
+    )
+    html.write_text(f"<!doctype html><meta charset=utf-8>{pages}", encoding="utf-8")
+    with cdp.tab(CHROMIUM, pdf.ARGS) as tab:
+        tab.print_pdf(html, tmp_path / "long.pdf")
+    assert (tmp_path / "long.pdf").stat().st_size > 64 << 10  # past one read of the pipe (64 KB)
+    with pikepdf.open(tmp_path / "long.pdf") as doc:
+        assert len(doc.pages) >= 60
+
+
 def test_a_page_that_cannot_be_opened_is_named_in_the_error(tmp_path: Path):
     require_chromium()
     with cdp.tab(CHROMIUM, pdf.ARGS) as tab, pytest.raises(cdp.BrowserError, match="无法打开 .*不存在.html"):
@@ -77,3 +92,37 @@ def test_the_site_build_names_a_browser_that_failed_in_chinese(tmp_path: Path, m
         printer.print([(html, tmp_path / "sheet.pdf", "sheet")])
     assert str(raised.value) == "打印公开栏 PDF 失败（Chromium 意外退出）"
     assert not (tmp_path / "sheet.pdf").exists()
+
+
+def test_a_browser_that_answers_nonsense_is_an_error(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(cdp, "TIMEOUT", 1.0)
+    browser = _script(tmp_path, "printf 'oops\\0' >&4\nexec sleep 600")
+    with pytest.raises(cdp.BrowserError, match="Chromium 的回应无法读取"), cdp.tab(browser, []):
+        pass
+
+
+def test_what_a_wrapper_script_started_is_stopped_with_it(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(cdp, "TIMEOUT", 1.0)
+    with pytest.raises(cdp.BrowserError), cdp.tab(_script(tmp_path, "sleep 613\nexit 0"), []):
+        pass
+    time.sleep(0.2)
+    assert "sleep 613" not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+
+
+def test_the_profile_of_a_browser_whose_printer_was_killed_is_removed_by_the_next(tmp_path: Path):
+    stale = Path(tempfile.gettempdir()) / f"{cdp.PROFILE_PREFIX}{2**22 + 17}-left"
+    (stale / "Default").mkdir(parents=True)
+    with pytest.raises(cdp.BrowserError), cdp.tab(_script(tmp_path, "exit 1"), []):
+        pass
+    assert not stale.exists()
+
+
+def test_a_printer_stopped_with_nothing_to_print_leaves_no_profile(tmp_path: Path, monkeypatch):
+    require_chromium()
+    monkeypatch.setenv("SUNSHINE_CHROMIUM", CHROMIUM)
+    before = _profiles()
+    printer = Printer(tmp_path / "cache")
+    time.sleep(1)  # Chromium has started
+    printer.stop()
+    assert printer.proc.returncode == 0
+    assert _profiles() == before

@@ -236,9 +236,16 @@ class Printer:
         return int(out.split()[-1])
 
     def stop(self) -> None:
+        """Stop the printer: given no PDF to print, it closes Chromium and removes its profile."""
         if self.proc.returncode is None:
-            self.proc.kill()
-            self.proc.communicate()
+            try:
+                self.proc.communicate("[]", timeout=STOP_SECONDS)
+            except (subprocess.TimeoutExpired, OSError):
+                self.proc.kill()
+                self.proc.communicate()
+
+
+STOP_SECONDS = 10  # for the printer to close Chromium when it has nothing to print
 
 
 def write_sheets(

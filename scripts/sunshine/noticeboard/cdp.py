@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from sunshine import staging
+
 TIMEOUT = 60.0  # seconds for one command's answer or one page's load
 # A browser that prints and does nothing else: no first-run pages, updates, extensions or crash
 # reports; shared memory in /tmp, since a container's /dev/shm is often too small; sRGB colours.
@@ -46,7 +48,8 @@ class Browser:
     """One Chromium process and the pipe to it."""
 
     def __init__(self, executable: str, args: list[str]) -> None:
-        self.profile = tempfile.mkdtemp(prefix="sunshine-chromium-")
+        _remove_stale_profiles()
+        self.profile = tempfile.mkdtemp(prefix=f"{PROFILE_PREFIX}{os.getpid()}-")
         to_browser, self._writer = _moved(os.pipe())
         self._reader, from_browser = _moved(os.pipe())
         devnull = _moved((os.open(os.devnull, os.O_RDWR),))[0]
@@ -69,6 +72,7 @@ class Browser:
                     (os.POSIX_SPAWN_DUP2, to_browser, 3),
                     (os.POSIX_SPAWN_DUP2, from_browser, 4),
                 ],
+                setpgroup=0,  # a group of its own: stopped with whatever a wrapper script started
             )
         except OSError as exc:
             os.close(self._writer)
@@ -78,7 +82,8 @@ class Browser:
         finally:
             for fd in (to_browser, from_browser, devnull):
                 os.close(fd)
-        self._buffer = b""
+        self._buffer = bytearray()
+        self._scanned = 0  # bytes of the buffer known to hold no message end
         self._next_id = 0
         self._events: list[dict[str, Any]] = []
 
@@ -89,7 +94,8 @@ class Browser:
         deadline = time.monotonic() + min(10.0, TIMEOUT)
         while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
             if time.monotonic() > deadline:
-                os.kill(self.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.pid, signal.SIGKILL)
                 os.waitpid(self.pid, 0)
                 break
             time.sleep(0.02)
@@ -133,13 +139,19 @@ class Browser:
     def _receive(self, wanted: Any) -> dict[str, Any]:
         deadline = time.monotonic() + TIMEOUT
         while True:
-            while b"\0" in self._buffer:
-                raw, _, self._buffer = self._buffer.partition(b"\0")
-                message = json.loads(raw)
+            while (end := self._buffer.find(b"\0", self._scanned)) >= 0:
+                raw = bytes(self._buffer[:end])
+                del self._buffer[: end + 1]
+                self._scanned = 0
+                try:
+                    message = json.loads(raw)
+                except ValueError:
+                    raise BrowserError("Chromium 的回应无法读取") from None
                 if wanted(message):
                     return message
                 if "method" in message:
                     self._events.append(message)
+            self._scanned = len(self._buffer)
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self._reader], [], [], left)[0]:
                 raise BrowserError(f"Chromium 超过 {TIMEOUT:.0f} 秒没有回应")
@@ -147,6 +159,17 @@ class Browser:
             if not chunk:
                 raise BrowserError("Chromium 意外退出")
             self._buffer += chunk
+
+
+PROFILE_PREFIX = "sunshine-chromium-"  # then the pid of the process that started the browser
+
+
+def _remove_stale_profiles() -> None:
+    """The profiles of browsers started by processes that are gone (killed before they cleaned up)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{PROFILE_PREFIX}*-*"):
+        pid = folder.name.removeprefix(PROFILE_PREFIX).partition("-")[0]
+        if pid.isdigit() and not staging.alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _moved(fds: tuple[int, ...]) -> tuple[int, ...]:
