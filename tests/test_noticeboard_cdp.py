@@ -4,6 +4,7 @@ no process or profile behind."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from pypdf import PdfReader
 
 from sunshine.noticeboard import cdp, pdf
 from sunshine.noticeboard.build import Printer
@@ -18,8 +20,9 @@ from sunshine.noticeboard.build import Printer
 from .browser import CHROMIUM, require_chromium
 
 
-def _profiles() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("sunshine-chromium-*")}
+def _profiles(pid: int) -> list[str]:
+    """The browser profiles a process made that are still there."""
+    return [p.name for p in Path(tempfile.gettempdir()).glob(f"{cdp.PROFILE_PREFIX}{pid}-*")]
 
 
 def _script(tmp_path: Path, body: str) -> str:
@@ -37,14 +40,31 @@ def test_a_page_is_printed_on_a4_with_its_text(tmp_path: Path):
         "<h1>清溪村三务公开栏</h1><p style='page-break-before: always'>第二页</p>",
         encoding="utf-8",
     )
-    before = _profiles()
     with cdp.tab(CHROMIUM, pdf.ARGS) as tab:
         tab.print_pdf(html, tmp_path / "one.pdf")
         tab.print_pdf(html, tmp_path / "two.pdf")  # the same tab prints again
     with pikepdf.open(tmp_path / "one.pdf") as doc:
         assert [[round(float(x)) for x in page.mediabox] for page in doc.pages] == [[0, 0, 595, 842]] * 2
     assert (tmp_path / "two.pdf").read_bytes()[:5] == b"%PDF-"
-    assert _profiles() == before
+    assert _profiles(os.getpid()) == []
+
+
+def test_tabs_side_by_side_print_each_page_into_its_own_file(tmp_path: Path):
+    require_chromium()
+    jobs = []
+    for n in range(5):
+        html = tmp_path / f"{n}.html"
+        # Pages of different lengths: the quick ones come back before the slow ones.
+        html.write_text(
+            f"<!doctype html><meta charset=utf-8><p>第{n}村公开栏</p>" + "<p>内容</p>" * (400 * (n % 2)),
+            encoding="utf-8",
+        )
+        jobs.append((html, tmp_path / f"{n}.pdf"))
+    with cdp.tabs(CHROMIUM, pdf.ARGS, 2) as tabs:
+        assert list(tabs.print_pdfs(jobs)) == [target for _, target in jobs]
+        assert len(tabs.tabs) == 2
+    for n, (_, target) in enumerate(jobs):
+        assert f"第{n}村公开栏" in PdfReader(target).pages[0].extract_text().replace(" ", "")
 
 
 def test_a_long_document_comes_back_whole(tmp_path: Path):
@@ -69,10 +89,9 @@ def test_a_page_that_cannot_be_opened_is_named_in_the_error(tmp_path: Path):
 
 
 def test_a_browser_that_exits_at_once_is_an_error(tmp_path: Path):
-    before = _profiles()
     with pytest.raises(cdp.BrowserError, match="Chromium 意外退出"), cdp.tab(_script(tmp_path, "exit 1"), []):
         pass
-    assert _profiles() == before
+    assert _profiles(os.getpid()) == []
 
 
 def test_a_browser_that_never_answers_is_stopped_after_the_timeout(tmp_path: Path, monkeypatch):
@@ -120,9 +139,8 @@ def test_the_profile_of_a_browser_whose_printer_was_killed_is_removed_by_the_nex
 def test_a_printer_stopped_with_nothing_to_print_leaves_no_profile(tmp_path: Path, monkeypatch):
     require_chromium()
     monkeypatch.setenv("SUNSHINE_CHROMIUM", CHROMIUM)
-    before = _profiles()
     printer = Printer(tmp_path / "cache")
     time.sleep(1)  # Chromium has started
     printer.stop()
     assert printer.proc.returncode == 0
-    assert _profiles() == before
+    assert _profiles(printer.proc.pid) == []

@@ -86,11 +86,12 @@ class Browser:
         self._scanned = 0  # bytes of the buffer known to hold no message end
         self._next_id = 0
         self._events: list[dict[str, Any]] = []
+        self._answers: dict[int, dict[str, Any]] = {}  # answers that came while another was awaited
 
     def close(self) -> None:
         """Ask the browser to close, and stop it when it has not within the time allowed."""
         with contextlib.suppress(BrowserError, OSError):
-            self.send("Browser.close", wait=False)
+            self.post("Browser.close")
         deadline = time.monotonic() + min(10.0, TIMEOUT)
         while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
             if time.monotonic() > deadline:
@@ -104,14 +105,13 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
     def send(
-        self,
-        method: str,
-        params: dict[str, Any] | None = None,
-        *,
-        session: str | None = None,
-        wait: bool = True,
+        self, method: str, params: dict[str, Any] | None = None, *, session: str | None = None
     ) -> dict[str, Any]:
-        """Send one command; its result (wait), or {} at once."""
+        """Send one command and wait for its result."""
+        return self.result(self.post(method, params, session=session), method)
+
+    def post(self, method: str, params: dict[str, Any] | None = None, *, session: str | None = None) -> int:
+        """Send one command without waiting; its id, for `result`."""
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session is not None:
@@ -122,9 +122,11 @@ class Browser:
                 data = data[os.write(self._writer, data) :]
             except BrokenPipeError:
                 raise BrowserError("Chromium 意外退出") from None
-        if not wait:
-            return {}
-        answer = self._receive(lambda m: m.get("id") == self._next_id)
+        return self._next_id
+
+    def result(self, command: int, method: str) -> dict[str, Any]:
+        """The result of the command with this id (an answer that came earlier counts)."""
+        answer = self._answers.pop(command, None) or self._receive(lambda m: m.get("id") == command)
         if "error" in answer:
             raise BrowserError(f"{method}: {answer['error'].get('message', answer['error'])}")
         return answer.get("result", {})
@@ -151,6 +153,8 @@ class Browser:
                     return message
                 if "method" in message:
                     self._events.append(message)
+                elif "id" in message:
+                    self._answers[message["id"]] = message
             self._scanned = len(self._buffer)
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([self._reader], [], [], left)[0]:
@@ -186,35 +190,66 @@ class Tab:
     def __init__(self, browser: Browser) -> None:
         self.browser = browser
         target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
-            "sessionId"
-        ]
+        attached = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})
+        self.session = attached["sessionId"]
         browser.send("Page.enable", session=self.session)
 
     def print_pdf(self, html: Path, target: Path) -> None:
         """Load the file, wait for its load event, and print it as the sheet's CSS sets the page
         (A4 when it sets none), backgrounds included."""
-        browser = self.browser
-        browser._events.clear()
-        navigated = browser.send("Page.navigate", {"url": html.resolve().as_uri()}, session=self.session)
-        if navigated.get("errorText"):
-            raise BrowserError(f"无法打开 {html}：{navigated['errorText']}")
-        browser.wait_for("Page.loadEventFired", self.session)
-        printed = browser.send(
-            "Page.printToPDF",
-            {
-                "printBackground": True,
-                "preferCSSPageSize": True,
-                "paperWidth": 8.27,  # A4, in inches
-                "paperHeight": 11.7,
-                "marginTop": 0,
-                "marginBottom": 0,
-                "marginLeft": 0,
-                "marginRight": 0,
-            },
-            session=self.session,
-        )
-        target.write_bytes(base64.b64decode(printed["data"]))
+        _print_together(self.browser, [(self, html, target)])
+
+
+class Tabs:
+    """Tabs of one browser printing files side by side: one tab waits on its page while another
+    prints (two print a county's sheets in two thirds of the time one takes)."""
+
+    def __init__(self, browser: Browser, count: int) -> None:
+        self.browser = browser
+        self.count = count
+        self.tabs: list[Tab] = []
+
+    def print_pdfs(self, jobs: list[tuple[Path, Path]]) -> Iterator[Path]:
+        """Print each (html, target); yield each target once written, a group of tabs at a time."""
+        while len(self.tabs) < min(self.count, len(jobs)):
+            self.tabs.append(Tab(self.browser))
+        for start in range(0, len(jobs), len(self.tabs) or 1):
+            group = jobs[start : start + len(self.tabs)]
+            _print_together(
+                self.browser,
+                [(tab, html, target) for tab, (html, target) in zip(self.tabs, group, strict=False)],
+            )
+            yield from (target for _, target in group)
+
+
+PRINTED = {
+    "printBackground": True,
+    "preferCSSPageSize": True,
+    "paperWidth": 8.27,  # A4, in inches, for a page whose CSS sets no size
+    "paperHeight": 11.7,
+    "marginTop": 0,
+    "marginBottom": 0,
+    "marginLeft": 0,
+    "marginRight": 0,
+}
+
+
+def _print_together(browser: Browser, jobs: list[tuple[Tab, Path, Path]]) -> None:
+    """Each file loaded in its tab, then all printed at once: the commands are sent before any
+    answer is awaited."""
+    browser._events.clear()
+    navigations = [
+        (browser.post("Page.navigate", {"url": html.resolve().as_uri()}, session=tab.session), html)
+        for tab, html, _ in jobs
+    ]
+    for command, html in navigations:
+        if error := browser.result(command, "Page.navigate").get("errorText"):
+            raise BrowserError(f"无法打开 {html}：{error}")
+    for tab, _, _ in jobs:
+        browser.wait_for("Page.loadEventFired", tab.session)
+    prints = [browser.post("Page.printToPDF", PRINTED, session=tab.session) for tab, _, _ in jobs]
+    for command, (_, _, target) in zip(prints, jobs, strict=True):
+        target.write_bytes(base64.b64decode(browser.result(command, "Page.printToPDF")["data"]))
 
 
 @contextlib.contextmanager
@@ -223,5 +258,16 @@ def tab(executable: str, args: list[str]) -> Iterator[Tab]:
     browser = Browser(executable, args)
     try:
         yield Tab(browser)
+    finally:
+        browser.close()
+
+
+@contextlib.contextmanager
+def tabs(executable: str, args: list[str], count: int) -> Iterator[Tabs]:
+    """Up to `count` tabs of a headless Chromium started for them (opened as the jobs need them),
+    stopped on leaving."""
+    browser = Browser(executable, args)
+    try:
+        yield Tabs(browser, count)
     finally:
         browser.close()
