@@ -67,6 +67,39 @@ def test_tabs_side_by_side_print_each_page_into_its_own_file(tmp_path: Path):
         assert f"第{n}村公开栏" in PdfReader(target).pages[0].extract_text().replace(" ", "")
 
 
+def test_tabs_print_right_after_a_group_that_failed(tmp_path: Path):
+    require_chromium()
+    pages = {}
+    for name, length in (("j0", 1), ("j1", 71), ("j2", 2), ("j3", 1), ("j4", 15)):
+        pages[name] = tmp_path / f"{name}.html"
+        body = f"<p>{name}页</p>" + "".join(
+            "<p style='page-break-before: always'>续</p>" for _ in range(length - 1)
+        )
+        pages[name].write_text(f"<!doctype html><meta charset=utf-8>{body}", encoding="utf-8")
+    with cdp.tabs(CHROMIUM, pdf.ARGS, 2) as tabs:
+        failed = [(pages["j0"], tmp_path / "j0.pdf"), (tmp_path / "没有.html", tmp_path / "x.pdf")]
+        with pytest.raises(cdp.BrowserError, match="没有.html"):
+            list(tabs.print_pdfs([*failed, (pages["j2"], tmp_path / "j2.pdf")]))
+        time.sleep(1)  # the late events of the failed group have come
+        jobs = [(pages[name], tmp_path / f"{name}.pdf") for name in ("j1", "j3", "j4")]
+        list(tabs.print_pdfs(jobs))
+    for name, length in (("j1", 71), ("j3", 1), ("j4", 15)):
+        reader = PdfReader(tmp_path / f"{name}.pdf")
+        text = reader.pages[0].extract_text().replace(" ", "")
+        assert (len(reader.pages), text.startswith(name)) == (length, True)  # unfixed text layer: 页 is ⻚
+
+
+def test_two_jobs_of_one_key_are_printed_once_and_both_linked(tmp_path: Path, monkeypatch):
+    require_chromium()
+    monkeypatch.setenv("SUNSHINE_CHROMIUM", CHROMIUM)
+    html = tmp_path / "sheet.html"
+    html.write_text("<!doctype html><meta charset=utf-8><p>公开栏</p>", encoding="utf-8")
+    jobs = [(html, tmp_path / "a" / "sheet.pdf", "same"), (html, tmp_path / "b" / "sheet.pdf", "same")]
+    assert pdf.print_pdfs(jobs, tmp_path / "cache") == 1
+    assert (tmp_path / "a" / "sheet.pdf").read_bytes() == (tmp_path / "b" / "sheet.pdf").read_bytes()
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [f"same-{pdf.VERSION}.pdf"]
+
+
 def test_a_long_document_comes_back_whole(tmp_path: Path):
     require_chromium()
     html = tmp_path / "长.html"
@@ -130,10 +163,15 @@ def test_what_a_wrapper_script_started_is_stopped_with_it(tmp_path: Path, monkey
 
 def test_the_profile_of_a_browser_whose_printer_was_killed_is_removed_by_the_next(tmp_path: Path):
     stale = Path(tempfile.gettempdir()) / f"{cdp.PROFILE_PREFIX}{2**22 + 17}-left"
-    (stale / "Default").mkdir(parents=True)
+    (stale / "Default").mkdir(parents=True, exist_ok=True)
+    (stale / "Local State").write_text("{}", encoding="utf-8")
+    other = Path(tempfile.gettempdir()) / f"{cdp.PROFILE_PREFIX}{2**22 + 17}-notes"  # not a browser's
+    other.mkdir(exist_ok=True)
     with pytest.raises(cdp.BrowserError), cdp.tab(_script(tmp_path, "exit 1"), []):
         pass
     assert not stale.exists()
+    assert other.is_dir()
+    other.rmdir()
 
 
 def test_a_printer_stopped_with_nothing_to_print_leaves_no_profile(tmp_path: Path, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -222,6 +223,7 @@ class Printer:
     def print(self, todo: list[tuple[Path, Path, str]]) -> int:
         """Print these PDFs into the cache (pdf.print_pdfs keeps them as KEY-VERSION.pdf); how many."""
         scratch = self.cache / f".printed.{os.getpid()}"  # where the printer links what it printed
+        self.asked = True
         try:
             out, err = self.proc.communicate(
                 json.dumps(
@@ -235,17 +237,37 @@ class Printer:
             raise RuntimeError(f"打印公开栏 PDF 失败（{last[0]}）")
         return int(out.split()[-1])
 
+    asked = False  # the printer was given its jobs (print, or done)
+
+    def done(self) -> None:
+        """No PDF to print: the printer closes Chromium and removes its profile while the build goes on."""
+        if self.asked or self.proc.stdin is None:
+            return
+        self.asked = True
+        with contextlib.suppress(OSError):
+            self.proc.stdin.write("[]")
+            self.proc.stdin.close()
+
     def stop(self) -> None:
-        """Stop the printer: given no PDF to print, it closes Chromium and removes its profile."""
-        if self.proc.returncode is None:
-            try:
-                self.proc.communicate("[]", timeout=STOP_SECONDS)
-            except (subprocess.TimeoutExpired, OSError):
-                self.proc.kill()
-                self.proc.communicate()
+        """Wait for a printer told it is done (STOP_SECONDS at most); one interrupted while printing, or
+        that does not stop, is killed."""
+        if self.proc.returncode is not None:
+            return
+        interrupted = self.asked
+        self.done()
+        try:
+            if interrupted:
+                raise subprocess.TimeoutExpired(self.proc.args, 0)
+            self.proc.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
 
 
-STOP_SECONDS = 10  # for the printer to close Chromium when it has nothing to print
+STOP_SECONDS = 20  # for a printer to close Chromium: past the 5 s cdp.Browser.close waits for it
 
 
 def write_sheets(
@@ -267,7 +289,7 @@ def write_sheets(
         return _write_sheets(project, data, site, cache, datasette_url, finish, prune, printer)
     finally:
         if printer is not None:
-            printer.stop()
+            printer.done()  # the site build waits for it at its end
 
 
 def _holds(path: Path, content: bytes) -> bool:

@@ -18,7 +18,7 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +74,13 @@ class Browser:
                 ],
                 setpgroup=0,  # a group of its own: stopped with whatever a wrapper script started
             )
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # no such program, or no name at all
             os.close(self._writer)
             os.close(self._reader)
             shutil.rmtree(self.profile, ignore_errors=True)
-            raise BrowserError(f"无法启动 Chromium（{executable}）：{exc.strerror or exc}") from exc
+            raise BrowserError(
+                f"无法启动 Chromium（{executable}）：{getattr(exc, 'strerror', None) or exc}"
+            ) from exc
         finally:
             for fd in (to_browser, from_browser, devnull):
                 os.close(fd)
@@ -92,7 +94,7 @@ class Browser:
         """Ask the browser to close, and stop it when it has not within the time allowed."""
         with contextlib.suppress(BrowserError, OSError):
             self.post("Browser.close")
-        deadline = time.monotonic() + min(10.0, TIMEOUT)
+        deadline = time.monotonic() + min(5.0, TIMEOUT)
         while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
             if time.monotonic() > deadline:
                 with contextlib.suppress(ProcessLookupError):
@@ -131,12 +133,23 @@ class Browser:
             raise BrowserError(f"{method}: {answer['error'].get('message', answer['error'])}")
         return answer.get("result", {})
 
-    def wait_for(self, method: str, session: str) -> dict[str, Any]:
-        """The next event `method` of a session (one that came earlier counts)."""
+    def wait_for(
+        self, method: str, session: str, matches: Callable[[dict[str, Any]], bool] = lambda _: True
+    ) -> dict[str, Any]:
+        """The next event `method` of a session whose parameters `matches` (one that came earlier
+        counts)."""
+
+        def wanted(event: dict[str, Any]) -> bool:
+            return (
+                event.get("method") == method
+                and event.get("sessionId") == session
+                and matches(event.get("params", {}))
+            )
+
         for i, event in enumerate(self._events):
-            if event.get("method") == method and event.get("sessionId") == session:
+            if wanted(event):
                 return self._events.pop(i)
-        return self._receive(lambda m: m.get("method") == method and m.get("sessionId") == session)
+        return self._receive(wanted)
 
     def _receive(self, wanted: Any) -> dict[str, Any]:
         deadline = time.monotonic() + TIMEOUT
@@ -169,10 +182,15 @@ PROFILE_PREFIX = "sunshine-chromium-"  # then the pid of the process that starte
 
 
 def _remove_stale_profiles() -> None:
-    """The profiles of browsers started by processes that are gone (killed before they cleaned up)."""
+    """The profiles of browsers started by processes that are gone (killed before they cleaned up):
+    folders of this user named as `Browser` names them, with Chromium's own files in them."""
     for folder in Path(tempfile.gettempdir()).glob(f"{PROFILE_PREFIX}*-*"):
         pid = folder.name.removeprefix(PROFILE_PREFIX).partition("-")[0]
-        if pid.isdigit() and not staging.alive(int(pid)):
+        try:
+            own = folder.lstat().st_uid == os.getuid() and folder.is_dir() and not folder.is_symlink()
+        except OSError:
+            continue
+        if own and pid.isdigit() and (folder / "Local State").exists() and not staging.alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -193,6 +211,8 @@ class Tab:
         attached = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})
         self.session = attached["sessionId"]
         browser.send("Page.enable", session=self.session)
+        # `load` of each navigation, told apart from a late one of an earlier page by its loader id.
+        browser.send("Page.setLifecycleEventsEnabled", {"enabled": True}, session=self.session)
 
     def print_pdf(self, html: Path, target: Path) -> None:
         """Load the file, wait for its load event, and print it as the sheet's CSS sets the page
@@ -234,6 +254,11 @@ PRINTED = {
 }
 
 
+def _load_of(loader: str | None) -> Callable[[dict[str, Any]], bool]:
+    """Whether a lifecycle event is the `load` of the navigation with this loader id."""
+    return lambda params: params.get("name") == "load" and params.get("loaderId") == loader
+
+
 def _print_together(browser: Browser, jobs: list[tuple[Tab, Path, Path]]) -> None:
     """Each file loaded in its tab, then all printed at once: the commands are sent before any
     answer is awaited."""
@@ -242,11 +267,12 @@ def _print_together(browser: Browser, jobs: list[tuple[Tab, Path, Path]]) -> Non
         (browser.post("Page.navigate", {"url": html.resolve().as_uri()}, session=tab.session), html)
         for tab, html, _ in jobs
     ]
-    for command, html in navigations:
-        if error := browser.result(command, "Page.navigate").get("errorText"):
-            raise BrowserError(f"无法打开 {html}：{error}")
-    for tab, _, _ in jobs:
-        browser.wait_for("Page.loadEventFired", tab.session)
+    answers = [(browser.result(command, "Page.navigate"), html) for command, html in navigations]
+    for answer, html in answers:  # every answer claimed first: none is left for a later call
+        if answer.get("errorText"):
+            raise BrowserError(f"无法打开 {html}：{answer['errorText']}")
+    for (tab, _, _), (answer, _) in zip(jobs, answers, strict=True):
+        browser.wait_for("Page.lifecycleEvent", tab.session, _load_of(answer.get("loaderId")))
     prints = [browser.post("Page.printToPDF", PRINTED, session=tab.session) for tab, _, _ in jobs]
     for command, (_, _, target) in zip(prints, jobs, strict=True):
         target.write_bytes(base64.b64decode(browser.result(command, "Page.printToPDF")["data"]))

@@ -55,14 +55,18 @@ def print_pdfs(jobs: Iterable[tuple[Path, Path, str]], cache: Path, page: cdp.Ta
     """
     jobs = [(html, target, f"{key}-{VERSION}") for html, target, key in jobs]
     cache.mkdir(parents=True, exist_ok=True)
-    todo = [(html, cache / f"{key}.pdf") for html, _, key in jobs if not (cache / f"{key}.pdf").exists()]
+    # One print of each key (two jobs of one key would print into one file).
+    todo = {cache / f"{key}.pdf": html for html, _, key in jobs if not (cache / f"{key}.pdf").exists()}
     if todo:
-        with contextlib.nullcontext(page) if page is not None else browser_page() as using:
-            for tmp in using.print_pdfs(
-                [(html, cached.with_name(cached.name + ".tmp")) for html, cached in todo]
-            ):
-                fix_text_layer(tmp)
-                tmp.replace(tmp.with_name(tmp.name.removesuffix(".tmp")))
+        printing = [(html, cached.with_name(cached.name + ".tmp")) for cached, html in todo.items()]
+        try:
+            with contextlib.nullcontext(page) if page is not None else browser_page() as using:
+                for tmp in using.print_pdfs(printing):
+                    fix_text_layer(tmp)
+                    tmp.replace(tmp.with_name(tmp.name.removesuffix(".tmp")))
+        finally:  # what a failed group printed is not kept
+            for _, tmp in printing:
+                tmp.unlink(missing_ok=True)
     for _, target, key in jobs:
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
