@@ -5,6 +5,7 @@ no process or profile behind."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -162,16 +163,17 @@ def test_what_a_wrapper_script_started_is_stopped_with_it(tmp_path: Path, monkey
 
 
 def test_the_profile_of_a_browser_whose_printer_was_killed_is_removed_by_the_next(tmp_path: Path):
-    stale = Path(tempfile.gettempdir()) / f"{cdp.PROFILE_PREFIX}{2**22 + 17}-left"
+    stale = Path(tempfile.gettempdir()) / f"{cdp.PROFILE_PREFIX}{2**22 + 17}-left1234"
     (stale / "Default").mkdir(parents=True, exist_ok=True)
     (stale / "Local State").write_text("{}", encoding="utf-8")
+    empty = Path(tempfile.gettempdir()) / f"{cdp.PROFILE_PREFIX}{2**22 + 17}-empty123"  # killed at once
+    empty.mkdir(exist_ok=True)
     other = Path(tempfile.gettempdir()) / f"{cdp.PROFILE_PREFIX}{2**22 + 17}-notes"  # not a browser's
-    other.mkdir(exist_ok=True)
+    (other / "笔记").mkdir(parents=True, exist_ok=True)
     with pytest.raises(cdp.BrowserError), cdp.tab(_script(tmp_path, "exit 1"), []):
         pass
-    assert not stale.exists()
-    assert other.is_dir()
-    other.rmdir()
+    assert (stale.exists(), empty.exists(), other.is_dir()) == (False, False, True)
+    shutil.rmtree(other)
 
 
 def test_a_printer_stopped_with_nothing_to_print_leaves_no_profile(tmp_path: Path, monkeypatch):

@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -181,16 +182,20 @@ class Browser:
 PROFILE_PREFIX = "sunshine-chromium-"  # then the pid of the process that started the browser
 
 
+_PROFILE_NAME = re.compile(rf"{PROFILE_PREFIX}([0-9]+)-[a-z0-9_]{{8}}")  # as mkdtemp names it
+
+
 def _remove_stale_profiles() -> None:
     """The profiles of browsers started by processes that are gone (killed before they cleaned up):
-    folders of this user named as `Browser` names them, with Chromium's own files in them."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{PROFILE_PREFIX}*-*"):
-        pid = folder.name.removeprefix(PROFILE_PREFIX).partition("-")[0]
+    folders of this user named as `Browser` names them, holding Chromium's files or nothing."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{PROFILE_PREFIX}*"):
+        name = _PROFILE_NAME.fullmatch(folder.name)
         try:
             own = folder.lstat().st_uid == os.getuid() and folder.is_dir() and not folder.is_symlink()
+            chromium = own and ((folder / "Local State").exists() or not any(folder.iterdir()))
         except OSError:
             continue
-        if own and pid.isdigit() and (folder / "Local State").exists() and not staging.alive(int(pid)):
+        if name and chromium and not staging.alive(int(name.group(1))):
             shutil.rmtree(folder, ignore_errors=True)
 
 
