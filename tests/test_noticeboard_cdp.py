@@ -122,6 +122,13 @@ def test_a_page_that_cannot_be_opened_is_named_in_the_error(tmp_path: Path):
     assert not (tmp_path / "out.pdf").exists()
 
 
+def test_a_command_the_browser_refuses_is_named_in_a_chinese_error():
+    require_chromium()
+    with cdp.tab(CHROMIUM, pdf.ARGS) as tab, pytest.raises(cdp.BrowserError) as raised:
+        tab.browser.send("Page.noSuchCommand", session=tab.session)
+    assert str(raised.value).startswith("Chromium 没能完成 Page.noSuchCommand（")
+
+
 def test_a_browser_that_exits_at_once_is_an_error(tmp_path: Path):
     with pytest.raises(cdp.BrowserError, match="Chromium 意外退出"), cdp.tab(_script(tmp_path, "exit 1"), []):
         pass

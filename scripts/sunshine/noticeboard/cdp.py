@@ -131,7 +131,9 @@ class Browser:
         """The result of the command with this id (an answer that came earlier counts)."""
         answer = self._answers.pop(command, None) or self._receive(lambda m: m.get("id") == command)
         if "error" in answer:
-            raise BrowserError(f"{method}: {answer['error'].get('message', answer['error'])}")
+            raise BrowserError(
+                f"Chromium 没能完成 {method}（{answer['error'].get('message', answer['error'])}）"
+            )
         return answer.get("result", {})
 
     def wait_for(
