@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -191,3 +192,26 @@ def test_a_printer_stopped_with_nothing_to_print_leaves_no_profile(tmp_path: Pat
     printer.stop()
     assert printer.proc.returncode == 0
     assert _profiles(printer.proc.pid) == []
+
+
+def test_a_printer_stopped_while_it_prints_is_killed_at_once(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("SUNSHINE_CHROMIUM", _script(tmp_path, "exec sleep 600"))  # never answers
+    html = tmp_path / "sheet.html"
+    html.write_text("<!doctype html><meta charset=utf-8><p>公开栏</p>", encoding="utf-8")
+    printer = Printer(tmp_path / "cache")
+    failed: list[BaseException] = []
+
+    def printing() -> None:
+        try:
+            printer.print([(html, tmp_path / "sheet.pdf", "sheet")])
+        except RuntimeError as exc:
+            failed.append(exc)
+
+    worker = threading.Thread(target=printing)
+    worker.start()
+    time.sleep(1)  # the build is interrupted while the printer waits on Chromium
+    started = time.monotonic()
+    printer.stop()
+    worker.join(10)
+    assert (time.monotonic() - started < 5, printer.proc.returncode) == (True, -9)
+    assert [str(e).startswith("打印公开栏 PDF 失败") for e in failed] == [True]

@@ -253,13 +253,11 @@ class Printer:
         that does not stop, is killed."""
         if self.proc.returncode is not None:
             return
-        interrupted = self.asked
-        self.done()
-        try:
-            if interrupted:
-                raise subprocess.TimeoutExpired(self.proc.args, 0)
-            self.proc.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
+        if not self.asked:
+            self.done()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=STOP_SECONDS)
+        if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
         for stream in (self.proc.stdout, self.proc.stderr):

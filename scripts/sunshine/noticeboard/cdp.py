@@ -1,8 +1,8 @@
 """A headless Chromium driven over `--remote-debugging-pipe`: the DevTools protocol as JSON messages,
 each ended by a NUL byte, written to the browser's file descriptor 3 and read from its 4.
 
-Printing a sheet needs four commands (open a tab, load the file, print it, close), so the printer
-speaks them itself rather than through Playwright, whose Node.js driver cost more processor time
+Printing a sheet needs a handful of commands (open a tab, load the file, print it, close), so the
+printer speaks them itself rather than through Playwright, whose Node.js driver cost more processor time
 to start than the browser did to print one sheet.
 """
 
