@@ -247,6 +247,13 @@ def stream_columns(
     return known, batches()
 
 
+def header_keys(table: Table, first: str) -> tuple[list[str | None], list[str]]:
+    """Where each column of a header line (without its BOM) keeps its cells (`_keys`), and the names
+    kept; ([], []) for a blank line."""
+    _, keys, known = _records(table, [first])
+    return keys, known
+
+
 def _columns(
     keys: list[str | None], known: list[str], names: list[str], at: dict[str, int], batch: list[list[str]]
 ) -> dict[str, list[str]] | None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import io
 import json
+import os
 import pickle
 import re
 import subprocess
@@ -29,6 +31,7 @@ import polars as pl
 from git_history.utils import reserved_with_suffix_re
 
 from sunshine import typed
+from sunshine.history import plain
 from sunshine.package import KEY_SEPARATOR, Table
 from sunshine.privacy import RowMasker, mask
 
@@ -70,18 +73,25 @@ def batches(
 ) -> tuple[list[str], Iterator[Batch] | None]:
     """The column names of a file and its rows in batches; None for the batches when the rows
     cannot be read column by column (`readable`)."""
-    names, read = typed.stream_columns(table, lines, size)
+    read: Iterator[plain.Columns]
+    if isinstance(lines, io.TextIOWrapper) and (lines.encoding, lines.errors) == ("utf-8-sig", "strict"):
+        names, read = plain.stream_columns(table, lines.buffer, size)  # nothing read from it yet
+    else:
+        names, by_csv = typed.stream_columns(table, lines, size)
+        read = ((columns, {}) for columns in by_csv)
     if not readable(table, names, masker):
         return names, None
     return names, _batches(table, masker, read)
 
 
-def _batches(table: Table, masker: RowMasker, read: Iterator[dict[str, list[str]]]) -> Iterator[Batch]:
+def _batches(table: Table, masker: RowMasker, read: Iterator[plain.Columns]) -> Iterator[Batch]:
     pk = table.primary_key
     specs = {f["name"]: f for f in table.fields}
     seen: set[str] = set()
-    for written in read:
-        read_columns = {name: _canonical(specs.get(name), cells) for name, cells in written.items()}
+    for written, read_series in read:
+        read_columns = {
+            name: _canonical(specs.get(name), cells, read_series.get(name)) for name, cells in written.items()
+        }
         # Rows with every key field filled (canonical, before masking), then masked.
         filled = [all(cells) for cells in zip(*(read_columns[k][0] for k in pk), strict=True)]
         series: dict[str, pl.Series] = {}  # the Series of each column masking left as it was
@@ -113,12 +123,16 @@ def _batches(table: Table, masker: RowMasker, read: Iterator[dict[str, list[str]
             yield Batch(columns, keys, item_ids, hashes(columns, len(keys), series))
 
 
-def _canonical(spec: dict | None, cells: list[str]) -> tuple[list[str], pl.Series | None]:
-    """The canonical cells of a column, and the Series of them when it is at hand."""
-    try:
-        series = pl.Series(cells, dtype=pl.String)
-    except (TypeError, ValueError, pl.exceptions.PolarsError):  # not valid Unicode
-        return [typed.canonical(spec, c) if spec else c for c in cells], None
+def _canonical(
+    spec: dict | None, cells: list[str], series: pl.Series | None = None
+) -> tuple[list[str], pl.Series | None]:
+    """The canonical cells of a column, and the Series of them when it is at hand (`series`: the
+    cells as polars read them)."""
+    if series is None:
+        try:
+            series = pl.Series(cells, dtype=pl.String)
+        except (TypeError, ValueError, pl.exceptions.PolarsError):  # not valid Unicode
+            return [typed.canonical(spec, c) if spec else c for c in cells], None
     canonical = typed.canonical_column(spec, cells, series)
     return canonical, (series if canonical is cells else None)
 
@@ -246,7 +260,11 @@ def read(reader: Any, ref: str, size: int) -> Iterator[tuple[list[str], Iterator
             proc.wait()
         return
     worker = subprocess.Popen(
-        [sys.executable, "-m", "sunshine.history.reading"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        [sys.executable, "-m", "sunshine.history.reading"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        # One core each: polars's threads would take the writer's core, and wait for each other.
+        env={**os.environ, "POLARS_MAX_THREADS": "1"},
     )
     try:
         pickle.dump((reader.repo, reader.table, reader.mask.columns, ref, size), worker.stdin)  # type: ignore[arg-type,attr-defined]
