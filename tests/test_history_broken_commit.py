@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sunshine.history import wellformed
+from sunshine.history import bulk, wellformed
 from sunshine.history.build import build_history
 from sunshine.history.versions import Writer
 from sunshine.package import Project
@@ -262,10 +262,21 @@ def first_records(repo: Path, petitions: str) -> str:
     return commit(repo, "Publish the first records, a quote left open", "2024-05-01T09:00:00+08:00")
 
 
+@pytest.mark.parametrize("elsewhere", [bulk.ELSEWHERE, 0], ids=["read here", "read by a process of its own"])
 def test_a_first_commit_with_a_quote_left_open_records_nothing_and_its_fix_adds_every_row(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, elsewhere
 ):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(bulk, "ELSEWHERE", elsewhere)
+    started = []
+    original_start = bulk.start
+
+    def start(*args):
+        worker = original_start(*args)
+        started.append(worker)
+        return worker
+
+    monkeypatch.setattr(bulk, "start", start)
     repo = tmp_path / "repo"
     first_records(repo, PETITIONS_HEADER + P1.replace("村东路灯损坏", '"村东路灯损坏') + P2)
     assert build(repo) == (
@@ -289,6 +300,10 @@ def test_a_first_commit_with_a_quote_left_open_records_nothing_and_its_fix_adds_
     ]
     for sql in SAME:
         assert rows(db, sql) == rows(cold / "build" / "history.db", sql)
+    # Each file's first version had its reading process started early; each has ended.
+    workers = [w for w in started if w is not None]
+    assert bool(workers) == (elsewhere == 0)
+    assert [w.returncode is None for w in workers] == [False] * len(workers)
 
 
 def test_a_commit_read_by_its_changed_lines_is_not_read_whole_to_be_checked(tmp_path, monkeypatch):

@@ -245,20 +245,12 @@ def no_collections() -> Iterator[None]:
 ELSEWHERE = 8 << 20
 
 
-@contextmanager
-def read(reader: Any, ref: str, size: int) -> Iterator[tuple[list[str], Iterator[Batch] | None]]:
-    """The column names of the file at ref and its batches of `size` rows (None: not readable by
-    columns), read here by `reader` (a `versions.Reader`), or for a large file by another process
-    (`reading`): the two cores of a small server work at once."""
+def start(reader: Any, ref: str, size: int) -> subprocess.Popen[bytes] | None:
+    """The process reading the file at ref (`reading`) for `read`, started; None for a file small
+    enough to be read here. Started early, it reads while the build looks the file over."""
     blob = reader.repo.run("cat-file", "-s", f"{ref}:./{reader.table.path}", check=False).stdout
     if not blob.strip().isdigit() or int(blob) < ELSEWHERE:
-        proc, text = reader._text(ref)
-        try:
-            yield batches(reader.table, reader.mask, text, size)  # type: ignore[arg-type]
-        finally:
-            proc.kill()
-            proc.wait()
-        return
+        return None
     worker = subprocess.Popen(
         [sys.executable, "-m", "sunshine.history.reading"],
         stdin=subprocess.PIPE,
@@ -269,6 +261,38 @@ def read(reader: Any, ref: str, size: int) -> Iterator[tuple[list[str], Iterator
     try:
         pickle.dump((reader.repo, reader.table, reader.mask.columns, ref, size), worker.stdin)  # type: ignore[arg-type,attr-defined]
         worker.stdin.close()  # type: ignore[union-attr]
+    except BaseException:
+        stop(worker)
+        raise
+    return worker
+
+
+def stop(worker: subprocess.Popen[bytes] | None) -> None:
+    """A reading process ended, whether or not its rows were all read."""
+    if worker is not None:
+        worker.kill()
+        worker.wait()
+        worker.stdout.close()  # type: ignore[union-attr]
+
+
+@contextmanager
+def read(
+    reader: Any, ref: str, size: int, worker: subprocess.Popen[bytes] | None = None
+) -> Iterator[tuple[list[str], Iterator[Batch] | None]]:
+    """The column names of the file at ref and its batches of `size` rows (None: not readable by
+    columns), read here by `reader` (a `versions.Reader`), or for a large file by another process
+    (`reading`; `worker`: that process, started by `start` for this file): the two cores of a small
+    server work at once."""
+    worker = worker or start(reader, ref, size)
+    if worker is None:
+        proc, text = reader._text(ref)
+        try:
+            yield batches(reader.table, reader.mask, text, size)  # type: ignore[arg-type]
+        finally:
+            proc.kill()
+            proc.wait()
+        return
+    try:
         names = received(worker.stdout)
 
         def arriving() -> Iterator[Batch]:
@@ -277,5 +301,4 @@ def read(reader: Any, ref: str, size: int) -> Iterator[tuple[list[str], Iterator
 
         yield names, (arriving() if names is not None else None)
     finally:
-        worker.kill()
-        worker.wait()
+        stop(worker)

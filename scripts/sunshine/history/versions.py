@@ -242,6 +242,7 @@ class Writer(Reader):
             not self.item_columns or not conn.execute(f"SELECT 1 FROM [{self.ns}] LIMIT 1").fetchone()
         )
         self.unreadable: set[str] = set()  # versions (git object ids) of the file csv could not read
+        self._reading: subprocess.Popen[bytes] | None = None  # a large first version's reading process
 
     # -- schema
 
@@ -348,22 +349,31 @@ class Writer(Reader):
         base = parent if previous is not None else None
         if record_versions and exists:
             read = self._read(base, commit.hash)
-            if read is not None and read.removed is None and not self._well_formed(commit.hash):
-                self.unreadable.add(self.repo.blob(commit.hash, path) or "")
-                self.conn.execute(
-                    "INSERT OR REPLACE INTO scanned_commits VALUES (?, ?)", [self.ns, commit.hash]
-                )
-                return False
-            commit_id = self._commit_row(commit)
-            if read is not None and read.header:
-                self._ensure_schema(read.header)
-                if read.removed is None:
-                    written = self.empty and self._write_first(commit, commit_id)
-                    on_change_batches = [] if written else self._write_whole(commit, commit_id)
-                else:
-                    on_change_batches = [self._write_rows(commit, commit_id, read.added)]
-                for changes in on_change_batches:
-                    on_change(changes)
+            whole = read is not None and read.removed is None
+            # A large file's first version is read in a process of its own, while it is looked over here.
+            self._reading = (
+                bulk.start(self, commit.hash, BATCH) if whole and self._first_by_columns() else None
+            )
+            try:
+                if whole and not self._well_formed(commit.hash):
+                    self.unreadable.add(self.repo.blob(commit.hash, path) or "")
+                    self.conn.execute(
+                        "INSERT OR REPLACE INTO scanned_commits VALUES (?, ?)", [self.ns, commit.hash]
+                    )
+                    return False
+                commit_id = self._commit_row(commit)
+                if read is not None and read.header:
+                    self._ensure_schema(read.header)
+                    if read.removed is None:
+                        written = self.empty and self._write_first(commit, commit_id)
+                        on_change_batches = [] if written else self._write_whole(commit, commit_id)
+                    else:
+                        on_change_batches = [self._write_rows(commit, commit_id, read.added)]
+                    for changes in on_change_batches:
+                        on_change(changes)
+            finally:
+                bulk.stop(self._reading)
+                self._reading = None
         # Removals: against the first parent, the way a reader of the commit sees it.
         if parent is None or commit.hash == self.point:
             gone: list[dict[str, str]] = []  # the start commit is the baseline: nothing it removed is listed
@@ -476,14 +486,19 @@ class Writer(Reader):
         if batch:
             yield self._write_rows(commit, commit_id, batch, unique=True, fresh=fresh)
 
+    def _first_by_columns(self) -> bool:
+        """Whether the next version may be written by `_write_first`: the table is empty, and its
+        changes are taken a batch of columns at a time."""
+        return self.empty and self.on_first is not None and isinstance(self.mask, RowMasker)
+
     def _write_first(self, commit: Commit, commit_id: int) -> bool:
         """The rows of a file read whole into the empty table, written a batch of columns at a time
         (the rows, versions, changed columns and changes `_write_rows` would write, in its order).
         False, with nothing written, when the file's columns cannot be read so (`bulk.readable`)."""
-        if self.on_first is None or not isinstance(self.mask, RowMasker):
+        if not self._first_by_columns():
             return False
         ns = self.ns
-        with bulk.read(self, commit.hash, BATCH) as (names, read), bulk.no_collections():
+        with bulk.read(self, commit.hash, BATCH, self._reading) as (names, read), bulk.no_collections():
             if read is None:
                 return False
             fields = [c for c in self.item_columns if c not in RESERVED_SET]
