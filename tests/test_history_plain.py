@@ -69,6 +69,14 @@ def test_windows_line_ends_a_bom_and_tabs_are_plain(table):
     assert set(_same(table, tabbed)) == {True}
 
 
+def test_a_bom_that_starts_a_block_stays_in_its_cell(table):
+    # A header put in front of a file Excel saved as "CSV UTF-8": the first row starts with a BOM.
+    data = b"\xef\xbb\xbf" + _file("\ufeff" + ROWS[0], *ROWS[1:])
+    assert _by_plain(table, data, 3, 1 << 20)[1][0]["case_id"] == "\ufeff2024-0000000"
+    for chunk in range(8, 400, 13):
+        _same(table, data, chunk=chunk)
+
+
 def test_blank_rows_are_left_out_as_csv_leaves_them_out(table):
     assert set(_same(table, _file(ROWS[0], ",,,,", " ,\u3000,, ,", ROWS[1], ",,,,"))) == {True}
     assert _same(table, _file(",,,,", ",,,,")) == []

@@ -5,7 +5,7 @@ column again from csv's lists took half the reading process's time. Most files a
 no line end but \\n or \\r\\n, every line with the header's number of cells. polars reads such a block
 of lines into the very cells csv reads, several times faster, and its columns are the Series the
 hashes and the masking pretests work on. A block that is anything else (a quote, a lone \\r, a short
-or long row, a blank line, a NUL, a cell past csv's limit) is read by csv, and so is the rest of the
+or long row, a blank line, a NUL, a cell past csv's limit, a BOM opening the block) is read by csv, and so is the rest of the
 file after it: a quoted cell may run over the lines a block ends on.
 
 `typed.stream_columns` is the reference: `tests/test_history_plain.py` holds this reader to it.
@@ -13,6 +13,7 @@ file after it: a quoted cell may run over the lines a block ends on.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -100,8 +101,8 @@ def _plain(data: bytes, width: int, delimiter: bytes) -> bool:
 def _frame(data: bytes, width: int, delimiter: str) -> pl.DataFrame | None:
     """The rows of a block of whole lines, every cell a string ("" for an empty one), blank rows left
     out as csv's reader leaves them out; None when csv may read the block otherwise."""
-    if not _plain(data, width, delimiter.encode()):
-        return None
+    if not _plain(data, width, delimiter.encode()) or data.startswith(codecs.BOM_UTF8):
+        return None  # polars would drop a BOM at the start of its bytes, which csv keeps in the cell
     try:
         frame = pl.read_csv(
             data, has_header=False, separator=delimiter, quote_char=None, infer_schema=False, encoding="utf8"
