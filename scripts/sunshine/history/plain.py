@@ -5,8 +5,8 @@ column again from csv's lists took half the reading process's time. Most files a
 no line end but \\n or \\r\\n, every line with the header's number of cells. polars reads such a block
 of lines into the very cells csv reads, several times faster, and its columns are the Series the
 hashes and the masking pretests work on. A block that is anything else (a quote, a lone \\r, a short
-or long row, a blank line, a NUL, a cell past csv's limit, a BOM opening the block) is read by csv, and so is the rest of the
-file after it: a quoted cell may run over the lines a block ends on.
+or long row, a blank line, a NUL, a cell past csv's limit, a BOM opening the block) is read by csv,
+and so is the rest of the file after it: a quoted cell may run over the lines a block ends on.
 
 `typed.stream_columns` is the reference: `tests/test_history_plain.py` holds this reader to it.
 """
