@@ -223,7 +223,7 @@ class Printer:
     def print(self, todo: list[tuple[Path, Path, str]]) -> int:
         """Print these PDFs into the cache (pdf.print_pdfs keeps them as KEY-VERSION.pdf); how many."""
         scratch = self.cache / f".printed.{os.getpid()}"  # where the printer links what it printed
-        self.asked = True
+        self.asked = self.printing = True
         try:
             out, err = self.proc.communicate(
                 json.dumps(
@@ -231,6 +231,7 @@ class Printer:
                 )
             )
         finally:
+            self.printing = False
             staging.remove_tree(scratch)
         if self.proc.returncode != 0:
             last = (err or "").strip().splitlines()[-1:] or ["没有输出"]
@@ -238,6 +239,7 @@ class Printer:
         return int(out.split()[-1])
 
     asked = False  # the printer was given its jobs (print, or done)
+    printing = False  # `print` is reading the printer's output
 
     def done(self) -> None:
         """No PDF to print: the printer closes Chromium and removes its profile while the build goes on."""
@@ -260,6 +262,8 @@ class Printer:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if self.printing:  # `print` reads the output to its end and closes it; closed here, it would fail
+            return
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:
                 stream.close()
