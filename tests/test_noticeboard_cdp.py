@@ -215,3 +215,21 @@ def test_a_printer_stopped_while_it_prints_is_killed_at_once(tmp_path: Path, mon
     worker.join(10)
     assert (time.monotonic() - started < 5, printer.proc.returncode) == (True, -9)
     assert [str(e).startswith("打印公开栏 PDF 失败") for e in failed] == [True]
+
+
+def test_a_printer_stopped_while_it_prints_leaves_its_pipes_to_the_print_reading_them(
+    tmp_path: Path, monkeypatch
+):
+    # The race the test above can lose: stop() closing the pipes under print() gave OSError, not the Chinese error.
+    monkeypatch.setenv("SUNSHINE_CHROMIUM", _script(tmp_path, "exec sleep 600"))
+    printer = Printer(tmp_path / "cache")
+    printer.asked = printer.printing = True  # print() is inside communicate()
+    printer.stop()
+    assert (printer.proc.returncode, printer.proc.stdout.closed, printer.proc.stderr.closed) == (
+        -9,
+        False,
+        False,
+    )
+    printer.printing = False
+    printer.proc.communicate()  # what print() does next: read to the end, then close
+    assert (printer.proc.stdout.closed, printer.proc.stderr.closed) == (True, True)
