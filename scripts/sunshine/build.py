@@ -96,7 +96,7 @@ def _validated_build(
     unpublishable = sorted({p.file for p in report.problems if p.severity == "notice" and p.fixable})
     if unpublishable:
         click.echo(
-            f"{'、'.join(unpublishable)} 是 Excel 改写过的写法（编码、日期、数字或中文表头），内容有效，"
+            f"{'、'.join(unpublishable)} 是 Excel 改写过的写法（编码、换行符、日期、数字或中文表头），内容有效，"
             f"但发布前要统一为标准格式：请运行 sunshine fix {' '.join(unpublishable)}，"
             "或合并 PR 检查的“自动规范格式”提交。本次没有发布任何内容。",
             err=True,

@@ -1,8 +1,8 @@
 """`sunshine fix FILE…`: repair what is safe to repair, keep the original, say every change.
 
-Safe means there is exactly one thing the person can have meant: the encoding, a BOM, spaces around
-a cell, full-width digits, `2024/5/3` or `2024年5月3日` in a date column, an Excel date serial in a
-date column, `¥1,200.00` in a number column, blank rows. Anything that needs a guess (03/05/2024,
+Safe means there is exactly one thing the person can have meant: the encoding, a BOM, old Mac line
+ends (a lone CR), spaces around a cell, full-width digits, `2024/5/3` or `2024年5月3日` in a date
+column, an Excel date serial in a date column, `¥1,200.00` in a number column, blank rows. Anything that needs a guess (03/05/2024,
 5/3 without a year) is left alone and reported.
 """
 
@@ -25,6 +25,7 @@ from sunshine.package import Project, Table
 from sunshine.privacy import code_pattern, is_code, mask_text
 from sunshine.problems import Report
 from sunshine.validate import encoding as enc
+from sunshine.validate import lineends
 from sunshine.validate.files import BACKUP_SUFFIX, DEFAULT_MAX_BYTES, check_file
 from sunshine.validate.report import render
 from sunshine.validate.run import validate_project
@@ -107,6 +108,10 @@ def _read_csv(path: Path, out: Outcome) -> tuple[list[list[str]], bytes] | None:
     if found.name not in ("utf-8",):
         out.changes.append(Change(None, None, None, f"编码 {found.label}", "UTF-8（无 BOM）"))
     text = text.removeprefix("\ufeff")
+    if lineends.first_lone_cr_row(io.StringIO(text, newline="")) is not None:
+        out.changes.append(
+            Change(None, None, None, "单独的回车符（CR）换行（旧版 Mac 版 Excel）", "标准换行符（LF）")
+        )
     delimiter = typed.dialect_of(text)
     if delimiter == "\t":
         out.changes.append(Change(None, None, None, "制表符分隔（Excel“Unicode 文本”）", "逗号分隔（CSV）"))

@@ -49,6 +49,7 @@ from sunshine.package import Table
 from sunshine.privacy import RowMasker
 
 BATCH = 20_000
+HEADER_BYTES = 1 << 20  # a longer first line is no header: the file is read whole
 
 Mask = Callable[[dict[str, str]], dict[str, str]]  # one row of the table, masked
 
@@ -120,7 +121,10 @@ class Reader:
         return {self.table.record_key(row): row for row in self._stream_rows(ref)}
 
     def _header_line(self, ref: str) -> str | None:
-        """The first line of the file at ref when it is UTF-8 text (the only text `changed_records` reads)."""
+        """The first line of the file at ref when it is UTF-8 text whose lines git can compare (the
+        only text `changed_records` reads). None otherwise: the file is then read whole. A file whose
+        lines end in a lone CR (old Mac Excel's "CSV (Macintosh)") is one line to git and to
+        `changed_records`, and only its whole reading splits its records where csv does."""
         proc = subprocess.Popen(
             ["git", "show", f"{ref}:./{self.table.path}"],
             cwd=self.repo.cwd,
@@ -128,13 +132,15 @@ class Reader:
             stderr=subprocess.DEVNULL,
         )
         try:
-            line = proc.stdout.readline()  # type: ignore[union-attr]
+            line = proc.stdout.readline(HEADER_BYTES)  # type: ignore[union-attr]
         finally:
             proc.kill()
             proc.wait()
         try:
             text = line.decode("utf-8-sig").rstrip("\r\n")
         except UnicodeDecodeError:
+            return None
+        if "\r" in text or not line.endswith(b"\n") and len(line) == HEADER_BYTES:
             return None
         return text + "\n" if text else None
 

@@ -73,6 +73,10 @@ OWN = {
         "文件是 GBK/GB18030 编码，已按此编码读取（提示）",
         "不用改；PR 检查会自动转为 UTF-8，或运行 `sunshine fix`。",
     ),
+    "line-ends": Code(
+        "各行以单独的回车符（CR）结尾（旧版 Mac 版 Excel 的“CSV（Macintosh）”），已按此读取（提示）",
+        "不用改；PR 检查会统一为标准换行符，或运行 `sunshine fix`。",
+    ),
     "header-title": Code(
         "表头用了列的中文名称，已按对应的英文列名读取（提示）",
         "不用改；PR 检查会自动改为英文列名，或运行 `sunshine fix`。",

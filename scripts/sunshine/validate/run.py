@@ -30,7 +30,7 @@ from sunshine.package import Project, Table
 from sunshine.privacy import REFUSALS, find_personal
 from sunshine.problems import Problem, Report
 from sunshine.validate import encoding as enc
-from sunshine.validate import kept, shape, since
+from sunshine.validate import kept, lineends, shape, since
 from sunshine.validate.codes import CODES
 from sunshine.validate.collect import Collector
 from sunshine.validate.files import DEFAULT_MAX_BYTES, check_file, content_problems, stray_files
@@ -173,6 +173,18 @@ def _gbk_notice(rel: str, found: enc.Encoding) -> Problem:
     )
 
 
+def _line_end_notice(rel: str, row: int) -> Problem:
+    return Problem(
+        code="line-ends",
+        file=rel,
+        row=row,
+        message="这一行以单独的回车符（CR）结尾，是旧版 Mac 版 Excel“CSV（Macintosh）”的写法，已按此读取",
+        hint=f"发布前会统一为标准的换行符：运行 sunshine fix {rel}，或由 PR 检查自动规范；另存时请选“CSV UTF-8（逗号分隔）”。",
+        severity="notice",
+        fixable=True,
+    )
+
+
 def _in_schema_order(
     table: Table, path: Path, encoding: str, columns: list[str | None], header_row: int, target: Path
 ) -> tuple[Table, Path]:
@@ -251,6 +263,9 @@ def _validate_table(
         collector.add(_encoding_problem(rel, path, found))
         return 0
     encoding = "utf-8-sig" if found.ok else "gb18030"
+    lone_cr = lineends.lone_cr_row(path, encoding)
+    if lone_cr is not None:
+        collector.add(_line_end_notice(rel, lone_cr))
     too_wide = shape.first_problem(path, rel, encoding=encoding, header_only=True)
     if too_wide:
         collector.add(too_wide)
