@@ -127,6 +127,7 @@ def test_cases_where_frictionless_differs_say_why():
         "petitions/unclosed-quote-after-a-wrong-cell.csv": "unclosed-quote",
         "petitions/unclosed-quote-after-a-quoted-cell-with-commas.csv": "unclosed-quote",
         "petitions/unclosed-quote-in-the-next-to-last-column.csv": "unclosed-quote",
+        "grids/unclosed-quote-in-the-last-column.csv": "unclosed-quote",
     }
 
 

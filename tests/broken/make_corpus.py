@@ -78,6 +78,8 @@ def main() -> None:
     )
     write(p, "unclosed-quote-after-a-quoted-cell-with-commas", "\n".join(rows))
     edit(p, "unclosed-quote-in-the-next-to-last-column", 6, ",2024-07-25,不满意", ',"2024-07-25,不满意')
+    edit(g, "unclosed-quote-in-the-last-column", 3, ",274,924", ',274,"924')
+    write(p, "lone-cr-line-ends", fixture[p], newline="\r")
     # Cells: Frictionless types and constraints
     edit(p, "enum", 2, ",来电,", ",电话,")
     edit(p, "required-empty", 3, ",乡镇综治中心,", ",,")

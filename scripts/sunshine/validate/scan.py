@@ -272,7 +272,13 @@ class TableScan:
             if counts[pos]:
                 found += self._column(body.filter(masks[f"__bad{pos}"]), pos, check)
         found += self._shape(body)
-        found += self._absorbed_rows(body, names)
+        absorbed = self._absorbed_rows(body, names)
+        if absorbed:
+            # The cell a quote opened holds the rows below it: its problems, and those of the cells
+            # after it, are that quote's (as for a row with too few cells, in _python_row).
+            opened = {row: pos for row, pos, _ in absorbed}
+            found = [(r, pos, p) for r, pos, p in found if r not in opened or pos < opened[r]]
+            found += absorbed
         found += shape.large_cells(body, names, ROW, self.file, limit=PER_BATCH)
         for row, pos, issue, fld in row_rules(self.table, body, ROW):
             found.append((row, pos, cell_problem(issue, file=self.file, row=row, field=fld, value=None)))
@@ -371,10 +377,14 @@ class TableScan:
             .select([ROW, pl.col(key).alias("__key"), *names])
             .iter_rows()
         ):
-            lines = [line for cell in cells if cell and "\n" in cell for line in cell.split("\n")[1:]]
-            if own and any(_shape(line.partition(",")[0]) == _shape(own) for line in lines if "," in line):
-                out.append((row, 0, self._quote_problem("unclosed-quote", row)))
-                self.unclosed.add(row)
+            if not own:
+                continue
+            for pos, cell in enumerate(cells):
+                lines = cell.split("\n")[1:] if cell else []
+                if any(_shape(line.partition(",")[0]) == _shape(own) for line in lines if "," in line):
+                    out.append((row, pos, self._quote_problem("unclosed-quote", row, at=pos)))
+                    self.unclosed.add(row)
+                    break
         return out[:PER_BATCH]
 
     def _quote_problem(
