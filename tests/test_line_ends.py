@@ -3,6 +3,7 @@ fixed by `sunshine fix`, not published until then, and read by the history from 
 
 from __future__ import annotations
 
+import csv
 import io
 import sqlite3
 from pathlib import Path
@@ -10,12 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sunshine import typed
+from sunshine import lineends, typed
 from sunshine.build import build_command
 from sunshine.cli import cli
 from sunshine.history.build import build_history
 from sunshine.package import Project
-from sunshine.validate import lineends
 from sunshine.validate.run import validate_project
 
 from .git_fixture import commit, make_repo
@@ -40,6 +40,9 @@ def first_row(text: str) -> int | None:
         ('a,b\n1,"two\nlines"\n3,4\r', 3),  # rows are counted as a spreadsheet shows them
         ('a,b\n1,"say ""hi""\r"\n', None),
         ("a,b\n1,2", None),
+        ('a,b\n5" screen,x\n1,2\r', 3),  # a quote inside an unquoted cell is text, as csv reads it
+        ('a,b\n5" screen,x\n1,2\n6" screen,y\n3,4\r', 5),
+        ("a,b\r\r\n1,2\n", 1),
     ],
 )
 def test_a_record_that_ends_in_a_lone_cr_is_found_by_its_row(text, row):
@@ -64,6 +67,24 @@ def test_a_gbk_file_with_lone_cr_line_ends_is_found_too(tmp_path: Path):
     assert lineends.lone_cr_row(path, "gb18030") == 1
 
 
+def test_the_writer_quotes_a_cell_that_holds_a_cr_and_ends_lines_with_lf():
+    buf = io.StringIO(newline="")
+    lineends.Writer(buf).writerows([["a", "b"], ["line1\rline2", "x"], ["c,d", 'say "hi"'], [1, None]])
+    assert buf.getvalue() == 'a,b\n"line1\rline2",x\n"c,d","say ""hi"""\n1,\n'
+    assert list(csv.reader(io.StringIO(buf.getvalue(), newline=""))) == [
+        ["a", "b"],
+        ["line1\rline2", "x"],
+        ["c,d", 'say "hi"'],
+        ["1", ""],
+    ]
+
+
+def test_the_first_line_of_a_lone_cr_file_decides_comma_or_tab():
+    text = "a,b\r巡查\t走访\t完毕,x\r巡查\t走访\t完毕,y\r"
+    assert typed.dialect_of(text) == ","
+    assert typed.dialect_of("a\tb,c\tc\r1\t2\r") == "\t"
+
+
 def test_a_file_with_lone_cr_line_ends_is_valid_with_a_notice_that_fix_can_apply(fixture_package):
     path = fixture_package.root / "data" / "grids.csv"
     path.write_bytes(lone_cr(path.read_text(encoding="utf-8")))
@@ -84,6 +105,65 @@ def test_a_cr_inside_a_quoted_cell_gives_no_notice(fixture_package):
     assert [p for p in validate_project(fixture_package).problems if p.code == "line-ends"] == []
 
 
+def quoted_cr(project: Project) -> str:
+    """The grids table with a quoted cell that holds a CR (a line break typed in the cell)."""
+    path = project.root / "data" / "grids.csv"
+    text = path.read_text(encoding="utf-8")
+    assert "上清溪自然村、第一村民小组" in text
+    return text.replace("上清溪自然村、第一村民小组", '"上清溪自然村\r第一村民小组"')
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [
+        lambda t: lone_cr(t),
+        lambda t: b"\xef\xbb\xbf" + t.encode("utf-8"),
+        lambda t: t.replace("\n", "\r\n").encode("gbk"),
+    ],
+    ids=["lone-cr", "bom", "gbk-crlf"],
+)
+def test_a_cell_that_holds_a_cr_keeps_it_through_validation_and_fix(fixture_package, monkeypatch, saved):
+    path = fixture_package.root / "data" / "grids.csv"
+    text = quoted_cr(fixture_package)
+    table = fixture_package.tables["grids"]
+    expected = typed.read(table, text.encode("utf-8")).rows
+    path.write_bytes(saved(text))
+    assert validate_project(fixture_package).errors == []
+    monkeypatch.chdir(fixture_package.root)
+    result = CliRunner().invoke(cli, ["fix", "data/grids.csv"])
+    assert result.exit_code == 0, result.output
+    assert path.read_bytes().decode("utf-8") == text
+    assert typed.read(table, path.read_bytes()).rows == expected
+    assert [p.code for p in validate_project(fixture_package).problems] == ["backup-file"]
+
+
+def test_fix_keeps_a_comma_file_with_tabs_in_its_cells_and_lone_cr_line_ends_comma_separated(
+    fixture_package, monkeypatch
+):
+    path = fixture_package.root / "data" / "grid_staff.csv"
+    original = path.read_text(encoding="utf-8")
+    assert original.count("入户走访、信息采集") == 1
+    tabbed = original.replace("入户走访、信息采集", "\t".join(["入户走访", "信息采集"] * 5))
+    path.write_bytes(lone_cr(tabbed))
+    monkeypatch.chdir(fixture_package.root)
+    result = CliRunner().invoke(cli, ["fix", "data/grid_staff.csv"])
+    assert result.exit_code == 0, result.output
+    assert "制表符" not in result.output
+    assert path.read_bytes().decode("utf-8") == tabbed
+    assert [p.code for p in validate_project(fixture_package).problems] == ["backup-file"]
+
+
+def test_a_header_alone_ending_in_a_lone_cr_gets_the_notice_after_a_kept_validation(
+    fixture_package, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert validate_project(fixture_package).problems == []  # kept: every file was clean
+    path = fixture_package.root / "data" / "grid_staff.csv"
+    path.write_bytes(path.read_bytes().split(b"\n", 1)[0] + b"\r")
+    notices = [p for p in validate_project(fixture_package).problems if p.code == "line-ends"]
+    assert [(p.file, p.row) for p in notices] == [("data/grid_staff.csv", 1)]
+
+
 def test_fix_rewrites_lone_cr_line_ends_as_lf_and_keeps_every_cell(fixture_package, monkeypatch):
     path = fixture_package.root / "data" / "grids.csv"
     original = path.read_text(encoding="utf-8")
@@ -92,7 +172,7 @@ def test_fix_rewrites_lone_cr_line_ends_as_lf_and_keeps_every_cell(fixture_packa
     result = CliRunner().invoke(cli, ["fix", "data/grids.csv"])
     assert result.exit_code == 0, result.output
     assert "data/grids.csv：单独的回车符（CR）换行（旧版 Mac 版 Excel） → 标准换行符（LF）" in result.output
-    assert path.read_text(encoding="utf-8") == original
+    assert path.read_bytes().decode("utf-8") == original
     table = fixture_package.tables["grids"]
     assert typed.read(table, path.read_bytes()).rows == typed.read(table, lone_cr(original)).rows
     assert [p for p in validate_project(fixture_package).problems if p.code == "line-ends"] == []

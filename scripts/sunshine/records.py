@@ -41,6 +41,7 @@ KEEP_INDEXES = 16  # indexes of file versions kept (a county's petitions: 24 MB 
 BOM = b"\xef\xbb\xbf"
 FROM_INDEX = 16 << 20  # files this large have their git object id read from git's index
 FLAGS = ("blank", "cr", "multiline", "unique")  # of an index, kept with it
+INDEX_FORMAT = 2  # 2: `cr` counts a lone CR in the first line too
 CONVERTING = ("text", "eol", "crlf", "filter", "ident", "working-tree-encoding")  # attributes
 
 Opener = Callable[[], AbstractContextManager[BinaryIO]]
@@ -320,7 +321,7 @@ class Index:
 
 
 def _index_dir() -> Path:
-    return cache_root() / "record-index" / f"polars-{pl.__version__}"
+    return cache_root() / "record-index" / f"v{INDEX_FORMAT}-polars-{pl.__version__}"
 
 
 def _seed(folder: Path) -> int:
@@ -350,7 +351,9 @@ def build_index(stream: BinaryIO, seed: int) -> Index:
     first = stream.readline()
     header = first.rstrip(b"\r\n")
     parts: list[pl.DataFrame] = []
-    state = {"blank": False, "cr": False, "multiline": False}
+    # A CR in the first line but its CRLF: a lone CR that ends a record (old Mac Excel), the file's
+    # only "line" when every record ends so.
+    state = {"blank": False, "cr": b"\r" in first.removesuffix(b"\r\n"), "multiline": False}
     pending: list[bytes] = []
     pending_start = 0
     inside = False

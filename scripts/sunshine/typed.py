@@ -32,6 +32,7 @@ from sunshine.package import Table
 ENCODINGS = ("utf-8-sig", "gb18030")
 # How Excel and WPS write a date on saving: 2024/1/9, 2024-1-9, 2024年1月9日.
 RESAVED_DATE = re.compile(r"^[0-9]{4}(/[0-9]{1,2}/|-[0-9]{1,2}-|年[0-9]{1,2}月)[0-9]{1,2}日?$")
+_LINE_END = re.compile(r"\r\n?|\n")
 CHUNK = 1 << 23  # text_frames reads eight megabytes at a time
 TRUE = ("true", "True", "TRUE", "1", "是")
 FALSE = ("false", "False", "FALSE", "0", "否")
@@ -147,7 +148,7 @@ def decode(data: bytes) -> tuple[str, str]:
 
 def dialect_of(text: str) -> str:
     """ "\\t" for a tab-separated file (Excel's "Unicode 文本"), else ","."""
-    first = text.split("\n", 1)[0]
+    first = _LINE_END.split(text, 1)[0]  # a lone CR ends a line too (old Mac Excel)
     return "\t" if first.count("\t") > first.count(",") else ","
 
 

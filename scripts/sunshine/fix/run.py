@@ -19,13 +19,12 @@ from typing import Any
 
 import click
 
-from sunshine import normalize, typed
+from sunshine import lineends, normalize, typed
 from sunshine.fix import xlsx
 from sunshine.package import Project, Table
 from sunshine.privacy import code_pattern, is_code, mask_text
 from sunshine.problems import Report
 from sunshine.validate import encoding as enc
-from sunshine.validate import lineends
 from sunshine.validate.files import BACKUP_SUFFIX, DEFAULT_MAX_BYTES, check_file
 from sunshine.validate.report import render
 from sunshine.validate.run import validate_project
@@ -108,11 +107,11 @@ def _read_csv(path: Path, out: Outcome) -> tuple[list[list[str]], bytes] | None:
     if found.name not in ("utf-8",):
         out.changes.append(Change(None, None, None, f"编码 {found.label}", "UTF-8（无 BOM）"))
     text = text.removeprefix("\ufeff")
-    if lineends.first_lone_cr_row(io.StringIO(text, newline="")) is not None:
+    delimiter = typed.dialect_of(text)
+    if lineends.first_lone_cr_row(io.StringIO(text, newline=""), delimiter) is not None:
         out.changes.append(
             Change(None, None, None, "单独的回车符（CR）换行（旧版 Mac 版 Excel）", "标准换行符（LF）")
         )
-    delimiter = typed.dialect_of(text)
     if delimiter == "\t":
         out.changes.append(Change(None, None, None, "制表符分隔（Excel“Unicode 文本”）", "逗号分隔（CSV）"))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -208,9 +207,9 @@ def fix_table(project: Project, table: Table, workbook: Path | None = None) -> O
 
 
 def _written(rows: list[list[str]]) -> str:
-    """A table as this command writes it: UTF-8 without BOM, one line per row, minimal quoting."""
+    """A table as this command writes it: UTF-8 without BOM, LF line ends, minimal quoting."""
     buf = io.StringIO(newline="")
-    csv.writer(buf, lineterminator="\n").writerows(rows)
+    lineends.Writer(buf).writerows(rows)
     return buf.getvalue()
 
 

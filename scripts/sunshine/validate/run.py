@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from sunshine import records, settings
+from sunshine import lineends, records, settings
 from sunshine.deadlines import rules as deadline_rules
 from sunshine.fix import xlsx
 from sunshine.history.gitrepo import names_date
@@ -30,7 +30,7 @@ from sunshine.package import Project, Table
 from sunshine.privacy import REFUSALS, find_personal
 from sunshine.problems import Problem, Report
 from sunshine.validate import encoding as enc
-from sunshine.validate import kept, lineends, shape, since
+from sunshine.validate import kept, shape, since
 from sunshine.validate.codes import CODES
 from sunshine.validate.collect import Collector
 from sunshine.validate.files import DEFAULT_MAX_BYTES, check_file, content_problems, stray_files
@@ -199,7 +199,7 @@ def _in_schema_order(
         open(path, encoding=encoding, newline="") as src,
         open(target, "w", encoding="utf-8", newline="") as out,
     ):
-        writer = csv.writer(out, lineterminator="\n")
+        writer = lineends.Writer(out)
         for number, record in enumerate(csv.reader(src), start=1):
             if number < header_row or len(record) != len(columns):
                 writer.writerow(record)
@@ -231,7 +231,7 @@ def _validate_table(
             return 0
         path = scratch / f"{table.name}.xlsx.csv"
         with open(path, "w", encoding="utf-8", newline="") as f:
-            csv.writer(f, lineterminator="\n").writerows(rows)
+            lineends.Writer(f).writerows(rows)
         collector.add(
             Problem(
                 code="workbook",
