@@ -665,7 +665,7 @@ def _segment_chunks(
             return
         seg = segmenter().index_text
         for rowid, row in enumerate(texts, start + 1):
-            yield (rowid, *(seg(t) for t in row))
+            yield (rowid, *map(seg, row))
 
 
 def _table_rows(conn: sqlite3.Connection, table: str, columns: tuple[str, ...]) -> Rows:
