@@ -208,3 +208,17 @@ def test_the_history_reads_a_commit_saved_with_lone_cr_line_ends_and_records_onl
             "SELECT commit_date, record_id, kind FROM changes WHERE commit_date >= '2024-06-10' ORDER BY id"
         ).fetchall()
     assert changed == [("2024-06-11", "330102001002-01", "修改")]
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "gbk"])
+def test_a_quote_never_closed_before_lone_cr_line_ends_is_named_in_its_column_alone(fixture_package, codec):
+    path = fixture_package.root / "data" / "grids.csv"
+    text = path.read_text(encoding="utf-8").replace(",274,924\n", ',274,"924\n')
+    path.write_bytes(text.replace("\n", "\r").encode(codec))
+    found = [
+        (p.code, p.row, p.column)
+        for p in validate_project(fixture_package).problems
+        if p.file == "data/grids.csv"
+    ]
+    assert ("unclosed-quote", 3, "population") in found
+    assert [f for f in found if f[0] not in ("unclosed-quote", "line-ends", "encoding")] == []

@@ -26,6 +26,7 @@ from sunshine.validate.collect import Collector, cell_problem
 from sunshine.validate.rules import row_rules
 
 BLOCK = 1 << 20
+_LINE_END = re.compile(r"\r\n?|\n")  # a lone CR ends a line too (old Mac Excel)
 ROW = "__row"
 # Rows checked at once. A county's 1M petitions in blocks of 100,000 peaked at 477-501 MB, over the
 # 500 MB a validation may take; blocks of 50,000 take 470-482 MB, and each block is still large
@@ -368,7 +369,7 @@ class TableScan:
         """A quote opened in one row and closed in a later one reads the rows between into one cell:
         a cell with a line that starts like a row of this table (its key, then a comma) is that."""
         key = next((n for n in self.table.primary_key if n in names), None)
-        broken = [pl.col(n).str.contains("\n", literal=True) for n in names]
+        broken = [pl.col(n).str.contains("[\r\n]") for n in names]
         if key is None or not broken:
             return []
         out = []
@@ -380,7 +381,7 @@ class TableScan:
             if not own:
                 continue
             for pos, cell in enumerate(cells):
-                lines = cell.split("\n")[1:] if cell else []
+                lines = _LINE_END.split(cell)[1:] if cell else []
                 if any(_shape(line.partition(",")[0]) == _shape(own) for line in lines if "," in line):
                     out.append((row, pos, self._quote_problem("unclosed-quote", row, at=pos)))
                     self.unclosed.add(row)
@@ -490,7 +491,7 @@ class TableScan:
         quoted = (
             len(cells) - 1
             if unclosed and cells
-            else next((i for i, c in enumerate(cells) if "\n" in c and c.count(",") >= 2), None)
+            else next((i for i, c in enumerate(cells) if _LINE_END.search(c) and c.count(",") >= 2), None)
         )
         if len(cells) < self.present and quoted is not None:
             self.unclosed.add(row)
