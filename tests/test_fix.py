@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from openpyxl import load_workbook
 
 from sunshine.cli import cli
 from sunshine.fix.run import fix_cell
+from sunshine.fix.xlsx import write_template
 from sunshine.package import Project
 from sunshine.validate.run import validate_project
 
@@ -253,3 +257,24 @@ def test_a_file_with_a_quote_out_of_place_is_left_as_it_is(fixture_package, monk
     )
     assert data(fixture_package, "petitions").read_bytes() == before
     assert not (fixture_package.root / "data" / "petitions.orig.csv").exists()
+
+
+def test_a_workbook_for_a_table_without_a_csv_becomes_its_csv_and_leaves_no_empty_backup(
+    fixture_package, monkeypatch
+):
+    path = data(fixture_package, "grid_staff")
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    workbook = fixture_package.root / "data" / "grid_staff.xlsx"
+    write_template(fixture_package.tables["grid_staff"], workbook)
+    wb = load_workbook(workbook)
+    for r, row in enumerate(rows[1:], start=3):
+        for c, value in enumerate(row, start=1):
+            wb.active.cell(row=r, column=c, value=value)
+    wb.save(workbook)
+    path.unlink()
+    result = fix(fixture_package, monkeypatch, "data/grid_staff.xlsx")
+    assert result.exit_code == 0, result.output
+    assert "✓ data/grid_staff.csv：由 data/grid_staff.xlsx 生成，这张表原来没有 CSV 文件。" in result.output
+    assert list(csv.reader(io.StringIO(path.read_text(encoding="utf-8")))) == rows
+    assert not (fixture_package.root / "data" / "grid_staff.orig.csv").exists()
+    assert validate_project(fixture_package).problems == []

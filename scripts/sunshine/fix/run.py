@@ -191,10 +191,11 @@ def fix_table(project: Project, table: Table, workbook: Path | None = None) -> O
             new_cells.append(new)
         kept_rows.append(new_cells)
     if out.changes:
-        kept = _keep_original(path, raw)
-        out.kept = kept.relative_to(project.root).as_posix() if kept else None
-        first = backup_paths(path)[0].relative_to(project.root).as_posix()
-        out.first = first if first != out.kept else None
+        if path.exists():  # a workbook for a table that has no CSV yet leaves no original to keep
+            kept = _keep_original(path, raw)
+            out.kept = kept.relative_to(project.root).as_posix() if kept else None
+            first = backup_paths(path)[0].relative_to(project.root).as_posix()
+            out.first = first if first != out.kept else None
         _replace(path, _written(kept_rows).encode("utf-8"))
     if workbook is not None:
         moved = project.build_dir / "workbooks" / workbook.name
@@ -298,7 +299,9 @@ def _kept_text(outcome: Outcome) -> str:
         return f"修改前的文件保留为 {outcome.kept}；最早的原文件仍在 {outcome.first}。"
     if outcome.kept:
         return f"原文件保留为 {outcome.kept}。"
-    return f"修改前的文件是上次修复的结果，最早的原文件仍在 {outcome.first}。"
+    if outcome.first:
+        return f"修改前的文件是上次修复的结果，最早的原文件仍在 {outcome.first}。"
+    return "这张表原来没有 CSV 文件。"
 
 
 def fix_command(project: Project, files: list[Path]) -> int:
