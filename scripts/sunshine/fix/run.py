@@ -2,8 +2,8 @@
 
 Safe means there is exactly one thing the person can have meant: the encoding, a BOM, old Mac line
 ends (a lone CR), spaces around a cell, full-width digits, `2024/5/3` or `2024年5月3日` in a date
-column, an Excel date serial in a date column, `¥1,200.00` in a number column, blank rows. Anything that needs a guess (03/05/2024,
-5/3 without a year) is left alone and reported.
+column, an Excel date serial in a date column, `¥1,200.00` in a number column, blank rows. Anything
+that needs a guess (03/05/2024, 5/3 without a year) is left alone and reported.
 """
 
 from __future__ import annotations
